@@ -1,0 +1,86 @@
+//! Typed errors. Every error names where it happened: the file, the line and
+//! the field or rule key, so that a person can fix the input without guessing.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// An error in the rules folder: a bad TOML file, an unknown key, a bad regex,
+/// a threshold out of range or an unknown rule kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RulesError {
+    /// The rule file, relative to the rules folder (e.g. `quality/basic.toml`).
+    pub file: String,
+    /// 1-based line of the offending key, when it could be located.
+    pub line: Option<usize>,
+    /// The key path (e.g. `min-words.min`), when the error is about one key.
+    pub key: Option<String>,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl fmt::Display for RulesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for RulesError {}
+
+/// Errors that stop a run (as opposed to bad records, which are quarantined).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The rules could not be loaded; all problems found are listed.
+    #[error("invalid rules:\n{}", .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Rules(Vec<RulesError>),
+    /// Bad command-line usage that clap cannot catch (e.g. no input matched).
+    #[error("{0}")]
+    Usage(String),
+    /// An I/O error on a path the run needs (output folder, an input that vanished).
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Writing Parquet failed.
+    #[error("{path}: writing Parquet: {message}")]
+    Parquet {
+        /// The shard being written.
+        path: PathBuf,
+        /// The writer's message.
+        message: String,
+    },
+    /// The run finished but broke one of its own invariants, or hit a user limit
+    /// such as `--max-malformed`.
+    #[error("run failed: {0}")]
+    Run(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The process exit code for this error: 2 for usage and rules, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Rules(_) | Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Result alias for the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

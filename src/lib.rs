@@ -1,0 +1,37 @@
+//! `curate` turns a raw instruction-tuning corpus into a clean one and shows
+//! why every record was kept or dropped.
+//!
+//! ## Data flow
+//! 1. [`read`]: inputs (files, folders, globs; JSONL, JSON arrays, gzip/zstd,
+//!    Parquet) become raw items in a fixed order (inputs sorted by path).
+//! 2. [`record`]: each item is parsed and mapped, by its shape, to one
+//!    [`record::Record`]; what cannot be read or mapped is quarantined with
+//!    its file, line and a clear error.
+//! 3. [`stage`]: per-record stages (`quality`, …) measure each record with the
+//!    rules of [`rules`] and drop it at the first stage where a rule fails,
+//!    keeping every failing rule, the measured value and the threshold.
+//! 4. [`output`]: kept, rejected and malformed records go to Parquet shards;
+//!    the report counts everything per file and per stage.
+//!
+//! ## Invariants
+//! - Nothing is lost: `input = kept + rejected + malformed` in total, per
+//!   file and per stage; a run that breaks it fails.
+//! - Deterministic: the same inputs and rules give the same shards whatever
+//!   the thread count or the order inputs were listed in.
+//! - Streaming: records flow in bounded batches; per-record stages hold
+//!   nothing across records (the report's duplicate-id check holds one 8-byte
+//!   hash per record that carries a user id).
+
+pub mod cli;
+pub mod error;
+pub mod filters;
+pub mod output;
+pub mod pipeline;
+pub mod read;
+pub mod record;
+pub mod registry;
+pub mod rules;
+pub mod stage;
+pub mod text;
+
+pub use error::{Error, Result};

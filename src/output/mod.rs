@@ -1,0 +1,10 @@
+//! Outputs: Parquet shards for kept, rejected and malformed records, and the
+//! run reports.
+
+pub mod report;
+pub mod schema;
+pub mod shard;
+
+pub use report::Report;
+pub use schema::{MalformedRows, RecordRows, Rejection};
+pub use shard::ShardWriter;

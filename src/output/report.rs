@@ -1,0 +1,212 @@
+//! The run report (`report.json`, `reports/<stage>.json`) and the accounting
+//! identity it proves: `input = kept + rejected + malformed`, in total, per
+//! file and per stage.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Record counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Records (and quarantined items) read.
+    pub input: u64,
+    /// Records that passed every stage.
+    pub kept: u64,
+    /// Records dropped by a rule.
+    pub rejected: u64,
+    /// Items that could not be read or mapped.
+    pub malformed: u64,
+}
+
+impl Counts {
+    /// Whether `input == kept + rejected + malformed`.
+    pub fn balanced(&self) -> bool {
+        self.input == self.kept + self.rejected + self.malformed
+    }
+}
+
+/// One input file's counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileReport {
+    /// The file as given (`source_file`).
+    pub path: String,
+    /// Its counts.
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Records per detected shape.
+    pub formats: BTreeMap<String, u64>,
+}
+
+/// One stage's funnel.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageReport {
+    /// Stage name.
+    pub name: String,
+    /// Records that reached the stage.
+    pub input: u64,
+    /// Records it passed on.
+    pub kept: u64,
+    /// Records it dropped.
+    pub dropped: u64,
+    /// Drops by the first failing rule (these sum to `dropped`).
+    pub dropped_per_rule: BTreeMap<String, u64>,
+    /// Records failing each rule, counting every failing rule of a record.
+    pub failed_per_rule: BTreeMap<String, u64>,
+    /// The stage's rules and thresholds, in evaluation order.
+    pub rules: Vec<RuleSummary>,
+    /// CPU seconds spent in the stage, summed over threads.
+    pub cpu_seconds: f64,
+}
+
+/// A rule as run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleSummary {
+    /// Rule id.
+    pub id: String,
+    /// The threshold, in words.
+    pub threshold: String,
+}
+
+/// User ids that occur more than once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateIds {
+    /// Records whose user id was already seen earlier in the run.
+    pub repeated_records: u64,
+    /// Up to 10 repeated ids, with the `file:line` of the repeat.
+    pub examples: Vec<String>,
+}
+
+/// `report.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The curate version that wrote it.
+    pub curate_version: String,
+    /// Hash of every rule file used (same rules, same hash).
+    pub rules_hash: String,
+    /// Where the rules came from.
+    pub rules_origin: String,
+    /// Stages run, in order.
+    pub stages_run: Vec<String>,
+    /// Threads used.
+    pub threads: usize,
+    /// Wall seconds.
+    pub seconds: f64,
+    /// Input bytes read (compressed size for compressed files).
+    pub input_bytes: u64,
+    /// Totals.
+    pub totals: Counts,
+    /// Records per detected shape.
+    pub formats: BTreeMap<String, u64>,
+    /// Malformed items per kind of error.
+    pub malformed_by_error: BTreeMap<String, u64>,
+    /// Per stage, in order.
+    pub stages: Vec<StageReport>,
+    /// Per input file, sorted by path.
+    pub files: Vec<FileReport>,
+    /// Repeated user ids.
+    pub duplicate_ids: DuplicateIds,
+}
+
+impl Report {
+    /// Checks the accounting identity everywhere; returns what does not add up.
+    pub fn verify(&self) -> Result<(), String> {
+        let mut problems = Vec::new();
+        if !self.totals.balanced() {
+            problems.push(format!("totals: {:?}", self.totals));
+        }
+        let mut sum = Counts::default();
+        for f in &self.files {
+            if !f.counts.balanced() {
+                problems.push(format!("file {}: {:?}", f.path, f.counts));
+            }
+            sum.input += f.counts.input;
+            sum.kept += f.counts.kept;
+            sum.rejected += f.counts.rejected;
+            sum.malformed += f.counts.malformed;
+        }
+        if sum != self.totals {
+            problems.push(format!("files sum to {sum:?}, totals say {:?}", self.totals));
+        }
+        let mut expected_input = self.totals.input - self.totals.malformed;
+        let mut dropped = 0;
+        for s in &self.stages {
+            if s.input != expected_input || s.input != s.kept + s.dropped {
+                problems.push(format!(
+                    "stage {}: input {} kept {} dropped {} (expected input {expected_input})",
+                    s.name, s.input, s.kept, s.dropped
+                ));
+            }
+            let per_rule: u64 = s.dropped_per_rule.values().sum();
+            if per_rule != s.dropped {
+                problems.push(format!(
+                    "stage {}: drops per rule sum to {per_rule}, not {}",
+                    s.name, s.dropped
+                ));
+            }
+            dropped += s.dropped;
+            expected_input = s.kept;
+        }
+        if dropped != self.totals.rejected {
+            problems.push(format!(
+                "stages dropped {dropped}, totals say rejected {}",
+                self.totals.rejected
+            ));
+        }
+        if expected_input != self.totals.kept {
+            problems.push(format!(
+                "last stage kept {expected_input}, totals say kept {}",
+                self.totals.kept
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("accounting does not add up: {}", problems.join("; ")))
+        }
+    }
+
+    /// The summary table printed at the end of a run.
+    pub fn summary(&self) -> String {
+        let t = &self.totals;
+        let pct = |n: u64| {
+            if t.input == 0 {
+                0.0
+            } else {
+                100.0 * n as f64 / t.input as f64
+            }
+        };
+        let mut s = String::new();
+        s.push_str(&format!("{:<12}{:>12}{:>9}\n", "", "records", "share"));
+        for (name, n) in [
+            ("input", t.input),
+            ("kept", t.kept),
+            ("rejected", t.rejected),
+            ("malformed", t.malformed),
+        ] {
+            s.push_str(&format!("{name:<12}{n:>12}{:>8.2}%\n", pct(n)));
+        }
+        let mut reasons: Vec<(&str, u64)> = self
+            .stages
+            .iter()
+            .flat_map(|st| st.dropped_per_rule.iter().map(|(r, n)| (r.as_str(), *n)))
+            .chain(self.malformed_by_error.iter().map(|(r, n)| (r.as_str(), *n)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        if !reasons.is_empty() {
+            s.push_str("top reasons:\n");
+            for (r, n) in reasons.iter().take(10) {
+                s.push_str(&format!("  {r:<40}{n:>10}{:>8.2}%\n", pct(*n)));
+            }
+        }
+        if self.duplicate_ids.repeated_records > 0 {
+            s.push_str(&format!(
+                "warning: {} records repeat an id seen earlier (e.g. {})\n",
+                self.duplicate_ids.repeated_records,
+                self.duplicate_ids.examples.first().map_or("", String::as_str)
+            ));
+        }
+        s
+    }
+}

@@ -1,0 +1,338 @@
+//! The Arrow schemas of the output tables, and builders that turn records
+//! into record batches. One place defines every column.
+//!
+//! - `kept`: `id`, `source_file`, `source_line`, `format`, `messages`
+//!   (list of struct `role`, `content`), `tags` (list of string), `pii`
+//!   (list of struct `turn`, `start`, `end`, `type`), `raw`.
+//! - `rejected`: the kept columns plus `stage`, `rule`, `value`, `threshold`,
+//!   `reason`, `failed_rules` (list of string), `duplicate_of`, `similarity`.
+//! - `malformed`: `source_file`, `source_line`, `error`, `raw`.
+
+use std::sync::{Arc, OnceLock};
+
+use arrow::array::{
+    ArrayRef, Float64Builder, ListBuilder, RecordBatch, StringBuilder, StructBuilder, UInt32Builder, UInt64Builder,
+};
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+
+use crate::record::Record;
+
+fn message_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("role", DataType::Utf8, false),
+        Field::new("content", DataType::Utf8, false),
+    ])
+}
+
+fn pii_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("turn", DataType::UInt32, false),
+        Field::new("start", DataType::UInt32, false),
+        Field::new("end", DataType::UInt32, false),
+        Field::new("type", DataType::Utf8, false),
+    ])
+}
+
+fn list_of(dt: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new("item", dt, false)))
+}
+
+fn record_fields() -> Vec<Field> {
+    vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("source_file", DataType::Utf8, false),
+        Field::new("source_line", DataType::UInt64, false),
+        Field::new("format", DataType::Utf8, false),
+        Field::new("messages", list_of(DataType::Struct(message_fields())), false),
+        Field::new("tags", list_of(DataType::Utf8), false),
+        Field::new("pii", list_of(DataType::Struct(pii_fields())), false),
+        Field::new("raw", DataType::Utf8, false),
+    ]
+}
+
+/// Schema of `kept/`.
+pub fn kept_schema() -> SchemaRef {
+    static S: OnceLock<SchemaRef> = OnceLock::new();
+    S.get_or_init(|| Arc::new(Schema::new(record_fields()))).clone()
+}
+
+/// Schema of `rejected/`.
+pub fn rejected_schema() -> SchemaRef {
+    static S: OnceLock<SchemaRef> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut f = record_fields();
+        f.extend([
+            Field::new("stage", DataType::Utf8, false),
+            Field::new("rule", DataType::Utf8, false),
+            Field::new("value", DataType::Float64, true),
+            Field::new("threshold", DataType::Float64, true),
+            Field::new("reason", DataType::Utf8, false),
+            Field::new("failed_rules", list_of(DataType::Utf8), false),
+            Field::new("duplicate_of", DataType::Utf8, true),
+            Field::new("similarity", DataType::Float64, true),
+        ]);
+        Arc::new(Schema::new(f))
+    })
+    .clone()
+}
+
+/// Schema of `malformed/`.
+pub fn malformed_schema() -> SchemaRef {
+    static S: OnceLock<SchemaRef> = OnceLock::new();
+    S.get_or_init(|| {
+        Arc::new(Schema::new(vec![
+            Field::new("source_file", DataType::Utf8, false),
+            Field::new("source_line", DataType::UInt64, false),
+            Field::new("error", DataType::Utf8, false),
+            Field::new("raw", DataType::Utf8, false),
+        ]))
+    })
+    .clone()
+}
+
+/// Why a record was dropped, as written to `rejected/`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The stage that dropped it.
+    pub stage: String,
+    /// The first rule that dropped it.
+    pub rule: String,
+    /// The measured value.
+    pub value: Option<f64>,
+    /// The bound it crossed.
+    pub threshold: Option<f64>,
+    /// A sentence a person understands.
+    pub reason: String,
+    /// Every rule of that stage that would have dropped it.
+    pub failed_rules: Vec<String>,
+    /// The kept record it duplicates (dedup).
+    pub duplicate_of: Option<String>,
+    /// Its similarity to that record (dedup).
+    pub similarity: Option<f64>,
+}
+
+/// Accumulates records into `kept` or `rejected` batches.
+pub struct RecordRows {
+    id: StringBuilder,
+    file: StringBuilder,
+    line: UInt64Builder,
+    format: StringBuilder,
+    messages: ListBuilder<StructBuilder>,
+    tags: ListBuilder<StringBuilder>,
+    pii: ListBuilder<StructBuilder>,
+    raw: StringBuilder,
+    rejection: Option<RejectionCols>,
+    rows: usize,
+    bytes: usize,
+}
+
+struct RejectionCols {
+    stage: StringBuilder,
+    rule: StringBuilder,
+    value: Float64Builder,
+    threshold: Float64Builder,
+    reason: StringBuilder,
+    failed: ListBuilder<StringBuilder>,
+    duplicate_of: StringBuilder,
+    similarity: Float64Builder,
+}
+
+fn list_field(dt: DataType) -> Arc<Field> {
+    Arc::new(Field::new("item", dt, false))
+}
+
+impl RecordRows {
+    /// Builders for `kept` (`rejected == false`) or `rejected`.
+    pub fn new(rejected: bool) -> Self {
+        let messages = ListBuilder::new(StructBuilder::from_fields(message_fields(), 0))
+            .with_field(list_field(DataType::Struct(message_fields())));
+        let pii = ListBuilder::new(StructBuilder::from_fields(pii_fields(), 0))
+            .with_field(list_field(DataType::Struct(pii_fields())));
+        RecordRows {
+            id: StringBuilder::new(),
+            file: StringBuilder::new(),
+            line: UInt64Builder::new(),
+            format: StringBuilder::new(),
+            messages,
+            tags: ListBuilder::new(StringBuilder::new()).with_field(list_field(DataType::Utf8)),
+            pii,
+            raw: StringBuilder::new(),
+            rejection: rejected.then(|| RejectionCols {
+                stage: StringBuilder::new(),
+                rule: StringBuilder::new(),
+                value: Float64Builder::new(),
+                threshold: Float64Builder::new(),
+                reason: StringBuilder::new(),
+                failed: ListBuilder::new(StringBuilder::new()).with_field(list_field(DataType::Utf8)),
+                duplicate_of: StringBuilder::new(),
+                similarity: Float64Builder::new(),
+            }),
+            rows: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Rows buffered.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Approximate bytes buffered.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Adds a record; `rejection` must be given exactly for `rejected` builders.
+    pub fn push(&mut self, rec: &Record, source_file: &str, rejection: Option<&Rejection>) {
+        self.rows += 1;
+        self.bytes += rec.raw.len() * 2 + 64;
+        self.id.append_value(&rec.id);
+        self.file.append_value(source_file);
+        self.line.append_value(rec.origin.line);
+        self.format.append_value(rec.shape.name());
+        for (role, content) in rec.messages() {
+            let s = self.messages.values();
+            append_str(s, 0, role);
+            append_str(s, 1, content);
+            s.append(true);
+        }
+        self.messages.append(true);
+        for t in &rec.tags {
+            self.tags.values().append_value(t);
+        }
+        self.tags.append(true);
+        for p in &rec.pii {
+            let s = self.pii.values();
+            append_u32(s, 0, p.turn);
+            append_u32(s, 1, p.start);
+            append_u32(s, 2, p.end);
+            append_str(s, 3, &p.kind);
+            s.append(true);
+        }
+        self.pii.append(true);
+        self.raw.append_value(&rec.raw);
+        if let (Some(c), Some(r)) = (self.rejection.as_mut(), rejection) {
+            c.stage.append_value(&r.stage);
+            c.rule.append_value(&r.rule);
+            c.value.append_option(r.value);
+            c.threshold.append_option(r.threshold);
+            c.reason.append_value(&r.reason);
+            for f in &r.failed_rules {
+                c.failed.values().append_value(f);
+            }
+            c.failed.append(true);
+            c.duplicate_of.append_option(r.duplicate_of.as_deref());
+            c.similarity.append_option(r.similarity);
+        }
+    }
+
+    /// Takes the buffered rows as a batch.
+    pub fn finish(&mut self) -> RecordBatch {
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(self.id.finish()),
+            Arc::new(self.file.finish()),
+            Arc::new(self.line.finish()),
+            Arc::new(self.format.finish()),
+            Arc::new(self.messages.finish()),
+            Arc::new(self.tags.finish()),
+            Arc::new(self.pii.finish()),
+            Arc::new(self.raw.finish()),
+        ];
+        let schema = if let Some(c) = self.rejection.as_mut() {
+            cols.extend::<[ArrayRef; 8]>([
+                Arc::new(c.stage.finish()),
+                Arc::new(c.rule.finish()),
+                Arc::new(c.value.finish()),
+                Arc::new(c.threshold.finish()),
+                Arc::new(c.reason.finish()),
+                Arc::new(c.failed.finish()),
+                Arc::new(c.duplicate_of.finish()),
+                Arc::new(c.similarity.finish()),
+            ]);
+            rejected_schema()
+        } else {
+            kept_schema()
+        };
+        self.rows = 0;
+        self.bytes = 0;
+        batch(schema, cols)
+    }
+}
+
+fn batch(schema: SchemaRef, cols: Vec<ArrayRef>) -> RecordBatch {
+    match RecordBatch::try_new(schema, cols) {
+        Ok(b) => b,
+        // The builders above append one value per column per row, in schema order.
+        Err(e) => unreachable!("output columns disagree with their schema: {e}"),
+    }
+}
+
+fn append_str(s: &mut StructBuilder, i: usize, v: &str) {
+    if let Some(b) = s.field_builder::<StringBuilder>(i) {
+        b.append_value(v);
+    }
+}
+
+fn append_u32(s: &mut StructBuilder, i: usize, v: u32) {
+    if let Some(b) = s.field_builder::<UInt32Builder>(i) {
+        b.append_value(v);
+    }
+}
+
+/// Accumulates quarantined items into `malformed` batches.
+#[derive(Default)]
+pub struct MalformedRows {
+    file: StringBuilder,
+    line: UInt64Builder,
+    error: StringBuilder,
+    raw: StringBuilder,
+    rows: usize,
+    bytes: usize,
+}
+
+impl MalformedRows {
+    /// Adds one quarantined item.
+    pub fn push(&mut self, source_file: &str, line: u64, error: &str, raw: &[u8]) {
+        self.rows += 1;
+        self.bytes += raw.len() + error.len() + 32;
+        self.file.append_value(source_file);
+        self.line.append_value(line);
+        self.error.append_value(error);
+        self.raw.append_value(String::from_utf8_lossy(raw));
+    }
+
+    /// Rows buffered.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Approximate bytes buffered.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Takes the buffered rows as a batch.
+    pub fn finish(&mut self) -> RecordBatch {
+        self.rows = 0;
+        self.bytes = 0;
+        batch(
+            malformed_schema(),
+            vec![
+                Arc::new(self.file.finish()),
+                Arc::new(self.line.finish()),
+                Arc::new(self.error.finish()),
+                Arc::new(self.raw.finish()),
+            ],
+        )
+    }
+}

@@ -1,0 +1,109 @@
+//! Parquet shards that rotate by size, written under a temporary name and
+//! renamed when complete, so a reader never sees a half-written shard.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{Error, Result};
+
+/// Writes `part-00000.parquet`, `part-00001.parquet`, … in one folder.
+pub struct ShardWriter {
+    dir: PathBuf,
+    schema: SchemaRef,
+    max_bytes: u64,
+    next: usize,
+    current: Option<(ArrowWriter<File>, PathBuf, PathBuf)>,
+    rows: u64,
+    files: Vec<PathBuf>,
+}
+
+fn props() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_max_row_group_row_count(Some(65_536))
+        .set_created_by(format!("curate {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+impl ShardWriter {
+    /// A writer into `dir` (created) rotating shards at about `max_bytes`.
+    pub fn new(dir: &Path, schema: SchemaRef, max_bytes: u64) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        Ok(ShardWriter {
+            dir: dir.to_path_buf(),
+            schema,
+            max_bytes: max_bytes.max(1),
+            next: 0,
+            current: None,
+            rows: 0,
+            files: Vec::new(),
+        })
+    }
+
+    fn pq_err(path: &Path, e: impl std::fmt::Display) -> Error {
+        Error::Parquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    }
+
+    fn open(&mut self) -> Result<()> {
+        let name = format!("part-{:05}.parquet", self.next);
+        self.next += 1;
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let fin = self.dir.join(name);
+        let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let w = ArrowWriter::try_new(f, self.schema.clone(), Some(props())).map_err(|e| Self::pq_err(&tmp, e))?;
+        self.current = Some((w, tmp, fin));
+        Ok(())
+    }
+
+    fn close_current(&mut self) -> Result<()> {
+        if let Some((w, tmp, fin)) = self.current.take() {
+            w.close().map_err(|e| Self::pq_err(&tmp, e))?;
+            std::fs::rename(&tmp, &fin).map_err(|e| Error::io(&fin, e))?;
+            self.files.push(fin);
+        }
+        Ok(())
+    }
+
+    /// Appends a batch, rotating to a new shard when the current one is full.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if self.current.is_none() {
+            self.open()?;
+        }
+        if let Some((w, tmp, _)) = self.current.as_mut() {
+            w.write(batch).map_err(|e| Self::pq_err(tmp, e))?;
+            self.rows += batch.num_rows() as u64;
+            let size = w.bytes_written() as u64 + w.in_progress_size() as u64;
+            if size >= self.max_bytes {
+                self.close_current()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the last shard; a folder that got no rows gets one empty shard,
+    /// so readers still find the schema. Returns the shard paths.
+    pub fn finish(mut self) -> Result<Vec<PathBuf>> {
+        if self.files.is_empty() && self.current.is_none() {
+            self.open()?;
+        }
+        self.close_current()?;
+        Ok(self.files)
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+}

@@ -1,0 +1,602 @@
+//! Orchestration of `curate run`.
+//!
+//! ```text
+//!  reader thread         processing thread (rayon)          writer (this thread)
+//!  files in path order -> batches of raw items -> parse, map, stages -> shards + counts
+//! ```
+//!
+//! Batches carry their items in input order and rayon's indexed `collect`
+//! keeps that order, so the writer sees records in exactly the order of the
+//! sorted inputs whatever the thread count: shard contents are identical for
+//! 1 or N threads and for any order the inputs were listed in. Channels are
+//! bounded, so at most a few batches are in memory at once: memory does not
+//! grow with the corpus.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::output::report::{Counts, FileReport, RuleSummary, StageReport};
+use crate::output::{MalformedRows, RecordRows, Rejection, Report, ShardWriter};
+use crate::read::{expand_inputs, read_file, InputFile, RawItem, ReadOptions};
+use crate::record::{map_record, Origin, Record};
+use crate::rules::Rules;
+use crate::stage::{RecordStage, StageOutcome};
+
+/// Options of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Files, folders and globs.
+    pub inputs: Vec<String>,
+    /// The output folder.
+    pub out: PathBuf,
+    /// Stages to run (all with rules when `None`).
+    pub stages: Option<Vec<String>>,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Replace an earlier run in `out`.
+    pub overwrite: bool,
+    /// Fail the run when more items than this are malformed.
+    pub max_malformed: Option<u64>,
+    /// Reader limits.
+    pub read: ReadOptions,
+    /// Rotate shards at about this many bytes.
+    pub shard_bytes: u64,
+    /// Records per processing batch.
+    pub batch_records: usize,
+    /// Show a progress bar (only on a terminal).
+    pub progress: bool,
+    /// Print warnings for the first malformed items.
+    pub warn_malformed: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            inputs: Vec::new(),
+            out: PathBuf::from("out"),
+            stages: None,
+            threads: 0,
+            overwrite: false,
+            max_malformed: None,
+            read: ReadOptions::default(),
+            shard_bytes: 256 << 20,
+            batch_records: 4096,
+            progress: true,
+            warn_malformed: 5,
+        }
+    }
+}
+
+/// Entries a run writes in its output folder (removed by `--overwrite`).
+pub const RUN_ENTRIES: &[&str] = &[
+    "kept",
+    "rejected",
+    "malformed",
+    "reports",
+    "report.json",
+    "report.html",
+    "metrics",
+    "dedup",
+    ".staging",
+    "_SUCCESS",
+];
+
+/// The marker written last: a folder without it holds no complete run.
+pub const SUCCESS_MARKER: &str = "_SUCCESS";
+
+struct Batch {
+    file: u32,
+    items: Vec<RawItem>,
+}
+
+enum Fate {
+    Kept,
+    Rejected {
+        stage: usize,
+        outcome: StageOutcome,
+    },
+    Malformed {
+        line: u64,
+        error: String,
+        kind: &'static str,
+        raw: Vec<u8>,
+    },
+}
+
+struct Processed {
+    rec: Option<Record>,
+    fate: Fate,
+    /// Nanoseconds spent in each stage.
+    nanos: Vec<u64>,
+}
+
+fn malformed(line: u64, kind: &'static str, error: String, raw: Vec<u8>) -> Processed {
+    Processed {
+        rec: None,
+        fate: Fate::Malformed { line, error, kind, raw },
+        nanos: Vec::new(),
+    }
+}
+
+/// Classifies reader errors for the report.
+fn reader_error_kind(e: &str) -> &'static str {
+    if e.contains("larger than the limit") {
+        "oversize-record"
+    } else if e.contains("empty") || e.contains("no rows") {
+        "empty-file"
+    } else {
+        "unreadable"
+    }
+}
+
+fn process(item: RawItem, file: u32, label: &str, rules: &Rules, stages: &[&dyn RecordStage]) -> Processed {
+    if let Some(e) = item.error {
+        return malformed(item.line, reader_error_kind(&e), e, item.bytes);
+    }
+    let text = match String::from_utf8(item.bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            return malformed(
+                item.line,
+                "invalid-utf8",
+                format!("invalid UTF-8 at byte {at} of the record"),
+                e.into_bytes(),
+            );
+        }
+    };
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg);
+            return malformed(
+                item.line,
+                "invalid-json",
+                format!("invalid JSON at column {}: {msg}", e.column()),
+                text.into_bytes(),
+            );
+        }
+    };
+    let origin = Origin { file, line: item.line };
+    let mut rec = match map_record(&rules.adapters, &value, origin, label) {
+        Ok(r) => r,
+        Err(e) => {
+            let kind = if e.field.is_empty() {
+                "unknown-shape"
+            } else {
+                "bad-field"
+            };
+            return malformed(item.line, kind, e.message, text.into_bytes());
+        }
+    };
+    drop(value);
+    rec.raw = text;
+    let mut nanos = Vec::with_capacity(stages.len());
+    for (i, stage) in stages.iter().enumerate() {
+        let t = Instant::now();
+        let outcome = stage.process(&mut rec);
+        nanos.push(t.elapsed().as_nanos() as u64);
+        if !outcome.failed.is_empty() {
+            return Processed {
+                rec: Some(rec),
+                fate: Fate::Rejected { stage: i, outcome },
+                nanos,
+            };
+        }
+    }
+    Processed {
+        rec: Some(rec),
+        fate: Fate::Kept,
+        nanos,
+    }
+}
+
+/// Prepares the output folder: refuses to replace an earlier run unless asked.
+fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
+    if out.exists() {
+        let entries: Vec<String> = std::fs::read_dir(out)
+            .map_err(|e| Error::io(out, e))?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        if !entries.is_empty() {
+            let ours = entries.iter().any(|e| RUN_ENTRIES.contains(&e.as_str()));
+            if !overwrite {
+                let what = if ours { "holds an earlier run" } else { "is not empty" };
+                return Err(Error::Usage(format!(
+                    "{}: output folder {what}; pass --overwrite to replace it",
+                    out.display()
+                )));
+            }
+            for e in RUN_ENTRIES {
+                let p = out.join(e);
+                if p.is_dir() {
+                    std::fs::remove_dir_all(&p).map_err(|err| Error::io(&p, err))?;
+                } else if p.exists() {
+                    std::fs::remove_file(&p).map_err(|err| Error::io(&p, err))?;
+                }
+            }
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))
+}
+
+/// Picks the stages to run, in pipeline order.
+fn select_stages<'r>(rules: &'r Rules, wanted: &Option<Vec<String>>) -> Result<Vec<&'r dyn RecordStage>> {
+    let all: Vec<&dyn RecordStage> = rules.record_stages.iter().map(|s| s.as_ref()).collect();
+    let Some(wanted) = wanted else {
+        return Ok(all);
+    };
+    let known = crate::registry::all_stages();
+    for w in wanted {
+        if !known.contains(&w.as_str()) {
+            return Err(Error::Usage(format!(
+                "unknown stage `{w}`; stages are: {}",
+                known.join(", ")
+            )));
+        }
+        if !all.iter().any(|s| s.name() == w) {
+            return Err(Error::Usage(format!(
+                "stage `{w}` has no enabled rules in the rule set"
+            )));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|s| wanted.iter().any(|w| w == s.name()))
+        .collect())
+}
+
+fn spawn_reader(
+    files: Vec<InputFile>,
+    opts: ReadOptions,
+    batch_records: usize,
+    bytes: Arc<AtomicU64>,
+    tx: SyncSender<Batch>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        const BATCH_BYTES: usize = 16 << 20;
+        for (i, f) in files.iter().enumerate() {
+            let mut items = Vec::with_capacity(batch_records.min(4096));
+            let mut size = 0usize;
+            let mut alive = true;
+            read_file(f, opts, bytes.clone(), &mut |item| {
+                size += item.bytes.len();
+                items.push(item);
+                if items.len() >= batch_records || size >= BATCH_BYTES {
+                    size = 0;
+                    let full = std::mem::take(&mut items);
+                    if tx
+                        .send(Batch {
+                            file: i as u32,
+                            items: full,
+                        })
+                        .is_err()
+                    {
+                        alive = false;
+                    }
+                }
+                alive
+            });
+            if !alive {
+                return;
+            }
+            if !items.is_empty() && tx.send(Batch { file: i as u32, items }).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+type ProcessedBatch = (u32, Vec<Processed>);
+
+fn spawn_workers(
+    rules: Arc<Rules>,
+    stage_idx: Vec<usize>,
+    labels: Arc<Vec<String>>,
+    threads: usize,
+    rx: Receiver<Batch>,
+    tx: SyncSender<ProcessedBatch>,
+) -> Result<std::thread::JoinHandle<()>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
+    Ok(std::thread::spawn(move || {
+        let stages: Vec<&dyn RecordStage> = stage_idx.iter().map(|&i| rules.record_stages[i].as_ref()).collect();
+        for batch in rx {
+            let label = &labels[batch.file as usize];
+            let out: Vec<Processed> = pool.install(|| {
+                batch
+                    .items
+                    .into_par_iter()
+                    .map(|item| process(item, batch.file, label, &rules, &stages))
+                    .collect()
+            });
+            if tx.send((batch.file, out)).is_err() {
+                return;
+            }
+        }
+    }))
+}
+
+struct Writers {
+    kept: ShardWriter,
+    rejected: ShardWriter,
+    malformed: ShardWriter,
+    kept_rows: RecordRows,
+    rejected_rows: RecordRows,
+    malformed_rows: MalformedRows,
+}
+
+const FLUSH_BYTES: usize = 8 << 20;
+
+impl Writers {
+    fn flush(&mut self, all: bool) -> Result<()> {
+        if !self.kept_rows.is_empty() && (all || self.kept_rows.bytes() >= FLUSH_BYTES) {
+            self.kept.write(&self.kept_rows.finish())?;
+        }
+        if !self.rejected_rows.is_empty() && (all || self.rejected_rows.bytes() >= FLUSH_BYTES) {
+            self.rejected.write(&self.rejected_rows.finish())?;
+        }
+        if !self.malformed_rows.is_empty() && (all || self.malformed_rows.bytes() >= FLUSH_BYTES) {
+            self.malformed.write(&self.malformed_rows.finish())?;
+        }
+        Ok(())
+    }
+}
+
+fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    pb.set_style(style);
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
+/// Runs the pipeline and writes `out`. Returns the report (already written).
+pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
+    let started = Instant::now();
+    let files = expand_inputs(&opts.inputs)?;
+    let stage_refs = select_stages(&rules, &opts.stages)?;
+    let stage_names: Vec<String> = stage_refs.iter().map(|s| s.name().to_string()).collect();
+    let stage_idx: Vec<usize> = stage_names
+        .iter()
+        .filter_map(|n| rules.record_stages.iter().position(|s| s.name() == n))
+        .collect();
+    let rule_ids: Vec<Vec<String>> = stage_refs.iter().map(|s| s.rule_ids()).collect();
+    let stage_reports: Vec<StageReport> = stage_refs
+        .iter()
+        .map(|s| StageReport {
+            name: s.name().to_string(),
+            rules: s
+                .rule_summaries()
+                .into_iter()
+                .map(|(id, threshold)| RuleSummary { id, threshold })
+                .collect(),
+            ..Default::default()
+        })
+        .collect();
+    drop(stage_refs);
+    prepare_out(&opts.out, opts.overwrite)?;
+
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let total_bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
+        .sum();
+    let labels: Arc<Vec<String>> = Arc::new(files.iter().map(|f| f.label.clone()).collect());
+    let mut report = Report {
+        curate_version: env!("CARGO_PKG_VERSION").to_string(),
+        rules_hash: rules.files.hash(),
+        rules_origin: rules.files.origin.clone(),
+        stages_run: stage_names.clone(),
+        threads,
+        stages: stage_reports,
+        files: files
+            .iter()
+            .map(|f| FileReport {
+                path: f.label.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let (raw_tx, raw_rx) = sync_channel::<Batch>(2);
+    let (done_tx, done_rx) = sync_channel::<ProcessedBatch>(2);
+    let reader = spawn_reader(files, opts.read, opts.batch_records.max(1), bytes_read.clone(), raw_tx);
+    let rules = Arc::new(rules);
+    let workers = spawn_workers(rules.clone(), stage_idx, labels.clone(), threads, raw_rx, done_tx)?;
+
+    let mut w = Writers {
+        kept: ShardWriter::new(
+            &opts.out.join("kept"),
+            crate::output::schema::kept_schema(),
+            opts.shard_bytes,
+        )?,
+        rejected: ShardWriter::new(
+            &opts.out.join("rejected"),
+            crate::output::schema::rejected_schema(),
+            opts.shard_bytes,
+        )?,
+        malformed: ShardWriter::new(
+            &opts.out.join("malformed"),
+            crate::output::schema::malformed_schema(),
+            opts.shard_bytes,
+        )?,
+        kept_rows: RecordRows::new(false),
+        rejected_rows: RecordRows::new(true),
+        malformed_rows: MalformedRows::default(),
+    };
+    let pb = progress_bar(opts.progress, total_bytes);
+    let mut seen_ids: HashSet<u64> = HashSet::new();
+    let mut warned = 0usize;
+    let mut failure: Option<Error> = None;
+    let mut stage_nanos = vec![0u64; report.stages.len()];
+
+    'batches: for (file, batch) in done_rx {
+        let label = labels[file as usize].clone();
+        for p in batch {
+            let fr = &mut report.files[file as usize];
+            fr.counts.input += 1;
+            report.totals.input += 1;
+            for (i, n) in p.nanos.iter().enumerate() {
+                stage_nanos[i] += n;
+            }
+            if let Some(rec) = &p.rec {
+                *fr.formats.entry(rec.shape.name().to_string()).or_default() += 1;
+                *report.formats.entry(rec.shape.name().to_string()).or_default() += 1;
+                if rec.user_id && !seen_ids.insert(xxhash_rust::xxh3::xxh3_64(rec.id.as_bytes())) {
+                    report.duplicate_ids.repeated_records += 1;
+                    if report.duplicate_ids.examples.len() < 10 {
+                        report
+                            .duplicate_ids
+                            .examples
+                            .push(format!("{} at {label}:{}", rec.id, rec.origin.line));
+                    }
+                }
+            }
+            match p.fate {
+                Fate::Malformed { line, error, kind, raw } => {
+                    fr.counts.malformed += 1;
+                    report.totals.malformed += 1;
+                    *report
+                        .malformed_by_error
+                        .entry(format!("malformed/{kind}"))
+                        .or_default() += 1;
+                    if warned < opts.warn_malformed {
+                        pb.suspend(|| eprintln!("warning: {label}:{line}: {error} (quarantined in malformed/)"));
+                        warned += 1;
+                    }
+                    w.malformed_rows.push(&label, line, &error, &raw);
+                    if let Some(max) = opts.max_malformed {
+                        if report.totals.malformed > max {
+                            failure = Some(Error::Run(format!(
+                                "more than {max} malformed records (--max-malformed); last one at {label}:{line}: {error}"
+                            )));
+                            break 'batches;
+                        }
+                    }
+                }
+                Fate::Rejected { stage, outcome } => {
+                    fr.counts.rejected += 1;
+                    report.totals.rejected += 1;
+                    for s in &mut report.stages[..stage] {
+                        s.input += 1;
+                        s.kept += 1;
+                    }
+                    let s = &mut report.stages[stage];
+                    s.input += 1;
+                    s.dropped += 1;
+                    let ids = &rule_ids[stage];
+                    let first = &outcome.failed[0];
+                    *s.dropped_per_rule.entry(ids[first.rule].clone()).or_default() += 1;
+                    for f in &outcome.failed {
+                        *s.failed_per_rule.entry(ids[f.rule].clone()).or_default() += 1;
+                    }
+                    let rejection = Rejection {
+                        stage: s.name.clone(),
+                        rule: ids[first.rule].clone(),
+                        value: Some(first.value),
+                        threshold: Some(first.threshold),
+                        reason: first.reason.clone(),
+                        failed_rules: outcome.failed.iter().map(|f| ids[f.rule].clone()).collect(),
+                        duplicate_of: None,
+                        similarity: None,
+                    };
+                    if let Some(rec) = &p.rec {
+                        w.rejected_rows.push(rec, &label, Some(&rejection));
+                    }
+                }
+                Fate::Kept => {
+                    fr.counts.kept += 1;
+                    report.totals.kept += 1;
+                    for s in &mut report.stages {
+                        s.input += 1;
+                        s.kept += 1;
+                    }
+                    if let Some(rec) = &p.rec {
+                        w.kept_rows.push(rec, &label, None);
+                    }
+                }
+            }
+        }
+        if let Err(e) = w.flush(false) {
+            failure = Some(e);
+            break;
+        }
+        pb.set_position(bytes_read.load(Ordering::Relaxed));
+        pb.set_message(format!("{} records", report.totals.input));
+    }
+    // Closing the receiving end stops the workers and then the reader.
+    let _ = workers.join();
+    let _ = reader.join();
+    pb.finish_and_clear();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    w.flush(true)?;
+    w.kept.finish()?;
+    w.rejected.finish()?;
+    w.malformed.finish()?;
+
+    for (s, n) in report.stages.iter_mut().zip(stage_nanos) {
+        s.cpu_seconds = n as f64 / 1e9;
+    }
+    report.input_bytes = bytes_read.load(Ordering::Relaxed);
+    report.seconds = started.elapsed().as_secs_f64();
+    report.verify().map_err(Error::Run)?;
+    write_reports(&opts.out, &report)?;
+    Ok(report)
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Run(format!("cannot encode {}: {e}", path.display())))?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text + "\n").map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+fn write_reports(out: &Path, report: &Report) -> Result<()> {
+    let dir = out.join("reports");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    for s in &report.stages {
+        write_json(&dir.join(format!("{}.json", s.name)), s)?;
+    }
+    write_json(&out.join("report.json"), report)?;
+    let marker: BTreeMap<&str, String> = [
+        ("curate_version", report.curate_version.clone()),
+        ("rules_hash", report.rules_hash.clone()),
+        ("records", report.totals.input.to_string()),
+    ]
+    .into_iter()
+    .collect();
+    write_json(&out.join(SUCCESS_MARKER), &marker)
+}
+
+/// Counts as a `Counts` (helper for callers that only need totals).
+pub fn totals(report: &Report) -> &Counts {
+    &report.totals
+}

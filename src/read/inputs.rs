@@ -1,0 +1,137 @@
+//! Expanding the command line's inputs into a sorted list of files.
+//!
+//! The list is sorted by path and de-duplicated, so the same files listed in
+//! another order give the same run.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// How a file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// JSON Lines or a JSON array, maybe gzip/zstd compressed (found by content).
+    Json,
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// One input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// How it is shown in outputs (`source_file`): the path as the user gave it.
+    pub label: String,
+    /// How it is read.
+    pub kind: InputKind,
+}
+
+const JSON_EXTS: &[&str] = &[
+    ".jsonl",
+    ".json",
+    ".ndjson",
+    ".jsonl.gz",
+    ".json.gz",
+    ".ndjson.gz",
+    ".jsonl.zst",
+    ".json.zst",
+    ".ndjson.zst",
+    ".jsonl.zstd",
+    ".json.zstd",
+];
+
+fn kind_by_name(path: &Path) -> Option<InputKind> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".parquet") || name.ends_with(".pq") {
+        Some(InputKind::Parquet)
+    } else if JSON_EXTS.iter().any(|e| name.ends_with(e)) {
+        Some(InputKind::Json)
+    } else {
+        None
+    }
+}
+
+/// The kind of a file named explicitly: by extension, else by content.
+fn kind_of_file(path: &Path) -> InputKind {
+    if let Some(k) = kind_by_name(path) {
+        return k;
+    }
+    let mut head = [0u8; 4];
+    let is_parquet = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && &head == b"PAR1";
+    if is_parquet {
+        InputKind::Parquet
+    } else {
+        InputKind::Json
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<InputFile>) -> Result<(), Error> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let p = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if let Some(kind) = kind_by_name(&p) {
+            out.push(InputFile {
+                label: p.display().to_string(),
+                path: p,
+                kind,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Expands files, folders (recursed; files with a known extension) and glob
+/// patterns. An input that matches nothing is an error.
+pub fn expand_inputs(args: &[String]) -> Result<Vec<InputFile>, Error> {
+    let mut out = Vec::new();
+    for arg in args {
+        let path = Path::new(arg);
+        if path.is_dir() {
+            let before = out.len();
+            walk(path, &mut out)?;
+            if out.len() == before {
+                return Err(Error::Usage(format!(
+                    "{arg}: folder holds no .jsonl/.json/.parquet files (also .gz/.zst)"
+                )));
+            }
+        } else if path.is_file() {
+            out.push(InputFile {
+                path: path.to_path_buf(),
+                label: arg.clone(),
+                kind: kind_of_file(path),
+            });
+        } else if arg.contains(['*', '?', '[']) {
+            let paths = glob::glob(arg).map_err(|e| Error::Usage(format!("{arg}: bad glob pattern: {e}")))?;
+            let before = out.len();
+            for p in paths.flatten() {
+                if p.is_dir() {
+                    walk(&p, &mut out)?;
+                } else {
+                    out.push(InputFile {
+                        label: p.display().to_string(),
+                        kind: kind_of_file(&p),
+                        path: p,
+                    });
+                }
+            }
+            if out.len() == before {
+                return Err(Error::Usage(format!("{arg}: pattern matches no file")));
+            }
+        } else {
+            return Err(Error::Usage(format!("{arg}: no such file or folder")));
+        }
+    }
+    out.sort_by(|a, b| a.label.cmp(&b.label));
+    out.dedup_by(|a, b| a.path == b.path);
+    Ok(out)
+}

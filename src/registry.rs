@@ -1,0 +1,69 @@
+//! The one ordered list of stages and filter kinds.
+//!
+//! Adding a filter is: one file under `src/filters/<stage>/`, one line in
+//! [`FILTER_KINDS`], its rule in `rules/<stage>/*.toml`, a fixture and tests.
+
+use crate::error::RulesError;
+use crate::filters::quality;
+use crate::rules::{compile_filter_stage, BuildContext, KeyError, RuleFiles};
+use crate::stage::{Filter, FilterStage, RecordStage, Scope};
+
+/// Builds a stage from the rule files; `None` when the rule set has no rules for it.
+pub type StageBuilder = fn(&RuleFiles) -> Result<Option<Box<dyn RecordStage>>, Vec<RulesError>>;
+
+/// A per-record stage.
+pub struct StageDef {
+    /// Its name (`--stages`, rule ids, reports); its rules live in `rules/<name>/`.
+    pub name: &'static str,
+    /// How it is built.
+    pub build: StageBuilder,
+}
+
+/// A stage that is only measuring rules from `rules/<name>/*.toml`.
+fn filter_stage(files: &RuleFiles, name: &'static str) -> Result<Option<Box<dyn RecordStage>>, Vec<RulesError>> {
+    let rules = compile_filter_stage(files, name)?;
+    Ok((!rules.is_empty()).then(|| Box::new(FilterStage::new(name, rules)) as Box<dyn RecordStage>))
+}
+
+/// Per-record stages, in pipeline order.
+pub static RECORD_STAGES: &[StageDef] = &[StageDef {
+    name: "quality",
+    build: |files| filter_stage(files, "quality"),
+}];
+
+/// Other rule files or folders that stages read (`<name>.toml` or `<name>/`).
+pub const CONFIG_FILES: &[&str] = &[];
+
+/// Every stage name `--stages` accepts, in pipeline order.
+pub fn all_stages() -> Vec<&'static str> {
+    RECORD_STAGES.iter().map(|s| s.name).collect()
+}
+
+/// A kind of filter a rule can use.
+pub struct FilterKind {
+    /// The `kind` written in rule files.
+    pub name: &'static str,
+    /// The stage whose rule files may use it.
+    pub stage: &'static str,
+    /// The scope used when the rule sets none; `None` for unscoped kinds.
+    pub default_scope: Option<Scope>,
+    /// The range a threshold must lie in.
+    pub range: (f64, f64),
+    /// One line on what it measures.
+    pub summary: &'static str,
+    /// Builds the filter from a rule's parameters.
+    pub build: fn(&BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError>,
+}
+
+/// Every filter kind, in a fixed order.
+pub static FILTER_KINDS: &[FilterKind] = &[quality::empty_response::KIND, quality::char_length::KIND];
+
+/// The kinds a stage's rules may use.
+pub fn filter_kinds(stage: &str) -> impl Iterator<Item = &'static FilterKind> + '_ {
+    FILTER_KINDS.iter().filter(move |k| k.stage == stage)
+}
+
+/// Looks up a kind by stage and name.
+pub fn filter_kind(stage: &str, name: &str) -> Option<&'static FilterKind> {
+    filter_kinds(stage).find(|k| k.name == name)
+}

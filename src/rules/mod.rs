@@ -1,0 +1,324 @@
+//! Rules are data: TOML files under `rules/`, one per family, embedded in the
+//! binary as the defaults and replaced as a whole with `--rules DIR`.
+//!
+//! Loading goes parse -> validate -> compile, and collects every problem
+//! before failing, each naming the file, the line and the key:
+//!
+//! - `formats.toml`: input placeholders, id fields and declared formats
+//!   ([`crate::record::fieldmap`]).
+//! - `<stage>/*.toml` for the per-record stages (`quality/`): each top-level
+//!   table is one rule, `[name]`, with the common keys below and the
+//!   parameters of its kind. Its id is `<stage>/<name>`.
+//!
+//! ```toml
+//! [response-too-long]
+//! kind = "char-length"     # the filter that measures (default: the table name)
+//! scope = "response"       # instruction | input | prompt | response | responses | conversation | system
+//! max = 20000              # keep when min <= value <= max
+//! enabled = true
+//! description = "Answers longer than this are almost always scraped pages."
+//! [response-too-long.lang.zh]
+//! max = 8000               # per-language threshold (zh, ja, ko, en, other)
+//! ```
+
+mod files;
+mod formats;
+mod locate;
+
+pub use files::RuleFiles;
+pub use locate::locate;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::RulesError;
+use crate::record::Adapters;
+use crate::registry;
+use crate::stage::{Filter, RecordStage, Rule, Scope, Threshold};
+use crate::text::Lang;
+
+/// What a filter kind receives to build itself.
+pub struct BuildContext<'a> {
+    /// The rule's parameters (the common keys removed).
+    pub params: toml::Table,
+    /// The scope set in the rule, or the kind's default.
+    pub scope: Option<Scope>,
+    /// All rule files, for word lists and other companion files.
+    pub files: &'a RuleFiles,
+    /// The rule file being compiled.
+    pub file: &'a str,
+}
+
+/// An error about one key of a rule's table: `(key, message)`.
+pub type KeyError = (String, String);
+
+impl BuildContext<'_> {
+    /// Deserializes the parameters into `T` (which should deny unknown fields).
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, KeyError> {
+        params(&self.params)
+    }
+}
+
+/// Deserializes a table into `T`, mapping serde's message to the key at fault.
+pub fn params<T: DeserializeOwned>(table: &toml::Table) -> Result<T, KeyError> {
+    T::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+        let msg = e.to_string();
+        let msg = msg.trim().to_string();
+        let key = msg
+            .split('`')
+            .nth(1)
+            .filter(|_| msg.contains("unknown field") || msg.contains("missing field"))
+            .unwrap_or("")
+            .to_string();
+        (key, msg)
+    })
+}
+
+/// The compiled rule set.
+pub struct Rules {
+    /// The files it was compiled from.
+    pub files: RuleFiles,
+    /// How records are mapped.
+    pub adapters: Adapters,
+    /// The per-record stages that have rules, in pipeline order.
+    pub record_stages: Vec<Box<dyn RecordStage>>,
+}
+
+impl Rules {
+    /// Compiles a rule set, or lists every problem in it.
+    pub fn compile(files: RuleFiles) -> Result<Rules, Vec<RulesError>> {
+        let mut errors = Vec::new();
+        let adapters = match formats::compile(&files) {
+            Ok(a) => a,
+            Err(mut e) => {
+                errors.append(&mut e);
+                Adapters::default()
+            }
+        };
+        for path in files.paths() {
+            let known = path == "formats.toml"
+                || !path.ends_with(".toml")
+                || registry::all_stages()
+                    .iter()
+                    .chain(registry::CONFIG_FILES)
+                    .any(|s| path.starts_with(&format!("{s}/")) || path == format!("{s}.toml"));
+            if !known {
+                errors.push(RulesError {
+                    file: path.to_string(),
+                    line: None,
+                    key: None,
+                    message: format!(
+                        "unknown rule file; rule files live in formats.toml or in a stage folder ({})",
+                        registry::all_stages().join(", ")
+                    ),
+                });
+            }
+        }
+        let mut record_stages: Vec<Box<dyn RecordStage>> = Vec::new();
+        for stage in registry::RECORD_STAGES {
+            match (stage.build)(&files) {
+                Ok(Some(s)) => record_stages.push(s),
+                Ok(None) => {}
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Rules {
+                files,
+                adapters,
+                record_stages,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Names of the stages this rule set can run, in pipeline order.
+    pub fn stage_names(&self) -> Vec<String> {
+        self.record_stages.iter().map(|s| s.name().to_string()).collect()
+    }
+}
+
+fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> RulesError {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    RulesError {
+        file: file.to_string(),
+        line,
+        key: None,
+        message: e.message().trim().to_string(),
+    }
+}
+
+/// Compiles every rule of `rules/<stage>/*.toml`, in file then table order.
+pub fn compile_filter_stage(files: &RuleFiles, stage: &str) -> Result<Vec<Rule>, Vec<RulesError>> {
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut errors = Vec::new();
+    let prefix = format!("{stage}/");
+    for path in files.paths().filter(|p| p.starts_with(&prefix) && p.ends_with(".toml")) {
+        let text = files.get(path).unwrap_or("");
+        let table: toml::Table = match toml::from_str(text) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(toml_error(path, text, &e));
+                continue;
+            }
+        };
+        for (name, value) in table {
+            let err = |key: &str, message: String| RulesError {
+                file: path.to_string(),
+                line: locate(text, &name, (!key.is_empty()).then_some(key)),
+                key: Some(if key.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{name}.{key}")
+                }),
+                message,
+            };
+            let toml::Value::Table(t) = value else {
+                errors.push(err("", format!("`{name}` must be a table: write it as [{name}]")));
+                continue;
+            };
+            let id = format!("{stage}/{name}");
+            if rules.iter().any(|r| r.id == id) {
+                errors.push(err("", format!("rule `{id}` is defined twice")));
+                continue;
+            }
+            match compile_rule(files, path, stage, &name, t) {
+                Ok(Some(rule)) => rules.push(rule),
+                Ok(None) => {}
+                Err((key, message)) => errors.push(err(&key, message)),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(rules)
+    } else {
+        Err(errors)
+    }
+}
+
+fn take<T: DeserializeOwned>(t: &mut toml::Table, key: &str) -> Result<Option<T>, KeyError> {
+    match t.remove(key) {
+        None => Ok(None),
+        Some(v) => T::deserialize(v)
+            .map(Some)
+            .map_err(|e| (key.to_string(), e.to_string().trim().to_string())),
+    }
+}
+
+fn take_threshold(t: &mut toml::Table, prefix: &str) -> Result<Threshold, KeyError> {
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    let min: Option<f64> = take(t, "min").map_err(|(_, m)| (key("min"), m))?;
+    let max: Option<f64> = take(t, "max").map_err(|(_, m)| (key("max"), m))?;
+    if let (Some(a), Some(b)) = (min, max) {
+        if a > b {
+            return Err((key("min"), format!("min ({a}) is greater than max ({b})")));
+        }
+    }
+    Ok(Threshold { min, max })
+}
+
+fn compile_rule(
+    files: &RuleFiles,
+    file: &str,
+    stage: &str,
+    name: &str,
+    mut t: toml::Table,
+) -> Result<Option<Rule>, KeyError> {
+    let kind_name: String = take(&mut t, "kind")?.unwrap_or_else(|| name.to_string());
+    let enabled: bool = take(&mut t, "enabled")?.unwrap_or(true);
+    let _description: Option<String> = take(&mut t, "description")?;
+    let scope: Option<Scope> = take(&mut t, "scope")?;
+    let threshold = take_threshold(&mut t, "")?;
+    let mut by_lang = Vec::new();
+    if let Some(toml::Value::Table(langs)) = t.remove("lang") {
+        for (code, v) in langs {
+            let lang = Lang::from_code(&code).ok_or_else(|| {
+                (
+                    format!("lang.{code}"),
+                    format!("unknown language `{code}` (zh, ja, ko, en, other)"),
+                )
+            })?;
+            let toml::Value::Table(mut lt) = v else {
+                return Err((format!("lang.{code}"), "must be a table with min and/or max".into()));
+            };
+            let th = take_threshold(&mut lt, &format!("lang.{code}"))?;
+            if let Some(k) = lt.keys().next() {
+                return Err((
+                    format!("lang.{code}.{k}"),
+                    format!("unknown key `{k}`; expected min or max"),
+                ));
+            }
+            by_lang.push((lang, th));
+        }
+    }
+    let kind = registry::filter_kind(stage, &kind_name).ok_or_else(|| {
+        let known: Vec<&str> = registry::filter_kinds(stage).map(|k| k.name).collect();
+        (
+            if t.contains_key("kind") {
+                "kind".into()
+            } else {
+                String::new()
+            },
+            format!(
+                "unknown rule kind `{kind_name}` in stage `{stage}`; known kinds: {}",
+                known.join(", ")
+            ),
+        )
+    })?;
+    if scope.is_some() && kind.default_scope.is_none() {
+        return Err((
+            "scope".into(),
+            format!("rule kind `{}` does not take a scope", kind.name),
+        ));
+    }
+    let (lo, hi) = kind.range;
+    for (which, th) in std::iter::once(("", &threshold)).chain(by_lang.iter().map(|(l, t)| (l.code(), t))) {
+        for (k, v) in [("min", th.min), ("max", th.max)] {
+            if let Some(v) = v {
+                if v < lo || v > hi || v.is_nan() {
+                    let key = if which.is_empty() {
+                        k.to_string()
+                    } else {
+                        format!("lang.{which}.{k}")
+                    };
+                    return Err((
+                        key,
+                        format!("threshold {v} is out of range [{lo}, {hi}] for `{}`", kind.name),
+                    ));
+                }
+            }
+        }
+    }
+    if threshold.min.is_none() && threshold.max.is_none() && by_lang.is_empty() {
+        return Err((
+            String::new(),
+            format!("rule `{name}` sets neither min nor max, so it can never drop a record"),
+        ));
+    }
+    let scope = scope.or(kind.default_scope);
+    let ctx = BuildContext {
+        params: t,
+        scope,
+        files,
+        file,
+    };
+    let filter: Box<dyn Filter> = (kind.build)(&ctx)?;
+    if !enabled {
+        return Ok(None);
+    }
+    Ok(Some(Rule {
+        id: format!("{stage}/{name}"),
+        scope,
+        threshold,
+        by_lang,
+        filter,
+    }))
+}

@@ -1,0 +1,362 @@
+//! The per-record stage contract.
+//!
+//! A [`Filter`] only *measures*: it turns a record into a number (a count, a
+//! ratio, a number of matches). The rule that owns it holds the [`Threshold`]
+//! and decides; the stage machinery ([`FilterStage`]) evaluates every rule on
+//! every record that reaches the stage, so the audit can list every rule that
+//! would have dropped a record, and the pipeline counts, times and routes the
+//! dropped records with the measured value and the bound they crossed. Keeping
+//! measuring apart from deciding is what lets thresholds be re-tuned later from
+//! stored measurements without re-reading the corpus.
+//!
+//! Stages that change records (redaction) or add tags implement
+//! [`RecordStage`] directly.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::record::{Record, Role};
+use crate::text::Lang;
+
+/// Which part of a record a rule measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// The first user turn without its `input` part.
+    Instruction,
+    /// The Alpaca `input` / Dolly `context` part (empty for chats).
+    Input,
+    /// The first user turn in full.
+    Prompt,
+    /// The last assistant turn.
+    Response,
+    /// Every assistant turn, joined by newlines.
+    Responses,
+    /// Every turn (not the system prompt), joined by newlines.
+    Conversation,
+    /// The system prompt.
+    System,
+}
+
+impl Scope {
+    /// The name used in rule files and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Instruction => "instruction",
+            Scope::Input => "input",
+            Scope::Prompt => "prompt",
+            Scope::Response => "response",
+            Scope::Responses => "responses",
+            Scope::Conversation => "conversation",
+            Scope::System => "system",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Keep a record when `min <= value <= max`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Threshold {
+    /// Smallest value kept.
+    pub min: Option<f64>,
+    /// Largest value kept.
+    pub max: Option<f64>,
+}
+
+/// Which bound a value crossed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Crossed {
+    /// Below `min`.
+    Min(f64),
+    /// Above `max`.
+    Max(f64),
+}
+
+impl Crossed {
+    /// The bound's value.
+    pub fn bound(self) -> f64 {
+        match self {
+            Crossed::Min(b) | Crossed::Max(b) => b,
+        }
+    }
+}
+
+impl Threshold {
+    /// Which bound `value` crosses, if any.
+    pub fn check(&self, value: f64) -> Option<Crossed> {
+        if let Some(min) = self.min {
+            if value < min {
+                return Some(Crossed::Min(min));
+            }
+        }
+        if let Some(max) = self.max {
+            if value > max {
+                return Some(Crossed::Max(max));
+            }
+        }
+        None
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.min, self.max) {
+            (Some(a), Some(b)) => write!(f, "{a} <= value <= {b}"),
+            (Some(a), None) => write!(f, "value >= {a}"),
+            (None, Some(b)) => write!(f, "value <= {b}"),
+            (None, None) => f.write_str("always kept"),
+        }
+    }
+}
+
+/// What a filter measured on one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    /// The number compared with the threshold.
+    pub value: f64,
+    /// What was matched, when the value counts matches (shown in the reason).
+    pub detail: Option<String>,
+}
+
+impl From<f64> for Measure {
+    fn from(value: f64) -> Self {
+        Measure { value, detail: None }
+    }
+}
+
+/// Per-record view shared by the filters of one stage: the record's texts per
+/// scope and its language, computed once.
+pub struct Analysis<'r> {
+    rec: &'r Record,
+    joined: [Option<String>; 2],
+    lang: Option<Lang>,
+}
+
+impl<'r> Analysis<'r> {
+    /// A fresh view of `rec`.
+    pub fn new(rec: &'r Record) -> Self {
+        Analysis {
+            rec,
+            joined: [None, None],
+            lang: None,
+        }
+    }
+
+    /// The record.
+    pub fn record(&self) -> &'r Record {
+        self.rec
+    }
+
+    /// The text of a scope (empty when the record has no such part).
+    pub fn text(&mut self, scope: Scope) -> Cow<'_, str> {
+        let rec = self.rec;
+        match scope {
+            Scope::Instruction => Cow::Borrowed(rec.instruction()),
+            Scope::Input => Cow::Borrowed(rec.input()),
+            Scope::Prompt => Cow::Borrowed(rec.prompt()),
+            Scope::Response => Cow::Borrowed(rec.response().unwrap_or("")),
+            Scope::System => Cow::Borrowed(rec.system.as_deref().unwrap_or("")),
+            Scope::Responses => Cow::Borrowed(self.joined(0, |t| t == Role::Assistant)),
+            Scope::Conversation => Cow::Borrowed(self.joined(1, |_| true)),
+        }
+    }
+
+    fn joined(&mut self, slot: usize, keep: impl Fn(Role) -> bool) -> &str {
+        let rec = self.rec;
+        self.joined[slot].get_or_insert_with(|| {
+            let mut s = String::new();
+            for t in rec.turns.iter().filter(|t| keep(t.role) && !t.content.is_empty()) {
+                if !s.is_empty() {
+                    s.push('\n');
+                }
+                s.push_str(&t.content);
+            }
+            s
+        })
+    }
+
+    /// The record's main language, from the scripts of its conversation.
+    pub fn lang(&mut self) -> Lang {
+        if let Some(l) = self.lang {
+            return l;
+        }
+        let l = Lang::detect(&self.text(Scope::Conversation));
+        self.lang = Some(l);
+        l
+    }
+}
+
+/// Measures one property of a record. See the module docs.
+pub trait Filter: Send + Sync {
+    /// What is measured, in words, for reasons (e.g. `"character count"`).
+    fn metric(&self) -> &str;
+    /// The record's value, or `None` when the rule does not apply to it
+    /// (e.g. a conversation rule on a single-turn record).
+    fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure>;
+}
+
+/// A compiled rule: an id, the part it measures, its threshold and its filter.
+pub struct Rule {
+    /// `stage/name`, e.g. `quality/empty-response`.
+    pub id: String,
+    /// The part of the record measured, when the filter is scoped.
+    pub scope: Option<Scope>,
+    /// Default threshold.
+    pub threshold: Threshold,
+    /// Per-language thresholds that replace the default.
+    pub by_lang: Vec<(Lang, Threshold)>,
+    /// The measuring half.
+    pub filter: Box<dyn Filter>,
+}
+
+impl Rule {
+    /// The threshold for a record in `lang`.
+    pub fn threshold_for(&self, lang: Lang) -> &Threshold {
+        self.by_lang
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map_or(&self.threshold, |(_, t)| t)
+    }
+}
+
+/// A rule a record failed, with what was measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// Index of the rule in its stage.
+    pub rule: usize,
+    /// The measured value.
+    pub value: f64,
+    /// The bound it crossed.
+    pub threshold: f64,
+    /// A sentence a person understands.
+    pub reason: String,
+}
+
+/// What a stage did to one record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StageOutcome {
+    /// Every rule the record failed, in rule order; the first one drops it.
+    pub failed: Vec<Failure>,
+    /// One value per rule of the stage (`NaN` when not measured).
+    pub values: Vec<f64>,
+}
+
+/// A per-record stage, run in parallel over records.
+pub trait RecordStage: Send + Sync {
+    /// The stage name (`quality`, `sensitive`, `tag`).
+    fn name(&self) -> &str;
+    /// Ids of the stage's rules, in order (`Failure::rule` indexes this).
+    fn rule_ids(&self) -> Vec<String>;
+    /// `(rule id, threshold in words)` for the report.
+    fn rule_summaries(&self) -> Vec<(String, String)> {
+        self.rule_ids().into_iter().map(|id| (id, String::new())).collect()
+    }
+    /// Processes one record; it may change the record (redaction, tags).
+    fn process(&self, rec: &mut Record) -> StageOutcome;
+}
+
+/// A stage made of measuring rules and nothing else.
+pub struct FilterStage {
+    name: String,
+    rules: Vec<Rule>,
+}
+
+impl FilterStage {
+    /// A stage from its compiled rules, in order.
+    pub fn new(name: impl Into<String>, rules: Vec<Rule>) -> Self {
+        FilterStage {
+            name: name.into(),
+            rules,
+        }
+    }
+
+    /// The stage's rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+}
+
+impl RecordStage for FilterStage {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn rule_ids(&self) -> Vec<String> {
+        self.rules.iter().map(|r| r.id.clone()).collect()
+    }
+
+    fn rule_summaries(&self) -> Vec<(String, String)> {
+        self.rules
+            .iter()
+            .map(|r| {
+                let mut t = r.threshold.to_string();
+                for (lang, th) in &r.by_lang {
+                    t.push_str(&format!("; {lang}: {th}"));
+                }
+                (r.id.clone(), t)
+            })
+            .collect()
+    }
+
+    fn process(&self, rec: &mut Record) -> StageOutcome {
+        let mut cx = Analysis::new(rec);
+        let mut out = StageOutcome {
+            failed: Vec::new(),
+            values: Vec::with_capacity(self.rules.len()),
+        };
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Some(m) = rule.filter.measure(&mut cx) else {
+                out.values.push(f64::NAN);
+                continue;
+            };
+            out.values.push(m.value);
+            let lang = cx.lang();
+            if let Some(crossed) = rule.threshold_for(lang).check(m.value) {
+                out.failed.push(Failure {
+                    rule: i,
+                    value: m.value,
+                    threshold: crossed.bound(),
+                    reason: reason(rule, &m, crossed),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Formats a number without a trailing `.0` for whole values.
+pub fn num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{:.4}", v)
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+fn reason(rule: &Rule, m: &Measure, crossed: Crossed) -> String {
+    let part = rule.scope.map_or(String::new(), |s| format!("{s} "));
+    let (dir, bound) = match crossed {
+        Crossed::Min(b) => ("below the minimum", b),
+        Crossed::Max(b) => ("above the maximum", b),
+    };
+    let mut s = format!(
+        "{part}{} is {}, {dir} {}",
+        rule.filter.metric(),
+        num(m.value),
+        num(bound)
+    );
+    if let Some(d) = &m.detail {
+        s.push_str(&format!(" (matched {d:?})"));
+    }
+    s
+}
