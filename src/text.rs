@@ -1,4 +1,13 @@
-//! Text utilities shared by filters: the script-based language guess.
+//! Text utilities shared by filters and dedup: words that work for spaced and
+//! unspaced scripts, and the script-based language guess.
+//!
+//! ## Words
+//! [`words`] splits text by Unicode word boundaries (UAX #29) and keeps the
+//! segments that contain a letter or digit. Under UAX #29 every Han (and kana)
+//! character is a word of its own, so a Chinese sentence of 20 characters
+//! counts 20 words, about what the same content has in English words. This is
+//! the unit every word-based rule and every word shingle uses, so rules do
+//! not misfire on text without spaces.
 //!
 //! The language is decided from scripts, not from a model: Han characters make
 //! a record `zh` (kana `ja`, Hangul `ko`), Latin letters make it `en`. This is
@@ -6,6 +15,14 @@
 //! runs offline and costs one pass over at most the first 4,096 characters.
 
 use std::fmt;
+
+use unicode_segmentation::UnicodeSegmentation;
+
+/// The words of `text`: UAX #29 word segments holding a letter or digit; one
+/// Han character is one word.
+pub fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.unicode_words()
+}
 
 /// A record's language, as far as the rules need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -80,6 +97,16 @@ impl fmt::Display for Lang {
 #[cfg(test)]
 mod tests {
     use super::Lang;
+
+    #[test]
+    fn words_split_spaced_and_unspaced_scripts() {
+        let en: Vec<&str> = super::words("Give three tips, for staying healthy.").collect();
+        assert_eq!(en, ["Give", "three", "tips", "for", "staying", "healthy"]);
+        let zh: Vec<&str> = super::words("给出三个秘诀。").collect();
+        assert_eq!(zh, ["给", "出", "三", "个", "秘", "诀"]);
+        let mixed: Vec<&str> = super::words("用 Python 写").collect();
+        assert_eq!(mixed, ["用", "Python", "写"]);
+    }
 
     #[test]
     fn detects_scripts() {

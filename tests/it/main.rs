@@ -1,0 +1,5 @@
+//! End-to-end tests: one binary, a temp-dir + command harness, real inputs
+//! (fixtures cut from ../shared/corpora, and the corpora themselves when present).
+
+mod harness;
+mod run;
