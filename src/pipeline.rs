@@ -116,6 +116,8 @@ struct Processed {
     fate: Fate,
     /// Nanoseconds spent in each stage.
     nanos: Vec<u64>,
+    /// Counters reported by the stages the record went through: (stage, name, n).
+    counts: Vec<(usize, String, u64)>,
 }
 
 fn malformed(line: u64, kind: &'static str, error: String, raw: Vec<u8>) -> Processed {
@@ -123,6 +125,7 @@ fn malformed(line: u64, kind: &'static str, error: String, raw: Vec<u8>) -> Proc
         rec: None,
         fate: Fate::Malformed { line, error, kind, raw },
         nanos: Vec::new(),
+        counts: Vec::new(),
     }
 }
 
@@ -181,15 +184,18 @@ fn process(item: RawItem, file: u32, label: &str, rules: &Rules, stages: &[&dyn 
     drop(value);
     rec.raw = text;
     let mut nanos = Vec::with_capacity(stages.len());
+    let mut counts = Vec::new();
     for (i, stage) in stages.iter().enumerate() {
         let t = Instant::now();
-        let outcome = stage.process(&mut rec);
+        let mut outcome = stage.process(&mut rec);
         nanos.push(t.elapsed().as_nanos() as u64);
+        counts.extend(outcome.counts.drain(..).map(|(name, n)| (i, name, n)));
         if !outcome.failed.is_empty() {
             return Processed {
                 rec: Some(rec),
                 fate: Fate::Rejected { stage: i, outcome },
                 nanos,
+                counts,
             };
         }
     }
@@ -197,6 +203,7 @@ fn process(item: RawItem, file: u32, label: &str, rules: &Rules, stages: &[&dyn 
         rec: Some(rec),
         fate: Fate::Kept,
         nanos,
+        counts,
     }
 }
 
@@ -463,6 +470,9 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             report.totals.input += 1;
             for (i, n) in p.nanos.iter().enumerate() {
                 stage_nanos[i] += n;
+            }
+            for (stage, name, n) in &p.counts {
+                *report.stages[*stage].counts.entry(name.clone()).or_default() += n;
             }
             if let Some(rec) = &p.rec {
                 *fr.formats.entry(rec.shape.name().to_string()).or_default() += 1;

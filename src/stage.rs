@@ -246,6 +246,9 @@ pub struct StageOutcome {
     pub failed: Vec<Failure>,
     /// One value per rule of the stage (`NaN` when not measured).
     pub values: Vec<f64>,
+    /// Named counters the stage adds to its report (e.g. `pii/email/redact`),
+    /// summed over every record that reached the stage.
+    pub counts: Vec<(String, u64)>,
 }
 
 /// A per-record stage, run in parallel over records.
@@ -310,6 +313,7 @@ impl RecordStage for FilterStage {
         let mut out = StageOutcome {
             failed: Vec::new(),
             values: Vec::with_capacity(self.rules.len()),
+            counts: Vec::new(),
         };
         for (i, rule) in self.rules.iter().enumerate() {
             let Some(m) = rule.filter.measure(&mut cx) else {

@@ -57,6 +57,9 @@ pub struct StageReport {
     pub rules: Vec<RuleSummary>,
     /// CPU seconds spent in the stage, summed over threads.
     pub cpu_seconds: f64,
+    /// Named counters the stage reported (e.g. findings per type and action).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counts: BTreeMap<String, u64>,
 }
 
 /// A rule as run.

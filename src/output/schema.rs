@@ -2,7 +2,7 @@
 //! into record batches. One place defines every column.
 //!
 //! - `kept`: `id`, `source_file`, `source_line`, `format`, `messages`
-//!   (list of struct `role`, `content`), `tags` (list of string), `pii`
+//!   (list of struct `role`, `content`), `task`, `tags` (list of string), `pii`
 //!   (list of struct `turn`, `start`, `end`, `type`), `raw`.
 //! - `rejected`: the kept columns plus `stage`, `rule`, `value`, `threshold`,
 //!   `reason`, `failed_rules` (list of string), `duplicate_of`, `similarity`.
@@ -44,6 +44,7 @@ fn record_fields() -> Vec<Field> {
         Field::new("source_line", DataType::UInt64, false),
         Field::new("format", DataType::Utf8, false),
         Field::new("messages", list_of(DataType::Struct(message_fields())), false),
+        Field::new("task", DataType::Utf8, true),
         Field::new("tags", list_of(DataType::Utf8), false),
         Field::new("pii", list_of(DataType::Struct(pii_fields())), false),
         Field::new("raw", DataType::Utf8, false),
@@ -118,6 +119,7 @@ pub struct RecordRows {
     line: UInt64Builder,
     format: StringBuilder,
     messages: ListBuilder<StructBuilder>,
+    task: StringBuilder,
     tags: ListBuilder<StringBuilder>,
     pii: ListBuilder<StructBuilder>,
     raw: StringBuilder,
@@ -154,6 +156,7 @@ impl RecordRows {
             line: UInt64Builder::new(),
             format: StringBuilder::new(),
             messages,
+            task: StringBuilder::new(),
             tags: ListBuilder::new(StringBuilder::new()).with_field(list_field(DataType::Utf8)),
             pii,
             raw: StringBuilder::new(),
@@ -202,6 +205,7 @@ impl RecordRows {
             s.append(true);
         }
         self.messages.append(true);
+        self.task.append_option(rec.task.as_deref());
         for t in &rec.tags {
             self.tags.values().append_value(t);
         }
@@ -239,6 +243,7 @@ impl RecordRows {
             Arc::new(self.line.finish()),
             Arc::new(self.format.finish()),
             Arc::new(self.messages.finish()),
+            Arc::new(self.task.finish()),
             Arc::new(self.tags.finish()),
             Arc::new(self.pii.finish()),
             Arc::new(self.raw.finish()),

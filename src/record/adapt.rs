@@ -127,6 +127,7 @@ pub fn map_record(adapters: &Adapters, value: &Value, origin: Origin, file_label
         turns: Vec::new(),
         input_at: None,
         raw: String::new(),
+        task: None,
         tags: Vec::new(),
         pii: Vec::new(),
     };

@@ -161,7 +161,9 @@ pub struct Record {
     pub input_at: Option<usize>,
     /// The original record as JSON text, verbatim.
     pub raw: String,
-    /// Tags added by taggers (`task:coding`, `lang:zh`, …).
+    /// The primary task chosen by the tagger (`coding`, `open-qa`, …).
+    pub task: Option<String>,
+    /// Tags added by taggers (`domain:health`, `lang:zh`, …).
     pub tags: Vec<String>,
     /// Personal information found by the sensitive stage.
     pub pii: Vec<PiiSpan>,
