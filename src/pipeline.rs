@@ -345,17 +345,22 @@ struct Writers {
     malformed_rows: MalformedRows,
 }
 
+/// Buffered rows are written out at these sizes. The check runs after every
+/// record, so where batches end depends only on the records, never on how
+/// the input was batched or how many threads processed it.
 const FLUSH_BYTES: usize = 8 << 20;
+const FLUSH_ROWS: usize = 8192;
 
 impl Writers {
     fn flush(&mut self, all: bool) -> Result<()> {
-        if !self.kept_rows.is_empty() && (all || self.kept_rows.bytes() >= FLUSH_BYTES) {
+        let due = |rows: usize, bytes: usize| rows > 0 && (all || rows >= FLUSH_ROWS || bytes >= FLUSH_BYTES);
+        if due(self.kept_rows.len(), self.kept_rows.bytes()) {
             self.kept.write(&self.kept_rows.finish())?;
         }
-        if !self.rejected_rows.is_empty() && (all || self.rejected_rows.bytes() >= FLUSH_BYTES) {
+        if due(self.rejected_rows.len(), self.rejected_rows.bytes()) {
             self.rejected.write(&self.rejected_rows.finish())?;
         }
-        if !self.malformed_rows.is_empty() && (all || self.malformed_rows.bytes() >= FLUSH_BYTES) {
+        if due(self.malformed_rows.len(), self.malformed_rows.bytes()) {
             self.malformed.write(&self.malformed_rows.finish())?;
         }
         Ok(())
@@ -551,10 +556,10 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                     }
                 }
             }
-        }
-        if let Err(e) = w.flush(false) {
-            failure = Some(e);
-            break;
+            if let Err(e) = w.flush(false) {
+                failure = Some(e);
+                break 'batches;
+            }
         }
         pb.set_position(bytes_read.load(Ordering::Relaxed));
         pb.set_message(format!("{} records", report.totals.input));

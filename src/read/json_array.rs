@@ -83,7 +83,7 @@ pub(super) fn read(mut r: Box<dyn BufRead + Send>, opts: ReadOptions, sink: &mut
                             b'"' => in_str = true,
                             b'{' | b'[' => depth += 1,
                             b'}' | b']' if depth > 0 => depth -= 1,
-                            b']' | b',' => end = true,
+                            b']' | b',' if depth == 0 => end = true,
                             _ => {}
                         }
                     }

@@ -126,7 +126,11 @@ pub fn read_file(file: &InputFile, opts: ReadOptions, count: Arc<AtomicU64>, sin
                 reader.consume(n);
             }
             Err(e) => {
-                sink(RawItem::bad(1, Vec::new(), format!("read error: {e}")));
+                sink(RawItem::bad(
+                    1,
+                    Vec::new(),
+                    format!("read error at line 1 (truncated or corrupt compressed file?): {e}"),
+                ));
                 return;
             }
         }
@@ -148,4 +152,62 @@ pub(crate) fn read_all(file: &InputFile, opts: ReadOptions) -> Vec<RawItem> {
         true
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(name: &str, content: &[u8], max: usize) -> Vec<RawItem> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).expect("write");
+        let file = InputFile {
+            label: name.into(),
+            path,
+            kind: InputKind::Json,
+        };
+        read_all(&file, ReadOptions { max_record_bytes: max })
+    }
+
+    #[test]
+    fn array_elements_split_only_at_top_level() {
+        let text = b"[\n  {\"a\": [1, 2], \"b\": \"x, ] } \\\" [\"},\n  {\"c\": {\"d\": 1}}\n]\n";
+        let got = items("a.json", text, 1 << 20);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].line, 2);
+        assert_eq!(got[0].bytes, br#"{"a": [1, 2], "b": "x, ] } \" ["}"#.to_vec());
+        assert_eq!(got[1].line, 3);
+        assert!(got.iter().all(|i| i.error.is_none()));
+    }
+
+    #[test]
+    fn lines_skip_blanks_strip_crlf_and_cap_size() {
+        let got = items(
+            "a.jsonl",
+            b"{\"a\":1}\r\n\n   \n{\"b\":2}\n0123456789012345678901234567890\n{\"c\":3}",
+            20,
+        );
+        let lines: Vec<u64> = got.iter().map(|i| i.line).collect();
+        assert_eq!(lines, [1, 4, 5, 6]);
+        assert_eq!(got[0].bytes, b"{\"a\":1}".to_vec());
+        assert!(got[2]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("larger than the limit of 20 bytes")));
+        assert_eq!(got[3].bytes, b"{\"c\":3}".to_vec());
+    }
+
+    #[test]
+    fn empty_array_and_trailing_garbage_are_reported() {
+        let got = items("e.json", b"  [ ]  ", 1 << 20);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].error.as_deref().is_some_and(|e| e.contains("empty")));
+        let got = items("g.json", b"[{\"a\":1}] x", 1 << 20);
+        assert_eq!(got.len(), 2);
+        assert!(got[1]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("after the end of the JSON array")));
+    }
 }

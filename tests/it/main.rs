@@ -1,5 +1,9 @@
 //! End-to-end tests: one binary, a temp-dir + command harness, real inputs
 //! (fixtures cut from ../shared/corpora, and the corpora themselves when present).
 
+mod formats;
 mod harness;
+mod invariants;
+mod malformed;
+mod rules;
 mod run;

@@ -1,0 +1,130 @@
+//! Rules are data: bad rule files are errors that name the file, the line and
+//! the key, with exit code 2; the shipped rules are valid.
+
+use crate::harness::*;
+
+/// Writes the built-in rules to a temp folder, applies `edit`, and runs `check-rules`.
+fn check_with(edit: impl FnOnce(&std::path::Path)) -> (Option<i32>, String) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("rules");
+    curate_ok(&["init-rules", dir.to_str().expect("utf-8")]);
+    edit(&dir);
+    let o = curate(&["check-rules", dir.to_str().expect("utf-8")]);
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn append(dir: &std::path::Path, file: &str, text: &str) {
+    let p = dir.join(file);
+    let mut t = std::fs::read_to_string(&p).unwrap_or_default();
+    t.push_str(text);
+    std::fs::write(p, t).expect("write rule file");
+}
+
+#[test]
+fn shipped_rules_are_valid() {
+    let o = curate(&["check-rules"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = root().join("rules");
+    let o = curate(&["check-rules", dir.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let (code, err) = check_with(|d| {
+        append(
+            d,
+            "quality/basic.toml",
+            "\n[short]\nkind = \"char-length\"\nmin = 2\nmni = 3\n",
+        )
+    });
+    assert_eq!(code, Some(2));
+    let line = std::fs::read_to_string(root().join("rules/quality/basic.toml"))
+        .expect("rules")
+        .lines()
+        .count()
+        + 5;
+    assert!(
+        err.contains(&format!("quality/basic.toml:{line}: key `short.mni`")),
+        "{err}"
+    );
+    assert!(err.contains("unknown field `mni`"), "{err}");
+}
+
+#[test]
+fn threshold_out_of_range_or_inverted_is_an_error() {
+    let (code, err) = check_with(|d| append(d, "quality/basic.toml", "\n[x]\nkind = \"empty-response\"\nmax = 5\n"));
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("key `x.max`") && err.contains("out of range [0, 1]"),
+        "{err}"
+    );
+    let (code, err) = check_with(|d| {
+        append(
+            d,
+            "quality/basic.toml",
+            "\n[y]\nkind = \"char-length\"\nmin = 9\nmax = 3\n",
+        )
+    });
+    assert_eq!(code, Some(2));
+    assert!(err.contains("key `y.min`") && err.contains("greater than max"), "{err}");
+}
+
+#[test]
+fn unknown_kind_language_and_syntax_errors_are_reported() {
+    let (code, err) = check_with(|d| append(d, "quality/basic.toml", "\n[z]\nkind = \"no-such-filter\"\nmax = 1\n"));
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("unknown rule kind `no-such-filter`") && err.contains("known kinds:"),
+        "{err}"
+    );
+    let (code, err) = check_with(|d| {
+        append(
+            d,
+            "quality/basic.toml",
+            "\n[w]\nkind = \"char-length\"\nmin = 1\n[w.lang.xx]\nmin = 2\n",
+        )
+    });
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown language `xx`"), "{err}");
+    let (code, err) = check_with(|d| append(d, "quality/basic.toml", "\n[broken\nmin = 1\n"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("quality/basic.toml:"), "{err}");
+}
+
+#[test]
+fn bad_regex_in_a_declared_format_names_the_key() {
+    let (code, err) = check_with(|d| {
+        append(d, "formats.toml", "\n[format.bad]\ndetect = [\"q\"]\nformatting = \"alpaca\"\ncolumns = { prompt = \"q\" }\nstrip = ['(unclosed']\n")
+    });
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("formats.toml:") && err.contains("key `format.bad.strip[0]`") && err.contains("bad regex"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_rules_stop_a_run_with_exit_code_2() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("rules");
+    std::fs::create_dir_all(dir.join("quality")).expect("mkdir");
+    std::fs::write(
+        dir.join("quality/a.toml"),
+        "[r]\nkind = \"char-length\"\nscope = \"nowhere\"\nmin = 1\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("out");
+    let o = curate(&[
+        "run",
+        &fixture("formats"),
+        "--rules",
+        dir.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("quality/a.toml:3: key `r.scope`"), "{err}");
+    assert!(!out.exists(), "nothing written");
+}
