@@ -65,8 +65,8 @@ fn check_rules(dir: Option<&Path>) -> Result<(), Error> {
     );
     for stage in &rules.record_stages {
         println!("stage {}:", stage.name());
-        for (id, threshold) in stage.rule_summaries() {
-            println!("  {id:<40} {threshold}");
+        for rule in stage.rules() {
+            println!("  {:<40} {}", rule.id, rule.describe());
         }
     }
     Ok(())

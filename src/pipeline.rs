@@ -23,12 +23,14 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::output::metrics::MetricsRows;
 use crate::output::report::{Counts, FileReport, RuleSummary, StageReport};
 use crate::output::{MalformedRows, RecordRows, Rejection, Report, ShardWriter};
 use crate::read::{expand_inputs, read_file, InputFile, RawItem, ReadOptions};
 use crate::record::{map_record, Origin, Record};
 use crate::rules::Rules;
-use crate::stage::{RecordStage, StageOutcome};
+use crate::stage::{RecordStage, RuleInfo, StageOutcome};
+use crate::text::Lang;
 
 /// Options of one run.
 #[derive(Debug, Clone)]
@@ -84,6 +86,7 @@ pub const RUN_ENTRIES: &[&str] = &[
     "report.json",
     "report.html",
     "metrics",
+    "rules",
     "dedup",
     ".staging",
     "_SUCCESS",
@@ -118,6 +121,10 @@ struct Processed {
     nanos: Vec<u64>,
     /// Counters reported by the stages the record went through: (stage, name, n).
     counts: Vec<(usize, String, u64)>,
+    /// What every rule of every stage measured (`NaN`: not measured).
+    values: Vec<Vec<f64>>,
+    /// The record's language.
+    lang: Lang,
 }
 
 fn malformed(line: u64, kind: &'static str, error: String, raw: Vec<u8>) -> Processed {
@@ -126,6 +133,8 @@ fn malformed(line: u64, kind: &'static str, error: String, raw: Vec<u8>) -> Proc
         fate: Fate::Malformed { line, error, kind, raw },
         nanos: Vec::new(),
         counts: Vec::new(),
+        values: Vec::new(),
+        lang: Lang::Other,
     }
 }
 
@@ -183,27 +192,42 @@ fn process(item: RawItem, file: u32, label: &str, rules: &Rules, stages: &[&dyn 
     };
     drop(value);
     rec.raw = text;
+    // Every stage measures every record, so stored metrics can re-decide any
+    // rule later; the record is routed by the first stage where a rule fails.
+    let lang = Lang::detect(
+        &rec.turns
+            .iter()
+            .map(|t| t.content.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     let mut nanos = Vec::with_capacity(stages.len());
     let mut counts = Vec::new();
+    let mut values = Vec::with_capacity(stages.len());
+    let mut dropped: Option<(usize, StageOutcome)> = None;
     for (i, stage) in stages.iter().enumerate() {
         let t = Instant::now();
         let mut outcome = stage.process(&mut rec);
         nanos.push(t.elapsed().as_nanos() as u64);
-        counts.extend(outcome.counts.drain(..).map(|(name, n)| (i, name, n)));
-        if !outcome.failed.is_empty() {
-            return Processed {
-                rec: Some(rec),
-                fate: Fate::Rejected { stage: i, outcome },
-                nanos,
-                counts,
-            };
+        values.push(std::mem::take(&mut outcome.values));
+        if dropped.is_none() {
+            counts.extend(outcome.counts.drain(..).map(|(name, n)| (i, name, n)));
+            if !outcome.failed.is_empty() {
+                dropped = Some((i, outcome));
+            }
         }
     }
+    let fate = match dropped {
+        Some((stage, outcome)) => Fate::Rejected { stage, outcome },
+        None => Fate::Kept,
+    };
     Processed {
         rec: Some(rec),
-        fate: Fate::Kept,
+        fate,
         nanos,
         counts,
+        values,
+        lang,
     }
 }
 
@@ -391,21 +415,28 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         .iter()
         .filter_map(|n| rules.record_stages.iter().position(|s| s.name() == n))
         .collect();
-    let rule_ids: Vec<Vec<String>> = stage_refs.iter().map(|s| s.rule_ids()).collect();
+    let infos: Vec<Vec<RuleInfo>> = stage_refs.iter().map(|s| s.rules()).collect();
+    let rule_ids: Vec<Vec<String>> = infos.iter().map(|r| r.iter().map(|i| i.id.clone()).collect()).collect();
     let stage_reports: Vec<StageReport> = stage_refs
         .iter()
-        .map(|s| StageReport {
+        .zip(&infos)
+        .map(|(s, rules)| StageReport {
             name: s.name().to_string(),
-            rules: s
-                .rule_summaries()
-                .into_iter()
-                .map(|(id, threshold)| RuleSummary { id, threshold })
+            rules: rules
+                .iter()
+                .map(|r| RuleSummary {
+                    id: r.id.clone(),
+                    threshold: r.describe(),
+                })
                 .collect(),
             ..Default::default()
         })
         .collect();
     drop(stage_refs);
     prepare_out(&opts.out, opts.overwrite)?;
+    // The rules used travel with the run, so `tune`, `explain` and `apply` see them.
+    let snapshot = opts.out.join("rules");
+    rules.files.write_to(&snapshot).map_err(|e| Error::io(&snapshot, e))?;
 
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -441,6 +472,9 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     let rules = Arc::new(rules);
     let workers = spawn_workers(rules.clone(), stage_idx, labels.clone(), threads, raw_rx, done_tx)?;
 
+    let metric_columns: Vec<String> = rule_ids.iter().flatten().cloned().collect();
+    let mut metrics_rows = MetricsRows::new(&metric_columns);
+    let mut metrics = ShardWriter::new(&opts.out.join("metrics"), metrics_rows.schema(), opts.shard_bytes)?;
     let mut w = Writers {
         kept: ShardWriter::new(
             &opts.out.join("kept"),
@@ -480,6 +514,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                 *report.stages[*stage].counts.entry(name.clone()).or_default() += n;
             }
             if let Some(rec) = &p.rec {
+                metrics_rows.push(rec, &label, p.lang, &p.values);
                 *fr.formats.entry(rec.shape.name().to_string()).or_default() += 1;
                 *report.formats.entry(rec.shape.name().to_string()).or_default() += 1;
                 if rec.user_id && !seen_ids.insert(xxhash_rust::xxh3::xxh3_64(rec.id.as_bytes())) {
@@ -556,7 +591,10 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                     }
                 }
             }
-            if let Err(e) = w.flush(false) {
+            if let Err(e) = w
+                .flush(false)
+                .and_then(|_| metrics_rows.flush_into(&mut metrics, false))
+            {
                 failure = Some(e);
                 break 'batches;
             }
@@ -572,6 +610,8 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         return Err(e);
     }
     w.flush(true)?;
+    metrics_rows.flush_into(&mut metrics, true)?;
+    metrics.finish()?;
     w.kept.finish()?;
     w.rejected.finish()?;
     w.malformed.finish()?;

@@ -217,6 +217,15 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Id and thresholds.
+    pub fn info(&self) -> RuleInfo {
+        RuleInfo {
+            id: self.id.clone(),
+            threshold: self.threshold,
+            by_lang: self.by_lang.clone(),
+        }
+    }
+
     /// The threshold for a record in `lang`.
     pub fn threshold_for(&self, lang: Lang) -> &Threshold {
         self.by_lang
@@ -251,16 +260,43 @@ pub struct StageOutcome {
     pub counts: Vec<(String, u64)>,
 }
 
+/// A rule as the rest of the program sees it: its id and thresholds. Enough to
+/// re-decide from stored measurements (`curate tune`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleInfo {
+    /// `stage/name`.
+    pub id: String,
+    /// Default threshold.
+    pub threshold: Threshold,
+    /// Per-language thresholds that replace the default.
+    pub by_lang: Vec<(Lang, Threshold)>,
+}
+
+impl RuleInfo {
+    /// The threshold for a record in `lang`.
+    pub fn threshold_for(&self, lang: Lang) -> &Threshold {
+        self.by_lang
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map_or(&self.threshold, |(_, t)| t)
+    }
+
+    /// The thresholds in words.
+    pub fn describe(&self) -> String {
+        let mut t = self.threshold.to_string();
+        for (lang, th) in &self.by_lang {
+            t.push_str(&format!("; {lang}: {th}"));
+        }
+        t
+    }
+}
+
 /// A per-record stage, run in parallel over records.
 pub trait RecordStage: Send + Sync {
     /// The stage name (`quality`, `sensitive`, `tag`).
     fn name(&self) -> &str;
-    /// Ids of the stage's rules, in order (`Failure::rule` indexes this).
-    fn rule_ids(&self) -> Vec<String>;
-    /// `(rule id, threshold in words)` for the report.
-    fn rule_summaries(&self) -> Vec<(String, String)> {
-        self.rule_ids().into_iter().map(|id| (id, String::new())).collect()
-    }
+    /// The stage's rules, in order (`Failure::rule` and `StageOutcome::values` index this).
+    fn rules(&self) -> Vec<RuleInfo>;
     /// Processes one record; it may change the record (redaction, tags).
     fn process(&self, rec: &mut Record) -> StageOutcome;
 }
@@ -280,8 +316,8 @@ impl FilterStage {
         }
     }
 
-    /// The stage's rules.
-    pub fn rules(&self) -> &[Rule] {
+    /// The stage's compiled rules.
+    pub fn compiled(&self) -> &[Rule] {
         &self.rules
     }
 }
@@ -291,21 +327,8 @@ impl RecordStage for FilterStage {
         &self.name
     }
 
-    fn rule_ids(&self) -> Vec<String> {
-        self.rules.iter().map(|r| r.id.clone()).collect()
-    }
-
-    fn rule_summaries(&self) -> Vec<(String, String)> {
-        self.rules
-            .iter()
-            .map(|r| {
-                let mut t = r.threshold.to_string();
-                for (lang, th) in &r.by_lang {
-                    t.push_str(&format!("; {lang}: {th}"));
-                }
-                (r.id.clone(), t)
-            })
-            .collect()
+    fn rules(&self) -> Vec<RuleInfo> {
+        self.rules.iter().map(Rule::info).collect()
     }
 
     fn process(&self, rec: &mut Record) -> StageOutcome {

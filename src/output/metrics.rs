@@ -1,0 +1,92 @@
+//! `metrics/`: one row per record that was read (not malformed) with every
+//! measurement every rule made, so decisions can be recomputed without the
+//! text (`curate tune`, `curate apply`).
+//!
+//! Columns: `id`, `source_file`, `source_line`, `lang`, then one `Float64`
+//! column per rule, named by the rule id (`quality/empty-response`), null
+//! where the rule did not apply.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Builder, RecordBatch, StringBuilder, UInt64Builder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use crate::error::{Error, Result};
+use crate::output::ShardWriter;
+use crate::record::Record;
+use crate::text::Lang;
+
+/// The fixed columns before the per-rule ones.
+pub const FIXED_COLUMNS: [&str; 4] = ["id", "source_file", "source_line", "lang"];
+
+/// Accumulates metric rows.
+pub struct MetricsRows {
+    schema: SchemaRef,
+    id: StringBuilder,
+    file: StringBuilder,
+    line: UInt64Builder,
+    lang: StringBuilder,
+    values: Vec<Float64Builder>,
+    rows: usize,
+}
+
+impl MetricsRows {
+    /// Builders for the given rule ids, in order.
+    pub fn new(rule_ids: &[String]) -> Self {
+        let mut fields = vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("source_file", DataType::Utf8, false),
+            Field::new("source_line", DataType::UInt64, false),
+            Field::new("lang", DataType::Utf8, false),
+        ];
+        fields.extend(rule_ids.iter().map(|id| Field::new(id, DataType::Float64, true)));
+        MetricsRows {
+            schema: Arc::new(Schema::new(fields)),
+            id: StringBuilder::new(),
+            file: StringBuilder::new(),
+            line: UInt64Builder::new(),
+            lang: StringBuilder::new(),
+            values: rule_ids.iter().map(|_| Float64Builder::new()).collect(),
+            rows: 0,
+        }
+    }
+
+    /// The table's schema.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Adds one record's measurements: `values[stage][rule]`, flattened in order.
+    pub fn push(&mut self, rec: &Record, source_file: &str, lang: Lang, values: &[Vec<f64>]) {
+        self.rows += 1;
+        self.id.append_value(&rec.id);
+        self.file.append_value(source_file);
+        self.line.append_value(rec.origin.line);
+        self.lang.append_value(lang.code());
+        let mut flat = values.iter().flatten();
+        for b in &mut self.values {
+            match flat.next() {
+                Some(v) if !v.is_nan() => b.append_value(*v),
+                _ => b.append_null(),
+            }
+        }
+    }
+
+    /// Writes the buffered rows when there are enough of them (or `all`).
+    pub fn flush_into(&mut self, w: &mut ShardWriter, all: bool) -> Result<()> {
+        if self.rows == 0 || (!all && self.rows < 65_536) {
+            return Ok(());
+        }
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(self.id.finish()),
+            Arc::new(self.file.finish()),
+            Arc::new(self.line.finish()),
+            Arc::new(self.lang.finish()),
+        ];
+        cols.extend(self.values.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        self.rows = 0;
+        let batch = RecordBatch::try_new(self.schema.clone(), cols)
+            .map_err(|e| Error::Run(format!("metrics columns disagree with their schema: {e}")))?;
+        w.write(&batch)
+    }
+}
