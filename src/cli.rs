@@ -29,6 +29,75 @@ pub enum Command {
         /// Where to write them (must not exist or be empty).
         dir: PathBuf,
     },
+    /// List the dropped records of a run with rule, value, threshold and reason.
+    Audit(AuditArgs),
+    /// Show every rule's measurement and verdict for one record.
+    Explain(ExplainArgs),
+    /// Re-decide a run's records from its stored metrics under changed thresholds.
+    Tune(TuneArgs),
+    /// Show records whose fate differs between two runs.
+    Diff {
+        /// The first run's output folder.
+        a: PathBuf,
+        /// The second run's output folder.
+        b: PathBuf,
+        /// Examples shown per change.
+        #[arg(long, default_value_t = 5)]
+        examples: usize,
+    },
+}
+
+/// `curate audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// A run's output folder.
+    pub out: PathBuf,
+    /// Only this rule (an id, or a prefix ending in `/` such as `quality/`).
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Only this stage.
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Records listed at most.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::audit::list::Format,
+    /// Show one record (kept or dropped) in full with every verdict.
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+/// `curate explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A file holding one record (JSON, or the first line of a JSONL file);
+    /// with --id, a run's output folder instead.
+    pub record: PathBuf,
+    /// Rules folder (default: the built-in rules).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Explain the record with this id from the run in RECORD.
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+/// `curate tune`.
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// A run's output folder.
+    pub out: PathBuf,
+    /// A change, `RULE.KEY=VALUE`: KEY is min, max, threshold (the rule's one
+    /// bound), enabled, or lang.CODE.min|max; VALUE `none` removes a bound.
+    #[arg(long = "set", value_name = "RULE.KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Print drops for each value of one rule's bound: `RULE[.min|.max]=FROM..TO:STEP`.
+    #[arg(long, value_name = "RULE=FROM..TO:STEP")]
+    pub sweep: Option<String>,
+    /// Examples shown per change.
+    #[arg(long, default_value_t = 5)]
+    pub examples: usize,
 }
 
 /// `curate run`.

@@ -22,6 +22,7 @@
 //!   nothing across records (the report's duplicate-id check holds one 8-byte
 //!   hash per record that carries a user id).
 
+pub mod audit;
 pub mod cli;
 pub mod error;
 pub mod filters;

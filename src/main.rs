@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use curate::cli::{Cli, Command, RunArgs};
+use curate::audit::list::{audit, show_id, AuditQuery};
+use curate::audit::run_dir::RunDir;
+use curate::cli::{AuditArgs, Cli, Command, ExplainArgs, RunArgs, TuneArgs};
 use curate::pipeline::{self, RunOptions};
 use curate::read::ReadOptions;
 use curate::rules::{RuleFiles, Rules};
@@ -81,12 +83,54 @@ fn init_rules(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+fn run_audit(args: AuditArgs) -> Result<(), Error> {
+    let run = RunDir::open(&args.out)?;
+    let text = match &args.id {
+        Some(id) => show_id(&run, id)?,
+        None => audit(
+            &run,
+            &AuditQuery {
+                rule: args.rule,
+                stage: args.stage,
+                limit: args.limit,
+                format: args.format,
+            },
+        )?,
+    };
+    print!("{text}");
+    Ok(())
+}
+
+fn explain(args: ExplainArgs) -> Result<(), Error> {
+    let text = match &args.id {
+        Some(id) => show_id(&RunDir::open(&args.record)?, id)?,
+        None => curate::audit::explain::explain_file(&load_rules(args.rules.as_deref())?, &args.record)?,
+    };
+    print!("{text}");
+    Ok(())
+}
+
+fn tune(args: TuneArgs) -> Result<(), Error> {
+    let run = RunDir::open(&args.out)?;
+    print!(
+        "{}",
+        curate::audit::tune::tune(&run, &args.sets, args.sweep.as_deref(), args.examples)?
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::CheckRules { dir } => check_rules(dir.as_deref()),
         Command::InitRules { dir } => init_rules(&dir),
+        Command::Audit(args) => run_audit(args),
+        Command::Explain(args) => explain(args),
+        Command::Tune(args) => tune(args),
+        Command::Diff { a, b, examples } => RunDir::open(&a)
+            .and_then(|ra| RunDir::open(&b).and_then(|rb| curate::audit::diff::diff(&ra, &rb, examples)))
+            .map(|s| print!("{s}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,9 @@ use crate::error::Error;
 /// How a file is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
-    /// JSON Lines or a JSON array, maybe gzip/zstd compressed (found by content).
+    /// JSON Lines by name (`.jsonl`, `.ndjson`), maybe gzip/zstd compressed.
+    JsonLines,
+    /// JSON Lines or a JSON array (found by content), maybe gzip/zstd compressed.
     Json,
     /// Apache Parquet.
     Parquet,
@@ -43,8 +45,14 @@ const JSON_EXTS: &[&str] = &[
 
 fn kind_by_name(path: &Path) -> Option<InputKind> {
     let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    let base = name
+        .trim_end_matches(".gz")
+        .trim_end_matches(".zst")
+        .trim_end_matches(".zstd");
     if name.ends_with(".parquet") || name.ends_with(".pq") {
         Some(InputKind::Parquet)
+    } else if base.ends_with(".jsonl") || base.ends_with(".ndjson") {
+        Some(InputKind::JsonLines)
     } else if JSON_EXTS.iter().any(|e| name.ends_with(e)) {
         Some(InputKind::Json)
     } else {

@@ -139,7 +139,7 @@ pub fn read_file(file: &InputFile, opts: ReadOptions, count: Arc<AtomicU64>, sin
         None => {
             sink(RawItem::bad(0, Vec::new(), "file is empty: no records"));
         }
-        Some(b'[') => json_array::read(reader, opts, sink),
+        Some(b'[') if file.kind != InputKind::JsonLines => json_array::read(reader, opts, sink),
         Some(_) => lines::read(reader, opts, sink),
     }
 }
@@ -159,13 +159,17 @@ mod tests {
     use super::*;
 
     fn items(name: &str, content: &[u8], max: usize) -> Vec<RawItem> {
+        items_as(name, content, max, InputKind::Json)
+    }
+
+    fn items_as(name: &str, content: &[u8], max: usize, kind: InputKind) -> Vec<RawItem> {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join(name);
         std::fs::write(&path, content).expect("write");
         let file = InputFile {
             label: name.into(),
             path,
-            kind: InputKind::Json,
+            kind,
         };
         read_all(&file, ReadOptions { max_record_bytes: max })
     }
@@ -196,6 +200,13 @@ mod tests {
             .as_deref()
             .is_some_and(|e| e.contains("larger than the limit of 20 bytes")));
         assert_eq!(got[3].bytes, b"{\"c\":3}".to_vec());
+    }
+
+    #[test]
+    fn a_jsonl_file_starting_with_an_array_line_is_still_lines() {
+        // Found by the accounting property test: `[` first must not swallow the file.
+        let got = items_as("x.jsonl", b"[\"\"\n{\"a\":1}\n", 1 << 20, InputKind::JsonLines);
+        assert_eq!(got.iter().map(|i| i.line).collect::<Vec<_>>(), [1, 2]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, a temp-dir + command harness, real inputs
 //! (fixtures cut from ../shared/corpora, and the corpora themselves when present).
 
+mod audit;
 mod formats;
 mod harness;
 mod invariants;

@@ -1,0 +1,155 @@
+//! Auditing and tuning a run: audit, explain, tune (set and sweep), diff.
+
+use crate::harness::*;
+
+fn sample_run(tmp: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
+    let out = tmp.join(format!("out{}", extra.len()));
+    let mut args: Vec<String> = vec!["run".into(), fixture("sample"), fixture("broken"), "--out".into()];
+    args.push(out.to_str().expect("utf-8").into());
+    args.push("-q".into());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    curate_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    out
+}
+
+fn stdout(args: &[&str]) -> String {
+    let o = curate(args);
+    assert!(
+        o.status.success(),
+        "curate {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn metrics_hold_one_row_per_read_record_with_every_rule() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = sample_run(tmp.path(), &[]);
+    let r = assert_accounting(&out);
+    let n = r["totals"]["input"].as_u64().expect("n") - r["totals"]["malformed"].as_u64().expect("m");
+    assert_eq!(rows(&out.join("metrics")) as u64, n);
+    let b = &read_dir_batches(&out.join("metrics"))[0];
+    for rule in r["stages"][0]["rules"].as_array().expect("rules") {
+        assert!(
+            b.column_by_name(rule["id"].as_str().expect("id")).is_some(),
+            "column for {rule}"
+        );
+    }
+    assert!(out.join("rules/quality/basic.toml").exists(), "rules snapshot");
+}
+
+#[test]
+fn tune_recomputes_drops_and_matches_a_real_rerun() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = sample_run(tmp.path(), &[]);
+    let o = out.to_str().expect("utf-8");
+    let text = stdout(&[
+        "tune",
+        o,
+        "--set",
+        "quality/response-too-long.max=300",
+        "--examples",
+        "2",
+    ]);
+    // A real run with the changed rule must agree with the prediction.
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    let basic = rules.join("quality/basic.toml");
+    let t = std::fs::read_to_string(&basic)
+        .expect("read")
+        .replace("max = 100000", "max = 300");
+    std::fs::write(&basic, t).expect("write");
+    let out2 = sample_run(tmp.path(), &["--rules", rules.to_str().expect("utf-8")]);
+    let r2 = assert_accounting(&out2);
+    let kept_line = text.lines().find(|l| l.starts_with("kept")).expect("kept line");
+    let after: u64 = kept_line
+        .split_whitespace()
+        .nth(2)
+        .expect("after")
+        .parse()
+        .expect("number");
+    assert_eq!(after, r2["totals"]["kept"].as_u64().expect("kept"), "{text}");
+    assert!(text.contains("newly dropped: "), "{text}");
+    let sweep = stdout(&["tune", o, "--sweep", "quality/response-too-long=100..300:100"]);
+    assert_eq!(
+        sweep
+            .lines()
+            .filter(|l| l.trim_start().starts_with(['1', '2', '3']))
+            .count(),
+        3,
+        "{sweep}"
+    );
+    // Bad changes are usage errors.
+    assert_eq!(
+        curate(&["tune", o, "--set", "quality/nope.max=1"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        curate(&["tune", o, "--set", "quality/response-too-long.max=abc"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn audit_lists_drops_and_explains_one_record() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\": \"keep-1\", \"instruction\": \"Name a primary color.\", \"input\": \"\", \"output\": \"Red.\"}\n\
+         {\"id\": \"drop-1\", \"instruction\": \"Name a primary color.\", \"input\": \"\", \"output\": \"  \"}\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("out");
+    let o = out.to_str().expect("utf-8");
+    curate_ok(&["run", input.to_str().expect("utf-8"), "--out", o, "-q"]);
+    let text = stdout(&["audit", o]);
+    assert!(
+        text.contains("1 dropped records") && text.contains("quality/empty-response"),
+        "{text}"
+    );
+    assert!(text.contains("drop-1"), "{text}");
+    let jsonl = stdout(&["audit", o, "--format", "jsonl", "--rule", "quality/"]);
+    let row: serde_json::Value = serde_json::from_str(jsonl.lines().next().expect("a row")).expect("json");
+    assert_eq!(row["id"], "drop-1");
+    assert_eq!(row["value"], 1.0);
+    assert_eq!(row["threshold"], 0.0);
+    let one = stdout(&["audit", o, "--id", "drop-1"]);
+    assert!(
+        one.contains("dropped by quality/empty-response") && one.contains("FAIL"),
+        "{one}"
+    );
+    let rec = tmp.path().join("rec.json");
+    std::fs::write(
+        &rec,
+        r#"{"instruction": "Name a primary color.", "input": "", "output": ""}"#,
+    )
+    .expect("write");
+    let ex = stdout(&["explain", rec.to_str().expect("utf-8")]);
+    assert!(
+        ex.contains("quality/empty-response") && ex.contains("verdict: dropped by quality/empty-response"),
+        "{ex}"
+    );
+}
+
+#[test]
+fn diff_shows_records_whose_fate_changed() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let a = sample_run(tmp.path(), &[]);
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    let basic = rules.join("quality/basic.toml");
+    let t = std::fs::read_to_string(&basic)
+        .expect("read")
+        .replace("max = 100000", "max = 500");
+    std::fs::write(&basic, t).expect("write");
+    let b = sample_run(tmp.path(), &["--rules", rules.to_str().expect("utf-8")]);
+    let text = stdout(&["diff", a.to_str().expect("utf-8"), b.to_str().expect("utf-8")]);
+    assert!(
+        text.contains("kept") && text.contains("-> quality/response-too-long"),
+        "{text}"
+    );
+}
