@@ -18,10 +18,11 @@ if [ ! -s "$CORPUS" ]; then
   python3 ../shared/bench/make_corpus.py --out "$CORPUS" --size-mb "$SIZE" --seed 42 >&2
 fi
 cargo build --release -q
+BIN="${CARGO_TARGET_DIR:-target}/release/curate"
 BYTES=$(stat -c %s "$CORPUS")
 for t in 1 2; do
   OUT="$WORK/out-t$t"
-  /usr/bin/time -v target/release/curate run "$CORPUS" --out "$OUT" --overwrite --stages "$STAGES" \
+  /usr/bin/time -v "$BIN" run "$CORPUS" --out "$OUT" --overwrite --stages "$STAGES" \
     --threads "$t" -q --no-progress 2> "$WORK/time-t$t.txt"
   python3 - "$WORK/time-t$t.txt" "$BYTES" "$t" "$STAGES" "$OUT/report.json" <<'PY'
 import json, re, sys

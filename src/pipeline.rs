@@ -194,13 +194,7 @@ fn process(item: RawItem, file: u32, label: &str, rules: &Rules, stages: &[&dyn 
     rec.raw = text;
     // Every stage measures every record, so stored metrics can re-decide any
     // rule later; the record is routed by the first stage where a rule fails.
-    let lang = Lang::detect(
-        &rec.turns
-            .iter()
-            .map(|t| t.content.as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
+    let lang = rec.lang;
     let mut nanos = Vec::with_capacity(stages.len());
     let mut counts = Vec::new();
     let mut values = Vec::with_capacity(stages.len());

@@ -136,7 +136,6 @@ impl From<f64> for Measure {
 pub struct Analysis<'r> {
     rec: &'r Record,
     joined: [Option<String>; 2],
-    lang: Option<Lang>,
 }
 
 impl<'r> Analysis<'r> {
@@ -145,7 +144,6 @@ impl<'r> Analysis<'r> {
         Analysis {
             rec,
             joined: [None, None],
-            lang: None,
         }
     }
 
@@ -182,14 +180,9 @@ impl<'r> Analysis<'r> {
         })
     }
 
-    /// The record's main language, from the scripts of its conversation.
+    /// The record's main language, from the scripts of its turns.
     pub fn lang(&mut self) -> Lang {
-        if let Some(l) = self.lang {
-            return l;
-        }
-        let l = Lang::detect(&self.text(Scope::Conversation));
-        self.lang = Some(l);
-        l
+        self.rec.lang
     }
 }
 

@@ -61,26 +61,65 @@ impl Lang {
 
     /// Guesses the language of `text` from its scripts.
     pub fn detect(text: &str) -> Lang {
-        let (mut han, mut kana, mut hangul, mut latin, mut other) = (0u32, 0u32, 0u32, 0u32, 0u32);
-        for c in text.chars().take(4096) {
-            match c {
-                'a'..='z' | 'A'..='Z' | '\u{00C0}'..='\u{024F}' => latin += 1,
-                '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}' => han += 1,
-                '\u{3040}'..='\u{30FF}' => kana += 1,
-                '\u{AC00}'..='\u{D7AF}' | '\u{1100}'..='\u{11FF}' => hangul += 1,
-                c if c.is_alphabetic() => other += 1,
-                _ => {}
+        Lang::detect_parts(std::iter::once(text))
+    }
+
+    /// Guesses the language of several texts taken together (the first 4,096
+    /// characters of them), without joining them.
+    pub fn detect_parts<'a>(parts: impl Iterator<Item = &'a str>) -> Lang {
+        let mut counts = ScriptCounts::default();
+        let mut budget = 4096usize;
+        for part in parts {
+            for c in part.chars().take(budget) {
+                counts.add(c);
+            }
+            budget = budget.saturating_sub(part.len());
+            if budget == 0 {
+                break;
             }
         }
+        counts.lang()
+    }
+}
+
+#[derive(Default)]
+struct ScriptCounts {
+    han: u32,
+    kana: u32,
+    hangul: u32,
+    latin: u32,
+    other: u32,
+}
+
+impl ScriptCounts {
+    #[inline]
+    fn add(&mut self, c: char) {
+        if c.is_ascii() {
+            if c.is_ascii_alphabetic() {
+                self.latin += 1;
+            }
+            return;
+        }
+        match c {
+            '\u{00C0}'..='\u{024F}' => self.latin += 1,
+            '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}' => self.han += 1,
+            '\u{3040}'..='\u{30FF}' => self.kana += 1,
+            '\u{AC00}'..='\u{D7AF}' | '\u{1100}'..='\u{11FF}' => self.hangul += 1,
+            c if c.is_alphabetic() => self.other += 1,
+            _ => {}
+        }
+    }
+
+    fn lang(&self) -> Lang {
         // Latin words are several letters each; weigh a Han character as a word's worth.
-        let latin_words = latin / 5;
-        if kana > 0 && kana + han >= latin_words {
+        let latin_words = self.latin / 5;
+        if self.kana > 0 && self.kana + self.han >= latin_words {
             Lang::Ja
-        } else if hangul > latin_words && hangul >= han {
+        } else if self.hangul > latin_words && self.hangul >= self.han {
             Lang::Ko
-        } else if han > 0 && han >= latin_words {
+        } else if self.han > 0 && self.han >= latin_words {
             Lang::Zh
-        } else if latin > 0 && latin >= other {
+        } else if self.latin > 0 && self.latin >= self.other {
             Lang::En
         } else {
             Lang::Other

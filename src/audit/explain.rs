@@ -8,7 +8,6 @@ use crate::error::{Error, Result};
 use crate::record::{map_record, Origin};
 use crate::rules::Rules;
 use crate::stage::num;
-use crate::text::Lang;
 
 /// Explains one record read from `path` (a JSON object, or the first line of a JSONL file).
 pub fn explain_file(rules: &Rules, path: &Path) -> Result<String> {
@@ -28,13 +27,7 @@ pub fn explain_value(rules: &Rules, value: &serde_json::Value, label: &str) -> R
     let mut rec = map_record(&rules.adapters, value, Origin { file: 0, line: 1 }, label)
         .map_err(|e| Error::Usage(format!("{label}: cannot map the record: {e}")))?;
     rec.raw = value.to_string();
-    let lang = Lang::detect(
-        &rec.turns
-            .iter()
-            .map(|t| t.content.as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
+    let lang = rec.lang;
     let mut out = String::new();
     let _ = writeln!(
         out,

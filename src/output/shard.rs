@@ -23,11 +23,30 @@ pub struct ShardWriter {
     files: Vec<PathBuf>,
 }
 
+/// Columns with few distinct values, worth dictionary encoding; the text
+/// columns (messages, raw) are not, and trying costs time.
+const DICTIONARY_COLUMNS: &[&str] = &[
+    "source_file",
+    "format",
+    "messages.list.item.role",
+    "task",
+    "tags.list.item",
+    "pii.list.item.type",
+    "stage",
+    "rule",
+    "failed_rules.list.item",
+    "lang",
+];
+
 fn props() -> WriterProperties {
-    WriterProperties::builder()
+    let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
-        .set_max_row_group_row_count(Some(65_536))
-        .set_created_by(format!("curate {}", env!("CARGO_PKG_VERSION")))
+        .set_dictionary_enabled(false)
+        .set_max_row_group_row_count(Some(65_536));
+    for c in DICTIONARY_COLUMNS {
+        b = b.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(*c), true);
+    }
+    b.set_created_by(format!("curate {}", env!("CARGO_PKG_VERSION")))
         .build()
 }
 

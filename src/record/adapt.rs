@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use super::fieldmap::Declared;
 use super::{Origin, Record, Role, Shape, Turn};
+use crate::text::Lang;
 
 /// Why a record could not be mapped. `field` is a JSON path such as
 /// `conversations[2].from`.
@@ -127,6 +128,7 @@ pub fn map_record(adapters: &Adapters, value: &Value, origin: Origin, file_label
         turns: Vec::new(),
         input_at: None,
         raw: String::new(),
+        lang: Lang::Other,
         task: None,
         tags: Vec::new(),
         pii: Vec::new(),
@@ -180,6 +182,7 @@ pub fn map_record(adapters: &Adapters, value: &Value, origin: Origin, file_label
             ),
         ));
     }
+    rec.lang = Lang::detect_parts(rec.turns.iter().map(|t| t.content.as_str()));
     match declared_id.or_else(|| adapters.user_id(obj)) {
         Some(id) => {
             rec.id = id;

@@ -18,6 +18,8 @@ pub use adapt::{map_record, AdaptError, Adapters};
 
 use std::fmt;
 
+use crate::text::Lang;
+
 /// Who speaks a turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
@@ -161,6 +163,8 @@ pub struct Record {
     pub input_at: Option<usize>,
     /// The original record as JSON text, verbatim.
     pub raw: String,
+    /// The record's main language, from the scripts of its turns.
+    pub lang: Lang,
     /// The primary task chosen by the tagger (`coding`, `open-qa`, …).
     pub task: Option<String>,
     /// Tags added by taggers (`domain:health`, `lang:zh`, …).
