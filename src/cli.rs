@@ -35,6 +35,11 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Re-decide a run's records from its stored metrics under changed thresholds.
     Tune(TuneArgs),
+    /// Rebuild a run's report.html from its report and tables.
+    Report {
+        /// A run's output folder.
+        out: PathBuf,
+    },
     /// Show records whose fate differs between two runs.
     Diff {
         /// The first run's output folder.

@@ -128,6 +128,11 @@ fn main() -> ExitCode {
         Command::Audit(args) => run_audit(args),
         Command::Explain(args) => explain(args),
         Command::Tune(args) => tune(args),
+        Command::Report { out } => RunDir::open(&out).and_then(|r| {
+            curate::output::html::write(&r.path, &r.report)?;
+            println!("wrote {}", r.path.join("report.html").display());
+            Ok(())
+        }),
         Command::Diff { a, b, examples } => RunDir::open(&a)
             .and_then(|ra| RunDir::open(&b).and_then(|rb| curate::audit::diff::diff(&ra, &rb, examples)))
             .map(|s| print!("{s}")),

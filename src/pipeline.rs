@@ -635,6 +635,7 @@ fn write_reports(out: &Path, report: &Report) -> Result<()> {
         write_json(&dir.join(format!("{}.json", s.name)), s)?;
     }
     write_json(&out.join("report.json"), report)?;
+    crate::output::html::write(out, report)?;
     let marker: BTreeMap<&str, String> = [
         ("curate_version", report.curate_version.clone()),
         ("rules_hash", report.rules_hash.clone()),

@@ -153,3 +153,30 @@ fn diff_shows_records_whose_fate_changed() {
         "{text}"
     );
 }
+
+#[test]
+fn html_report_is_self_contained_with_charts_and_thresholds() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = sample_run(tmp.path(), &[]);
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    for needle in [
+        "<h2>Funnel</h2>",
+        "<h2>Drops per rule</h2>",
+        "<h2>Input files</h2>",
+        "quality/response-too-long",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+    }
+    assert!(html.matches("<svg class=\"chart\"").count() >= 4);
+    assert!(
+        html.contains("class=\"threshold\""),
+        "thresholds are marked on the histograms"
+    );
+    for external in ["src=\"http", "href=\"http", "src=\"//", "@import", "url("] {
+        assert!(!html.contains(external), "no external resource: {external}");
+    }
+    // `curate report` rebuilds the same page.
+    std::fs::remove_file(out.join("report.html")).expect("rm");
+    stdout(&["report", out.to_str().expect("utf-8")]);
+    assert_eq!(std::fs::read_to_string(out.join("report.html")).expect("rebuilt"), html);
+}

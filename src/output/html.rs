@@ -1,0 +1,317 @@
+//! `report.html`: a self-contained page (inline SVG and CSS, no network, no
+//! external scripts) with the funnel per stage, drops per rule, histograms of
+//! every rule's measurements with its thresholds marked, task and tag
+//! distributions, duplicate cluster sizes, PII findings and per-file counts.
+//!
+//! It is built from the report and the run's own tables (`metrics/`, `kept/`,
+//! `dedup/clusters.parquet`), so `curate report OUT` can rebuild it at any time.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use arrow::array::{Array, ListArray, StringArray};
+
+use crate::audit::run_dir::{f64_col, read_batches, str_col};
+use crate::error::{Error, Result};
+use crate::output::Report;
+use crate::stage::num;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Horizontal bars: one row per (label, value).
+fn bars(rows: &[(String, u64)], color: &str) -> String {
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1) as f64;
+    let (w, row_h, label_w) = (760.0, 22.0, 300.0);
+    let h = row_h * rows.len() as f64 + 6.0;
+    let mut s = format!(r#"<svg class="chart" width="{w}" height="{h}" role="img">"#);
+    for (i, (label, v)) in rows.iter().enumerate() {
+        let y = i as f64 * row_h + 3.0;
+        let bw = ((w - label_w - 80.0) * *v as f64 / max).max(1.0);
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end">{}</text><rect x="{label_w}" y="{y}" width="{bw:.1}" height="{}" fill="{color}"><title>{}: {v}</title></rect><text x="{:.1}" y="{}">{v}</text>"#,
+            label_w - 6.0,
+            y + 15.0,
+            esc(label),
+            row_h - 6.0,
+            esc(label),
+            label_w + bw + 4.0,
+            y + 15.0
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A histogram of `values` with vertical lines at `marks`.
+fn histogram(values: &[f64], marks: &[(String, f64)]) -> String {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.is_empty() {
+        return "<p>no measurements</p>".into();
+    }
+    sorted.sort_by(f64::total_cmp);
+    let q = |p: f64| sorted[((sorted.len() - 1) as f64 * p) as usize];
+    let mut lo = q(0.0);
+    let mut hi = q(0.995);
+    for (_, m) in marks {
+        if m.is_finite() && *m >= lo - (hi - lo) && *m <= hi + (hi - lo) {
+            lo = lo.min(*m);
+            hi = hi.max(*m);
+        }
+    }
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    const BINS: usize = 40;
+    let mut counts = [0u64; BINS];
+    for v in &sorted {
+        let b = (((v - lo) / (hi - lo)) * BINS as f64)
+            .floor()
+            .clamp(0.0, (BINS - 1) as f64) as usize;
+        counts[b] += 1;
+    }
+    let max = *counts.iter().max().unwrap_or(&1) as f64;
+    let (w, h, left, bottom) = (760.0, 160.0, 50.0, 24.0);
+    let pw = w - left - 10.0;
+    let ph = h - bottom - 8.0;
+    let mut s = format!(r#"<svg class="chart" width="{w}" height="{h}" role="img">"#);
+    for (i, c) in counts.iter().enumerate() {
+        let bh = ph * *c as f64 / max;
+        let x = left + pw * i as f64 / BINS as f64;
+        let x0 = lo + (hi - lo) * i as f64 / BINS as f64;
+        let x1 = lo + (hi - lo) * (i + 1) as f64 / BINS as f64;
+        let _ = write!(
+            s,
+            r##"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="#4e79a7"><title>[{}, {}): {c}</title></rect>"##,
+            8.0 + ph - bh,
+            pw / BINS as f64 - 1.0,
+            num(x0),
+            num(x1)
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{left}" y="{}">{}</text><text x="{}" y="{}" text-anchor="end">{}</text><text x="4" y="16">{}</text>"#,
+        h - 6.0,
+        num(lo),
+        w - 10.0,
+        h - 6.0,
+        num(hi),
+        max as u64
+    );
+    for (label, m) in marks {
+        if *m < lo || *m > hi {
+            continue;
+        }
+        let x = left + pw * (m - lo) / (hi - lo);
+        let _ = write!(
+            s,
+            r##"<line class="threshold" x1="{x:.1}" x2="{x:.1}" y1="4" y2="{:.1}" stroke="#e15759" stroke-width="2"><title>{}</title></line>"##,
+            8.0 + ph,
+            esc(label)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+fn counts_of_list(dir: &Path, column: &str) -> Result<BTreeMap<String, u64>> {
+    let mut m = BTreeMap::new();
+    for b in read_batches(dir)? {
+        let Some(col) = b.column_by_name(column) else {
+            continue;
+        };
+        if let Some(list) = col.as_any().downcast_ref::<ListArray>() {
+            if let Some(v) = list.values().as_any().downcast_ref::<StringArray>() {
+                for i in 0..v.len() {
+                    *m.entry(v.value(i).to_string()).or_default() += 1;
+                }
+            }
+        } else if let Some(s) = col.as_any().downcast_ref::<StringArray>() {
+            for i in 0..s.len() {
+                if !s.is_null(i) {
+                    *m.entry(s.value(i).to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
+    Ok(m)
+}
+
+fn top(m: BTreeMap<String, u64>, n: usize) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+/// Builds the page for the run in `out`.
+pub fn render(out: &Path, report: &Report) -> Result<String> {
+    let t = &report.totals;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>curate report</title><style>
+body{{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}}
+h1{{font-size:22px}}h2{{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}}
+table{{border-collapse:collapse}}td,th{{padding:3px 10px;border-bottom:1px solid #eee;text-align:right}}
+td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#333}}.muted{{color:#777}}
+</style></head><body>
+<h1>curate report</h1><p class="muted">curate {} · rules {} ({}) · {} threads · {:.1} s · {} input bytes</p>"#,
+        esc(&report.curate_version),
+        esc(&report.rules_hash),
+        esc(&report.rules_origin),
+        report.threads,
+        report.seconds,
+        report.input_bytes
+    );
+
+    h.push_str("<h2>Funnel</h2>");
+    let mut funnel = vec![
+        ("input".to_string(), t.input),
+        ("readable".to_string(), t.input - t.malformed),
+    ];
+    for s in &report.stages {
+        funnel.push((format!("after {}", s.name), s.kept));
+    }
+    funnel.push(("kept".into(), t.kept));
+    h.push_str(&bars(&funnel, "#59a14f"));
+    let _ = write!(
+        h,
+        "<table><tr><th></th><th>records</th></tr><tr><td>input</td><td>{}</td></tr><tr><td>kept</td><td>{}</td></tr><tr><td>rejected</td><td>{}</td></tr><tr><td>malformed</td><td>{}</td></tr></table>",
+        t.input, t.kept, t.rejected, t.malformed
+    );
+
+    h.push_str("<h2>Drops per rule</h2>");
+    let drops: Vec<(String, u64)> = report
+        .stages
+        .iter()
+        .flat_map(|s| s.dropped_per_rule.iter().map(|(r, n)| (r.clone(), *n)))
+        .chain(report.malformed_by_error.iter().map(|(r, n)| (r.clone(), *n)))
+        .filter(|r| r.1 > 0)
+        .collect();
+    if drops.is_empty() {
+        h.push_str("<p>nothing dropped</p>");
+    } else {
+        h.push_str(&bars(&top(drops.into_iter().collect(), 40), "#e15759"));
+    }
+
+    h.push_str("<h2>Measurements</h2><p class=\"muted\">Every rule's measured value over the records it measured; red lines are thresholds.</p>");
+    let metrics = read_batches(&out.join("metrics"))?;
+    for s in &report.stages {
+        for rule in &s.rules {
+            let mut values = Vec::new();
+            for b in &metrics {
+                if let Some(c) = f64_col(b, &rule.id) {
+                    values.extend((0..c.len()).filter(|i| !c.is_null(*i)).map(|i| c.value(i)));
+                }
+            }
+            if values.is_empty() {
+                continue;
+            }
+            let marks: Vec<(String, f64)> = rule
+                .threshold
+                .split(['<', '=', '>', ';', ':', ' '])
+                .filter_map(|p| p.trim().parse::<f64>().ok())
+                .map(|v| (format!("{} threshold {}", rule.id, num(v)), v))
+                .collect();
+            let _ = write!(
+                h,
+                "<h3>{} <span class=\"muted\">({})</span></h3>",
+                esc(&rule.id),
+                esc(&rule.threshold)
+            );
+            h.push_str(&histogram(&values, &marks));
+        }
+    }
+
+    let tasks = counts_of_list(&out.join("kept"), "task")?;
+    let tags = counts_of_list(&out.join("kept"), "tags")?;
+    h.push_str("<h2>Tasks and tags of kept records</h2>");
+    if tasks.is_empty() && tags.is_empty() {
+        h.push_str("<p>no tags (the tag stage did not run)</p>");
+    } else {
+        h.push_str(&bars(&top(tasks, 20), "#76b7b2"));
+        h.push_str(&bars(&top(tags, 30), "#b07aa1"));
+    }
+
+    h.push_str("<h2>Duplicate clusters</h2>");
+    let clusters = read_batches(&out.join("dedup"))?;
+    let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
+    for b in &clusters {
+        if let Some(c) = str_col(b, "cluster_id") {
+            for i in 0..c.len() {
+                *sizes.entry(c.value(i).to_string()).or_default() += 1;
+            }
+        }
+        if let Some(c) = b
+            .column_by_name("cluster_id")
+            .and_then(|c| c.as_any().downcast_ref::<arrow::array::UInt64Array>())
+        {
+            for i in 0..c.len() {
+                *sizes.entry(c.value(i).to_string()).or_default() += 1;
+            }
+        }
+    }
+    if sizes.is_empty() {
+        h.push_str("<p>no duplicate clusters</p>");
+    } else {
+        let mut by_size: BTreeMap<u64, u64> = BTreeMap::new();
+        for n in sizes.values() {
+            *by_size.entry(*n).or_default() += 1;
+        }
+        let rows: Vec<(String, u64)> = by_size.into_iter().map(|(k, v)| (format!("{k} records"), v)).collect();
+        h.push_str(&bars(&rows, "#f28e2b"));
+    }
+
+    h.push_str("<h2>Personal information found</h2>");
+    let pii: Vec<(String, u64)> = report
+        .stages
+        .iter()
+        .flat_map(|s| s.counts.iter())
+        .filter(|(k, _)| k.starts_with("pii/"))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    if pii.is_empty() {
+        h.push_str("<p>none found (or the sensitive stage did not run)</p>");
+    } else {
+        h.push_str(&bars(&pii, "#edc948"));
+    }
+
+    h.push_str("<h2>Input files</h2><table><tr><th>file</th><th>input</th><th>kept</th><th>rejected</th><th>malformed</th><th>shapes</th></tr>");
+    for f in &report.files {
+        let shapes: Vec<String> = f.formats.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&f.path),
+            f.counts.input,
+            f.counts.kept,
+            f.counts.rejected,
+            f.counts.malformed,
+            esc(&shapes.join(", "))
+        );
+    }
+    h.push_str("</table>");
+    // A check a browser test can read: every chart rendered with a size.
+    h.push_str(
+        "<script>document.addEventListener('DOMContentLoaded',function(){var c=document.querySelectorAll('svg.chart'),ok=0;\
+         c.forEach(function(s){var r=s.getBoundingClientRect();if(r.width>0&&r.height>0)ok++;});\
+         document.body.setAttribute('data-charts',c.length);document.body.setAttribute('data-charts-rendered',ok);});</script>",
+    );
+    h.push_str("</body></html>\n");
+    Ok(h)
+}
+
+/// Writes `OUT/report.html`.
+pub fn write(out: &Path, report: &Report) -> Result<()> {
+    let html = render(out, report)?;
+    let path = out.join("report.html");
+    std::fs::write(&path, html).map_err(|e| Error::io(&path, e))
+}
