@@ -35,6 +35,21 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Re-decide a run's records from its stored metrics under changed thresholds.
     Tune(TuneArgs),
+    /// Write the kept/rejected shards that new rules give, from an earlier
+    /// run's stored metrics (thresholds and enabled rules may change).
+    Apply {
+        /// The earlier run's output folder.
+        run: PathBuf,
+        /// The new rules folder.
+        #[arg(long)]
+        rules: PathBuf,
+        /// The new output folder.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Replace an earlier run in the new output folder.
+        #[arg(long)]
+        overwrite: bool,
+    },
     /// Rebuild a run's report.html from its report and tables.
     Report {
         /// A run's output folder.

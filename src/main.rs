@@ -128,6 +128,16 @@ fn main() -> ExitCode {
         Command::Audit(args) => run_audit(args),
         Command::Explain(args) => explain(args),
         Command::Tune(args) => tune(args),
+        Command::Apply {
+            run,
+            rules,
+            out,
+            overwrite,
+        } => RunDir::open(&run).and_then(|r| {
+            let report = curate::audit::apply::apply(&r, load_rules(Some(&rules))?, &out, overwrite, 256 << 20)?;
+            eprint!("{}", report.summary());
+            Ok(())
+        }),
         Command::Report { out } => RunDir::open(&out).and_then(|r| {
             curate::output::html::write(&r.path, &r.report)?;
             println!("wrote {}", r.path.join("report.html").display());

@@ -226,7 +226,7 @@ fn process(item: RawItem, file: u32, label: &str, rules: &Rules, stages: &[&dyn 
 }
 
 /// Prepares the output folder: refuses to replace an earlier run unless asked.
-fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
+pub(crate) fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
     if out.exists() {
         let entries: Vec<String> = std::fs::read_dir(out)
             .map_err(|e| Error::io(out, e))?
@@ -499,8 +499,6 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         let label = labels[file as usize].clone();
         for p in batch {
             let fr = &mut report.files[file as usize];
-            fr.counts.input += 1;
-            report.totals.input += 1;
             for (i, n) in p.nanos.iter().enumerate() {
                 stage_nanos[i] += n;
             }
@@ -523,12 +521,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             }
             match p.fate {
                 Fate::Malformed { line, error, kind, raw } => {
-                    fr.counts.malformed += 1;
-                    report.totals.malformed += 1;
-                    *report
-                        .malformed_by_error
-                        .entry(format!("malformed/{kind}"))
-                        .or_default() += 1;
+                    report.tally_malformed(file as usize, kind);
                     if warned < opts.warn_malformed {
                         pb.suspend(|| eprintln!("warning: {label}:{line}: {error} (quarantined in malformed/)"));
                         warned += 1;
@@ -544,23 +537,16 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                     }
                 }
                 Fate::Rejected { stage, outcome } => {
-                    fr.counts.rejected += 1;
-                    report.totals.rejected += 1;
-                    for s in &mut report.stages[..stage] {
-                        s.input += 1;
-                        s.kept += 1;
-                    }
-                    let s = &mut report.stages[stage];
-                    s.input += 1;
-                    s.dropped += 1;
                     let ids = &rule_ids[stage];
                     let first = &outcome.failed[0];
-                    *s.dropped_per_rule.entry(ids[first.rule].clone()).or_default() += 1;
-                    for f in &outcome.failed {
-                        *s.failed_per_rule.entry(ids[f.rule].clone()).or_default() += 1;
-                    }
+                    report.tally_rejected(
+                        file as usize,
+                        stage,
+                        &ids[first.rule],
+                        outcome.failed.iter().map(|f| ids[f.rule].as_str()),
+                    );
                     let rejection = Rejection {
-                        stage: s.name.clone(),
+                        stage: report.stages[stage].name.clone(),
                         rule: ids[first.rule].clone(),
                         value: Some(first.value),
                         threshold: Some(first.threshold),
@@ -574,12 +560,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                     }
                 }
                 Fate::Kept => {
-                    fr.counts.kept += 1;
-                    report.totals.kept += 1;
-                    for s in &mut report.stages {
-                        s.input += 1;
-                        s.kept += 1;
-                    }
+                    report.tally_kept(file as usize);
                     if let Some(rec) = &p.rec {
                         w.kept_rows.push(rec, &label, None);
                     }
@@ -628,7 +609,7 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
-fn write_reports(out: &Path, report: &Report) -> Result<()> {
+pub(crate) fn write_reports(out: &Path, report: &Report) -> Result<()> {
     let dir = out.join("reports");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     for s in &report.stages {

@@ -4,6 +4,7 @@
 //! every record from the stored metrics under changed thresholds, and `diff`
 //! compares the fates of records between two runs.
 
+pub mod apply;
 pub mod diff;
 pub mod explain;
 pub mod list;

@@ -99,3 +99,103 @@ pub fn str_at(c: Option<&StringArray>, i: usize) -> &str {
         _ => "",
     }
 }
+
+/// Rebuilds the record of row `i` of a `kept` or `rejected` batch, with its
+/// `source_file`. The shape is carried by name.
+pub fn record_at(b: &RecordBatch, i: usize) -> (crate::record::Record, String) {
+    use crate::record::{Origin, PiiSpan, Record, Role, Shape, Turn};
+    let msgs = crate::audit::list::messages_at(b, i);
+    let mut system = None;
+    let mut turns = Vec::with_capacity(msgs.len());
+    for (k, (role, content)) in msgs.into_iter().enumerate() {
+        match Role::parse(&role) {
+            Some(Role::System) if k == 0 => system = Some(content),
+            Some(r) => turns.push(Turn::new(r, content)),
+            None => turns.push(Turn::new(Role::User, content)),
+        }
+    }
+    let mut tags = Vec::new();
+    if let Some(list) = b
+        .column_by_name("tags")
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::ListArray>())
+    {
+        let v = list.value(i);
+        if let Some(s) = v.as_any().downcast_ref::<StringArray>() {
+            tags = (0..s.len()).map(|j| s.value(j).to_string()).collect();
+        }
+    }
+    let mut pii = Vec::new();
+    if let Some(list) = b
+        .column_by_name("pii")
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::ListArray>())
+    {
+        let v = list.value(i);
+        if let Some(s) = v.as_any().downcast_ref::<arrow::array::StructArray>() {
+            let u = |k: usize| {
+                s.column(k)
+                    .as_any()
+                    .downcast_ref::<arrow::array::UInt32Array>()
+                    .cloned()
+            };
+            if let (Some(t), Some(a), Some(e)) = (u(0), u(1), u(2)) {
+                let kind = s.column(3).as_any().downcast_ref::<StringArray>();
+                for j in 0..s.len() {
+                    pii.push(PiiSpan {
+                        turn: t.value(j),
+                        start: a.value(j),
+                        end: e.value(j),
+                        kind: str_at(kind, j).to_string(),
+                    });
+                }
+            }
+        }
+    }
+    let task = Some(str_at(str_col(b, "task"), i))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    let rec = Record {
+        id: str_at(str_col(b, "id"), i).to_string(),
+        user_id: false,
+        origin: Origin {
+            file: 0,
+            line: u64_col(b, "source_line").map_or(0, |c| c.value(i)),
+        },
+        shape: Shape::Declared(str_at(str_col(b, "format"), i).to_string()),
+        lang: crate::text::Lang::detect_parts(turns.iter().map(|t: &Turn| t.content.as_str())),
+        system,
+        turns,
+        input_at: None,
+        raw: str_at(str_col(b, "raw"), i).to_string(),
+        task,
+        tags,
+        pii,
+    };
+    (rec, str_at(str_col(b, "source_file"), i).to_string())
+}
+
+/// The rejection columns of row `i` of a `rejected` batch.
+pub fn rejection_at(b: &RecordBatch, i: usize) -> crate::output::Rejection {
+    let f = |name: &str| f64_col(b, name).filter(|c| !c.is_null(i)).map(|c| c.value(i));
+    let mut failed = Vec::new();
+    if let Some(list) = b
+        .column_by_name("failed_rules")
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::ListArray>())
+    {
+        let v = list.value(i);
+        if let Some(s) = v.as_any().downcast_ref::<StringArray>() {
+            failed = (0..s.len()).map(|j| s.value(j).to_string()).collect();
+        }
+    }
+    crate::output::Rejection {
+        stage: str_at(str_col(b, "stage"), i).to_string(),
+        rule: str_at(str_col(b, "rule"), i).to_string(),
+        value: f("value"),
+        threshold: f("threshold"),
+        reason: str_at(str_col(b, "reason"), i).to_string(),
+        failed_rules: failed,
+        duplicate_of: Some(str_at(str_col(b, "duplicate_of"), i))
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
+        similarity: f("similarity"),
+    }
+}

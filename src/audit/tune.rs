@@ -41,14 +41,18 @@ pub struct Decider {
 impl Decider {
     /// The run's rules from its snapshot, for the stages it ran.
     pub fn of_run(run: &RunDir) -> Result<Decider> {
-        let rules = run.rules()?;
+        Ok(Decider::from_rules(&run.rules()?, &run.report.stages_run))
+    }
+
+    /// The per-record rules of `rules` for the stages named in `stages` (in that order).
+    pub fn from_rules(rules: &crate::rules::Rules, stages: &[String]) -> Decider {
         let mut out = Vec::new();
-        for (si, name) in run.report.stages_run.iter().enumerate() {
+        for (si, name) in stages.iter().enumerate() {
             if let Some(stage) = rules.record_stages.iter().find(|s| s.name() == name) {
                 out.extend(stage.rules().into_iter().map(|r| (si, r, true)));
             }
         }
-        Ok(Decider { rules: out })
+        Decider { rules: out }
     }
 
     /// Applies one `RULE.KEY=VALUE` change.
@@ -135,7 +139,7 @@ impl Decider {
     }
 
     /// Index of the first failing rule for record `i`, and every failing rule.
-    fn decide(&self, m: &Metrics, i: usize, failing: &mut Vec<usize>) -> Option<usize> {
+    pub fn decide(&self, m: &Metrics, i: usize, failing: &mut Vec<usize>) -> Option<usize> {
         failing.clear();
         let mut first: Option<usize> = None;
         let mut first_stage = usize::MAX;

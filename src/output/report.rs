@@ -112,6 +112,53 @@ pub struct Report {
 }
 
 impl Report {
+    /// Counts a record of input file `file` that passed every stage.
+    pub fn tally_kept(&mut self, file: usize) {
+        self.files[file].counts.input += 1;
+        self.files[file].counts.kept += 1;
+        self.totals.input += 1;
+        self.totals.kept += 1;
+        for s in &mut self.stages {
+            s.input += 1;
+            s.kept += 1;
+        }
+    }
+
+    /// Counts a record dropped by stage `stage` (an index into `stages`): the
+    /// first failing rule, then every failing rule.
+    pub fn tally_rejected<'a>(
+        &mut self,
+        file: usize,
+        stage: usize,
+        first: &str,
+        failed: impl Iterator<Item = &'a str>,
+    ) {
+        self.files[file].counts.input += 1;
+        self.files[file].counts.rejected += 1;
+        self.totals.input += 1;
+        self.totals.rejected += 1;
+        for s in &mut self.stages[..stage] {
+            s.input += 1;
+            s.kept += 1;
+        }
+        let s = &mut self.stages[stage];
+        s.input += 1;
+        s.dropped += 1;
+        *s.dropped_per_rule.entry(first.to_string()).or_default() += 1;
+        for f in failed {
+            *s.failed_per_rule.entry(f.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Counts an item of input file `file` that could not be read or mapped.
+    pub fn tally_malformed(&mut self, file: usize, kind: &str) {
+        self.files[file].counts.input += 1;
+        self.files[file].counts.malformed += 1;
+        self.totals.input += 1;
+        self.totals.malformed += 1;
+        *self.malformed_by_error.entry(format!("malformed/{kind}")).or_default() += 1;
+    }
+
     /// Checks the accounting identity everywhere; returns what does not add up.
     pub fn verify(&self) -> Result<(), String> {
         let mut problems = Vec::new();

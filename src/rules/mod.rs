@@ -322,3 +322,25 @@ fn compile_rule(
         filter,
     }))
 }
+
+/// What every rule of `rules/<stage>/*.toml` measures: its table without the
+/// keys that only decide (`min`, `max`, `lang`, `enabled`, `description`).
+/// Two rules with equal definitions measure the same values.
+pub fn rule_definitions(files: &RuleFiles, stage: &str) -> std::collections::BTreeMap<String, toml::Table> {
+    let prefix = format!("{stage}/");
+    let mut out = std::collections::BTreeMap::new();
+    for path in files.paths().filter(|p| p.starts_with(&prefix) && p.ends_with(".toml")) {
+        let Ok(table) = toml::from_str::<toml::Table>(files.get(path).unwrap_or("")) else {
+            continue;
+        };
+        for (name, v) in table {
+            if let toml::Value::Table(mut t) = v {
+                for k in ["min", "max", "lang", "enabled", "description"] {
+                    t.remove(k);
+                }
+                out.insert(format!("{stage}/{name}"), t);
+            }
+        }
+    }
+    out
+}

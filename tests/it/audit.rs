@@ -180,3 +180,55 @@ fn html_report_is_self_contained_with_charts_and_thresholds() {
     stdout(&["report", out.to_str().expect("utf-8")]);
     assert_eq!(std::fs::read_to_string(out.join("report.html")).expect("rebuilt"), html);
 }
+
+#[test]
+fn apply_writes_what_a_rerun_with_the_new_thresholds_writes() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let a = sample_run(tmp.path(), &[]);
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    let basic = rules.join("quality/basic.toml");
+    let t = std::fs::read_to_string(&basic)
+        .expect("read")
+        .replace("max = 100000", "max = 400");
+    std::fs::write(&basic, t).expect("write");
+    let rerun = sample_run(tmp.path(), &["--rules", rules.to_str().expect("utf-8")]);
+    let applied = tmp.path().join("applied");
+    curate_ok(&[
+        "apply",
+        a.to_str().expect("utf-8"),
+        "--rules",
+        rules.to_str().expect("utf-8"),
+        "--out",
+        applied.to_str().expect("utf-8"),
+    ]);
+    assert_accounting(&applied);
+    for (table, col) in [
+        ("kept", "id"),
+        ("rejected", "id"),
+        ("rejected", "rule"),
+        ("malformed", "error"),
+    ] {
+        assert_eq!(
+            strings(&applied.join(table), col),
+            strings(&rerun.join(table), col),
+            "{table}.{col}"
+        );
+    }
+    assert_eq!(report(&applied)["totals"], report(&rerun)["totals"]);
+    // A rule whose parameters change needs measuring again.
+    let t = std::fs::read_to_string(&basic)
+        .expect("read")
+        .replace("scope = \"response\"\nmax = 400", "scope = \"prompt\"\nmax = 400");
+    std::fs::write(&basic, t).expect("write");
+    let o = curate(&[
+        "apply",
+        a.to_str().expect("utf-8"),
+        "--rules",
+        rules.to_str().expect("utf-8"),
+        "--out",
+        tmp.path().join("x").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("quality/response-too-long measures differently"));
+}
