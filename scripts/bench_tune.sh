@@ -15,5 +15,5 @@ cargo build --release -q
 BIN="${CARGO_TARGET_DIR:-target}/release/curate"
 OUT="$WORK/tune-run-$N"
 [ -f "$OUT/_SUCCESS" ] || "$BIN" run "$CORPUS" --out "$OUT" --overwrite -q --no-progress
-/usr/bin/time -f "tune --set: wall_s=%e peak_rss_mb=%M(kB)" "$BIN" tune "$OUT" --set quality/response-too-long.max=2000 --examples 3
-/usr/bin/time -f "tune --sweep (10 values): wall_s=%e peak_rss_mb=%M(kB)" "$BIN" tune "$OUT" --sweep quality/response-too-long=1000..10000:1000
+/usr/bin/time -f "tune --set: wall_s=%e peak_rss_kb=%M" "$BIN" tune "$OUT" --set quality/response-too-long.max=2000 --examples 3
+/usr/bin/time -f "tune --sweep (10 values): wall_s=%e peak_rss_kb=%M" "$BIN" tune "$OUT" --sweep quality/response-too-long=1000..10000:1000
