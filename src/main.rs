@@ -87,6 +87,9 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::CheckRules { dir } => check_rules(dir.as_deref()),
         Command::InitRules { dir } => init_rules(&dir),
+        Command::TagExplain(args) => curate::tag::commands::tag_explain(&args),
+        Command::TagEval(args) => curate::tag::commands::tag_eval(&args),
+        Command::Train(args) => curate::tag::commands::train(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
