@@ -93,6 +93,11 @@ pub struct TrainArgs {
     #[arg(long, value_delimiter = ',', value_name = "FIELDS", default_value = "instruction,input")]
     pub text: Vec<String>,
 
+    /// Label of records that have no label field (e.g. `kept` when training
+    /// on a run's kept/ and rejected/ folders with `--label stage`).
+    #[arg(long, value_name = "LABEL")]
+    pub label_missing: Option<String>,
+
     /// Where to write the model.
     #[arg(short, long, value_name = "MODEL")]
     pub out: PathBuf,

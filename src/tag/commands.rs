@@ -97,6 +97,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let opts = TrainOptions {
         label: args.label.clone(),
         text: args.text.clone(),
+        label_missing: args.label_missing.clone(),
         epochs: args.epochs,
         lr: args.lr,
         features: Features {

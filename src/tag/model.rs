@@ -133,14 +133,18 @@ impl Model {
         }
     }
 
-    /// Raw scores (logits) for a bag of features.
+    /// Raw scores (logits) for a bag of features: the bias plus the sum of
+    /// the features' rows over the square root of their number (the bag as a
+    /// unit-length count vector when no feature repeats, so long and short
+    /// texts weigh alike and one SGD step moves the logits by about the
+    /// learning rate).
     pub fn logits(&self, feats: &[u32]) -> Vec<f32> {
         let l = self.labels.len();
         let mut s = self.bias.clone();
         if feats.is_empty() {
             return s;
         }
-        let inv = 1.0 / feats.len() as f32;
+        let inv = 1.0 / (feats.len() as f32).sqrt();
         for &f in feats {
             let row = &self.weights[f as usize * l..(f as usize + 1) * l];
             for (a, w) in s.iter_mut().zip(row) {

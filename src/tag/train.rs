@@ -31,6 +31,9 @@ pub struct TrainOptions {
     pub label: String,
     /// Fields (or record parts: instruction, input, prompt, response) whose text is classified.
     pub text: Vec<String>,
+    /// The label of records without the label field (e.g. `kept` when
+    /// training on `kept/` and `rejected/` shards with `--label stage`).
+    pub label_missing: Option<String>,
     /// Passes over the data.
     pub epochs: usize,
     /// Initial learning rate (decays linearly to 0).
@@ -52,6 +55,7 @@ impl Default for TrainOptions {
         TrainOptions {
             label: "label".into(),
             text: vec!["text".into()],
+            label_missing: None,
             epochs: 10,
             lr: 0.5,
             features: Features::default(),
@@ -115,7 +119,13 @@ fn text_of(rec: Option<&Record>, raw: Option<&Value>, names: &[String]) -> Strin
 
 /// Reads labelled examples from inputs (files, folders, globs of JSONL/JSON/Parquet).
 /// Returns the examples and the number of records skipped (no label or no text).
-pub fn read_examples(inputs: &[String], label: &str, text: &[String], adapters: &Adapters) -> Result<(Vec<Example>, u64)> {
+pub fn read_examples(
+    inputs: &[String],
+    label: &str,
+    missing: Option<&str>,
+    text: &[String],
+    adapters: &Adapters,
+) -> Result<(Vec<Example>, u64)> {
     let files = expand_inputs(inputs)?;
     let mut out = Vec::new();
     let mut skipped = 0u64;
@@ -135,7 +145,11 @@ pub fn read_examples(inputs: &[String], label: &str, text: &[String], adapters: 
                 &f.label,
             )
             .ok();
-            let l = v.get(label).and_then(value_text).filter(|s| !s.trim().is_empty());
+            let l = v
+                .get(label)
+                .and_then(value_text)
+                .filter(|s| !s.trim().is_empty())
+                .or_else(|| missing.map(str::to_string));
             let t = text_of(rec.as_ref(), Some(&v), text);
             match l {
                 Some(l) if !t.trim().is_empty() => out.push(Example { text: t, label: l }),
@@ -203,7 +217,7 @@ fn fit(data: &[(Vec<u32>, usize)], labels: &[String], opts: &TrainOptions) -> Mo
             if feats.is_empty() {
                 continue;
             }
-            let inv = 1.0 / feats.len() as f32;
+            let inv = 1.0 / (feats.len() as f32).sqrt();
             for &f in feats {
                 let row = &mut m.weights[f as usize * l..(f as usize + 1) * l];
                 for (w, g) in row.iter_mut().zip(&grad) {
@@ -375,7 +389,7 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> Result<Trained> {
 
 /// Trains from files and writes the model to `out`; returns the figures.
 pub fn train_files(inputs: &[String], out: &Path, opts: &TrainOptions, adapters: &Adapters) -> Result<Trained> {
-    let (examples, skipped) = read_examples(inputs, &opts.label, &opts.text, adapters)?;
+    let (examples, skipped) = read_examples(inputs, &opts.label, opts.label_missing.as_deref(), &opts.text, adapters)?;
     if examples.is_empty() {
         return Err(Error::Usage(format!(
             "no record has both a `{}` label and text in {} ({skipped} skipped)",

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Task accuracy of the built-in topic rules on the labelled sets of
+# scripts/tag_sets.toml (label-to-task table and rationale: docs/tagging.md).
+# Prints per-set accuracy on the dev and test halves and a confusion matrix.
+#
+#   scripts/tag_accuracy.sh [CORPORA_DIR] [extra tag-eval flags, e.g. --show-errors 20]
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+corpora="${1:-$here/../shared/corpora}"
+shift || true
+cd "$here"
+cargo build --release --quiet
+target="${CARGO_TARGET_DIR:-$here/target}"
+"$target/release/curate" tag-eval scripts/tag_sets.toml --corpora "$corpora" --rules rules "$@"
