@@ -12,10 +12,12 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 corpora="${1:-$here/../shared/corpora}"
 cd "$here"
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-$here/target}/release/curate"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+# The target folder may be shared with other checkouts: copy the binary right after building it.
+cargo build --release --quiet
+bin="$tmp/curate"
+cp "${CARGO_TARGET_DIR:-$here/target}/release/curate" "$bin"
 
 echo "== task classifier (labels of scripts/tag_sets.toml, 5-fold cross-validation)"
 "$bin" tag-eval scripts/tag_sets.toml --corpora "$corpora" --rules rules --export "$tmp/task.jsonl" > /dev/null

@@ -9,6 +9,9 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 corpora="${1:-$here/../shared/corpora}"
 shift || true
 cd "$here"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+# The target folder may be shared with other checkouts: copy the binary right after building it.
 cargo build --release --quiet
-target="${CARGO_TARGET_DIR:-$here/target}"
-"$target/release/curate" tag-eval scripts/tag_sets.toml --corpora "$corpora" --rules rules "$@"
+cp "${CARGO_TARGET_DIR:-$here/target}/release/curate" "$tmp/curate"
+"$tmp/curate" tag-eval scripts/tag_sets.toml --corpora "$corpora" --rules rules "$@"

@@ -90,7 +90,12 @@ pub struct TrainArgs {
 
     /// Comma-separated fields (or record parts: instruction, input, prompt,
     /// response) whose text is classified.
-    #[arg(long, value_delimiter = ',', value_name = "FIELDS", default_value = "instruction,input")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "FIELDS",
+        default_value = "instruction,input"
+    )]
     pub text: Vec<String>,
 
     /// Label of records that have no label field (e.g. `kept` when training

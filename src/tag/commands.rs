@@ -41,8 +41,8 @@ pub fn tag_explain(args: &TagExplainArgs) -> Result<()> {
     };
     let mut out = std::io::stdout().lock();
     for (line, doc) in docs {
-        let v: serde_json::Value = serde_json::from_str(&doc)
-            .map_err(|e| Error::Usage(format!("{label}:{line}: invalid JSON: {e}")))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&doc).map_err(|e| Error::Usage(format!("{label}:{line}: invalid JSON: {e}")))?;
         let mut rec = map_record(&rules.adapters, &v, Origin { file: 0, line }, &label)
             .map_err(|e| Error::Usage(format!("{label}:{line}: {e}")))?;
         rec.raw = doc;

@@ -146,70 +146,76 @@ pub fn evaluate(
             let mut taken = 0usize;
             for (i, input) in files.iter().enumerate() {
                 let mut failure = None;
-                read_file(input, ReadOptions::default(), Arc::new(AtomicU64::new(0)), &mut |item| {
-                    if s.limit.is_some_and(|l| taken >= l) {
-                        return false;
-                    }
-                    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&item.bytes) else {
-                        r.skipped += 1;
-                        return true;
-                    };
-                    let label = if s.label_from_file {
-                        Some(stem.clone())
-                    } else {
-                        s.label
-                            .as_ref()
-                            .and_then(|l| v.get(l))
-                            .and_then(|x| x.as_str())
-                            .map(str::to_string)
-                    };
-                    let Some(accepted) = label.as_ref().and_then(|l| r.map.get(l)).cloned() else {
-                        r.skipped += 1;
-                        return true;
-                    };
-                    let label = label.unwrap_or_default();
-                    let Ok(mut rec) = map_record(
-                        adapters,
-                        &v,
-                        Origin {
-                            file: i as u32,
-                            line: item.line,
-                        },
-                        &input.label,
-                    ) else {
-                        r.skipped += 1;
-                        return true;
-                    };
-                    rec.raw = String::from_utf8_lossy(&item.bytes).into_owned();
-                    taken += 1;
-                    let t = tagger.tag(&rec);
-                    let strict = accepted.first() == Some(&t.task);
-                    let ok = accepted.contains(&t.task);
-                    let test = is_test(rec.prompt());
-                    if test {
-                        r.test.add(strict, ok);
-                    } else {
-                        r.dev.add(strict, ok);
-                    }
-                    if !test && !ok && r.errors.len() < show_errors {
-                        let p: String = rec.prompt().chars().take(160).collect();
-                        r.errors.push(format!("{label} -> {}: {}", t.task, p.replace('\n', " ")));
-                    }
-                    *r.confusion.entry(label).or_default().entry(t.task).or_default() += 1;
-                    if let Some(w) = export.as_mut() {
-                        let line = serde_json::json!({
-                            "text": rec.prompt(),
-                            "label": accepted.first(),
-                            "set": s.name,
-                            "split": if test { "test" } else { "dev" },
-                        });
-                        if let Err(e) = writeln!(w, "{line}") {
-                            failure = Some(e);
+                read_file(
+                    input,
+                    ReadOptions::default(),
+                    Arc::new(AtomicU64::new(0)),
+                    &mut |item| {
+                        if s.limit.is_some_and(|l| taken >= l) {
                             return false;
                         }
-                    }
-                    true
-                });
+                        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&item.bytes) else {
+                            r.skipped += 1;
+                            return true;
+                        };
+                        let label = if s.label_from_file {
+                            Some(stem.clone())
+                        } else {
+                            s.label
+                                .as_ref()
+                                .and_then(|l| v.get(l))
+                                .and_then(|x| x.as_str())
+                                .map(str::to_string)
+                        };
+                        let Some(accepted) = label.as_ref().and_then(|l| r.map.get(l)).cloned() else {
+                            r.skipped += 1;
+                            return true;
+                        };
+                        let label = label.unwrap_or_default();
+                        let Ok(mut rec) = map_record(
+                            adapters,
+                            &v,
+                            Origin {
+                                file: i as u32,
+                                line: item.line,
+                            },
+                            &input.label,
+                        ) else {
+                            r.skipped += 1;
+                            return true;
+                        };
+                        rec.raw = String::from_utf8_lossy(&item.bytes).into_owned();
+                        taken += 1;
+                        let t = tagger.tag(&rec);
+                        let strict = accepted.first() == Some(&t.task);
+                        let ok = accepted.contains(&t.task);
+                        let test = is_test(rec.prompt());
+                        if test {
+                            r.test.add(strict, ok);
+                        } else {
+                            r.dev.add(strict, ok);
+                        }
+                        if !test && !ok && r.errors.len() < show_errors {
+                            let p: String = rec.prompt().chars().take(160).collect();
+                            r.errors
+                                .push(format!("{label} -> {}: {}", t.task, p.replace('\n', " ")));
+                        }
+                        *r.confusion.entry(label).or_default().entry(t.task).or_default() += 1;
+                        if let Some(w) = export.as_mut() {
+                            let line = serde_json::json!({
+                                "text": rec.prompt(),
+                                "label": accepted.first(),
+                                "set": s.name,
+                                "split": if test { "test" } else { "dev" },
+                            });
+                            if let Err(e) = writeln!(w, "{line}") {
+                                failure = Some(e);
+                                return false;
+                            }
+                        }
+                        true
+                    },
+                );
                 if let Some(e) = failure {
                     return Err(Error::Run(format!("writing the export: {e}")));
                 }
@@ -279,7 +285,11 @@ impl fmt::Display for Table<'_> {
             }
         }
         for r in self.0 {
-            writeln!(f, "\nconfusion, {} (rows: source label -> accepted; columns: predicted task)", r.name)?;
+            writeln!(
+                f,
+                "\nconfusion, {} (rows: source label -> accepted; columns: predicted task)",
+                r.name
+            )?;
             let mut cols: Vec<&String> = r.confusion.values().flat_map(|m| m.keys()).collect();
             cols.sort();
             cols.dedup();

@@ -140,7 +140,12 @@ impl fmt::Display for Explanation {
         if !self.cues.is_empty() {
             writeln!(f, "cues:")?;
             for c in &self.cues {
-                writeln!(f, "  {:<28} {:>+7}  {} in {}", c.tag, num(c.weight), c.cue, c.part)?;
+                let w = if c.weight >= 0.0 {
+                    format!("+{}", num(c.weight))
+                } else {
+                    num(c.weight)
+                };
+                writeln!(f, "  {:<28} {w:>7}  {} in {}", c.tag, c.cue, c.part)?;
             }
         }
         for (name, label, p, w) in &self.models {

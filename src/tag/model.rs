@@ -206,7 +206,9 @@ impl Model {
         }
         let version = head.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
         if version != u64::from(VERSION) {
-            return Err(format!("model format version {version}; this curate reads version {VERSION}"));
+            return Err(format!(
+                "model format version {version}; this curate reads version {VERSION}"
+            ));
         }
         let f: ModelFile = serde_json::from_value(head).map_err(|e| format!("bad model file: {e}"))?;
         let l = f.labels.len();
@@ -263,9 +265,8 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 fn base64_encode(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= c.len() {
                 s.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -344,7 +345,7 @@ mod tests {
         let text = m.to_json(serde_json::Value::Null);
         assert_eq!(Model::from_json(&text), Ok(m));
         let bad = text.replace("\"version\":1", "\"version\":9");
-        assert!(Model::from_json(&bad).unwrap_err().contains("version 9"));
+        assert!(Model::from_json(&bad).expect_err("old version").contains("version 9"));
         assert!(Model::from_json("{}").is_err());
     }
 }

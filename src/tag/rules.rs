@@ -319,13 +319,21 @@ impl TopicRules {
                     }
                 };
                 let toml::Value::Table(entries) = value else {
-                    errors.push(err(&section, "", format!("`{section}` must hold tables such as [{section}.name]")));
+                    errors.push(err(
+                        &section,
+                        "",
+                        format!("`{section}` must hold tables such as [{section}.name]"),
+                    ));
                     continue;
                 };
                 for (name, v) in entries {
                     let full = format!("{section}.{name}");
                     let toml::Value::Table(t) = v else {
-                        errors.push(err(&full, "", format!("`{full}` must be a table: write it as [{full}]")));
+                        errors.push(err(
+                            &full,
+                            "",
+                            format!("`{full}` must be a table: write it as [{full}]"),
+                        ));
                         continue;
                     };
                     let Some(kind) = kind else {

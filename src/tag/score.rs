@@ -205,12 +205,7 @@ impl Tagger {
             .into_iter()
             .map(|(cue, (part, weight))| Hit { cue, part, weight })
             .collect();
-        hits.sort_by(|a, b| {
-            b.weight
-                .abs()
-                .total_cmp(&a.weight.abs())
-                .then(a.cue.cmp(&b.cue))
-        });
+        hits.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()).then(a.cue.cmp(&b.cue)));
         let mut scores = vec![0.0; self.rules.tags.len()];
         for h in &hits {
             scores[self.rules.cues[h.cue].tag] += h.weight;
@@ -333,6 +328,7 @@ pub fn record_lang(rec: &Record) -> Lang {
 #[cfg(test)]
 mod tests {
     use super::find_bounded;
+    use crate::filters::testing::record;
 
     #[test]
     fn latin_keywords_need_word_boundaries() {
@@ -342,5 +338,102 @@ mod tests {
         assert!(find_bounded("translate into english.", "into english", true));
         assert!(find_bounded("请翻译这句话", "翻译", true));
         assert!(find_bounded("start", "art", false));
+    }
+
+    fn task_of(json: &str) -> (String, Vec<String>) {
+        let t = crate::tag::builtin().expect("built-in topic rules compile");
+        let mut rec = record(json);
+        let tagging = t.apply(&mut rec);
+        assert_eq!(rec.task.as_deref(), Some(tagging.task.as_str()));
+        (tagging.task, rec.tags)
+    }
+
+    #[test]
+    fn real_instructions_get_their_task() {
+        // LLaMA-Factory alpaca_en_demo / alpaca_zh_demo, GPTeacher, Alpaca-CoT, MT-bench.
+        let cases = [
+            (
+                r#"{"instruction": "Write a C++ program that calculates the area of a rectangle, given its width and height.", "input": "width: 5, height: 8"}"#,
+                "coding",
+            ),
+            (
+                r#"{"instruction": "Reword this sentence to increase clarity", "input": "The idea of her being so brave made me smile"}"#,
+                "rewriting",
+            ),
+            (
+                r#"{"instruction": "Imagine you are an ambassador from a planet called Zogaria, and write a speech introducing your planet and its culture."}"#,
+                "roleplay",
+            ),
+            (
+                r#"{"instruction": "Given the parameters of a triangle, find out its perimeter.", "input": "Side 1 = 4 Side 2 = 6 Side 3 = 8"}"#,
+                "math",
+            ),
+            (
+                r#"{"instruction": "Explain the differences between birds and mammals"}"#,
+                "open-qa",
+            ),
+            (
+                r#"{"instruction": "列出一个应该在野营应急包中的7件物品。"}"#,
+                "brainstorming",
+            ),
+            (r#"{"instruction": "帮我分类以下动物：猪、鸡、牛。"}"#, "classification"),
+            (
+                r#"{"instruction": "Of the following two sentences, which one is against common sense?\\nOptions:\\n- Sentence A: \"He poured orange juice on his cereal.\"\\n- Sentence B: \"He poured milk on his cereal.\"\\n Let's be accurate as possible. So think first."}"#,
+                "reasoning",
+            ),
+            (
+                r#"{"instruction": "Compose an engaging travel blog post about a recent trip to Hawaii, highlighting cultural experiences and must-see attractions."}"#,
+                "creative-writing",
+            ),
+            (
+                r#"{"instruction": "Translate the following sentence into French.", "input": "Where is the train station?"}"#,
+                "translation",
+            ),
+            (
+                r#"{"instruction": "Summarize the following article in two sentences.", "input": "The city council voted on Tuesday to expand the bike lane network."}"#,
+                "summarization",
+            ),
+        ];
+        for (json, want) in cases {
+            assert_eq!(task_of(json).0, want, "{json}");
+        }
+    }
+
+    #[test]
+    fn tags_carry_task_domain_and_language() {
+        let (task, tags) = task_of(
+            r#"{"instruction": "描述一个可以从人工智能技术中受益的医疗应用。", "input": "", "output": "人工智能可以帮助医生诊断疾病。"}"#,
+        );
+        assert_eq!(tags.first().map(String::as_str), Some(format!("task:{task}").as_str()));
+        assert!(tags.contains(&"domain:technology".to_string()), "{tags:?}");
+        assert!(tags.contains(&"domain:health".to_string()), "{tags:?}");
+        assert_eq!(tags.last().map(String::as_str), Some("lang:zh"));
+    }
+
+    #[test]
+    fn input_marks_closed_qa_and_nothing_falls_back() {
+        let (task, _) = task_of(
+            r#"{"instruction": "Who founded the company?", "input": "Acme was founded in 1901 by Jane Doe in Ohio.", "output": "Jane Doe"}"#,
+        );
+        assert_eq!(task, "closed-qa");
+        let t = crate::tag::builtin().expect("built-in rules");
+        let tagging = t.tag(&record(r#"{"instruction": "zxqv", "output": "ok"}"#));
+        assert!(tagging.fallback);
+        assert_eq!(tagging.task, "open-qa");
+    }
+
+    #[test]
+    fn explanation_lists_the_cues() {
+        let rec = record(r#"{"instruction": "Write a Python function to reverse a string."}"#);
+        let x = crate::tag::explain(&rec);
+        assert_eq!(x.task, "coding");
+        assert!(
+            x.cues
+                .iter()
+                .any(|c| c.tag == "task:coding" && c.cue == "keyword \"python\""),
+            "{x}"
+        );
+        let text = x.to_string();
+        assert!(text.contains("task: coding"), "{text}");
     }
 }

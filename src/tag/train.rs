@@ -287,7 +287,11 @@ impl fmt::Display for Evaluation {
             self.accuracy(),
             self.macro_f1()
         )?;
-        writeln!(f, "{:<24}{:>10}{:>10}{:>10}{:>10}", "class", "precision", "recall", "F1", "support")?;
+        writeln!(
+            f,
+            "{:<24}{:>10}{:>10}{:>10}{:>10}",
+            "class", "precision", "recall", "F1", "support"
+        )?;
         for (c, name) in self.labels.iter().enumerate() {
             let (p, r, f1, n) = self.class(c);
             writeln!(f, "{name:<24}{p:>10.4}{r:>10.4}{f1:>10.4}{n:>10}")?;
@@ -349,7 +353,8 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> Result<Trained> {
     let (model, note) = if opts.folds > 1 {
         let k = opts.folds as u64;
         for fold in 0..k {
-            let (test, train): (Vec<usize>, Vec<usize>) = (0..data.len()).partition(|&i| bucket(&examples[i], k) == fold);
+            let (test, train): (Vec<usize>, Vec<usize>) =
+                (0..data.len()).partition(|&i| bucket(&examples[i], k) == fold);
             let tr: Vec<(Vec<u32>, usize)> = train.iter().map(|&i| data[i].clone()).collect();
             let m = fit(&tr, &labels, opts);
             fold_accuracy.push(evaluate(&m, &test, &mut eval));
@@ -364,7 +369,8 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> Result<Trained> {
         )
     } else {
         let cut = (opts.holdout.clamp(0.0, 0.9) * 10_000.0) as u64;
-        let (test, train): (Vec<usize>, Vec<usize>) = (0..data.len()).partition(|&i| bucket(&examples[i], 10_000) < cut);
+        let (test, train): (Vec<usize>, Vec<usize>) =
+            (0..data.len()).partition(|&i| bucket(&examples[i], 10_000) < cut);
         let tr: Vec<(Vec<u32>, usize)> = train.iter().map(|&i| data[i].clone()).collect();
         let m = fit(&tr, &labels, opts);
         fold_accuracy.push(evaluate(&m, &test, &mut eval));

@@ -101,7 +101,10 @@ mod tests {
         let mut ex = Vec::new();
         for (t, l) in [
             ("The three primary colors are red, blue and yellow.", "keep"),
-            ("Photosynthesis turns light, water and carbon dioxide into sugar.", "keep"),
+            (
+                "Photosynthesis turns light, water and carbon dioxide into sugar.",
+                "keep",
+            ),
             ("A balanced diet includes fruit, vegetables and whole grains.", "keep"),
             ("N/A", "drop"),
             ("1", "drop"),
@@ -124,7 +127,10 @@ mod tests {
             ..TrainOptions::default()
         };
         let model = train(&ex, &opts).expect("trains").model;
-        let files = RuleFiles::from_pairs("t", [("models/q.json", model.to_json(serde_json::Value::Null).as_str())]);
+        let files = RuleFiles::from_pairs(
+            "t",
+            [("models/q.json", model.to_json(serde_json::Value::Null).as_str())],
+        );
         let ctx = BuildContext {
             params: toml::from_str("model = \"models/q.json\"\nlabel = \"drop\"").expect("parses"),
             scope: None,
