@@ -58,6 +58,12 @@ fn run_stages_tag_writes_task_and_tags_for_every_record() {
     assert!(tags[7].contains(&"domain:travel".to_string()), "{:?}", tags[7]);
     let counts = &r["stages"][0]["counts"];
     assert_eq!(counts["task/coding"], 1, "{counts}");
+    let d = &r["diversity"];
+    assert_eq!(d["overall"]["records"], 8);
+    assert_eq!(d["overall"]["tasks"]["coding"]["count"], 1);
+    assert_eq!(d["overall"]["task_evenness"], 1.0, "8 records, 8 tasks");
+    assert_eq!(d["per_language"]["zh"]["records"], 2);
+    assert_eq!(d["complexity"]["turns"]["max"], 2.0, "MT-bench has two turns");
 }
 
 #[test]
