@@ -15,13 +15,18 @@ cd "$here"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 # The target folder may be shared with other checkouts: copy the binary right after building it.
-cargo build --release --quiet
+# Set CURATE to use an existing binary instead of building one.
+if [[ -n "${CURATE:-}" ]]; then
+    cp "$CURATE" "$tmp/curate"
+else
+    cargo build --release --quiet
+    cp "${CARGO_TARGET_DIR:-$here/target}/release/curate" "$tmp/curate"
+fi
 bin="$tmp/curate"
-cp "${CARGO_TARGET_DIR:-$here/target}/release/curate" "$bin"
 
 echo "== task classifier (labels of scripts/tag_sets.toml, 5-fold cross-validation)"
 "$bin" tag-eval scripts/tag_sets.toml --corpora "$corpora" --rules rules --export "$tmp/task.jsonl" > /dev/null
-"$bin" train "$tmp/task.jsonl" --label label --text text --folds 5 -o "$tmp/task.json"
+"$bin" train "$tmp/task.jsonl" --label label --text prompt --folds 5 -o "$tmp/task.json"
 
 echo
 echo "== the task classifier inside the topic rules ([classifier.task]), scored on the test half"
@@ -30,7 +35,7 @@ cp -r rules/. "$tmp/rules/"
 mkdir -p "$tmp/rules/models"
 # Train on the dev half only, so the test half stays unseen.
 grep '"split":"dev"' "$tmp/task.jsonl" > "$tmp/task_dev.jsonl"
-"$bin" train "$tmp/task_dev.jsonl" --label label --text text --holdout 0 -o "$tmp/rules/models/task.json" > /dev/null
+"$bin" train "$tmp/task_dev.jsonl" --label label --text prompt --holdout 0 -o "$tmp/rules/models/task.json" > /dev/null
 cat > "$tmp/rules/topics/classifier.toml" <<'TOML'
 [classifier.task]
 model = "models/task.json"

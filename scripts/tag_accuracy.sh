@@ -12,6 +12,11 @@ cd "$here"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 # The target folder may be shared with other checkouts: copy the binary right after building it.
-cargo build --release --quiet
-cp "${CARGO_TARGET_DIR:-$here/target}/release/curate" "$tmp/curate"
+# Set CURATE to use an existing binary instead of building one.
+if [[ -n "${CURATE:-}" ]]; then
+    cp "$CURATE" "$tmp/curate"
+else
+    cargo build --release --quiet
+    cp "${CARGO_TARGET_DIR:-$here/target}/release/curate" "$tmp/curate"
+fi
 "$tmp/curate" tag-eval scripts/tag_sets.toml --corpora "$corpora" --rules rules "$@"

@@ -68,7 +68,7 @@ pub struct TagEvalArgs {
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
 
-    /// Also write every labelled record as {text, label, set, split} JSON Lines.
+    /// Also write every labelled record as {prompt, label, set, split} JSON Lines.
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
 

@@ -117,7 +117,8 @@ pub fn is_test(prompt: &str) -> bool {
 }
 
 /// Runs the tagger over every set of `sets` (paths relative to `corpora`).
-/// With `export`, writes each labelled record as `{text, label, set, split}`.
+/// With `export`, writes each labelled record as `{prompt, label, set, split}`
+/// (`prompt` is also the record part a model reads at tagging time).
 pub fn evaluate(
     sets: &Path,
     corpora: &Path,
@@ -203,7 +204,7 @@ pub fn evaluate(
                         *r.confusion.entry(label).or_default().entry(t.task).or_default() += 1;
                         if let Some(w) = export.as_mut() {
                             let line = serde_json::json!({
-                                "text": rec.prompt(),
+                                "prompt": rec.prompt(),
                                 "label": accepted.first(),
                                 "set": s.name,
                                 "split": if test { "test" } else { "dev" },
@@ -237,7 +238,13 @@ impl fmt::Display for Table<'_> {
             "set", "records", "dev", "dev+", "test", "test+", "all", "all+"
         )?;
         let mut sums = [0f64; 6];
+        let mut pooled = [Figures::default(), Figures::default()];
         for r in self.0 {
+            for (p, h) in pooled.iter_mut().zip([&r.dev, &r.test]) {
+                p.n += h.n;
+                p.strict += h.strict;
+                p.accepted += h.accepted;
+            }
             let mut all = r.dev.clone();
             all.n += r.test.n;
             all.strict += r.test.strict;
@@ -271,6 +278,24 @@ impl fmt::Display for Table<'_> {
             sums[3] / n,
             sums[4] / n,
             sums[5] / n
+        )?;
+        let [d, t] = &pooled;
+        let all = Figures {
+            n: d.n + t.n,
+            strict: d.strict + t.strict,
+            accepted: d.accepted + t.accepted,
+        };
+        writeln!(
+            f,
+            "{:<22}{:>7}{:>9.3}{:>9.3}{:>9.3}{:>9.3}{:>9.3}{:>9.3}",
+            "all records",
+            all.n,
+            d.strict_acc(),
+            d.accepted_acc(),
+            t.strict_acc(),
+            t.accepted_acc(),
+            all.strict_acc(),
+            all.accepted_acc()
         )?;
         writeln!(
             f,
