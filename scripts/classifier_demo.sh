@@ -29,7 +29,7 @@ echo "== task classifier (labels of scripts/tag_sets.toml, 5-fold cross-validati
 "$bin" train "$tmp/task.jsonl" --label label --text prompt --folds 5 -o "$tmp/task.json"
 
 echo
-echo "== the task classifier inside the topic rules ([classifier.task]), scored on the test half"
+echo "== the task classifier inside the topic rules ([classifier.task], weight 6), trained on the dev half only: read the test columns"
 mkdir -p "$tmp/rules"
 cp -r rules/. "$tmp/rules/"
 mkdir -p "$tmp/rules/models"
@@ -41,7 +41,7 @@ cat > "$tmp/rules/topics/classifier.toml" <<'TOML'
 model = "models/task.json"
 weight = 6.0
 TOML
-"$bin" tag-eval scripts/tag_sets.toml --corpora "$corpora" --rules "$tmp/rules" | head -7
+"$bin" tag-eval scripts/tag_sets.toml --corpora "$corpora" --rules "$tmp/rules" | sed -n 1,8p
 
 echo
 echo "== quality classifier (records the heuristic rules keep vs drop, 20% held out)"

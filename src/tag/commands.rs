@@ -24,6 +24,14 @@ fn load(dir: Option<&Path>) -> Result<(Rules, Tagger)> {
     Ok((rules, tagger))
 }
 
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print_out(text: &str) -> Result<()> {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("stdout", e)),
+        _ => Ok(()),
+    }
+}
+
 /// `curate tag-explain RECORD.json [--rules DIR] [--json]`.
 pub fn tag_explain(args: &TagExplainArgs) -> Result<()> {
     let (rules, tagger) = load(args.rules.as_deref())?;
@@ -52,7 +60,10 @@ pub fn tag_explain(args: &TagExplainArgs) -> Result<()> {
         } else {
             format!("{x}\n")
         };
-        out.write_all(s.as_bytes()).map_err(|e| Error::io("stdout", e))?;
+        match out.write_all(s.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            r => r.map_err(|e| Error::io("stdout", e))?,
+        }
     }
     Ok(())
 }
@@ -77,8 +88,7 @@ pub fn tag_eval(args: &TagEvalArgs) -> Result<()> {
     if let (Some(f), Some(p)) = (file.as_mut(), &args.export) {
         f.flush().map_err(|e| Error::io(p, e))?;
     }
-    print!("{}", eval::Table(&results));
-    Ok(())
+    print_out(&eval::Table(&results).to_string())
 }
 
 /// `curate train DATA --label FIELD --text FIELDS -o MODEL`.
@@ -112,7 +122,5 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         seed: args.seed,
     };
     let t = train::train_files(&args.inputs, &args.out, &opts, &rules.adapters)?;
-    print!("{}", train::summary(&t));
-    println!("wrote {}", args.out.display());
-    Ok(())
+    print_out(&format!("{}wrote {}\n", train::summary(&t), args.out.display()))
 }

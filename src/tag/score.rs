@@ -92,6 +92,8 @@ pub struct Tagger {
     rules: TopicRules,
     by_word: HashMap<String, Vec<usize>>,
     scanned: Vec<usize>,
+    /// Every pattern cue in one automaton (one pass per part), and the cue of each member.
+    patterns: Option<(regex::RegexSet, Vec<usize>)>,
 }
 
 fn is_word_char(c: Option<char>) -> bool {
@@ -124,19 +126,42 @@ impl Tagger {
     pub fn new(rules: TopicRules) -> Tagger {
         let mut by_word: HashMap<String, Vec<usize>> = HashMap::new();
         let mut scanned = Vec::new();
+        let mut pattern_cues = Vec::new();
         for (i, c) in rules.cues.iter().enumerate() {
             match &c.kind {
                 CueKind::Keyword(k) if k.chars().all(|ch| ch.is_ascii_alphanumeric()) => {
                     by_word.entry(k.clone()).or_default().push(i)
                 }
-                CueKind::Keyword(_) | CueKind::Phrase(_) | CueKind::Pattern(_) => scanned.push(i),
+                CueKind::Pattern(_) => pattern_cues.push(i),
+                CueKind::Keyword(_) | CueKind::Phrase(_) => scanned.push(i),
                 CueKind::HasInput | CueKind::MultiTurn => {}
             }
         }
+        let sources: Vec<&str> = pattern_cues
+            .iter()
+            .filter_map(|&i| match &rules.cues[i].kind {
+                CueKind::Pattern(r) => Some(r.as_str()),
+                _ => None,
+            })
+            .collect();
+        let set = regex::RegexSetBuilder::new(sources)
+            .case_insensitive(true)
+            .size_limit(16 << 20)
+            .build()
+            .ok();
+        let patterns = match set {
+            Some(set) => Some((set, pattern_cues)),
+            // Too large for one automaton: run the patterns one by one.
+            None => {
+                scanned.extend(pattern_cues);
+                None
+            }
+        };
         Tagger {
             rules,
             by_word,
             scanned,
+            patterns,
         }
     }
 
@@ -165,6 +190,11 @@ impl Tagger {
                         found(i);
                     }
                 }
+            }
+        }
+        if let Some((set, cues)) = &self.patterns {
+            for m in set.matches(text).iter() {
+                found(cues[m]);
             }
         }
         for &i in &self.scanned {
