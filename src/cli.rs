@@ -65,6 +65,12 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         examples: usize,
     },
+    /// Show which cues of rules/topics chose a record's task and tags.
+    TagExplain(TagExplainArgs),
+    /// Measure the tagger's task accuracy on labelled sets.
+    TagEval(TagEvalArgs),
+    /// Train a linear text classifier (hashed word and character n-grams).
+    Train(TrainArgs),
 }
 
 /// `curate audit`.
@@ -171,4 +177,111 @@ pub struct RunArgs {
     /// Do not print the summary table.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `curate tag-explain`.
+#[derive(Debug, Args)]
+pub struct TagExplainArgs {
+    /// A file holding one JSON record, or JSON Lines (each record is explained).
+    #[arg(value_name = "RECORD.json")]
+    pub record: PathBuf,
+
+    /// Rules folder replacing the built-in rules.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
+    /// Print the explanation as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `curate tag-eval`.
+#[derive(Debug, Args)]
+pub struct TagEvalArgs {
+    /// The sets file: each set's files, label field and label-to-task map.
+    #[arg(value_name = "SETS.toml")]
+    pub sets: PathBuf,
+
+    /// Folder the sets' file paths are relative to.
+    #[arg(long, value_name = "DIR", default_value = "../shared/corpora")]
+    pub corpora: PathBuf,
+
+    /// Rules folder replacing the built-in rules.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
+    /// Also write every labelled record as {prompt, label, set, split} JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+
+    /// Print up to N misclassified records per set, from the dev half only.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub show_errors: usize,
+}
+
+/// `curate train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Labelled records: files, folders or globs (JSONL, JSON, Parquet).
+    #[arg(required = true, value_name = "DATA")]
+    pub inputs: Vec<String>,
+
+    /// The field holding the label.
+    #[arg(long, value_name = "FIELD")]
+    pub label: String,
+
+    /// Comma-separated fields (or record parts: instruction, input, prompt,
+    /// response) whose text is classified.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "FIELDS",
+        default_value = "instruction,input"
+    )]
+    pub text: Vec<String>,
+
+    /// Label of records that have no label field (e.g. `kept` when training
+    /// on a run's kept/ and rejected/ folders with `--label stage`).
+    #[arg(long, value_name = "LABEL")]
+    pub label_missing: Option<String>,
+
+    /// Where to write the model.
+    #[arg(short, long, value_name = "MODEL")]
+    pub out: PathBuf,
+
+    /// Passes over the data.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+
+    /// Initial learning rate.
+    #[arg(long, default_value_t = 0.5)]
+    pub lr: f32,
+
+    /// Hash buckets (a power of two is customary).
+    #[arg(long, default_value_t = 1 << 18)]
+    pub buckets: u32,
+
+    /// Longest word n-gram.
+    #[arg(long, default_value_t = 2)]
+    pub word_ngrams: u8,
+
+    /// Shortest and longest character n-gram inside Latin words (0,0: none).
+    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [3u8, 5u8])]
+    pub char_ngrams: Vec<u8>,
+
+    /// Share of records held out for evaluation.
+    #[arg(long, default_value_t = 0.2)]
+    pub holdout: f64,
+
+    /// Evaluate by K-fold cross-validation instead, then train on everything.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub folds: usize,
+
+    /// Weigh classes inversely to their frequency.
+    #[arg(long)]
+    pub balance: bool,
+
+    /// Seed of the example order and the split.
+    #[arg(long, default_value_t = 17)]
+    pub seed: u64,
 }

@@ -10,6 +10,8 @@
 //! 3. [`stage`]: per-record stages (`quality`, …) measure each record with the
 //!    rules of [`rules`] and drop it at the first stage where a rule fails,
 //!    keeping every failing rule, the measured value and the threshold.
+//!    The `tag` stage ([`tag`]) never drops: it writes each record's primary
+//!    task and its topic, language and user tags.
 //! 4. [`output`]: kept, rejected and malformed records go to Parquet shards;
 //!    the report counts everything per file and per stage.
 //!
@@ -33,6 +35,7 @@ pub mod record;
 pub mod registry;
 pub mod rules;
 pub mod stage;
+pub mod tag;
 pub mod text;
 
 pub use error::{Error, Result};

@@ -146,6 +146,9 @@ fn main() -> ExitCode {
         Command::Diff { a, b, examples } => RunDir::open(&a)
             .and_then(|ra| RunDir::open(&b).and_then(|rb| curate::audit::diff::diff(&ra, &rb, examples)))
             .map(|s| print!("{s}")),
+        Command::TagExplain(args) => curate::tag::commands::tag_explain(&args),
+        Command::TagEval(args) => curate::tag::commands::tag_eval(&args),
+        Command::Train(args) => curate::tag::commands::train(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -494,6 +494,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     let mut warned = 0usize;
     let mut failure: Option<Error> = None;
     let mut stage_nanos = vec![0u64; report.stages.len()];
+    let mut diversity = crate::output::diversity::Diversity::default();
 
     'batches: for (file, batch) in done_rx {
         let label = labels[file as usize].clone();
@@ -562,6 +563,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                 Fate::Kept => {
                     report.tally_kept(file as usize);
                     if let Some(rec) = &p.rec {
+                        diversity.add(rec, &label);
                         w.kept_rows.push(rec, &label, None);
                     }
                 }
@@ -594,6 +596,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     for (s, n) in report.stages.iter_mut().zip(stage_nanos) {
         s.cpu_seconds = n as f64 / 1e9;
     }
+    report.diversity = Some(diversity.finish());
     report.input_bytes = bytes_read.load(Ordering::Relaxed);
     report.seconds = started.elapsed().as_secs_f64();
     report.verify().map_err(Error::Run)?;

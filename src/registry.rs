@@ -26,13 +26,19 @@ fn filter_stage(files: &RuleFiles, name: &'static str) -> Result<Option<Box<dyn 
 }
 
 /// Per-record stages, in pipeline order.
-pub static RECORD_STAGES: &[StageDef] = &[StageDef {
-    name: "quality",
-    build: |files| filter_stage(files, "quality"),
-}];
+pub static RECORD_STAGES: &[StageDef] = &[
+    StageDef {
+        name: "quality",
+        build: |files| filter_stage(files, "quality"),
+    },
+    StageDef {
+        name: "tag",
+        build: crate::tag::build_stage,
+    },
+];
 
 /// Other rule files or folders that stages read (`<name>.toml` or `<name>/`).
-pub const CONFIG_FILES: &[&str] = &[];
+pub const CONFIG_FILES: &[&str] = &["topics"];
 
 /// Every stage name `--stages` accepts, in pipeline order.
 pub fn all_stages() -> Vec<&'static str> {
@@ -56,7 +62,11 @@ pub struct FilterKind {
 }
 
 /// Every filter kind, in a fixed order.
-pub static FILTER_KINDS: &[FilterKind] = &[quality::empty_response::KIND, quality::char_length::KIND];
+pub static FILTER_KINDS: &[FilterKind] = &[
+    quality::empty_response::KIND,
+    quality::char_length::KIND,
+    quality::classifier::KIND,
+];
 
 /// The kinds a stage's rules may use.
 pub fn filter_kinds(stage: &str) -> impl Iterator<Item = &'static FilterKind> + '_ {

@@ -1,6 +1,7 @@
 //! Outputs: Parquet shards for kept, rejected and malformed records, and the
 //! run reports.
 
+pub mod diversity;
 pub mod html;
 pub mod metrics;
 pub mod report;

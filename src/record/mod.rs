@@ -188,7 +188,8 @@ impl Record {
     /// The Alpaca `input` (or Dolly `context`) part, empty when there is none.
     pub fn input(&self) -> &str {
         match (self.input_at, self.turns.first()) {
-            (Some(at), Some(t)) if t.role == Role::User => &t.content[at..],
+            // `input_at` is one past the end when there is no input.
+            (Some(at), Some(t)) if t.role == Role::User => t.content.get(at..).unwrap_or(""),
             _ => "",
         }
     }

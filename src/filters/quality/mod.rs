@@ -2,4 +2,5 @@
 //! quality records tend to have (nothing to learn, too short, too long, …).
 
 pub mod char_length;
+pub mod classifier;
 pub mod empty_response;

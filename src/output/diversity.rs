@@ -1,0 +1,357 @@
+//! The diversity and complexity section of the report (`report.json` →
+//! `diversity`), accumulated over the kept records of a run.
+//!
+//! Why: a corpus that is 80% one task, or whose instructions never carry a
+//! constraint, trains a narrow model, and no single record shows it. InsTag
+//! measured diversity as the spread of tags and complexity as the number of
+//! tags per instruction; we report both from the `tag` stage's output
+//! (tasks, `domain:` and user tags, `lang:`), plus cheap complexity signals
+//! computed here: turns, lengths, constraints and sub-questions in the
+//! instruction.
+//!
+//! Memory stays bounded whatever the corpus size: distributions are counts
+//! per name, and each signal is a histogram with exact buckets below 100 and
+//! two significant digits above (so quantiles are exact for counts and
+//! within 10% for lengths).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::record::{Record, Role};
+
+/// One name's count and share.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Share {
+    /// Records.
+    pub count: u64,
+    /// `count / records`.
+    pub share: f64,
+}
+
+/// A distribution of tasks and tags over some records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    /// Records counted.
+    pub records: u64,
+    /// Records per primary task (`none` when the tag stage did not run).
+    pub tasks: BTreeMap<String, Share>,
+    /// Shannon entropy of the task distribution, in bits.
+    pub task_entropy_bits: f64,
+    /// Task entropy over its maximum (log2 of the number of tasks seen); 1 = even.
+    pub task_evenness: f64,
+    /// Records per tag (every tag but `task:`; a record counts once per tag).
+    pub tags: BTreeMap<String, Share>,
+    /// Entropy of the topic tags (`domain:` and user tags, not `lang:`), in bits.
+    pub tag_entropy_bits: f64,
+    /// Distinct topic tags seen.
+    pub distinct_tags: usize,
+}
+
+/// Summary of one per-record signal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// Mean.
+    pub mean: f64,
+    /// Median (bucketed).
+    pub p50: f64,
+    /// 90th percentile (bucketed).
+    pub p90: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+/// `report.json` → `diversity`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DiversityReport {
+    /// Which records are counted.
+    pub of: String,
+    /// Over every kept record.
+    pub overall: Distribution,
+    /// Per source file.
+    pub per_file: BTreeMap<String, Distribution>,
+    /// Per language (`lang:` tag, or detected).
+    pub per_language: BTreeMap<String, Distribution>,
+    /// Complexity signals per record: `turns` (user turns), `instruction_chars`,
+    /// `response_chars` (all assistant turns), `constraints` (cues such as
+    /// "at least", "in 3 words", "不超过" in the instruction), `sub_questions`
+    /// (question marks and numbered items in the instruction), `tags` (topic
+    /// tags per record, InsTag's complexity measure).
+    pub complexity: BTreeMap<String, Signal>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Counter {
+    records: u64,
+    tasks: BTreeMap<String, u64>,
+    tags: BTreeMap<String, u64>,
+}
+
+impl Counter {
+    fn add(&mut self, task: &str, rec: &Record) {
+        self.records += 1;
+        *self.tasks.entry(task.to_string()).or_default() += 1;
+        for t in rec.tags.iter().filter(|t| !t.starts_with("task:")) {
+            *self.tags.entry(t.clone()).or_default() += 1;
+        }
+    }
+
+    fn finish(&self) -> Distribution {
+        let n = self.records.max(1) as f64;
+        let shares = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, c)| {
+                    (
+                        k.clone(),
+                        Share {
+                            count: *c,
+                            share: *c as f64 / n,
+                        },
+                    )
+                })
+                .collect()
+        };
+        let task_h = entropy(self.tasks.values().copied());
+        let topics: Vec<u64> = self
+            .tags
+            .iter()
+            .filter(|(k, _)| !k.starts_with("lang:"))
+            .map(|(_, c)| *c)
+            .collect();
+        Distribution {
+            records: self.records,
+            tasks: shares(&self.tasks),
+            task_entropy_bits: task_h,
+            task_evenness: if self.tasks.len() > 1 {
+                task_h / (self.tasks.len() as f64).log2()
+            } else {
+                0.0
+            },
+            tags: shares(&self.tags),
+            tag_entropy_bits: entropy(topics.iter().copied()),
+            distinct_tags: topics.len(),
+        }
+    }
+}
+
+/// Shannon entropy in bits of counts.
+pub fn entropy(counts: impl Iterator<Item = u64> + Clone) -> f64 {
+    let total: u64 = counts.clone().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let t = total as f64;
+    let h: f64 = counts
+        .filter(|c| *c > 0)
+        .map(|c| {
+            let p = c as f64 / t;
+            -p * p.log2()
+        })
+        .sum();
+    h.max(0.0)
+}
+
+#[derive(Debug, Clone, Default)]
+struct Histogram {
+    n: u64,
+    sum: f64,
+    max: u64,
+    buckets: BTreeMap<u64, u64>,
+}
+
+fn bucket(v: u64) -> u64 {
+    if v < 100 {
+        return v;
+    }
+    let mut scale = 1;
+    let mut x = v;
+    while x >= 100 {
+        x /= 10;
+        scale *= 10;
+    }
+    x * scale
+}
+
+impl Histogram {
+    fn add(&mut self, v: u64) {
+        self.n += 1;
+        self.sum += v as f64;
+        self.max = self.max.max(v);
+        *self.buckets.entry(bucket(v)).or_default() += 1;
+    }
+
+    fn quantile(&self, q: f64) -> f64 {
+        let want = (q * self.n as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (b, c) in &self.buckets {
+            seen += c;
+            if seen >= want {
+                return *b as f64;
+            }
+        }
+        self.max as f64
+    }
+
+    fn finish(&self) -> Signal {
+        Signal {
+            mean: self.sum / self.n.max(1) as f64,
+            p50: self.quantile(0.5),
+            p90: self.quantile(0.9),
+            max: self.max as f64,
+        }
+    }
+}
+
+fn constraint_cues() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)\b(?:must|should not|do not|don't|never|only|exactly|at least|at most|no more than|no less than|fewer than|less than|more than|within|without|avoid|make sure|ensure|in (?:\d+|one|two|three|five|ten) (?:words|sentences|paragraphs|lines|bullet points|characters)|under \d+|in (?:json|a table|markdown|bullet points|a list)|format|start (?:every|each) |end with|begin with)\b|必须|不要|不得|不能|至少|至多|最多|不超过|不少于|确保|限制|只能|仅|以内|字左右|格式",
+        )
+        .ok()
+    })
+    .as_ref()
+}
+
+fn numbered_items() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?m)^\s*(?:\d{1,2}[.)、]|[a-e][.)]|[-*•])\s+\S").ok())
+        .as_ref()
+}
+
+/// Constraint cues in an instruction.
+pub fn constraints(instruction: &str) -> u64 {
+    constraint_cues().map_or(0, |re| re.find_iter(instruction).count() as u64)
+}
+
+/// Question marks and numbered or bulleted items in an instruction.
+pub fn sub_questions(instruction: &str) -> u64 {
+    let q = instruction.chars().filter(|c| *c == '?' || *c == '？').count() as u64;
+    q + numbered_items().map_or(0, |re| re.find_iter(instruction).count() as u64)
+}
+
+/// Accumulates [`DiversityReport`] over the records a run keeps.
+#[derive(Debug, Clone, Default)]
+pub struct Diversity {
+    overall: Counter,
+    per_file: BTreeMap<String, Counter>,
+    per_lang: BTreeMap<String, Counter>,
+    signals: BTreeMap<&'static str, Histogram>,
+}
+
+impl Diversity {
+    /// Counts one kept record read from `file`.
+    pub fn add(&mut self, rec: &Record, file: &str) {
+        let task = rec.task.as_deref().unwrap_or("none");
+        let lang = rec.tags.iter().find_map(|t| t.strip_prefix("lang:")).map_or_else(
+            || crate::tag::score::record_lang(rec).code().to_string(),
+            str::to_string,
+        );
+        self.overall.add(task, rec);
+        self.per_file.entry(file.to_string()).or_default().add(task, rec);
+        self.per_lang.entry(lang).or_default().add(task, rec);
+        let instruction = rec.instruction();
+        let response: usize = rec
+            .turns
+            .iter()
+            .filter(|t| t.role == Role::Assistant)
+            .map(|t| t.content.chars().count())
+            .sum();
+        let topic_tags = rec
+            .tags
+            .iter()
+            .filter(|t| !t.starts_with("task:") && !t.starts_with("lang:"))
+            .count();
+        for (name, v) in [
+            (
+                "turns",
+                rec.turns.iter().filter(|t| t.role == Role::User).count() as u64,
+            ),
+            ("instruction_chars", instruction.chars().count() as u64),
+            ("response_chars", response as u64),
+            ("constraints", constraints(instruction)),
+            ("sub_questions", sub_questions(instruction)),
+            ("tags", topic_tags as u64),
+        ] {
+            self.signals.entry(name).or_default().add(v);
+        }
+    }
+
+    /// The report section.
+    pub fn finish(&self) -> DiversityReport {
+        DiversityReport {
+            of: "kept records".into(),
+            overall: self.overall.finish(),
+            per_file: self.per_file.iter().map(|(k, c)| (k.clone(), c.finish())).collect(),
+            per_language: self.per_lang.iter().map(|(k, c)| (k.clone(), c.finish())).collect(),
+            complexity: self.signals.iter().map(|(k, h)| (k.to_string(), h.finish())).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filters::testing::record;
+
+    #[test]
+    fn entropy_of_even_and_single_distributions() {
+        assert_eq!(entropy([5u64, 5].into_iter()), 1.0);
+        assert_eq!(entropy([7u64].into_iter()), 0.0);
+        assert!((entropy([1u64, 1, 1, 1].into_iter()) - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn counts_constraints_and_sub_questions_in_real_instructions() {
+        // MT-bench question 81's follow-up and question 82 (FastChat, Apache-2.0).
+        assert_eq!(
+            constraints("Rewrite your previous response. Start every sentence with the letter A."),
+            1
+        );
+        assert_eq!(
+            constraints("Draft a professional email seeking your supervisor's feedback on the 'Quarterly Financial Report' you prepared. Ask specifically about the data analysis, presentation style, and the clarity of conclusions drawn. Keep the email short and to the point."),
+            0
+        );
+        assert_eq!(constraints("用不超过50个字总结这段话，必须使用中文。"), 2);
+        assert_eq!(
+            sub_questions("What is a transformer? How does attention work?\n1. Explain keys\n2. Explain values"),
+            4
+        );
+    }
+
+    #[test]
+    fn aggregates_tasks_tags_and_signals() {
+        let mut d = Diversity::default();
+        for (task, tags) in [
+            ("coding", vec!["task:coding", "domain:technology", "lang:en"]),
+            ("math", vec!["task:math", "lang:en"]),
+            ("coding", vec!["task:coding", "lang:zh"]),
+        ] {
+            let mut r = record(
+                r#"{"instruction": "Write a function. Use at least two loops?", "input": "", "output": "def f(): pass"}"#,
+            );
+            r.task = Some(task.into());
+            r.tags = tags.into_iter().map(String::from).collect();
+            d.add(&r, "a.jsonl");
+        }
+        let rep = d.finish();
+        assert_eq!(rep.overall.records, 3);
+        assert_eq!(rep.overall.tasks["coding"].count, 2);
+        assert!((rep.overall.tasks["coding"].share - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(rep.overall.distinct_tags, 1);
+        assert_eq!(rep.per_language["zh"].records, 1);
+        assert_eq!(rep.per_file["a.jsonl"].records, 3);
+        assert_eq!(rep.complexity["constraints"].max, 1.0);
+        assert_eq!(rep.complexity["sub_questions"].p50, 1.0);
+        assert_eq!(rep.complexity["turns"].mean, 1.0);
+    }
+
+    #[test]
+    fn buckets_keep_two_significant_digits() {
+        assert_eq!(bucket(42), 42);
+        assert_eq!(bucket(1234), 1200);
+        assert_eq!(bucket(99_999), 99_000);
+    }
+}

@@ -1,0 +1,351 @@
+//! A linear text classifier on hashed word and character n-grams.
+//!
+//! ## Why this shape
+//! fastText showed that for sorting short texts into a few classes, a linear
+//! model over bags of word and character n-grams is about as accurate as a deep
+//! model and thousands of times faster. Hashing the n-grams into a fixed number
+//! of buckets (the hashing trick) means no vocabulary to build or store, the
+//! same features for English (words, sub-words) and Chinese (one Han character
+//! per word, so word bigrams are character bigrams), and a model whose size is
+//! set up front. Prediction is a sum of a few hundred rows and a softmax: it
+//! keeps up with the rule-based stages.
+//!
+//! ## Format
+//! A model is one JSON document with a format name and version header, so it
+//! is text (it can live in a rules folder next to the TOML files) and a future
+//! version can refuse an old file clearly:
+//!
+//! ```json
+//! {"format": "curate-linear-classifier", "version": 1, "labels": ["hq", "lq"],
+//!  "buckets": 262144, "word_ngrams": 2, "char_ngrams": [3, 5], "seed": 17,
+//!  "text": ["instruction", "input"], "bias": [0.1, -0.1],
+//!  "weights": "<base64: for each non-zero row, u32 bucket then one f32 per label, little-endian>"}
+//! ```
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use crate::text::words;
+
+/// The format name written in model files.
+pub const FORMAT: &str = "curate-linear-classifier";
+/// The format version this build reads and writes.
+pub const VERSION: u32 = 1;
+
+/// Feature settings, shared by training and prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Features {
+    /// Number of hash buckets.
+    pub buckets: u32,
+    /// Word n-grams up to this length (1 = unigrams only).
+    pub word_ngrams: u8,
+    /// Character n-gram lengths `[min, max]` inside Latin words (`[0, 0]`: none).
+    pub char_ngrams: [u8; 2],
+    /// Hash seed.
+    pub seed: u64,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features {
+            buckets: 1 << 18,
+            word_ngrams: 2,
+            char_ngrams: [3, 5],
+            seed: 17,
+        }
+    }
+}
+
+impl Features {
+    /// The hashed features of `text`, with repeats (a bag).
+    pub fn extract(&self, text: &str) -> Vec<u32> {
+        let lower = text.to_lowercase();
+        let toks: Vec<&str> = words(&lower).collect();
+        let mut out = Vec::with_capacity(toks.len() * 6);
+        let b = u64::from(self.buckets.max(1));
+        let h = |bytes: &[u8], salt: u64| (xxh3_64_with_seed(bytes, self.seed ^ salt) % b) as u32;
+        for (i, t) in toks.iter().enumerate() {
+            out.push(h(t.as_bytes(), 1));
+            for n in 2..=usize::from(self.word_ngrams) {
+                if i + n <= toks.len() {
+                    let gram = toks[i..i + n].join(" ");
+                    out.push(h(gram.as_bytes(), n as u64));
+                }
+            }
+            let [lo, hi] = self.char_ngrams;
+            if lo > 0 && t.chars().count() > 1 && t.is_ascii() {
+                let w = format!("<{t}>");
+                let bytes = w.as_bytes();
+                for n in usize::from(lo)..=usize::from(hi) {
+                    if n >= bytes.len() {
+                        break;
+                    }
+                    for s in bytes.windows(n) {
+                        out.push(h(s, 100 + n as u64));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A trained classifier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// Class labels.
+    pub labels: Vec<String>,
+    /// Feature settings.
+    pub features: Features,
+    /// The record fields or parts the model was trained on.
+    pub text: Vec<String>,
+    /// Per-label bias.
+    pub bias: Vec<f32>,
+    /// `buckets x labels` weights, row-major.
+    pub weights: Vec<f32>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    format: String,
+    version: u32,
+    labels: Vec<String>,
+    #[serde(flatten)]
+    features: Features,
+    text: Vec<String>,
+    bias: Vec<f32>,
+    weights: String,
+    #[serde(default)]
+    trained: serde_json::Value,
+}
+
+impl Model {
+    /// A zero model.
+    pub fn new(labels: Vec<String>, features: Features, text: Vec<String>) -> Model {
+        let n = labels.len() * features.buckets as usize;
+        Model {
+            bias: vec![0.0; labels.len()],
+            weights: vec![0.0; n],
+            labels,
+            features,
+            text,
+        }
+    }
+
+    /// Raw scores (logits) for a bag of features: the bias plus the sum of
+    /// the features' rows over the square root of their number (the bag as a
+    /// unit-length count vector when no feature repeats, so long and short
+    /// texts weigh alike and one SGD step moves the logits by about the
+    /// learning rate).
+    pub fn logits(&self, feats: &[u32]) -> Vec<f32> {
+        let l = self.labels.len();
+        let mut s = self.bias.clone();
+        if feats.is_empty() {
+            return s;
+        }
+        let inv = 1.0 / (feats.len() as f32).sqrt();
+        for &f in feats {
+            let row = &self.weights[f as usize * l..(f as usize + 1) * l];
+            for (a, w) in s.iter_mut().zip(row) {
+                *a += w * inv;
+            }
+        }
+        s
+    }
+
+    /// Class probabilities for `text`, in label order.
+    pub fn predict(&self, text: &str) -> Vec<f32> {
+        softmax(&self.logits(&self.features.extract(text)))
+    }
+
+    /// The most probable label and its probability.
+    pub fn best(&self, text: &str) -> (usize, f32) {
+        let p = self.predict(text);
+        argmax(&p)
+    }
+
+    /// The probability of `label` for `text` (0 when the label is unknown).
+    pub fn probability(&self, text: &str, label: &str) -> f32 {
+        match self.labels.iter().position(|l| l == label) {
+            Some(i) => self.predict(text)[i],
+            None => 0.0,
+        }
+    }
+
+    /// Serializes the model (`trained` is free-form metadata: data, figures).
+    pub fn to_json(&self, trained: serde_json::Value) -> String {
+        let l = self.labels.len();
+        let mut bytes = Vec::new();
+        for (i, row) in self.weights.chunks(l.max(1)).enumerate() {
+            if row.iter().any(|w| *w != 0.0) {
+                bytes.extend_from_slice(&(i as u32).to_le_bytes());
+                for w in row {
+                    bytes.extend_from_slice(&w.to_le_bytes());
+                }
+            }
+        }
+        let file = ModelFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            labels: self.labels.clone(),
+            features: self.features.clone(),
+            text: self.text.clone(),
+            bias: self.bias.clone(),
+            weights: base64_encode(&bytes),
+            trained,
+        };
+        serde_json::to_string(&file).unwrap_or_default()
+    }
+
+    /// Reads a model written by [`Model::to_json`].
+    pub fn from_json(text: &str) -> Result<Model, String> {
+        let head: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not a model file: {e}"))?;
+        if head.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(format!("not a {FORMAT} file (no \"format\": \"{FORMAT}\")"));
+        }
+        let version = head.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if version != u64::from(VERSION) {
+            return Err(format!(
+                "model format version {version}; this curate reads version {VERSION}"
+            ));
+        }
+        let f: ModelFile = serde_json::from_value(head).map_err(|e| format!("bad model file: {e}"))?;
+        let l = f.labels.len();
+        if l < 2 {
+            return Err("a model needs at least two labels".into());
+        }
+        if f.bias.len() != l {
+            return Err(format!("{} biases for {l} labels", f.bias.len()));
+        }
+        if f.features.buckets == 0 || f.features.buckets > 1 << 24 {
+            return Err(format!("bucket count {} out of range", f.features.buckets));
+        }
+        let bytes = base64_decode(&f.weights).ok_or("weights are not valid base64")?;
+        let row_bytes = 4 + 4 * l;
+        if bytes.len() % row_bytes != 0 {
+            return Err("weights have a truncated row".into());
+        }
+        let mut model = Model::new(f.labels, f.features, f.text);
+        model.bias = f.bias;
+        for row in bytes.chunks(row_bytes) {
+            let idx = u32::from_le_bytes([row[0], row[1], row[2], row[3]]) as usize;
+            if idx >= model.features.buckets as usize {
+                return Err(format!("weight row {idx} beyond {} buckets", model.features.buckets));
+            }
+            for (k, w) in row[4..].chunks(4).enumerate() {
+                model.weights[idx * l + k] = f32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            }
+        }
+        Ok(model)
+    }
+}
+
+/// Softmax of logits.
+pub fn softmax(z: &[f32]) -> Vec<f32> {
+    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = z.iter().map(|v| (v - m).exp()).collect();
+    let s: f32 = e.iter().sum();
+    e.into_iter().map(|v| v / s.max(f32::MIN_POSITIVE)).collect()
+}
+
+/// Index and value of the largest entry (first on ties).
+pub fn argmax(p: &[f32]) -> (usize, f32) {
+    let mut best = (0, f32::NEG_INFINITY);
+    for (i, v) in p.iter().enumerate() {
+        if *v > best.1 {
+            best = (i, *v);
+        }
+    }
+    best
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn base64_encode(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                s.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => continue,
+            _ => return None,
+        };
+        buf = (buf << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips() {
+        for n in 0..10 {
+            let v: Vec<u8> = (0..n).map(|i| (i * 37 + 5) as u8).collect();
+            assert_eq!(base64_decode(&base64_encode(&v)).as_deref(), Some(&v[..]));
+        }
+        assert_eq!(base64_encode(b"Man"), "TWFu");
+        assert_eq!(base64_encode(b"Ma"), "TWE=");
+    }
+
+    #[test]
+    fn features_cover_words_bigrams_and_subwords() {
+        let f = Features {
+            buckets: 1 << 20,
+            ..Features::default()
+        };
+        // "write" gives 1 word, 1 bigram, and n-grams of "<write>" (5 + 4 + 3).
+        assert_eq!(f.extract("Write code").len(), (1 + 1 + 12) + (1 + 9));
+        // Chinese: one feature per character plus bigrams.
+        assert_eq!(f.extract("翻译句子").len(), 4 + 3);
+        assert_eq!(f.extract("Write code"), f.extract("write CODE"));
+    }
+
+    #[test]
+    fn model_json_round_trips_and_checks_its_header() {
+        let mut m = Model::new(
+            vec!["a".into(), "b".into()],
+            Features {
+                buckets: 64,
+                ..Features::default()
+            },
+            vec!["instruction".into()],
+        );
+        m.weights[10] = 0.5;
+        m.weights[127] = -1.25;
+        m.bias = vec![0.1, -0.1];
+        let text = m.to_json(serde_json::Value::Null);
+        assert_eq!(Model::from_json(&text), Ok(m));
+        let bad = text.replace("\"version\":1", "\"version\":9");
+        assert!(Model::from_json(&bad).expect_err("old version").contains("version 9"));
+        assert!(Model::from_json("{}").is_err());
+    }
+}

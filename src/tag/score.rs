@@ -1,0 +1,469 @@
+//! The scorer: finds the cues of the topic rules in a record and turns their
+//! weights into one primary task, domain tags and user tags.
+//!
+//! Scoring is a sum of weights, each cue counted once per record, because a
+//! sum can be explained line by line ("task coding: keyword `python` +3,
+//! pattern `def \w+\(` +2") and tuned by editing a number. Cues found in the
+//! instruction count in full; cues found only in the input (the passage to
+//! work on) or the system prompt count `input_factor` of their weight, since
+//! the input says what the text is about more than what is asked.
+//!
+//! Matching is one pass per part: single Latin words are looked up in a hash
+//! map from the part's words; other keywords, phrases and Chinese cues are
+//! searched as substrings; patterns run as regexes.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::record::{Record, Role};
+use crate::tag::rules::{CueKind, TagKind, TopicRules, TASKS};
+use crate::text::{words, Lang};
+
+/// Where a cue was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    /// The instruction (first user turn without its input).
+    Instruction,
+    /// The input or context.
+    Input,
+    /// The system prompt.
+    System,
+    /// The record's structure (has an input, several turns).
+    Record,
+}
+
+impl Part {
+    /// Its name in explanations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Instruction => "instruction",
+            Part::Input => "input",
+            Part::System => "system",
+            Part::Record => "record",
+        }
+    }
+}
+
+/// A cue that matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Index into [`TopicRules::cues`].
+    pub cue: usize,
+    /// Where it was found (the part giving the highest weight).
+    pub part: Part,
+    /// What it added.
+    pub weight: f64,
+}
+
+/// What a trained model added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelHit {
+    /// The classifier's name (`task`, or a tag family).
+    pub classifier: String,
+    /// The predicted label.
+    pub label: String,
+    /// Its probability.
+    pub probability: f64,
+    /// What it added to the task score (0 for tag classifiers).
+    pub weight: f64,
+}
+
+/// The result of tagging one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tagging {
+    /// The primary task.
+    pub task: String,
+    /// Whether no rule scored enough and the fallback task was used.
+    pub fallback: bool,
+    /// Score per tag rule (index of [`TopicRules::tags`]).
+    pub scores: Vec<f64>,
+    /// Cues that matched.
+    pub hits: Vec<Hit>,
+    /// Model predictions used.
+    pub models: Vec<ModelHit>,
+    /// The record's language.
+    pub lang: Lang,
+    /// Every tag, in order: `task:`, `domain:`, user tags, model tags, `lang:`.
+    pub tags: Vec<String>,
+}
+
+/// Compiled rules ready to tag records.
+#[derive(Debug, Clone)]
+pub struct Tagger {
+    rules: TopicRules,
+    by_word: HashMap<String, Vec<usize>>,
+    scanned: Vec<usize>,
+    /// Every pattern cue in one automaton (one pass per part), and the cue of each member.
+    patterns: Option<(regex::RegexSet, Vec<usize>)>,
+}
+
+fn is_word_char(c: Option<char>) -> bool {
+    c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether `needle` occurs in `hay` with word boundaries at its Latin ends.
+fn find_bounded(hay: &str, needle: &str, bounded: bool) -> bool {
+    if !bounded {
+        return hay.contains(needle);
+    }
+    let first_w = is_word_char(needle.chars().next());
+    let last_w = is_word_char(needle.chars().next_back());
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(needle) {
+        let at = from + i;
+        let end = at + needle.len();
+        let before_ok = !first_w || !is_word_char(hay[..at].chars().next_back());
+        let after_ok = !last_w || !is_word_char(hay[end..].chars().next());
+        if before_ok && after_ok {
+            return true;
+        }
+        from = at + hay[at..].chars().next().map_or(1, char::len_utf8);
+    }
+    false
+}
+
+impl Tagger {
+    /// A tagger for compiled rules.
+    pub fn new(rules: TopicRules) -> Tagger {
+        let mut by_word: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut scanned = Vec::new();
+        let mut pattern_cues = Vec::new();
+        for (i, c) in rules.cues.iter().enumerate() {
+            match &c.kind {
+                CueKind::Keyword(k) if k.chars().all(|ch| ch.is_ascii_alphanumeric()) => {
+                    by_word.entry(k.clone()).or_default().push(i)
+                }
+                CueKind::Pattern(_) => pattern_cues.push(i),
+                CueKind::Keyword(_) | CueKind::Phrase(_) => scanned.push(i),
+                CueKind::HasInput | CueKind::MultiTurn => {}
+            }
+        }
+        let sources: Vec<&str> = pattern_cues
+            .iter()
+            .filter_map(|&i| match &rules.cues[i].kind {
+                CueKind::Pattern(r) => Some(r.as_str()),
+                _ => None,
+            })
+            .collect();
+        let set = regex::RegexSetBuilder::new(sources)
+            .case_insensitive(true)
+            .size_limit(16 << 20)
+            .build()
+            .ok();
+        let patterns = match set {
+            Some(set) => Some((set, pattern_cues)),
+            // Too large for one automaton: run the patterns one by one.
+            None => {
+                scanned.extend(pattern_cues);
+                None
+            }
+        };
+        Tagger {
+            rules,
+            by_word,
+            scanned,
+            patterns,
+        }
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &TopicRules {
+        &self.rules
+    }
+
+    fn match_part(&self, text: &str, part: Part, factor: f64, best: &mut HashMap<usize, (Part, f64)>) {
+        if text.trim().is_empty() {
+            return;
+        }
+        let lower = text.to_lowercase();
+        let mut found = |i: usize| {
+            let w = self.rules.cues[i].weight * factor;
+            let e = best.entry(i).or_insert((part, w));
+            if w.abs() > e.1.abs() {
+                *e = (part, w);
+            }
+        };
+        let mut seen: HashSet<&str> = HashSet::new();
+        for w in words(&lower) {
+            if seen.insert(w) {
+                if let Some(cues) = self.by_word.get(w) {
+                    for &i in cues {
+                        found(i);
+                    }
+                }
+            }
+        }
+        if let Some((set, cues)) = &self.patterns {
+            for m in set.matches(text).iter() {
+                found(cues[m]);
+            }
+        }
+        for &i in &self.scanned {
+            let hit = match &self.rules.cues[i].kind {
+                CueKind::Keyword(k) => find_bounded(&lower, k, true),
+                CueKind::Phrase(p) => find_bounded(&lower, p, false),
+                CueKind::Pattern(r) => r.is_match(text),
+                _ => false,
+            };
+            if hit {
+                found(i);
+            }
+        }
+    }
+
+    /// Tags a record without changing it.
+    pub fn tag(&self, rec: &Record) -> Tagging {
+        let s = &self.rules.settings;
+        let mut best: HashMap<usize, (Part, f64)> = HashMap::new();
+        self.match_part(rec.instruction(), Part::Instruction, 1.0, &mut best);
+        self.match_part(rec.input(), Part::Input, s.input_factor, &mut best);
+        if let Some(sys) = &rec.system {
+            self.match_part(sys, Part::System, s.input_factor, &mut best);
+        }
+        let has_input = !rec.input().trim().is_empty();
+        let user_turns = rec.turns.iter().filter(|t| t.role == Role::User).count();
+        for (i, c) in self.rules.cues.iter().enumerate() {
+            let on = match c.kind {
+                CueKind::HasInput => has_input,
+                CueKind::MultiTurn => user_turns > 1,
+                _ => false,
+            };
+            if on {
+                best.insert(i, (Part::Record, c.weight));
+            }
+        }
+        let mut hits: Vec<Hit> = best
+            .into_iter()
+            .map(|(cue, (part, weight))| Hit { cue, part, weight })
+            .collect();
+        hits.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()).then(a.cue.cmp(&b.cue)));
+        let mut scores = vec![0.0; self.rules.tags.len()];
+        for h in &hits {
+            scores[self.rules.cues[h.cue].tag] += h.weight;
+        }
+
+        // Trained models.
+        let mut models = Vec::new();
+        let mut model_tags = Vec::new();
+        let mut task_bonus: HashMap<&str, f64> = HashMap::new();
+        if !self.rules.classifiers.is_empty() {
+            let raw: Option<serde_json::Value> = serde_json::from_str(&rec.raw).ok();
+            for c in &self.rules.classifiers {
+                let text = crate::tag::train::record_text(rec, raw.as_ref(), &c.model.text);
+                let p = c.model.predict(&text);
+                let (bi, bp) = crate::tag::model::argmax(&p);
+                if c.name == "task" {
+                    for (l, pr) in c.model.labels.iter().zip(&p) {
+                        *task_bonus.entry(l.as_str()).or_default() += c.weight * f64::from(*pr);
+                    }
+                    models.push(ModelHit {
+                        classifier: c.name.clone(),
+                        label: c.model.labels[bi].clone(),
+                        probability: f64::from(bp),
+                        weight: c.weight * f64::from(bp),
+                    });
+                } else if f64::from(bp) >= c.min_probability {
+                    model_tags.push(format!("{}{}", c.prefix, c.model.labels[bi]));
+                    models.push(ModelHit {
+                        classifier: c.name.clone(),
+                        label: c.model.labels[bi].clone(),
+                        probability: f64::from(bp),
+                        weight: 0.0,
+                    });
+                }
+            }
+        }
+
+        // The primary task: the best task score, ties to the earlier rule.
+        let mut task: Option<(&str, f64)> = None;
+        let mut task_scores: HashMap<&str, f64> = task_bonus.clone();
+        for (i, t) in self.rules.tags.iter().enumerate() {
+            if t.kind == TagKind::Task {
+                *task_scores.entry(t.name.as_str()).or_default() += scores[i];
+            }
+        }
+        for name in TASKS {
+            if let Some(&sc) = task_scores.get(name) {
+                if task.is_none_or(|(_, b)| sc > b) {
+                    task = Some((name, sc));
+                }
+            }
+        }
+        let (task, fallback) = match task {
+            Some((name, sc)) if sc >= s.task_min_score => (name.to_string(), false),
+            _ => (s.fallback_task.clone(), true),
+        };
+
+        let mut tags = Vec::new();
+        if s.task_tag {
+            tags.push(format!("task:{task}"));
+        }
+        let mut domains: Vec<(usize, f64)> = self
+            .rules
+            .tags
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| t.kind == TagKind::Domain && scores[*i] >= t.min_score)
+            .map(|(i, _)| (i, scores[i]))
+            .collect();
+        domains.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        domains.truncate(s.max_domains);
+        tags.extend(domains.iter().map(|(i, _)| self.rules.tags[*i].tag.clone()));
+        for (i, t) in self.rules.tags.iter().enumerate() {
+            if t.kind == TagKind::User && scores[i] >= t.min_score {
+                tags.push(t.tag.clone());
+            }
+        }
+        tags.extend(model_tags);
+        let lang = record_lang(rec);
+        if s.lang_tag {
+            tags.push(format!("lang:{}", lang.code()));
+        }
+        Tagging {
+            task,
+            fallback,
+            scores,
+            hits,
+            models,
+            lang,
+            tags,
+        }
+    }
+
+    /// Tags a record: sets its `task` and appends its tags (no duplicates).
+    pub fn apply(&self, rec: &mut Record) -> Tagging {
+        let t = self.tag(rec);
+        rec.task = Some(t.task.clone());
+        for tag in &t.tags {
+            if !rec.tags.contains(tag) {
+                rec.tags.push(tag.clone());
+            }
+        }
+        t
+    }
+}
+
+/// The record's language from its user and assistant turns.
+pub fn record_lang(rec: &Record) -> Lang {
+    let mut s = String::new();
+    for t in &rec.turns {
+        if s.len() > 4096 {
+            break;
+        }
+        s.push_str(&t.content);
+        s.push('\n');
+    }
+    Lang::detect(&s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_bounded;
+    use crate::filters::testing::record;
+
+    #[test]
+    fn latin_keywords_need_word_boundaries() {
+        assert!(find_bounded("the art of war", "art", true));
+        assert!(!find_bounded("start the engine", "art", true));
+        assert!(find_bounded("用python写", "python", true));
+        assert!(find_bounded("translate into english.", "into english", true));
+        assert!(find_bounded("请翻译这句话", "翻译", true));
+        assert!(find_bounded("start", "art", false));
+    }
+
+    fn task_of(json: &str) -> (String, Vec<String>) {
+        let t = crate::tag::builtin().expect("built-in topic rules compile");
+        let mut rec = record(json);
+        let tagging = t.apply(&mut rec);
+        assert_eq!(rec.task.as_deref(), Some(tagging.task.as_str()));
+        (tagging.task, rec.tags)
+    }
+
+    #[test]
+    fn real_instructions_get_their_task() {
+        // LLaMA-Factory alpaca_en_demo / alpaca_zh_demo, GPTeacher, Alpaca-CoT, MT-bench.
+        let cases = [
+            (
+                r#"{"instruction": "Write a C++ program that calculates the area of a rectangle, given its width and height.", "input": "width: 5, height: 8"}"#,
+                "coding",
+            ),
+            (
+                r#"{"instruction": "Reword this sentence to increase clarity", "input": "The idea of her being so brave made me smile"}"#,
+                "rewriting",
+            ),
+            (
+                r#"{"instruction": "Imagine you are an ambassador from a planet called Zogaria, and write a speech introducing your planet and its culture."}"#,
+                "roleplay",
+            ),
+            (
+                r#"{"instruction": "Given the parameters of a triangle, find out its perimeter.", "input": "Side 1 = 4 Side 2 = 6 Side 3 = 8"}"#,
+                "math",
+            ),
+            (
+                r#"{"instruction": "Explain the differences between birds and mammals"}"#,
+                "open-qa",
+            ),
+            (
+                r#"{"instruction": "列出一个应该在野营应急包中的7件物品。"}"#,
+                "brainstorming",
+            ),
+            (r#"{"instruction": "帮我分类以下动物：猪、鸡、牛。"}"#, "classification"),
+            (
+                r#"{"instruction": "Of the following two sentences, which one is against common sense?\\nOptions:\\n- Sentence A: \"He poured orange juice on his cereal.\"\\n- Sentence B: \"He poured milk on his cereal.\"\\n Let's be accurate as possible. So think first."}"#,
+                "reasoning",
+            ),
+            (
+                r#"{"instruction": "Compose an engaging travel blog post about a recent trip to Hawaii, highlighting cultural experiences and must-see attractions."}"#,
+                "creative-writing",
+            ),
+            (
+                r#"{"instruction": "Translate the following sentence into French.", "input": "Where is the train station?"}"#,
+                "translation",
+            ),
+            (
+                r#"{"instruction": "Summarize the following article in two sentences.", "input": "The city council voted on Tuesday to expand the bike lane network."}"#,
+                "summarization",
+            ),
+        ];
+        for (json, want) in cases {
+            assert_eq!(task_of(json).0, want, "{json}");
+        }
+    }
+
+    #[test]
+    fn tags_carry_task_domain_and_language() {
+        let (task, tags) = task_of(
+            r#"{"instruction": "描述一个可以从人工智能技术中受益的医疗应用。", "input": "", "output": "人工智能可以帮助医生诊断疾病。"}"#,
+        );
+        assert_eq!(tags.first().map(String::as_str), Some(format!("task:{task}").as_str()));
+        assert!(tags.contains(&"domain:technology".to_string()), "{tags:?}");
+        assert!(tags.contains(&"domain:health".to_string()), "{tags:?}");
+        assert_eq!(tags.last().map(String::as_str), Some("lang:zh"));
+    }
+
+    #[test]
+    fn input_marks_closed_qa_and_nothing_falls_back() {
+        let (task, _) = task_of(
+            r#"{"instruction": "Who founded the company?", "input": "Acme was founded in 1901 by Jane Doe in Ohio.", "output": "Jane Doe"}"#,
+        );
+        assert_eq!(task, "closed-qa");
+        let t = crate::tag::builtin().expect("built-in rules");
+        let tagging = t.tag(&record(r#"{"instruction": "zxqv", "output": "ok"}"#));
+        assert!(tagging.fallback);
+        assert_eq!(tagging.task, "open-qa");
+    }
+
+    #[test]
+    fn explanation_lists_the_cues() {
+        let rec = record(r#"{"instruction": "Write a Python function to reverse a string."}"#);
+        let x = crate::tag::explain(&rec);
+        assert_eq!(x.task, "coding");
+        assert!(
+            x.cues
+                .iter()
+                .any(|c| c.tag == "task:coding" && c.cue == "keyword \"python\""),
+            "{x}"
+        );
+        let text = x.to_string();
+        assert!(text.contains("task: coding"), "{text}");
+    }
+}

@@ -1,0 +1,167 @@
+//! Tagging, explanations and the trainable classifier, end to end.
+
+use arrow::array::{Array, ListArray, StringArray};
+
+use crate::harness::*;
+
+/// The `tags` column, one list per row.
+fn tags(dir: &std::path::Path) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for b in read_dir_batches(dir) {
+        let col = b.column_by_name("tags").expect("tags column");
+        let list = col.as_any().downcast_ref::<ListArray>().expect("list column");
+        for i in 0..list.len() {
+            let v = list.value(i);
+            let s = v.as_any().downcast_ref::<StringArray>().expect("string items");
+            out.push((0..s.len()).map(|j| s.value(j).to_string()).collect());
+        }
+    }
+    out
+}
+
+#[test]
+fn run_stages_tag_writes_task_and_tags_for_every_record() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    curate_ok(&[
+        "run",
+        &fixture("tag/tasks.jsonl"),
+        "--stages",
+        "tag",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    let r = assert_accounting(&out);
+    assert_eq!(r["stages_run"], serde_json::json!(["tag"]));
+    assert_eq!(r["totals"]["rejected"], 0, "tagging never drops");
+    let tasks = strings(&out.join("kept"), "task");
+    assert_eq!(
+        tasks,
+        [
+            "coding",
+            "rewriting",
+            "roleplay",
+            "math",
+            "brainstorming",
+            "classification",
+            "reasoning",
+            "creative-writing"
+        ]
+    );
+    let tags = tags(&out.join("kept"));
+    for (task, t) in tasks.iter().zip(&tags) {
+        assert_eq!(t.first(), Some(&format!("task:{task}")));
+        assert!(t.iter().any(|x| x.starts_with("lang:")), "{t:?}");
+    }
+    assert_eq!(tags[4].last().map(String::as_str), Some("lang:zh"));
+    assert!(tags[7].contains(&"domain:travel".to_string()), "{:?}", tags[7]);
+    let counts = &r["stages"][0]["counts"];
+    assert_eq!(counts["task/coding"], 1, "{counts}");
+    let d = &r["diversity"];
+    assert_eq!(d["overall"]["records"], 8);
+    assert_eq!(d["overall"]["tasks"]["coding"]["count"], 1);
+    assert_eq!(d["overall"]["task_evenness"], 1.0, "8 records, 8 tasks");
+    assert_eq!(d["per_language"]["zh"]["records"], 2);
+    assert_eq!(d["complexity"]["turns"]["max"], 2.0, "MT-bench has two turns");
+}
+
+#[test]
+fn tag_explain_shows_the_cues() {
+    let out = curate(&["tag-explain", &fixture("tag/tasks.jsonl")]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("task: coding"), "{text}");
+    assert!(
+        text.contains("task:coding") && text.contains("keyword \"c++\""),
+        "{text}"
+    );
+    let json = curate(&["tag-explain", &fixture("tag/tasks.jsonl"), "--json"]);
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&json.stdout).lines().next().expect("a line")).expect("JSON");
+    assert_eq!(first["task"], "coding");
+}
+
+#[test]
+fn bad_topic_rules_name_file_line_and_key() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    std::fs::write(
+        rules.join("topics/extra.toml"),
+        "# user tags\n[tag.polite]\nkeywords = { please = 1 }\nweights = { thanks = 1 }\n",
+    )
+    .expect("write");
+    let out = curate(&["check-rules", rules.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("topics/extra.toml:4: key `tag.polite.weights`"), "{err}");
+}
+
+#[test]
+fn train_evaluates_and_the_model_works_as_tagger_and_filter() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let model = tmp.path().join("kind.json");
+    let out = curate(&[
+        "train",
+        &fixture("tag/train.jsonl"),
+        "--label",
+        "label",
+        "--text",
+        "text",
+        "--folds",
+        "3",
+        "--buckets",
+        "65536",
+        "-o",
+        model.to_str().expect("utf-8"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("3-fold cross-validation"), "{stdout}");
+    assert!(stdout.contains("accuracy:") && stdout.contains("macro F1"), "{stdout}");
+    for class in ["claim", "math", "reasoning"] {
+        assert!(stdout.contains(class), "{stdout}");
+    }
+    let text = std::fs::read_to_string(&model).expect("model written");
+    assert!(text.starts_with("{\"format\":\"curate-linear-classifier\",\"version\":1"));
+
+    // As a tagger: the model's label becomes a `kind:` tag.
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    std::fs::create_dir_all(rules.join("models")).expect("mkdir");
+    std::fs::copy(&model, rules.join("models/kind.json")).expect("copy");
+    std::fs::write(
+        rules.join("topics/model.toml"),
+        "[classifier.kind]\nmodel = \"models/kind.json\"\nmin_probability = 0.0\n",
+    )
+    .expect("write");
+    // As a quality filter: drop what the model thinks is a claim to check.
+    std::fs::write(
+        rules.join("quality/model.toml"),
+        "[claims]\nkind = \"classifier\"\nmodel = \"models/kind.json\"\nlabel = \"claim\"\nmax = 0.5\n",
+    )
+    .expect("write");
+    let run = tmp.path().join("out");
+    curate_ok(&[
+        "run",
+        &fixture("tag/tasks.jsonl"),
+        "--rules",
+        rules.to_str().expect("utf-8"),
+        "--out",
+        run.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    let r = assert_accounting(&run);
+    assert_eq!(r["stages_run"], serde_json::json!(["quality", "tag"]));
+    let kept_tags = tags(&run.join("kept"));
+    assert!(
+        kept_tags.iter().all(|t| t.iter().any(|x| x.starts_with("kind:"))),
+        "{kept_tags:?}"
+    );
+    assert!(r["stages"][0]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .any(|x| x["id"] == "quality/claims"));
+}
