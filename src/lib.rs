@@ -33,5 +33,6 @@ pub mod registry;
 pub mod rules;
 pub mod stage;
 pub mod text;
+pub mod tokenize;
 
 pub use error::{Error, Result};
