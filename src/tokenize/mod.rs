@@ -158,17 +158,29 @@ mod tests {
 
     #[test]
     fn unicode_words_skip_punctuation() {
-        assert_eq!(toks(Tokenizer::Unicode, "Don't stop, 好的!"), ["Don't", "stop", "好", "的"]);
+        assert_eq!(
+            toks(Tokenizer::Unicode, "Don't stop, 好的!"),
+            ["Don't", "stop", "好", "的"]
+        );
     }
 
     #[test]
     fn spacy_en_splits_like_spacy() {
         // Token lists checked against spacy.blank("en") 3.8.
         assert_eq!(
-            toks(Tokenizer::SpacyEn, "I don't know (e.g. the U.S.) well-known co-op, 3-4 x."),
-            ["I", "do", "n't", "know", "(", "e.g.", "the", "U.S.", ")", "well", "-", "known", "co", "-", "op", ",", "3", "-", "4", "x", "."]
+            toks(
+                Tokenizer::SpacyEn,
+                "I don't know (e.g. the U.S.) well-known co-op, 3-4 x."
+            ),
+            [
+                "I", "do", "n't", "know", "(", "e.g.", "the", "U.S.", ")", "well", "-", "known", "co", "-", "op", ",",
+                "3", "-", "4", "x", "."
+            ]
         );
-        assert_eq!(toks(Tokenizer::SpacyEn, "Visit https://example.com/a?b=1 now..."), ["Visit", "https://example.com/a?b=1", "now", "..."]);
+        assert_eq!(
+            toks(Tokenizer::SpacyEn, "Visit https://example.com/a?b=1 now..."),
+            ["Visit", "https://example.com/a?b=1", "now", "..."]
+        );
     }
 
     #[test]

@@ -155,7 +155,11 @@ impl SpacyEn {
         let mut a = at as u32;
         for &l in lens {
             // Special cases of whitespace ("\n", " ") are not words.
-            if l > 0 && !s[(a as usize - at)..(a as usize - at + l as usize)].chars().all(is_py_space) {
+            if l > 0
+                && !s[(a as usize - at)..(a as usize - at + l as usize)]
+                    .chars()
+                    .all(is_py_space)
+            {
                 out.push((a, a + l));
             }
             a += l;
