@@ -174,7 +174,7 @@ impl Record {
     pub fn instruction(&self) -> &str {
         match self.turns.iter().find(|t| t.role == Role::User) {
             Some(t) => match self.input_at {
-                Some(at) if self.is_first_user(t) => &t.content[..at.saturating_sub(1)],
+                Some(at) if self.is_first_user(t) => t.content.get(..at.saturating_sub(1)).unwrap_or(&t.content),
                 _ => &t.content,
             },
             None => "",
@@ -184,7 +184,8 @@ impl Record {
     /// The Alpaca `input` (or Dolly `context`) part, empty when there is none.
     pub fn input(&self) -> &str {
         match (self.input_at, self.turns.first()) {
-            (Some(at), Some(t)) if t.role == Role::User => &t.content[at..],
+            // `at` is one past the end when the input is empty.
+            (Some(at), Some(t)) if t.role == Role::User => t.content.get(at..).unwrap_or(""),
             _ => "",
         }
     }

@@ -17,6 +17,8 @@
 //!
 //! ## Parameters
 //! - `n`: the n-gram size (1 or more).
+//! - `min_words`: not measured below this many words (default 0). Short
+//!   answers repeat a phrase by design (a tool call quoting the question).
 //! - `tokenizer`: `unicode` (default) or `spacy-en`.
 
 use std::collections::HashSet;
@@ -42,12 +44,15 @@ pub const KIND: FilterKind = FilterKind {
 struct Params {
     n: usize,
     #[serde(default)]
+    min_words: usize,
+    #[serde(default)]
     tokenizer: Tokenizer,
 }
 
 struct DuplicateNgrams {
     scope: Scope,
     n: usize,
+    min_words: usize,
     tokenizer: Tokenizer,
 }
 
@@ -60,6 +65,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     Ok(Box::new(DuplicateNgrams {
         scope: ctx.scope.unwrap_or(Scope::Response),
         n: p.n,
+        min_words: p.min_words,
         tokenizer: p.tokenizer,
     }))
 }
@@ -73,7 +79,7 @@ impl Filter for DuplicateNgrams {
         let words = cx.words(self.scope, self.tokenizer);
         let ws: Vec<&str> = words.iter().collect();
         let n = self.n;
-        if ws.len() < n {
+        if ws.len() < n || ws.len() < self.min_words {
             return None;
         }
         let lens: Vec<usize> = ws.iter().map(|w| w.chars().count()).collect();
