@@ -3,7 +3,7 @@
 //! ## What it measures
 //! 1 when the instruction and the answer are both clearly in a language and
 //! the languages differ, 0 when they agree; not measured when either is not
-//! clear (too short, only digits or symbols, mostly code) or when the
+//! clear (fewer than `min_letters` letters, only digits or symbols, mostly code) or when the
 //! instruction asks for a translation or names a language (`exempt`).
 //!
 //! Languages come from scripts ([`crate::text::Lang::detect`]: Han -> zh,
@@ -23,7 +23,8 @@
 //! ## Parameters
 //! - `exempt`: phrases of the instruction that make a language switch
 //!   expected ("translate", "翻译", "in English", …), ASCII case-insensitive.
-//! - `min_letters`: letters a part needs to count as clear (default 12).
+//! - `min_letters`: letters a part needs to count as clear (default 24, so
+//!   that a name or an identifier such as `IronyQueen_Sarah` is not a language).
 //! - `code_share`: an answer whose share of code-like characters
 //!   (`{}[]();=<>`) exceeds this is code and not measured (default 0.03).
 
@@ -44,8 +45,8 @@ pub const KIND: FilterKind = FilterKind {
     build,
 };
 
-fn twelve() -> usize {
-    12
+fn min_letters() -> usize {
+    24
 }
 
 fn code_share() -> f64 {
@@ -57,7 +58,7 @@ fn code_share() -> f64 {
 struct Params {
     #[serde(default)]
     exempt: Vec<String>,
-    #[serde(default = "twelve")]
+    #[serde(default = "min_letters")]
     min_letters: usize,
     #[serde(default = "code_share")]
     code_share: f64,

@@ -30,6 +30,8 @@
 //!   characters follow it (the phrase ends the text, give or take a colon).
 //! - `only_if_empty`: a scope (e.g. `input`); the rule measures nothing when
 //!   that part is not empty.
+//! - `unless_in`: a scope (e.g. `prompt`); the rule measures nothing when
+//!   that part holds one of the phrases too (the user asked about it).
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
@@ -60,6 +62,7 @@ struct Params {
     within_first: Option<usize>,
     max_after: Option<usize>,
     only_if_empty: Option<Scope>,
+    unless_in: Option<Scope>,
 }
 
 struct Phrases {
@@ -68,6 +71,7 @@ struct Phrases {
     within_first: Option<usize>,
     max_after: Option<usize>,
     only_if_empty: Option<Scope>,
+    unless_in: Option<Scope>,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
@@ -86,6 +90,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         within_first: p.within_first,
         max_after: p.max_after,
         only_if_empty: p.only_if_empty,
+        unless_in: p.unless_in,
     }))
 }
 
@@ -97,6 +102,11 @@ impl Filter for Phrases {
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
         if let Some(s) = self.only_if_empty {
             if !cx.text(s).trim().is_empty() {
+                return None;
+            }
+        }
+        if let Some(s) = self.unless_in {
+            if self.ac.is_match(cx.text(s).as_ref()) {
                 return None;
             }
         }

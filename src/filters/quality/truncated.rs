@@ -70,14 +70,9 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     }))
 }
 
-const PAIRS: [(char, char); 6] = [
-    ('(', ')'),
-    ('[', ']'),
-    ('{', '}'),
-    ('（', '）'),
-    ('【', '】'),
-    ('《', '》'),
-];
+/// Bracket kinds; ASCII and full-width parentheses are one kind, since
+/// Chinese text often opens with one and closes with the other.
+const PAIRS: [(&str, &str); 5] = [("(（", ")）"), ("[", "]"), ("{", "}"), ("【", "】"), ("《", "》")];
 
 /// The truncation sign found in `text`, if any.
 fn sign(text: &str) -> Option<String> {
@@ -87,14 +82,14 @@ fn sign(text: &str) -> Option<String> {
     for (open, close) in PAIRS {
         let (mut o, mut c) = (0usize, 0usize);
         for ch in text.chars() {
-            if ch == open {
+            if open.contains(ch) {
                 o += 1;
-            } else if ch == close {
+            } else if close.contains(ch) {
                 c += 1;
             }
         }
         if o > c {
-            return Some(format!("unclosed {open}"));
+            return Some(format!("unclosed {}", open.chars().next().unwrap_or('(')));
         }
     }
     let last = text.trim_end().chars().last()?;
@@ -160,6 +155,11 @@ min_words = 4"#,
         );
         let zh = record(r#"{"instruction": "解释。", "input": "", "output": "光合作用是植物把光能转化为化学能的"}"#);
         let ok = record(r#"{"instruction": "List.", "input": "", "output": "1) Apples\n2) Pears"}"#);
+        // llamafactory_alpaca_zh_demo: full-width open, ASCII close.
+        let mixed = record(
+            r#"{"instruction": "写一个描述。", "input": "", "output": "巴西利斯克（Basilisk)是一种奇特的生物。"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &mixed), Some(0.0));
         assert_eq!(value(f.as_ref(), &fence), Some(1.0));
         assert_eq!(value(f.as_ref(), &paren), Some(1.0));
         assert_eq!(value(f.as_ref(), &dangling), Some(1.0));
