@@ -2,4 +2,5 @@
 //! (fixtures cut from ../shared/corpora, and the corpora themselves when present).
 
 mod harness;
+mod quality;
 mod run;

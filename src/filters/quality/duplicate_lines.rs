@@ -124,7 +124,7 @@ mod tests {
         let paras = build(&KIND, r#"unit = "paragraph""#, None);
         // Lines: Hi! Hi! Hi! Bye -> 2 duplicates of 4.
         assert_eq!(value(lines.as_ref(), &rec), Some(0.5));
-        assert_eq!(value(line_chars.as_ref(), &rec), Some(6.0 / 17.0));
+        assert_eq!(value(line_chars.as_ref(), &rec), Some(6.0 / 16.0));
         // Paragraphs: "Hi!\nHi!" and "Hi!\nBye": none repeated.
         assert_eq!(value(paras.as_ref(), &rec), Some(0.0));
     }

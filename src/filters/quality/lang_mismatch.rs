@@ -21,6 +21,10 @@
 //! of the Sun and the objects that orbit it."}` measures 1.
 //!
 //! ## Parameters
+//! Instructions that mix Han and Latin text (quoting English words to use in
+//! a sentence, e.g. llamafactory_alpaca_zh_demo 'use "shimmer", "keepsake"
+//! and "breadth" in a sentence') are not measured either.
+//!
 //! - `exempt`: phrases of the instruction that make a language switch
 //!   expected ("translate", "翻译", "in English", …), ASCII case-insensitive.
 //! - `min_letters`: letters a part needs to count as clear (default 24, so
@@ -103,6 +107,20 @@ fn clear_lang(text: &str, min_letters: usize) -> Option<Lang> {
     }
 }
 
+/// Whether an instruction mixes Han and Latin text (it quotes English words
+/// to use, or Chinese words to explain): either language may answer it.
+fn mixed(text: &str) -> bool {
+    let (mut han, mut latin) = (0usize, 0usize);
+    for c in text.chars().take(4096) {
+        if c.is_ascii_alphabetic() {
+            latin += 1;
+        } else if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+            han += 1;
+        }
+    }
+    han >= 3 && latin >= 10
+}
+
 impl Filter for LangMismatch {
     fn metric(&self) -> &str {
         "language mismatch (1 = different)"
@@ -113,7 +131,11 @@ impl Filter for LangMismatch {
         if self.exempt.as_ref().is_some_and(|ac| ac.is_match(&prompt)) {
             return None;
         }
-        let instr = clear_lang(&cx.text(Scope::Instruction), self.min_letters)?;
+        let instruction = cx.text(Scope::Instruction);
+        if mixed(&instruction) {
+            return None;
+        }
+        let instr = clear_lang(&instruction, self.min_letters)?;
         let answer = cx.text(self.scope);
         let n = answer.chars().count().max(1);
         let code = answer.chars().filter(|c| "{}[]();=<>".contains(*c)).count();
@@ -137,14 +159,18 @@ mod tests {
     fn detects_switches_and_exempts_translation() {
         let f = build(&KIND, r#"exempt = ["translate", "翻译"]"#, None);
         let switch = record(
-            r#"{"instruction": "描述一下太阳系的组成。", "input": "", "output": "The solar system consists of the Sun and the objects that orbit it."}"#,
+            r#"{"instruction": "请详细描述一下太阳系的组成，以及各个行星的主要特点和它们之间的关系。", "input": "", "output": "The solar system consists of the Sun and the objects that orbit it."}"#,
         );
         let same = record(
-            r#"{"instruction": "描述一下太阳系的组成。", "input": "", "output": "太阳系由太阳和围绕它运行的天体组成。"}"#,
+            r#"{"instruction": "请详细描述一下太阳系的组成，以及各个行星的主要特点和它们之间的关系。", "input": "", "output": "太阳系由太阳和围绕它运行的八大行星、矮行星、卫星以及小行星和彗星等天体组成。"}"#,
         );
         let translate = record(
             r#"{"instruction": "把这句话翻译成英文：太阳系由太阳组成。", "input": "", "output": "The solar system is made of the Sun."}"#,
         );
+        let quoting = record(
+            r#"{"instruction": "用“shimmer”、“keepsake”和“breadth”这三个词构造一个复杂句子。", "input": "", "output": "As the sun sets, the shimmer of the horizon exudes a breathtaking view."}"#,
+        );
+        assert_eq!(value(f.as_ref(), &quoting), None);
         let code = record(
             r#"{"instruction": "用Python写一个函数，计算两个数的和。", "input": "", "output": "def add(a, b):\n    return a + b"}"#,
         );

@@ -1,8 +1,10 @@
 //! `repeats-instruction`: how much of the answer is the instruction again.
 //!
 //! ## What it measures
-//! The share of the answer's word n-grams (bigrams; single words for answers
-//! of one or two words) that also occur in the instruction, lowercased, with
+//! How much the answer and the instruction are the same text: the smaller of
+//! the share of the answer's word n-grams found in the instruction and the
+//! share of the instruction's found in the answer (bigrams; single words for
+//! answers of one or two words), lowercased, with
 //! the `unicode` tokenizer (so Chinese is compared character by character).
 //! Not measured on an empty answer or an empty instruction.
 //!
@@ -88,10 +90,18 @@ impl Filter for RepeatsInstruction {
             return None;
         }
         let n = if answer.len() < 3 { 1 } else { 2 };
-        let grams: HashSet<&[String]> = source.windows(n).collect();
-        let total = answer.len() + 1 - n;
-        let hit = answer.windows(n).filter(|g| grams.contains(g)).count();
-        Some(Measure::from(hit as f64 / total as f64))
+        if source.len() < n {
+            return Some(Measure::from(0.0));
+        }
+        // Both ways: an echo covers the instruction and is covered by it; a
+        // reordering task answered inline ("order the events: A, B, C")
+        // reuses the content but not the instruction's own words.
+        let share = |a: &[String], b: &[String]| {
+            let grams: HashSet<&[String]> = b.windows(n).collect();
+            let hit = a.windows(n).filter(|g| grams.contains(g)).count();
+            hit as f64 / (a.len() + 1 - n) as f64
+        };
+        Some(Measure::from(share(&answer, &source).min(share(&source, &answer))))
     }
 }
 
@@ -105,6 +115,11 @@ mod tests {
         let f = build(&KIND, "", None);
         let echo =
             record(r#"{"instruction": "给出三个保持健康的秘诀。", "input": "", "output": "给出三个保持健康的秘诀。"}"#);
+        // llamafactory_v1_sft_demo: reordering inline content is an answer.
+        let reorder = record(
+            r#"{"instruction": "order the events from the earliest to the latestHe got his driving license, he joined college, he got a job.", "input": "", "output": "He joined college, he got his driving license, he got a job."}"#,
+        );
+        assert!(value(f.as_ref(), &reorder).is_some_and(|v| v < 0.9));
         let real = record(
             r#"{"instruction": "Give three tips for staying healthy.", "input": "", "output": "1. Eat a balanced diet. 2. Exercise regularly. 3. Get enough sleep."}"#,
         );

@@ -88,6 +88,6 @@ mod tests {
         let w = build(&KIND, "min_words = 3", None);
         let c = build(&KIND, "max_chars = 5", None);
         assert_eq!(value(w.as_ref(), &rec), Some(2.0 / 3.0));
-        assert_eq!(value(c.as_ref(), &rec), Some(2.0 / 3.0));
+        assert_eq!(value(c.as_ref(), &rec), Some(1.0 / 3.0));
     }
 }

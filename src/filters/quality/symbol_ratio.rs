@@ -97,7 +97,7 @@ mod tests {
         let rec = record(r##"{"instruction": "Write hashtags", "input": "", "output": "#love #instagood ... wait…"}"##);
         let hash = build(&KIND, r##"symbols = ["#"]"##, None);
         let ell = build(&KIND, r#"symbols = ["...", "…"]"#, None);
-        assert_eq!(value(hash.as_ref(), &rec), Some(0.5));
-        assert_eq!(value(ell.as_ref(), &rec), Some(0.5));
+        assert_eq!(value(hash.as_ref(), &rec), Some(2.0 / 3.0));
+        assert_eq!(value(ell.as_ref(), &rec), Some(2.0 / 3.0));
     }
 }
