@@ -141,6 +141,7 @@ pub fn read_file(file: &InputFile, opts: ReadOptions, count: Arc<AtomicU64>, sin
 }
 
 #[cfg(test)]
+#[allow(dead_code)]
 pub(crate) fn read_all(file: &InputFile, opts: ReadOptions) -> Vec<RawItem> {
     let mut out = Vec::new();
     read_file(file, opts, Arc::new(AtomicU64::new(0)), &mut |i| {

@@ -97,7 +97,7 @@ impl Adapters {
             .filter(|c| !matches!(c, '<' | '>') && !c.is_whitespace())
             .flat_map(char::to_lowercase)
             .collect();
-        self.input_placeholders.iter().any(|p| *p == norm)
+        self.input_placeholders.contains(&norm)
     }
 
     fn user_id(&self, obj: &Map<String, Value>) -> Option<String> {

@@ -399,7 +399,7 @@ impl Declared {
         if !self.strip.is_empty() {
             s = s.trim().to_string();
         }
-        if self.skip_values.iter().any(|v| *v == s) {
+        if self.skip_values.contains(&s) {
             None
         } else {
             Some(s)

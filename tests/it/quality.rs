@@ -62,6 +62,7 @@ fn default_rules_drop_each_fixture_record_for_its_reason() {
         .map(|(l, r)| (*l, r.strip_prefix("quality/").unwrap_or(r)))
         .collect();
     assert_eq!(got, expected);
+    assert!(strings(&out.join("rejected"), "stage").iter().all(|s| s == "quality"));
     // Lines 9, 10, 13 and 18..=22 are kept (9, 10 and 13 are regressions of
     // once-wrong drops; see SOURCES.md).
     assert_eq!(rows(&out.join("kept")), 8);
