@@ -37,5 +37,6 @@ pub mod rules;
 pub mod stage;
 pub mod tag;
 pub mod text;
+pub mod tokenize;
 
 pub use error::{Error, Result};

@@ -66,6 +66,23 @@ pub static FILTER_KINDS: &[FilterKind] = &[
     quality::empty_response::KIND,
     quality::char_length::KIND,
     quality::classifier::KIND,
+    quality::approx_tokens::KIND,
+    quality::word_count::KIND,
+    quality::mean_word_length::KIND,
+    quality::symbol_ratio::KIND,
+    quality::line_fraction::KIND,
+    quality::alpha_words::KIND,
+    quality::stop_words::KIND,
+    quality::duplicate_lines::KIND,
+    quality::top_ngram::KIND,
+    quality::duplicate_ngrams::KIND,
+    quality::short_lines::KIND,
+    quality::newline_ratio::KIND,
+    quality::phrases::KIND,
+    quality::repeats_instruction::KIND,
+    quality::truncated::KIND,
+    quality::conversation::KIND,
+    quality::lang_mismatch::KIND,
 ];
 
 /// The kinds a stage's rules may use.

@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::record::{Record, Role};
 use crate::text::Lang;
+use crate::tokenize::{Span, Tokenizer};
 
 /// Which part of a record a rule measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -132,10 +133,44 @@ impl From<f64> for Measure {
 }
 
 /// Per-record view shared by the filters of one stage: the record's texts per
-/// scope and its language, computed once.
+/// scope, its language and the words of each scope, computed once.
+///
+/// Words are cached per (scope, tokenizer) as byte spans into the scope's
+/// text, so the ten or so word-based rules of the quality stage tokenize a
+/// part once between them.
 pub struct Analysis<'r> {
     rec: &'r Record,
     joined: [Option<String>; 2],
+    words: Vec<(Scope, Tokenizer, Vec<Span>)>,
+}
+
+/// The words of one scope: spans into its text.
+pub struct Words<'a> {
+    text: &'a str,
+    spans: &'a [Span],
+}
+
+impl<'a> Words<'a> {
+    /// The text the words were cut from.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// How many words.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there is no word.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The words, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + Clone + 'a {
+        let text = self.text;
+        self.spans.iter().map(move |&(a, b)| &text[a as usize..b as usize])
+    }
 }
 
 impl<'r> Analysis<'r> {
@@ -144,6 +179,7 @@ impl<'r> Analysis<'r> {
         Analysis {
             rec,
             joined: [None, None],
+            words: Vec::new(),
         }
     }
 
@@ -163,6 +199,37 @@ impl<'r> Analysis<'r> {
             Scope::System => Cow::Borrowed(rec.system.as_deref().unwrap_or("")),
             Scope::Responses => Cow::Borrowed(self.joined(0, |t| t == Role::Assistant)),
             Scope::Conversation => Cow::Borrowed(self.joined(1, |_| true)),
+        }
+    }
+
+    /// The words of a scope, by `tok`, tokenized once per record.
+    pub fn words(&mut self, scope: Scope, tok: Tokenizer) -> Words<'_> {
+        let i = match self.words.iter().position(|(s, t, _)| *s == scope && *t == tok) {
+            Some(i) => i,
+            None => {
+                let mut spans = Vec::new();
+                tok.spans(&self.text(scope), &mut spans);
+                self.words.push((scope, tok, spans));
+                self.words.len() - 1
+            }
+        };
+        Words {
+            text: self.text_ref(scope),
+            spans: &self.words[i].2,
+        }
+    }
+
+    /// The text of a scope whose joined text (if any) is already computed.
+    fn text_ref(&self, scope: Scope) -> &str {
+        let rec = self.rec;
+        match scope {
+            Scope::Instruction => rec.instruction(),
+            Scope::Input => rec.input(),
+            Scope::Prompt => rec.prompt(),
+            Scope::Response => rec.response().unwrap_or(""),
+            Scope::System => rec.system.as_deref().unwrap_or(""),
+            Scope::Responses => self.joined[0].as_deref().unwrap_or(""),
+            Scope::Conversation => self.joined[1].as_deref().unwrap_or(""),
         }
     }
 

@@ -178,7 +178,7 @@ impl Record {
     pub fn instruction(&self) -> &str {
         match self.turns.iter().find(|t| t.role == Role::User) {
             Some(t) => match self.input_at {
-                Some(at) if self.is_first_user(t) => &t.content[..at.saturating_sub(1)],
+                Some(at) if self.is_first_user(t) => t.content.get(..at.saturating_sub(1)).unwrap_or(&t.content),
                 _ => &t.content,
             },
             None => "",

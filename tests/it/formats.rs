@@ -49,10 +49,12 @@ fn every_shape_and_container_is_detected() {
 /// A kept row: (id, source_file, source_line, messages as (role, content)).
 type Row = (String, String, u64, Vec<(String, String)>);
 
-/// Rows of the kept table.
+/// Rows of the kept and rejected tables (mapping does not depend on the verdict).
 fn kept_rows(out: &std::path::Path) -> Vec<Row> {
     let mut rows = Vec::new();
-    for b in read_dir_batches(&out.join("kept")) {
+    let mut batches = read_dir_batches(&out.join("kept"));
+    batches.extend(read_dir_batches(&out.join("rejected")));
+    for b in batches {
         let col = |n: &str| b.column_by_name(n).unwrap_or_else(|| panic!("{n}")).clone();
         let ids = col("id");
         let ids = ids.as_any().downcast_ref::<StringArray>().expect("id");

@@ -6,6 +6,7 @@ mod formats;
 mod harness;
 mod invariants;
 mod malformed;
+mod quality;
 mod rules;
 mod run;
 mod tag;

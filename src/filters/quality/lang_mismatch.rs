@@ -1,0 +1,182 @@
+//! `lang-mismatch`: instruction and answer in different languages.
+//!
+//! ## What it measures
+//! 1 when the instruction and the answer are both clearly in a language and
+//! the languages differ, 0 when they agree; not measured when either is not
+//! clear (fewer than `min_letters` letters, only digits or symbols, mostly code) or when the
+//! instruction asks for a translation or names a language (`exempt`).
+//!
+//! Languages come from scripts ([`crate::text::Lang::detect`]: Han -> zh,
+//! kana -> ja, Hangul -> ko, Latin -> en): offline, no model. That separates
+//! Chinese from English, the pair the corpora mix, but not English from
+//! French; a part counts as clear when it has at least `min_letters` letters.
+//!
+//! ## Why
+//! Machine-translated sets (Chinese Alpaca) carry answers left in English,
+//! and chat logs carry answers in the wrong language; both teach the model to
+//! switch language.
+//!
+//! ## Example
+//! `{"instruction": "描述一下太阳系。", "output": "The solar system consists
+//! of the Sun and the objects that orbit it."}` measures 1.
+//!
+//! ## Parameters
+//! Instructions that mix Han and Latin text (quoting English words to use in
+//! a sentence, e.g. llamafactory_alpaca_zh_demo 'use "shimmer", "keepsake"
+//! and "breadth" in a sentence') are not measured either.
+//!
+//! - `exempt`: phrases of the instruction that make a language switch
+//!   expected ("translate", "翻译", "in English", …), ASCII case-insensitive.
+//! - `min_letters`: letters a part needs to count as clear (default 24, so
+//!   that a name or an identifier such as `IronyQueen_Sarah` is not a language).
+//! - `code_share`: an answer whose share of code-like characters
+//!   (`{}[]();=<>`) exceeds this is code and not measured (default 0.03).
+
+use aho_corasick::AhoCorasick;
+
+use crate::registry::FilterKind;
+use crate::rules::{BuildContext, KeyError};
+use crate::stage::{Analysis, Filter, Measure, Scope};
+use crate::text::Lang;
+
+/// Registry entry.
+pub const KIND: FilterKind = FilterKind {
+    name: "lang-mismatch",
+    stage: "quality",
+    default_scope: Some(Scope::Response),
+    range: (0.0, 1.0),
+    summary: "1 when instruction and answer are in different languages",
+    build,
+};
+
+fn min_letters() -> usize {
+    24
+}
+
+fn code_share() -> f64 {
+    0.03
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    #[serde(default)]
+    exempt: Vec<String>,
+    #[serde(default = "min_letters")]
+    min_letters: usize,
+    #[serde(default = "code_share")]
+    code_share: f64,
+}
+
+struct LangMismatch {
+    scope: Scope,
+    exempt: Option<AhoCorasick>,
+    min_letters: usize,
+    code_share: f64,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
+    let p: Params = ctx.parse()?;
+    let exempt = if p.exempt.is_empty() {
+        None
+    } else {
+        Some(
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&p.exempt)
+                .map_err(|e| ("exempt".to_string(), e.to_string()))?,
+        )
+    };
+    Ok(Box::new(LangMismatch {
+        scope: ctx.scope.unwrap_or(Scope::Response),
+        exempt,
+        min_letters: p.min_letters,
+        code_share: p.code_share,
+    }))
+}
+
+/// The language of `text` when it is clear.
+fn clear_lang(text: &str, min_letters: usize) -> Option<Lang> {
+    let letters = text.chars().take(4096).filter(|c| c.is_alphabetic()).count();
+    if letters < min_letters {
+        return None;
+    }
+    match Lang::detect(text) {
+        Lang::Other => None,
+        l => Some(l),
+    }
+}
+
+/// Whether an instruction mixes Han and Latin text (it quotes English words
+/// to use, or Chinese words to explain): either language may answer it.
+fn mixed(text: &str) -> bool {
+    let (mut han, mut latin) = (0usize, 0usize);
+    for c in text.chars().take(4096) {
+        if c.is_ascii_alphabetic() {
+            latin += 1;
+        } else if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+            han += 1;
+        }
+    }
+    han >= 3 && latin >= 10
+}
+
+impl Filter for LangMismatch {
+    fn metric(&self) -> &str {
+        "language mismatch (1 = different)"
+    }
+
+    fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
+        let prompt = cx.text(Scope::Prompt).into_owned();
+        if self.exempt.as_ref().is_some_and(|ac| ac.is_match(&prompt)) {
+            return None;
+        }
+        let instruction = cx.text(Scope::Instruction);
+        if mixed(&instruction) {
+            return None;
+        }
+        let instr = clear_lang(&instruction, self.min_letters)?;
+        let answer = cx.text(self.scope);
+        let n = answer.chars().count().max(1);
+        let code = answer.chars().filter(|c| "{}[]();=<>".contains(*c)).count();
+        if answer.contains("```") || code as f64 / n as f64 > self.code_share {
+            return None;
+        }
+        let resp = clear_lang(&answer, self.min_letters)?;
+        Some(Measure {
+            value: if instr == resp { 0.0 } else { 1.0 },
+            detail: (instr != resp).then(|| format!("{instr} -> {resp}")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KIND;
+    use crate::filters::testing::{build, record, value};
+
+    #[test]
+    fn detects_switches_and_exempts_translation() {
+        let f = build(&KIND, r#"exempt = ["translate", "翻译"]"#, None);
+        let switch = record(
+            r#"{"instruction": "请详细描述一下太阳系的组成，以及各个行星的主要特点和它们之间的关系。", "input": "", "output": "The solar system consists of the Sun and the objects that orbit it."}"#,
+        );
+        let same = record(
+            r#"{"instruction": "请详细描述一下太阳系的组成，以及各个行星的主要特点和它们之间的关系。", "input": "", "output": "太阳系由太阳和围绕它运行的八大行星、矮行星、卫星以及小行星和彗星等天体组成。"}"#,
+        );
+        let translate = record(
+            r#"{"instruction": "把这句话翻译成英文：太阳系由太阳组成。", "input": "", "output": "The solar system is made of the Sun."}"#,
+        );
+        let quoting = record(
+            r#"{"instruction": "用“shimmer”、“keepsake”和“breadth”这三个词构造一个复杂句子。", "input": "", "output": "As the sun sets, the shimmer of the horizon exudes a breathtaking view."}"#,
+        );
+        assert_eq!(value(f.as_ref(), &quoting), None);
+        let code = record(
+            r#"{"instruction": "用Python写一个函数，计算两个数的和。", "input": "", "output": "def add(a, b):\n    return a + b"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &switch), Some(1.0));
+        assert_eq!(value(f.as_ref(), &same), Some(0.0));
+        assert_eq!(value(f.as_ref(), &translate), None);
+        assert_eq!(value(f.as_ref(), &code), None);
+    }
+}

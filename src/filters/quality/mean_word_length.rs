@@ -1,0 +1,97 @@
+//! `mean-word-length`: the average length of the words of a part, in characters.
+//!
+//! ## What it measures
+//! The mean number of characters of the scoped text's words that are not made
+//! only of punctuation. Not measured when there is no such word.
+//!
+//! ## Why
+//! Gopher drops documents whose mean word length is outside 3..10 characters:
+//! below is often lists of numbers or symbols, above is often URLs, hashes or
+//! text without spaces. In Chinese, one Han character is one word, so the mean
+//! is about 1: the rule needs its own bounds per language (`[rule.lang.zh]`).
+//!
+//! ## Example
+//! gpteacher codegen answers made of base64 or hex strings measure over 10;
+//! `{"output": "1, 2, 3, 5, 8, 13"}` measures 1.2 and is dropped with `min = 3`.
+//!
+//! ## Parameters
+//! - `tokenizer`: `unicode` (default) or `spacy-en`.
+//! - `min_words`: not measured on texts with fewer tokens (default 0): the
+//!   web-text thresholds mean little on a one-line answer.
+
+use crate::registry::FilterKind;
+use crate::rules::{BuildContext, KeyError};
+use crate::stage::{Analysis, Filter, Measure, Scope};
+use crate::tokenize::{is_symbol_word, Tokenizer};
+
+/// Registry entry.
+pub const KIND: FilterKind = FilterKind {
+    name: "mean-word-length",
+    stage: "quality",
+    default_scope: Some(Scope::Response),
+    range: (0.0, f64::MAX),
+    summary: "mean length of the words of the scoped text, in characters",
+    build,
+};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    #[serde(default)]
+    tokenizer: Tokenizer,
+    #[serde(default)]
+    min_words: usize,
+}
+
+struct MeanWordLength {
+    scope: Scope,
+    min_words: usize,
+    tokenizer: Tokenizer,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
+    let p: Params = ctx.parse()?;
+    p.tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
+    Ok(Box::new(MeanWordLength {
+        scope: ctx.scope.unwrap_or(Scope::Response),
+        min_words: p.min_words,
+        tokenizer: p.tokenizer,
+    }))
+}
+
+impl Filter for MeanWordLength {
+    fn metric(&self) -> &str {
+        "mean word length"
+    }
+
+    fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
+        let words = cx.words(self.scope, self.tokenizer);
+        if words.len() < self.min_words {
+            return None;
+        }
+        let (mut n, mut chars) = (0usize, 0usize);
+        for w in words.iter().filter(|w| !is_symbol_word(w)) {
+            n += 1;
+            chars += w.chars().count();
+        }
+        (n > 0).then(|| Measure::from(chars as f64 / n as f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KIND;
+    use crate::filters::testing::{build, record, value};
+
+    #[test]
+    fn means_over_words() {
+        // alpaca_5000.
+        let rec =
+            record(r#"{"instruction": "Generate a Fibonacci sequence.", "input": "", "output": "1, 2, 3, 5, 8, 13"}"#);
+        let f = build(&KIND, "", None);
+        let v = value(f.as_ref(), &rec).expect("measured");
+        assert!((v - 7.0 / 6.0).abs() < 1e-9);
+        let empty = record(r#"{"instruction": "x", "input": "", "output": "..."}"#);
+        assert_eq!(value(f.as_ref(), &empty), None);
+    }
+}

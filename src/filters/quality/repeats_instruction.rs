@@ -1,0 +1,134 @@
+//! `repeats-instruction`: how much of the answer is the instruction again.
+//!
+//! ## What it measures
+//! How much the answer and the instruction are the same text: the smaller of
+//! the share of the answer's word n-grams found in the instruction and the
+//! share of the instruction's found in the answer (bigrams; single words for
+//! answers of one or two words), lowercased, with
+//! the `unicode` tokenizer (so Chinese is compared character by character).
+//! Not measured on an empty answer or an empty instruction.
+//!
+//! ## Why
+//! An answer that only restates the question ("What is the capital of France?"
+//! -> "What is the capital of France?") teaches echoing. The comparison is
+//! with the instruction only, not the `input`: rewriting and correction tasks
+//! legitimately answer with most of their input.
+//!
+//! ## Example
+//! alpaca_chinese_carbonz0 has answers that copy the instruction verbatim:
+//! they measure 1.0 and are dropped with `max = 0.9`.
+//!
+//! ## Parameters
+//! - `of`: the part compared with the scoped answer (default `instruction`).
+//! - `min_words`: not measured for answers with fewer words (default 1).
+
+use std::collections::HashSet;
+
+use crate::registry::FilterKind;
+use crate::rules::{BuildContext, KeyError};
+use crate::stage::{Analysis, Filter, Measure, Scope};
+use crate::tokenize::Tokenizer;
+
+/// Registry entry.
+pub const KIND: FilterKind = FilterKind {
+    name: "repeats-instruction",
+    stage: "quality",
+    default_scope: Some(Scope::Response),
+    range: (0.0, 1.0),
+    summary: "share of the answer's word bigrams found in the instruction",
+    build,
+};
+
+fn instruction() -> Scope {
+    Scope::Instruction
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    #[serde(default = "instruction")]
+    of: Scope,
+    #[serde(default = "one")]
+    min_words: usize,
+}
+
+struct RepeatsInstruction {
+    scope: Scope,
+    of: Scope,
+    min_words: usize,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
+    let p: Params = ctx.parse()?;
+    Ok(Box::new(RepeatsInstruction {
+        scope: ctx.scope.unwrap_or(Scope::Response),
+        of: p.of,
+        min_words: p.min_words.max(1),
+    }))
+}
+
+fn lowered(cx: &mut Analysis<'_>, scope: Scope) -> Vec<String> {
+    cx.words(scope, Tokenizer::Unicode)
+        .iter()
+        .map(str::to_lowercase)
+        .collect()
+}
+
+impl Filter for RepeatsInstruction {
+    fn metric(&self) -> &str {
+        "share of the answer repeating the instruction"
+    }
+
+    fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
+        let answer = lowered(cx, self.scope);
+        let source = lowered(cx, self.of);
+        if answer.len() < self.min_words || source.is_empty() {
+            return None;
+        }
+        let n = if answer.len() < 3 { 1 } else { 2 };
+        if source.len() < n {
+            return Some(Measure::from(0.0));
+        }
+        // Both ways: an echo covers the instruction and is covered by it; a
+        // reordering task answered inline ("order the events: A, B, C")
+        // reuses the content but not the instruction's own words.
+        let share = |a: &[String], b: &[String]| {
+            let grams: HashSet<&[String]> = b.windows(n).collect();
+            let hit = a.windows(n).filter(|g| grams.contains(g)).count();
+            hit as f64 / (a.len() + 1 - n) as f64
+        };
+        Some(Measure::from(share(&answer, &source).min(share(&source, &answer))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KIND;
+    use crate::filters::testing::{build, record, value};
+
+    #[test]
+    fn echo_is_one_real_answer_is_low() {
+        let f = build(&KIND, "", None);
+        let echo =
+            record(r#"{"instruction": "给出三个保持健康的秘诀。", "input": "", "output": "给出三个保持健康的秘诀。"}"#);
+        // llamafactory_v1_sft_demo: reordering inline content is an answer.
+        let reorder = record(
+            r#"{"instruction": "order the events from the earliest to the latestHe got his driving license, he joined college, he got a job.", "input": "", "output": "He joined college, he got his driving license, he got a job."}"#,
+        );
+        assert!(value(f.as_ref(), &reorder).is_some_and(|v| v < 0.9));
+        let real = record(
+            r#"{"instruction": "Give three tips for staying healthy.", "input": "", "output": "1. Eat a balanced diet. 2. Exercise regularly. 3. Get enough sleep."}"#,
+        );
+        // Rewriting the input is not repeating the instruction.
+        let rewrite = record(
+            r#"{"instruction": "Correct the grammar.", "input": "She go to school.", "output": "She goes to school."}"#,
+        );
+        assert_eq!(value(f.as_ref(), &echo), Some(1.0));
+        assert_eq!(value(f.as_ref(), &real), Some(0.0));
+        assert_eq!(value(f.as_ref(), &rewrite), Some(0.0));
+    }
+}

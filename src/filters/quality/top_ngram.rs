@@ -1,0 +1,131 @@
+//! `top-ngram`: how much of a part the most frequent word n-gram covers.
+//!
+//! ## What it measures
+//! Among the word n-grams of the scoped text, the most frequent one (ties go
+//! to the one seen first); the value is its length in characters (words
+//! joined by one space) times its count, divided by the characters of the
+//! text. Not measured when the text has fewer than `n` words.
+//!
+//! ## Why
+//! Gopher drops documents whose top 2-, 3- or 4-gram covers over 20 %, 18 %
+//! or 16 % of the characters: spam repeating a phrase, keyword stuffing. On a
+//! very short text the single n-gram covers most of it even without any
+//! repetition, so the default rules apply it to longer answers only via the
+//! measure (a text with one 2-gram is 100 %): see `rules/quality/repetition.toml`.
+//!
+//! ## Example
+//! `"buy now buy now buy now"`: top 2-gram `"buy now"` (7 characters) seen 3
+//! times: 21 / 23 = 0.91.
+//!
+//! ## Parameters
+//! - `n`: the n-gram size (2 or more).
+//! - `min_words`: not measured below this many words (default 0).
+//! - `tokenizer`: `unicode` (default) or `spacy-en`.
+
+use std::collections::HashMap;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::registry::FilterKind;
+use crate::rules::{BuildContext, KeyError};
+use crate::stage::{Analysis, Filter, Measure, Scope};
+use crate::tokenize::Tokenizer;
+
+/// Registry entry.
+pub const KIND: FilterKind = FilterKind {
+    name: "top-ngram",
+    stage: "quality",
+    default_scope: Some(Scope::Response),
+    range: (0.0, f64::MAX),
+    summary: "character share of the most frequent word n-gram",
+    build,
+};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    n: usize,
+    #[serde(default)]
+    min_words: usize,
+    #[serde(default)]
+    tokenizer: Tokenizer,
+}
+
+struct TopNgram {
+    scope: Scope,
+    n: usize,
+    min_words: usize,
+    tokenizer: Tokenizer,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
+    let p: Params = ctx.parse()?;
+    if p.n < 1 {
+        return Err(("n".into(), "n must be at least 1".into()));
+    }
+    p.tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
+    Ok(Box::new(TopNgram {
+        scope: ctx.scope.unwrap_or(Scope::Response),
+        n: p.n,
+        min_words: p.min_words,
+        tokenizer: p.tokenizer,
+    }))
+}
+
+/// A hash of the words of an n-gram (words never hold whitespace, so the
+/// sequence identifies the space-joined string).
+pub(crate) fn ngram_hash<'a>(words: impl Iterator<Item = &'a str>, sep: bool) -> u64 {
+    let mut h = Xxh3::new();
+    for w in words {
+        h.update(w.as_bytes());
+        if sep {
+            h.update(b" ");
+        }
+    }
+    h.digest()
+}
+
+impl Filter for TopNgram {
+    fn metric(&self) -> &str {
+        "character share of the top n-gram"
+    }
+
+    fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
+        let words = cx.words(self.scope, self.tokenizer);
+        let ws: Vec<&str> = words.iter().collect();
+        if ws.len() < self.n || ws.len() < self.min_words {
+            return None;
+        }
+        let lens: Vec<usize> = ws.iter().map(|w| w.chars().count()).collect();
+        // hash -> (count, first position)
+        let mut counts: HashMap<u64, (usize, usize)> = HashMap::with_capacity(ws.len());
+        for i in 0..=ws.len() - self.n {
+            let h = ngram_hash(ws[i..i + self.n].iter().copied(), true);
+            counts.entry(h).or_insert((0, i)).0 += 1;
+        }
+        let (count, first) = counts
+            .values()
+            .copied()
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+            .unwrap_or((0, 0));
+        let chars: usize = lens[first..first + self.n].iter().sum::<usize>() + self.n - 1;
+        let total = words.text().chars().count();
+        Some(Measure::from((chars * count) as f64 / total.max(1) as f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KIND;
+    use crate::filters::testing::{build, record, value};
+    use crate::stage::Scope;
+
+    #[test]
+    fn most_frequent_ngram_share() {
+        let rec = record(r#"{"instruction": "x", "input": "", "output": "buy now buy now buy now"}"#);
+        let f = build(&KIND, "n = 2", Some(Scope::Response));
+        assert_eq!(value(f.as_ref(), &rec), Some(21.0 / 23.0));
+        let short = record(r#"{"instruction": "x", "input": "", "output": "Positive"}"#);
+        assert_eq!(value(f.as_ref(), &short), None);
+    }
+}

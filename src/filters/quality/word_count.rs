@@ -1,0 +1,88 @@
+//! `word-count`: how many words a part of the record has.
+//!
+//! ## What it measures
+//! The number of words of the scoped text that are not made only of
+//! punctuation, with the rule's tokenizer (`unicode` by default: UAX #29
+//! words, one Han character per word; `spacy-en` for datatrove parity).
+//!
+//! ## Why
+//! Gopher keeps documents of 50 to 100,000 words: fewer is usually a fragment,
+//! more a dump. For instruction data the floor belongs on the answer and is
+//! much lower (a one-word label can be a right answer), so the default rule
+//! only caps the length; the parity rule set uses Gopher's range on the whole
+//! conversation.
+//!
+//! ## Example
+//! With `scope = "conversation"`, `min = 50` and the `spacy-en` tokenizer,
+//! the alpaca_5000 record `{"instruction": "Name a type of fruit that is red.",
+//! "output": "Strawberry."}` has 9 words and is dropped.
+//!
+//! ## Parameters
+//! - `tokenizer`: `unicode` (default) or `spacy-en`.
+
+use crate::registry::FilterKind;
+use crate::rules::{BuildContext, KeyError};
+use crate::stage::{Analysis, Filter, Measure, Scope};
+use crate::tokenize::{is_symbol_word, Tokenizer};
+
+/// Registry entry.
+pub const KIND: FilterKind = FilterKind {
+    name: "word-count",
+    stage: "quality",
+    default_scope: Some(Scope::Response),
+    range: (0.0, f64::MAX),
+    summary: "number of words (not counting punctuation) of the scoped text",
+    build,
+};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    #[serde(default)]
+    tokenizer: Tokenizer,
+}
+
+struct WordCount {
+    scope: Scope,
+    tokenizer: Tokenizer,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
+    let p: Params = ctx.parse()?;
+    p.tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
+    Ok(Box::new(WordCount {
+        scope: ctx.scope.unwrap_or(Scope::Response),
+        tokenizer: p.tokenizer,
+    }))
+}
+
+impl Filter for WordCount {
+    fn metric(&self) -> &str {
+        "word count"
+    }
+
+    fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
+        let words = cx.words(self.scope, self.tokenizer);
+        Some(Measure::from(words.iter().filter(|w| !is_symbol_word(w)).count() as f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KIND;
+    use crate::filters::testing::{build, record, value};
+    use crate::stage::Scope;
+
+    #[test]
+    fn counts_words_not_punctuation() {
+        // alpaca_5000 and alpaca_chinese_carbonz0.
+        let en =
+            record(r#"{"instruction": "Name a type of fruit that is red.", "input": "", "output": "Strawberry."}"#);
+        let zh = record(r#"{"instruction": "什么是三原色？", "input": "", "output": "三原色是红、蓝、黄。"}"#);
+        let uni = build(&KIND, "", Some(Scope::Conversation));
+        let spacy = build(&KIND, r#"tokenizer = "spacy-en""#, Some(Scope::Conversation));
+        assert_eq!(value(uni.as_ref(), &en), Some(9.0));
+        assert_eq!(value(spacy.as_ref(), &en), Some(9.0));
+        assert_eq!(value(uni.as_ref(), &zh), Some(13.0));
+    }
+}
