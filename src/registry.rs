@@ -4,7 +4,7 @@
 //! [`FILTER_KINDS`], its rule in `rules/<stage>/*.toml`, a fixture and tests.
 
 use crate::error::RulesError;
-use crate::filters::quality;
+use crate::filters::{quality, sensitive};
 use crate::rules::{compile_filter_stage, BuildContext, KeyError, RuleFiles};
 use crate::stage::{Filter, FilterStage, RecordStage, Scope};
 
@@ -26,10 +26,16 @@ fn filter_stage(files: &RuleFiles, name: &'static str) -> Result<Option<Box<dyn 
 }
 
 /// Per-record stages, in pipeline order.
-pub static RECORD_STAGES: &[StageDef] = &[StageDef {
-    name: "quality",
-    build: |files| filter_stage(files, "quality"),
-}];
+pub static RECORD_STAGES: &[StageDef] = &[
+    StageDef {
+        name: "quality",
+        build: |files| filter_stage(files, "quality"),
+    },
+    StageDef {
+        name: "sensitive",
+        build: |files| Ok(sensitive::build(files)?.map(|s| Box::new(s) as Box<dyn RecordStage>)),
+    },
+];
 
 /// Other rule files or folders that stages read (`<name>.toml` or `<name>/`).
 pub const CONFIG_FILES: &[&str] = &[];
