@@ -73,7 +73,12 @@ impl Detector for Email {
                     continue;
                 }
             }
-            if after(text, m.end(), 1).starts_with(['@', '-']) {
+            let next = after(text, m.end(), 1);
+            if next.starts_with(['@', '-']) {
+                continue;
+            }
+            // SSH remotes (`git@github.com:org/repo.git`) name a service account.
+            if next == ":" && m.as_str().starts_with("git@") {
                 continue;
             }
             out.push(Finding::new(m.start(), m.end(), PiiType::Email));
@@ -107,5 +112,6 @@ mod tests {
         assert!(find("npm i @babel/core").is_empty());
         assert!(find("postgres://admin:s3cr3tPw@db.example.com/app").is_empty());
         assert!(find("user@localhost").is_empty());
+        assert!(find("git clone git@github.com:org/repo.git").is_empty());
     }
 }

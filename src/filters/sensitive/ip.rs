@@ -28,9 +28,11 @@ use regex::Regex;
 
 use super::scan::{after, before, contains_any, Detector, Finding, PiiType};
 
-/// Words before a dotted number that make it a version, not an address.
+/// Words before a dotted number that make it a version or a section number,
+/// not an address.
 const VERSION_WORDS: &[&str] = &[
-    "version", "ver.", "release", "build", "firmware", "python", "node", "java", "chrome", "版本",
+    "version", "ver.", "release", "build", "firmware", "python", "node", "java", "chrome", "section", "chapter",
+    "clause", "article", "step", "figure", "table", "§", "版本", "章节", "条",
 ];
 
 /// Finds IP addresses.
@@ -161,5 +163,6 @@ mod tests {
         )
         .is_empty());
         assert!(find("date 01.02.2023.10", true).is_empty());
+        assert!(find("Section 2.3.4.5 explains it.", true).is_empty());
     }
 }

@@ -6,9 +6,8 @@
 //!   digits in all (`+44 20 7946 0958`, `+86 138 0013 8000`); a `+1` number
 //!   must also be a valid North American number;
 //! - North American numbers with separators: `(415) 555-2671`,
-//!   `415-555-2671`, `1-800-555-0199` (the area code starts with 2-9);
-//!   without separators only when a phone word is close before and the
-//!   exchange starts with 2-9 too;
+//!   `415-555-2671`, `1-800-555-0199`; without separators only when a
+//!   phone word is close before and area code and exchange fit the plan;
 //! - Chinese mobile numbers: `1[3-9]` + 9 digits, plain or 3-4-4 grouped,
 //!   with an optional `+86`/`86` prefix;
 //! - Chinese landlines with an area code: `010-12345678`, `(0755)8888 6666`,
@@ -30,7 +29,7 @@
 
 use regex::Regex;
 
-use super::scan::{before, bounded, contains_any, digits, is_reference, Detector, Finding, PiiType};
+use super::scan::{all_same, before, bounded, contains_any, digits, is_reference, Detector, Finding, PiiType};
 
 /// Words that make a bare digit run a phone number.
 const PHONE_WORDS: &[&str] = &[
@@ -51,9 +50,7 @@ impl Phone {
     pub fn new() -> Result<Self, regex::Error> {
         Ok(Phone {
             intl: Regex::new(r"\+[1-9][0-9]{0,2}(?:[ .\-]?\(?[0-9]{1,5}\)?){1,6}")?,
-            nanp: Regex::new(
-                r"(?:(?-u:\b)1[ .\-]?)?(?:\([2-9][0-9]{2}\)[ .\-]?|[2-9][0-9]{2}[ .\-])[0-9]{3}[ .\-][0-9]{4}",
-            )?,
+            nanp: Regex::new(r"(?:(?-u:\b)1[ .\-]?)?(?:\([0-9]{3}\)[ .\-]?|[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}")?,
             nanp_bare: Regex::new(r"[2-9][0-9]{2}[2-9][0-9]{6}")?,
             cn_mobile: Regex::new(r"(?:86[ \-]?)?1[3-9][0-9](?:[0-9]{8}|[ \-][0-9]{4}[ \-][0-9]{4})")?,
             cn_landline: Regex::new(r"(?:\(0[1-9][0-9]{1,2}\)|0[1-9][0-9]{1,2}-)[ ]?[2-9][0-9]{2,3}[ \-]?[0-9]{4}")?,
@@ -61,13 +58,22 @@ impl Phone {
     }
 }
 
-/// Whether `d` (digits only) is a North American number (10 digits): the area
-/// code starts with 2-9 and is not N11; `strict` also wants an exchange
-/// starting with 2-9. Written numbers with separators such as `555-123-4567`
-/// are phone numbers to any reader even when the exchange is not assignable,
-/// so only bare digit runs are held to the strict plan.
+/// Whether `d` (digits only) is a North American number (10 digits). With
+/// `strict`, area code and exchange start with 2-9 and are not N11. Written
+/// numbers with separators such as `555-123-4567` or `123-456-7890` are phone
+/// numbers to any reader even when not assignable, so only bare digit runs
+/// are held to the plan.
 fn nanp_ok(d: &[u8], strict: bool) -> bool {
-    d.len() == 10 && d[0] >= 2 && !(d[1] == 1 && d[2] == 1) && (!strict || (d[3] >= 2 && !(d[4] == 1 && d[5] == 1)))
+    d.len() == 10
+        && !all_same(d)
+        && (!strict || (d[0] >= 2 && !(d[1] == 1 && d[2] == 1) && d[3] >= 2 && !(d[4] == 1 && d[5] == 1)))
+}
+
+/// Whether a `+` at `start` is an arithmetic operator (`472547338\n+9603…`).
+fn arithmetic(text: &str, start: usize) -> bool {
+    text[..start]
+        .trim_end()
+        .ends_with(|c: char| c.is_ascii_digit() || c == ')' || c == '=')
 }
 
 fn cn_mobile_ok(d: &[u8]) -> bool {
@@ -88,7 +94,7 @@ impl Detector for Phone {
         for m in self.intl.find_iter(text) {
             let s = m.as_str().trim_end_matches(['(', ' ', '.', '-']);
             let d = digits(s);
-            if !(8..=15).contains(&d.len()) || s.contains("((") {
+            if !(8..=15).contains(&d.len()) || s.contains("((") || arithmetic(text, m.start()) {
                 continue;
             }
             let ok = match d[0] {
@@ -162,5 +168,6 @@ mod tests {
         assert!(find("order 4155552671 shipped").is_empty());
         assert!(find("at 12:30:45 on 2023-10-05").is_empty());
         assert!(find("version 1.13.800.138").is_empty());
+        assert!(find("472547338\n+960397912423686\n---").is_empty());
     }
 }

@@ -242,7 +242,7 @@ impl Detector for Secret {
                 let skip = match f.kind {
                     "url-credentials" => placeholder_credentials(s),
                     "private-key" => end - m.end() < 40,
-                    _ => low_entropy(s.split(['_', '-']).next_back().unwrap_or(s)),
+                    _ => low_entropy(s),
                 };
                 if !skip {
                     out.push(Finding {

@@ -12,6 +12,8 @@
 //!   or digit touches it on either side (`ass` does not match in `class`,
 //!   the Scunthorpe problem);
 //! - `match = "substring"` for Chinese and Japanese, which have no spaces.
+//!   Entries without CJK characters (`sm`, `anal` in the Chinese lists) are
+//!   still matched as whole words, or `small` and `analysis` would count.
 //!   Entries shorter than `min_chars` (default 2) are dropped from the lists,
 //!   and so are the words of `exclude`: a single character such as `性`
 //!   occurs in 性别, 一次性 and 性质 and would otherwise wipe out ordinary
@@ -123,6 +125,10 @@ fn yes() -> bool {
 pub struct WordList {
     ac: AhoCorasick,
     words: Vec<String>,
+    /// Per word: whether it must stand alone (word matching, or a word
+    /// without CJK characters in a substring list: `sm` must not match in
+    /// `small`).
+    whole: Vec<bool>,
     allow: Option<AhoCorasick>,
     matching: Matching,
     measure: Measuring,
@@ -142,6 +148,12 @@ pub struct ToxicRule {
     pub action: ToxicAction,
     /// The measuring half.
     pub filter: WordList,
+}
+
+/// Whether `c` belongs to a script written without spaces (Han, kana, Hangul).
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{2E80}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2FA1F}')
 }
 
 /// Reads the entries of a list file: one per line, `#` lines are comments.
@@ -189,6 +201,10 @@ impl WordList {
                     .map_err(|e| ("allow".to_string(), e.to_string()))?,
             )
         };
+        let whole = words
+            .iter()
+            .map(|w| p.matching == Matching::Word || !w.chars().any(is_cjk))
+            .collect();
         let metric = match p.measure {
             Measuring::Count => "listed words",
             Measuring::PerMille => "listed words per 1,000 words",
@@ -196,6 +212,7 @@ impl WordList {
         Ok(WordList {
             ac,
             words,
+            whole,
             allow,
             matching: p.matching,
             measure: p.measure,
@@ -217,7 +234,7 @@ impl WordList {
         let mut n = 0;
         let mut seen: Vec<&str> = Vec::new();
         for m in self.ac.find_overlapping_iter(&lower) {
-            if self.matching == Matching::Word {
+            if self.whole[m.pattern().as_usize()] {
                 let prev = lower[..m.start()].chars().next_back();
                 let next = lower[m.end()..].chars().next();
                 if prev.is_some_and(char::is_alphanumeric) || next.is_some_and(char::is_alphanumeric) {
@@ -289,8 +306,10 @@ match = "substring"
 action = "drop"
 exclude = ["13点"]
 allow = ["色情片分级制度"]"#,
-            "性\n13点\n色情\n做爱\n",
+            "性\n13点\n色情\n做爱\nsm\n",
         );
+        assert_eq!(w.scan("a small analysis").0, 0);
+        assert_eq!(w.scan("喜欢SM的人").0, 1);
         assert_eq!(w.scan("性别、一次性和性质都是普通词，现在13点。").0, 0);
         assert_eq!(w.scan("这是色情内容，他们做爱。").0, 2);
         assert_eq!(w.scan("介绍色情片分级制度。").0, 0);
