@@ -8,3 +8,4 @@ mod invariants;
 mod malformed;
 mod rules;
 mod run;
+mod sensitive;

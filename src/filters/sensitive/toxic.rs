@@ -130,7 +130,6 @@ pub struct WordList {
     /// `small`).
     whole: Vec<bool>,
     allow: Option<AhoCorasick>,
-    matching: Matching,
     measure: Measuring,
     scope: Scope,
     metric: String,
@@ -214,7 +213,6 @@ impl WordList {
             words,
             whole,
             allow,
-            matching: p.matching,
             measure: p.measure,
             scope: p.scope.unwrap_or(Scope::Conversation),
             metric: metric.to_string(),
