@@ -207,7 +207,7 @@ for i in range(8):
     bad = num[:-1] + str((int(num[-1]) + 1) % 10)
     neg(f"Reference {group(bad, [4, 4, 4, 4], ' ')} is not a card.")
 for t in ["Account 1234 5678 9012 3456", "ISBN 9780306406157", "Order 9000000000000000", "0000 0000 0000 0000",
-          "IMEI 490154203237518", "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+          "IMEI 490154203237518", "Calculate(\"67570000-64102140\")", "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
           "id=8812345678901234567890", "2023 1105 7788 0123 is a batch code", "1111-1111-1111-1111"]:
     neg(t)
 
@@ -315,6 +315,19 @@ add(["姓名：王伟\n手机：", ("13912345678", "phone"), "\n邮箱：", ("wa
 add(["Server ", ("203.0.114.7", "ip"), " logged in from ", ("198.51.99.200", "ip"), " with key ", (akia(), "secret")])
 
 
+# ---------- formats written after the detectors, not tuned for ----------
+for v in ["+1-415-555-2671", "(+86) 138-0013-8000", "+44 (0)20 7946 0958", "0044 20 7946 0958", "+33 6 12 34 56 78",
+          "020 7946 0958", "06-12345678", "1 (800) 555-0199", "138-0013-8000", "+86-10-62751234", "400-820-8820",
+          "+1.415.555.2671", "(02) 9374 4000", "+65 6123 4567", "0912-345-678"]:
+    add(["You can call ", (v, "phone"), " any time."])
+for v in ["First.Last+tag@sub.Example.MUSEUM", "o'brien@example.ie", "x@y.io", "user.name@bücher.de",
+          "12345@qq.com", "admin@mail.gov.cn"]:
+    add(["E-mail: ", (v, "email")])
+for v in ["2a03:2880:f12f:83:face:b00c:0:25de", "::ffff:8.8.8.8", "216.58.214.14:443"]:
+    add(["Traffic from ", (v.split(":443")[0], "ip"), ":443" if v.endswith(":443") else "", " was blocked."])
+add(["Pay with ", (group(luhn_complete("4", 19), [4, 4, 4, 4, 3], " "), "card"), " (19-digit Visa)."])
+add(["Maestro ", (group(luhn_complete("6759", 16), [4, 4, 4, 4], " "), "card")])
+
 # ---------- real records (labelled by hand) ----------
 def corpus_line(corpora, rel, line):
     with open(os.path.join(corpora, rel), encoding="utf-8") as f:
@@ -342,6 +355,8 @@ REAL = [
     ("llamafactory_dpo_demo/dpo_en_demo.jsonl", 81, lambda r: r["chosen"]["value"], []),
     ("llamafactory_dpo_demo/dpo_en_demo.jsonl", 145, lambda r: r["rejected"]["value"], []),
     ("llamafactory_dpo_demo/dpo_en_demo.jsonl", 121, lambda r: r["chosen"]["value"], []),
+    ("alpaca_cot/aqua_train.jsonl", 736, lambda r: r["instruction"] + "\n" + r["output"], []),
+    ("alpaca_cot/aqua_train.jsonl", 1893, lambda r: r["instruction"] + "\n" + r["output"], []),
 ]
 
 

@@ -2,7 +2,8 @@
 //!
 //! ## What it measures
 //! Runs of 13 to 19 digits, plain or grouped with one kind of separator
-//! (spaces or dashes), that pass three checks: the Luhn checksum, an issuer
+//! (spaces or dashes) in a card's groups (4-4-4-4, 4-6-5, …), that pass
+//! three checks: the Luhn checksum, an issuer
 //! prefix (Visa, Mastercard, American Express, Discover, JCB, Diners Club,
 //! UnionPay, Maestro) and a length that issuer uses.
 //!
@@ -61,7 +62,22 @@ pub fn issuer_ok(d: &[u8]) -> bool {
         || ((p2 == 50 || (56..=69).contains(&p2)) && (12..=19).contains(&len)) // Maestro
 }
 
+/// Whether the groups of a separated number have a card's shape: fours (the
+/// last may be shorter or a little longer), or American Express and Diners
+/// 4-6-5 / 4-6-4. `67570000-64102140` (a subtraction) is not.
+fn card_groups(s: &str) -> bool {
+    let g: Vec<usize> = s.split([' ', '-']).map(str::len).collect();
+    if g.len() == 1 {
+        return true;
+    }
+    let fours = g[..g.len() - 1].iter().all(|&n| n == 4) && (1..=4).contains(&g[g.len() - 1]);
+    fours || g == [4, 6, 5] || g == [4, 6, 4]
+}
+
 fn valid(s: &str) -> bool {
+    if !card_groups(s) {
+        return false;
+    }
     let d = digits(s);
     (13..=19).contains(&d.len()) && !all_same(&d) && issuer_ok(&d) && luhn(&d)
 }
@@ -124,5 +140,6 @@ mod tests {
         assert!(find("ISBN 9780306406157").is_empty());
         assert!(find("sha 40111111111111111a").is_empty());
         assert!(find("4111-1111 1111-1111").is_empty());
+        assert!(find("Calculate(\"67570000-64102140\")").is_empty());
     }
 }

@@ -6,12 +6,15 @@
 //!   digits in all (`+44 20 7946 0958`, `+86 138 0013 8000`); a `+1` number
 //!   must also be a valid North American number;
 //! - North American numbers with separators: `(415) 555-2671`,
-//!   `415-555-2671`, `1-800-555-0199`; without separators only when a
-//!   phone word is close before and area code and exchange fit the plan;
+//!   `415-555-2671`, `1-800-555-0199`; with spaces only or no separators
+//!   only when a phone word is close before and area code and exchange fit
+//!   the plan (`80 370 860 1550 2440` is a number sequence);
 //! - Chinese mobile numbers: `1[3-9]` + 9 digits, plain or 3-4-4 grouped,
 //!   with an optional `+86`/`86` prefix;
-//! - Chinese landlines with an area code: `010-12345678`, `(0755)8888 6666`,
-//!   `0571-8765432`.
+//! - national numbers with a trunk `0` and an area code in parentheses or
+//!   followed by a separator, 9 to 12 digits: Chinese landlines
+//!   (`010-12345678`, `(0755)8888 6666`), `020 7946 0958`, `06-12345678`,
+//!   `(02) 9374 4000`.
 //!
 //! ## Why
 //! A phone number reaches a person as surely as an address. Numbers with
@@ -42,7 +45,7 @@ pub struct Phone {
     nanp: Regex,
     nanp_bare: Regex,
     cn_mobile: Regex,
-    cn_landline: Regex,
+    national: Regex,
 }
 
 impl Phone {
@@ -53,7 +56,9 @@ impl Phone {
             nanp: Regex::new(r"(?:(?-u:\b)1[ .\-]?)?(?:\([0-9]{3}\)[ .\-]?|[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}")?,
             nanp_bare: Regex::new(r"[2-9][0-9]{2}[2-9][0-9]{6}")?,
             cn_mobile: Regex::new(r"(?:86[ \-]?)?1[3-9][0-9](?:[0-9]{8}|[ \-][0-9]{4}[ \-][0-9]{4})")?,
-            cn_landline: Regex::new(r"(?:\(0[1-9][0-9]{1,2}\)|0[1-9][0-9]{1,2}-)[ ]?[2-9][0-9]{2,3}[ \-]?[0-9]{4}")?,
+            national: Regex::new(
+                r"(?:\(0[1-9][0-9]{0,3}\)|0[1-9][0-9]{0,3}[ \-])[ ]?[0-9]{2,4}[ \-]?[0-9]{3,4}(?:[ \-][0-9]{3,4})?",
+            )?,
         })
     }
 }
@@ -99,7 +104,9 @@ impl Detector for Phone {
             }
             let ok = match d[0] {
                 1 => nanp_ok(&d[1..], false),
-                8 if d.get(1) == Some(&6) && d.get(2) == Some(&1) => cn_mobile_ok(&d[2..]),
+                8 if d.get(1) == Some(&6) && d.get(2) == Some(&1) && d.get(3).is_some_and(|&x| x >= 3) => {
+                    cn_mobile_ok(&d[2..])
+                }
                 _ => true,
             };
             if ok {
@@ -109,7 +116,12 @@ impl Detector for Phone {
         for m in self.nanp.find_iter(text) {
             let d = digits(m.as_str());
             let d = if d.len() == 11 { &d[1..] } else { &d[..] };
-            if nanp_ok(d, false) && !text[..m.start()].ends_with('+') {
+            // `370 860 1550` in a number sequence: spaces alone need a phone word.
+            let spaced = !m.as_str().contains(['(', '-', '.']);
+            if nanp_ok(d, spaced)
+                && !text[..m.start()].ends_with('+')
+                && (!spaced || contains_any(before(text, m.start(), 40), PHONE_WORDS))
+            {
                 push(m.start(), m.end());
             }
         }
@@ -120,9 +132,21 @@ impl Detector for Phone {
                 push(m.start(), m.end());
             }
         }
-        for m in self.cn_landline.find_iter(text) {
-            let n = digits(m.as_str()).len();
-            if (10..=12).contains(&n) {
+        for m in self.national.find_iter(text) {
+            let d = digits(m.as_str());
+            // `010 1100 1011` is binary, not a number to call.
+            // `078-05-1120` has the shape of an SSN.
+            let groups: Vec<usize> = m
+                .as_str()
+                .split([' ', '-', '(', ')'])
+                .filter(|g| !g.is_empty())
+                .map(str::len)
+                .collect();
+            if (9..=12).contains(&d.len())
+                && d.iter().any(|&x| x > 1)
+                && groups != [3, 2, 4]
+                && !arithmetic(text, m.start())
+            {
                 push(m.start(), m.end());
             }
         }
@@ -159,6 +183,10 @@ mod tests {
         );
         assert_eq!(find("Tel +86 138 0013 8000"), ["+86 138 0013 8000"]);
         assert_eq!(find("phone: 4155552671"), ["4155552671"]);
+        assert_eq!(
+            find("London 020 7946 0958, Beijing +86-10-62751234"),
+            ["020 7946 0958", "+86-10-62751234"]
+        );
     }
 
     #[test]
@@ -168,6 +196,8 @@ mod tests {
         assert!(find("order 4155552671 shipped").is_empty());
         assert!(find("at 12:30:45 on 2023-10-05").is_empty());
         assert!(find("version 1.13.800.138").is_empty());
+        assert!(find("80 ? 860 1550 2440 3530 and 600 700 800 900 1000").is_empty());
+        assert!(find("bits 010 1100 1011").is_empty());
         assert!(find("472547338\n+960397912423686\n---").is_empty());
     }
 }
