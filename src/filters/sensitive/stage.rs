@@ -5,7 +5,7 @@
 use crate::error::RulesError;
 use crate::record::{PiiSpan, Record};
 use crate::rules::RuleFiles;
-use crate::stage::{num, Analysis, Crossed, Failure, Filter, RecordStage, StageOutcome};
+use crate::stage::{num, Analysis, Crossed, Failure, Filter, RecordStage, RuleInfo, StageOutcome, Threshold};
 
 use super::config::{compile_pii, compile_toxic, PiiAction, PiiSetting};
 use super::scan::{Finding, PiiType};
@@ -154,31 +154,29 @@ impl RecordStage for SensitiveStage {
         "sensitive"
     }
 
-    fn rule_ids(&self) -> Vec<String> {
-        self.drop_rules
+    /// The rules that can drop a record: one per PII type whose action is
+    /// `drop` (threshold `max = 0` findings), then the word-list rules whose
+    /// action is `drop`. Tagging rules never drop, so they are not listed
+    /// (re-deciding from stored values would otherwise read them as drops).
+    fn rules(&self) -> Vec<RuleInfo> {
+        let pii = self.drop_rules.iter().map(|&i| RuleInfo {
+            id: format!("sensitive/pii-{}", self.pii[i].ty),
+            threshold: Threshold {
+                min: None,
+                max: Some(0.0),
+            },
+            by_lang: Vec::new(),
+        });
+        let toxic = self
+            .toxic
             .iter()
-            .map(|&i| format!("sensitive/pii-{}", self.pii[i].ty))
-            .chain(self.toxic.iter().map(|r| r.id.clone()))
-            .collect()
-    }
-
-    fn rule_summaries(&self) -> Vec<(String, String)> {
-        self.drop_rules
-            .iter()
-            .map(|&i| {
-                (
-                    format!("sensitive/pii-{}", self.pii[i].ty),
-                    "value <= 0 (findings of this type drop the record)".to_string(),
-                )
-            })
-            .chain(self.toxic.iter().map(|r| {
-                let act = match r.action {
-                    ToxicAction::Drop => "drop",
-                    ToxicAction::Tag => "tag",
-                };
-                (r.id.clone(), format!("{}; action {act}", r.threshold))
-            }))
-            .collect()
+            .filter(|r| r.action == ToxicAction::Drop)
+            .map(|r| RuleInfo {
+                id: r.id.clone(),
+                threshold: r.threshold,
+                by_lang: Vec::new(),
+            });
+        pii.chain(toxic).collect()
     }
 
     fn process(&self, rec: &mut Record) -> StageOutcome {
@@ -253,39 +251,38 @@ impl RecordStage for SensitiveStage {
         let mut tags = Vec::new();
         {
             let mut cx = Analysis::new(rec);
-            for (j, r) in self.toxic.iter().enumerate() {
-                let Some(m) = r.filter.measure(&mut cx) else {
-                    out.values.push(f64::NAN);
-                    continue;
-                };
-                out.values.push(m.value);
+            let mut rule = self.drop_rules.len();
+            for r in &self.toxic {
+                let drops = r.action == ToxicAction::Drop;
+                let m = r.filter.measure(&mut cx);
+                if drops {
+                    out.values.push(m.as_ref().map_or(f64::NAN, |m| m.value));
+                    rule += 1;
+                }
+                let Some(m) = m else { continue };
                 let Some(crossed) = r.threshold.check(m.value) else {
                     continue;
                 };
-                let act = match r.action {
-                    ToxicAction::Drop => "drop",
-                    ToxicAction::Tag => "tag",
-                };
-                out.counts.push((format!("toxic/{}/{act}", r.name), 1));
-                match r.action {
-                    ToxicAction::Tag => tags.push(format!("toxic:{}", r.name)),
-                    ToxicAction::Drop => {
-                        let (dir, bound) = match crossed {
-                            Crossed::Min(b) => ("below the minimum", b),
-                            Crossed::Max(b) => ("above the maximum", b),
-                        };
-                        let mut reason = format!("{} is {}, {dir} {}", r.filter.metric(), num(m.value), num(bound));
-                        if let Some(d) = &m.detail {
-                            reason.push_str(&format!(" (matched {d:?})"));
-                        }
-                        out.failed.push(Failure {
-                            rule: self.drop_rules.len() + j,
-                            value: m.value,
-                            threshold: bound,
-                            reason,
-                        });
-                    }
+                if !drops {
+                    out.counts.push((format!("toxic/{}/tag", r.name), 1));
+                    tags.push(format!("toxic:{}", r.name));
+                    continue;
                 }
+                out.counts.push((format!("toxic/{}/drop", r.name), 1));
+                let (dir, bound) = match crossed {
+                    Crossed::Min(b) => ("below the minimum", b),
+                    Crossed::Max(b) => ("above the maximum", b),
+                };
+                let mut reason = format!("{} is {}, {dir} {}", r.filter.metric(), num(m.value), num(bound));
+                if let Some(d) = &m.detail {
+                    reason.push_str(&format!(" (matched {d:?})"));
+                }
+                out.failed.push(Failure {
+                    rule: rule - 1,
+                    value: m.value,
+                    threshold: bound,
+                    reason,
+                });
             }
         }
         for t in tags {

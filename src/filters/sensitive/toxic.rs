@@ -247,7 +247,9 @@ impl WordList {
             if self.whole[m.pattern().as_usize()] {
                 let prev = text[..m.start()].chars().next_back();
                 let next = text[m.end()..].chars().next();
-                if prev.is_some_and(char::is_alphanumeric) || next.is_some_and(char::is_alphanumeric) {
+                // A Latin word between Chinese characters still stands alone.
+                let glued = |c: char| c.is_alphanumeric() && !is_cjk(c);
+                if prev.is_some_and(glued) || next.is_some_and(glued) {
                     continue;
                 }
             }
