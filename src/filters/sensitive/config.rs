@@ -250,3 +250,35 @@ pub fn compile_toxic(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Vec<Tox
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(pii: &str) -> Vec<RulesError> {
+        let files = RuleFiles::from_pairs("t", [(PII_FILE, pii)]);
+        let mut errors = Vec::new();
+        compile_pii(&files, &mut errors);
+        errors
+    }
+
+    #[test]
+    fn errors_name_the_line_and_key() {
+        let e = errors("[email]\naction = \"redact\"\n\n[passport]\naction = \"drop\"\n");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].line, Some(4));
+        assert_eq!(e[0].key.as_deref(), Some("passport"));
+        let e = errors("[phone]\naction = \"redact\"\npublic_only = false\n");
+        assert_eq!(e[0].key.as_deref(), Some("phone.public_only"));
+        let e = errors("[phone]\nplaceholder = \"x\"\n");
+        assert!(e[0].message.contains("action"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn placeholders_default_to_the_type_in_capitals() {
+        let files = RuleFiles::from_pairs("t", [(PII_FILE, "[cn-id]\naction = \"redact\"\n")]);
+        let mut errors = Vec::new();
+        let s = compile_pii(&files, &mut errors);
+        assert_eq!(s[0].placeholder, "<CN_ID>");
+    }
+}

@@ -293,3 +293,56 @@ impl RecordStage for SensitiveStage {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filters::testing::record;
+
+    fn stage() -> SensitiveStage {
+        match build(&RuleFiles::embedded()) {
+            Ok(Some(s)) => s,
+            _ => panic!("the built-in rules build a sensitive stage"),
+        }
+    }
+
+    #[test]
+    fn overlapping_findings_keep_the_specific_type() {
+        let f = |s, e, ty| Finding::new(s, e, ty);
+        let kept = resolve(vec![
+            f(0, 11, PiiType::Phone),
+            f(0, 18, PiiType::CnId),
+            f(20, 25, PiiType::Email),
+        ]);
+        assert_eq!(kept, vec![f(0, 18, PiiType::CnId), f(20, 25, PiiType::Email)]);
+    }
+
+    #[test]
+    fn redaction_keeps_the_input_boundary_and_character_offsets() {
+        let s = stage();
+        let mut rec =
+            record(r#"{"instruction": "给 jane@qq.com 回信", "input": "电话 13800138000", "output": "好的"}"#);
+        let out = s.process(&mut rec);
+        assert!(out.failed.is_empty());
+        assert_eq!(rec.instruction(), "给 <EMAIL> 回信");
+        assert_eq!(rec.input(), "电话 <PHONE>");
+        let spans: Vec<(u32, u32, u32, &str)> = rec
+            .pii
+            .iter()
+            .map(|p| (p.turn, p.start, p.end, p.kind.as_str()))
+            .collect();
+        assert_eq!(spans, [(0, 2, 13, "email"), (0, 20, 31, "phone")]);
+        assert!(out.counts.contains(&("pii/email/redact".to_string(), 1)));
+    }
+
+    #[test]
+    fn drop_rules_fail_with_the_number_of_findings() {
+        let s = stage();
+        let ids: Vec<String> = s.rules().into_iter().map(|r| r.id).collect();
+        let mut rec = record(r#"{"instruction": "SSN 536-22-8514 and 11010519491231002X", "output": "ok"}"#);
+        let out = s.process(&mut rec);
+        let failed: Vec<(&str, f64)> = out.failed.iter().map(|f| (ids[f.rule].as_str(), f.value)).collect();
+        assert_eq!(failed, [("sensitive/pii-ssn", 1.0), ("sensitive/pii-cn-id", 1.0)]);
+        assert_eq!(out.values.len(), ids.len());
+    }
+}
