@@ -149,6 +149,10 @@ fn secrets_government_ids_and_toxic_text_drop_records_with_their_rule() {
         pii(&[(0, 47, 67, "secret:aws-key"), (0, 92, 132, "secret:aws-secret")])
     );
     assert_eq!(rejected["drop-cn-id"].pii, pii(&[(0, 10, 28, "cn-id")]));
+    // The rejected shards keep the record for audit, without the secret or the id.
+    assert!(rejected["drop-secret"].messages[0].contains("aws_access_key_id = <SECRET>"));
+    assert!(!rejected["drop-secret"].raw.contains("AKIAQ3EGRT5YHX7LKD2M"));
+    assert_eq!(rejected["drop-cn-id"].messages[0], "核对这个身份证号码：<CN_ID>");
     assert_eq!(rejected.len(), 5);
 }
 

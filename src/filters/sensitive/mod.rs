@@ -13,7 +13,9 @@
 //! - `redact` replaces it with the type's placeholder (`<EMAIL>`), in the
 //!   messages and in the `raw` column;
 //! - `drop` drops the record with the rule `sensitive/pii-<type>`, the
-//!   number of findings as the value and 0 as the threshold;
+//!   number of findings as the value and 0 as the threshold; the value is
+//!   masked with the placeholder as well, so the rejected shards kept for
+//!   audit do not carry the secret or the id;
 //! - `tag` adds the tag `pii:<type>`.
 //!
 //! The report counts findings per type and action (`pii/email/redact`).

@@ -114,7 +114,9 @@ impl SensitiveStage {
             out.push_str(&text[last..f.start]);
             last = f.end;
             match self.setting(f.ty) {
-                Some(s) if s.action == PiiAction::Redact => {
+                // Dropped records go to the rejected shards for audit: the
+                // secret or id itself is masked there too.
+                Some(s) if s.action != PiiAction::Tag => {
                     out.push_str(&s.placeholder);
                     changed = true;
                     redacted.push((text[f.start..f.end].to_string(), s.placeholder.clone()));
