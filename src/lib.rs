@@ -7,9 +7,11 @@
 //! 2. [`record`]: each item is parsed and mapped, by its shape, to one
 //!    [`record::Record`]; what cannot be read or mapped is quarantined with
 //!    its file, line and a clear error.
-//! 3. [`stage`]: per-record stages (`quality`, …) measure each record with the
-//!    rules of [`rules`] and drop it at the first stage where a rule fails,
-//!    keeping every failing rule, the measured value and the threshold.
+//! 3. [`stage`]: per-record stages (`quality`, `sensitive`, …) measure each
+//!    record with the rules of [`rules`] and drop it at the first stage where
+//!    a rule fails, keeping every failing rule, the measured value and the
+//!    threshold. `sensitive` also redacts personal data and secrets and
+//!    records every finding in the record's `pii` spans.
 //!    The `tag` stage ([`tag`]) never drops: it writes each record's primary
 //!    task and its topic, language and user tags.
 //! 4. [`output`]: kept, rejected and malformed records go to Parquet shards;

@@ -4,7 +4,7 @@
 //! [`FILTER_KINDS`], its rule in `rules/<stage>/*.toml`, a fixture and tests.
 
 use crate::error::RulesError;
-use crate::filters::quality;
+use crate::filters::{quality, sensitive};
 use crate::rules::{compile_filter_stage, BuildContext, KeyError, RuleFiles};
 use crate::stage::{Filter, FilterStage, RecordStage, Scope};
 
@@ -30,6 +30,10 @@ pub static RECORD_STAGES: &[StageDef] = &[
     StageDef {
         name: "quality",
         build: |files| filter_stage(files, "quality"),
+    },
+    StageDef {
+        name: "sensitive",
+        build: |files| Ok(sensitive::build(files)?.map(|s| Box::new(s) as Box<dyn RecordStage>)),
     },
     StageDef {
         name: "tag",

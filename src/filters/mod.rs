@@ -2,6 +2,7 @@
 //! measures, why, an example and its parameters; the registry lists them.
 
 pub mod quality;
+pub mod sensitive;
 
 #[cfg(test)]
 pub(crate) mod testing {

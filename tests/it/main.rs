@@ -9,4 +9,5 @@ mod malformed;
 mod quality;
 mod rules;
 mod run;
+mod sensitive;
 mod tag;

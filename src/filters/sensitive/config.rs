@@ -1,0 +1,284 @@
+//! Parsing `rules/sensitive/*.toml`: `pii.toml` (one table per PII type) and
+//! the word-list rules of every other file. Errors name file, line and key.
+
+use serde::Deserialize;
+
+use super::scan::{Detector, PiiType};
+use super::toxic::{ToxicRule, WordList, WordListParams};
+use super::{card, cn_id, email, iban, ip, phone, secret, ssn};
+use crate::error::RulesError;
+use crate::rules::{locate, params, KeyError, RuleFiles};
+use crate::stage::Threshold;
+
+/// The file holding the PII settings.
+pub const PII_FILE: &str = "sensitive/pii.toml";
+
+/// What happens to a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PiiAction {
+    /// Replace it with the type's placeholder.
+    Redact,
+    /// Drop the record (rule `sensitive/pii-<type>`).
+    Drop,
+    /// Only record it (the `pii` column and a `pii:<type>` tag).
+    Tag,
+}
+
+impl PiiAction {
+    /// The name used in counters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PiiAction::Redact => "redact",
+            PiiAction::Drop => "drop",
+            PiiAction::Tag => "tag",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PiiParams {
+    action: PiiAction,
+    placeholder: Option<String>,
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[allow(dead_code)]
+    description: Option<String>,
+    public_only: Option<bool>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One enabled PII type.
+pub struct PiiSetting {
+    /// The type.
+    pub ty: PiiType,
+    /// What is done with findings.
+    pub action: PiiAction,
+    /// The replacement text for `redact`.
+    pub placeholder: String,
+    /// The detector.
+    pub detector: Box<dyn Detector>,
+}
+
+fn default_placeholder(ty: PiiType) -> String {
+    format!("<{}>", ty.as_str().replace('-', "_").to_ascii_uppercase())
+}
+
+fn detector(ty: PiiType, public_only: bool) -> Result<Box<dyn Detector>, regex::Error> {
+    Ok(match ty {
+        PiiType::Email => Box::new(email::Email::new()?),
+        PiiType::Phone => Box::new(phone::Phone::new()?),
+        PiiType::Ip => Box::new(ip::Ip::new(public_only)?),
+        PiiType::Card => Box::new(card::Card::new()?),
+        PiiType::Ssn => Box::new(ssn::Ssn::new()?),
+        PiiType::CnId => Box::new(cn_id::CnId::new()?),
+        PiiType::Iban => Box::new(iban::IbanDetector::new()?),
+        PiiType::Secret => Box::new(secret::Secret::new()?),
+    })
+}
+
+fn table(path: &str, text: &str) -> Result<toml::Table, RulesError> {
+    toml::from_str(text).map_err(|e: toml::de::Error| RulesError {
+        file: path.to_string(),
+        line: e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+        key: None,
+        message: e.message().trim().to_string(),
+    })
+}
+
+fn key_error(path: &str, text: &str, name: &str, (key, message): KeyError) -> RulesError {
+    RulesError {
+        file: path.to_string(),
+        line: locate(text, name, (!key.is_empty()).then_some(key.as_str())),
+        key: Some(if key.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}.{key}")
+        }),
+        message,
+    }
+}
+
+/// Compiles `pii.toml`: the enabled types in the fixed type order.
+pub fn compile_pii(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Vec<PiiSetting> {
+    let Some(text) = files.get(PII_FILE) else {
+        return Vec::new();
+    };
+    let t = match table(PII_FILE, text) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(e);
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for (name, value) in &t {
+        let Some(ty) = PiiType::parse(name) else {
+            let known: Vec<&str> = PiiType::ALL.iter().map(|t| t.as_str()).collect();
+            errors.push(key_error(
+                PII_FILE,
+                text,
+                name,
+                (
+                    String::new(),
+                    format!("unknown PII type `{name}`; types are: {}", known.join(", ")),
+                ),
+            ));
+            continue;
+        };
+        let toml::Value::Table(v) = value else {
+            errors.push(key_error(
+                PII_FILE,
+                text,
+                name,
+                (String::new(), format!("`{name}` must be a table: write it as [{name}]")),
+            ));
+            continue;
+        };
+        let p: PiiParams = match params(v) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(key_error(PII_FILE, text, name, e));
+                continue;
+            }
+        };
+        if p.public_only.is_some() && ty != PiiType::Ip {
+            errors.push(key_error(
+                PII_FILE,
+                text,
+                name,
+                ("public_only".into(), "`public_only` applies to `ip` only".into()),
+            ));
+            continue;
+        }
+        if !p.enabled {
+            continue;
+        }
+        match detector(ty, p.public_only.unwrap_or(true)) {
+            Ok(detector) => out.push(PiiSetting {
+                ty,
+                action: p.action,
+                placeholder: p.placeholder.unwrap_or_else(|| default_placeholder(ty)),
+                detector,
+            }),
+            Err(e) => errors.push(key_error(PII_FILE, text, name, (String::new(), e.to_string()))),
+        }
+    }
+    out.sort_by_key(|s| PiiType::ALL.iter().position(|t| *t == s.ty));
+    out
+}
+
+/// Compiles the word-list rules of every `sensitive/*.toml` but `pii.toml`.
+pub fn compile_toxic(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Vec<ToxicRule> {
+    let mut out: Vec<ToxicRule> = Vec::new();
+    let paths: Vec<&str> = files
+        .paths()
+        .filter(|p| p.starts_with("sensitive/") && p.ends_with(".toml") && *p != PII_FILE)
+        .filter(|p| !p["sensitive/".len()..].contains('/'))
+        .collect();
+    for path in paths {
+        let text = files.get(path).unwrap_or("");
+        let t = match table(path, text) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        for (name, value) in &t {
+            let id = format!("sensitive/{name}");
+            let toml::Value::Table(v) = value else {
+                errors.push(key_error(
+                    path,
+                    text,
+                    name,
+                    (String::new(), format!("`{name}` must be a table: write it as [{name}]")),
+                ));
+                continue;
+            };
+            if out.iter().any(|r| r.id == id) || PiiType::ALL.iter().any(|t| format!("pii-{t}") == *name) {
+                errors.push(key_error(
+                    path,
+                    text,
+                    name,
+                    (String::new(), format!("rule `{id}` is defined twice")),
+                ));
+                continue;
+            }
+            let p: WordListParams = match params(v) {
+                Ok(p) => p,
+                Err(e) => {
+                    errors.push(key_error(path, text, name, e));
+                    continue;
+                }
+            };
+            if p.min.is_none() && p.max.is_none() {
+                errors.push(key_error(
+                    path,
+                    text,
+                    name,
+                    (
+                        String::new(),
+                        format!("rule `{name}` sets neither min nor max, so it can never fire"),
+                    ),
+                ));
+                continue;
+            }
+            let filter = match WordList::build(&p, files) {
+                Ok(f) => f,
+                Err(e) => {
+                    errors.push(key_error(path, text, name, e));
+                    continue;
+                }
+            };
+            if p.enabled {
+                out.push(ToxicRule {
+                    id,
+                    name: name.clone(),
+                    threshold: Threshold { min: p.min, max: p.max },
+                    action: p.action,
+                    filter,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(pii: &str) -> Vec<RulesError> {
+        let files = RuleFiles::from_pairs("t", [(PII_FILE, pii)]);
+        let mut errors = Vec::new();
+        compile_pii(&files, &mut errors);
+        errors
+    }
+
+    #[test]
+    fn errors_name_the_line_and_key() {
+        let e = errors("[email]\naction = \"redact\"\n\n[passport]\naction = \"drop\"\n");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].line, Some(4));
+        assert_eq!(e[0].key.as_deref(), Some("passport"));
+        let e = errors("[phone]\naction = \"redact\"\npublic_only = false\n");
+        assert_eq!(e[0].key.as_deref(), Some("phone.public_only"));
+        let e = errors("[phone]\nplaceholder = \"x\"\n");
+        assert!(e[0].message.contains("action"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn placeholders_default_to_the_type_in_capitals() {
+        let files = RuleFiles::from_pairs("t", [(PII_FILE, "[cn-id]\naction = \"redact\"\n")]);
+        let mut errors = Vec::new();
+        let s = compile_pii(&files, &mut errors);
+        assert_eq!(s[0].placeholder, "<CN_ID>");
+    }
+}

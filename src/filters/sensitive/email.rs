@@ -1,0 +1,117 @@
+//! `email`: e-mail addresses.
+//!
+//! ## What it measures
+//! Addresses of the form `local@domain.tld`: a local part of letters, digits
+//! and `._%+-` starting with a letter or digit, a dotted domain and an
+//! alphabetic top-level domain of 2 to 24 letters.
+//!
+//! ## Why
+//! An address names a person and reaches them; it is the most common piece of
+//! contact data in scraped and user-written instructions.
+//!
+//! ## Example
+//! `Write to jane.doe@gmail.com for details.` finds `jane.doe@gmail.com`.
+//! Not found: `icon@2x.png` (an image name: the "domain" ends in a file
+//! extension), `postgres://user:pw@db.example.com` (URL credentials, the
+//! `secret` detector's), `@babel/core` (no local part).
+//!
+//! ## Parameters
+//! The common `action` and `placeholder` of `pii.toml` (default: redact as
+//! `<EMAIL>`).
+
+use regex::Regex;
+
+use super::scan::{after, before, Detector, Finding, PiiType};
+
+/// Top-level "domains" that are file extensions (`logo@2x.png`).
+const FILE_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff", "css", "js", "ts", "py", "md", "txt",
+    "json", "html", "pdf",
+];
+
+/// Finds e-mail addresses.
+pub struct Email {
+    re: Regex,
+}
+
+impl Email {
+    /// The detector.
+    pub fn new() -> Result<Self, regex::Error> {
+        Ok(Email {
+            re: Regex::new(
+                r"(?i)[a-z0-9][a-z0-9._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?-u:\b)",
+            )?,
+        })
+    }
+}
+
+impl Detector for Email {
+    fn ty(&self) -> PiiType {
+        PiiType::Email
+    }
+
+    fn find(&self, text: &str, out: &mut Vec<Finding>) {
+        if !text.contains('@') {
+            return;
+        }
+        for c in self.re.captures_iter(text) {
+            let (Some(m), Some(tld)) = (c.get(0), c.get(1)) else {
+                continue;
+            };
+            let tld = tld.as_str().to_ascii_lowercase();
+            if FILE_EXTENSIONS.contains(&tld.as_str()) {
+                continue;
+            }
+            // Part of a longer token (`a.b@c.com` inside a path or a URL's userinfo).
+            let prev = before(text, m.start(), 1);
+            if prev.ends_with(|c: char| c.is_ascii_alphanumeric() || "._%+-/:=".contains(c)) && prev != ":" {
+                continue;
+            }
+            let ctx = before(text, m.start(), 64);
+            if let Some(i) = ctx.rfind("://") {
+                if !ctx[i..].contains(char::is_whitespace) {
+                    continue;
+                }
+            }
+            let next = after(text, m.end(), 1);
+            if next.starts_with(['@', '-']) {
+                continue;
+            }
+            // SSH remotes (`git@github.com:org/repo.git`) name a service account.
+            if next == ":" && m.as_str().starts_with("git@") {
+                continue;
+            }
+            out.push(Finding::new(m.start(), m.end(), PiiType::Email));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(t: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        Email::new().expect("regex").find(t, &mut out);
+        out.iter().map(|f| &t[f.start..f.end]).collect()
+    }
+
+    #[test]
+    fn finds_addresses_in_english_and_chinese_text() {
+        assert_eq!(find("Write to jane.doe@gmail.com for details."), ["jane.doe@gmail.com"]);
+        assert_eq!(find("请发邮件至zhang_wei88@qq.com联系。"), ["zhang_wei88@qq.com"]);
+        assert_eq!(
+            find("Mail: Bob+news@Mail.Example.co.uk."),
+            ["Bob+news@Mail.Example.co.uk"]
+        );
+    }
+
+    #[test]
+    fn skips_file_names_packages_and_url_credentials() {
+        assert!(find("use icon@2x.png here").is_empty());
+        assert!(find("npm i @babel/core").is_empty());
+        assert!(find("postgres://admin:s3cr3tPw@db.example.com/app").is_empty());
+        assert!(find("user@localhost").is_empty());
+        assert!(find("git clone git@github.com:org/repo.git").is_empty());
+    }
+}

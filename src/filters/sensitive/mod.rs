@@ -1,0 +1,66 @@
+//! Sensitive content: personal data, secrets and toxic words.
+//!
+//! The `sensitive` stage runs after `quality`. For every message of a record
+//! (the system prompt is message 0 when there is one) it runs one detector
+//! per enabled PII type ([`email`], [`phone`], [`ip`], [`card`], [`ssn`],
+//! [`cn_id`], [`iban`], [`secret`]), keeps the best of overlapping findings
+//! (validated, specific formats win over loose ones) and then acts per type,
+//! as `rules/sensitive/pii.toml` says:
+//!
+//! - every finding goes to the record's `pii` column: message index, start
+//!   and end in Unicode characters of the original text, and the type
+//!   (`secret:<kind>` for secrets);
+//! - `redact` replaces it with the type's placeholder (`<EMAIL>`), in the
+//!   messages and in the `raw` column;
+//! - `drop` drops the record with the rule `sensitive/pii-<type>`, the
+//!   number of findings as the value and 0 as the threshold; the value is
+//!   masked with the placeholder as well, so the rejected shards kept for
+//!   audit do not carry the secret or the id;
+//! - `tag` adds the tag `pii:<type>`.
+//!
+//! The report counts findings per type and action (`pii/email/redact`).
+//! Then the word-list rules of the other `rules/sensitive/*.toml` files
+//! ([`toxic`]) measure the redacted record and drop it or tag it.
+//!
+//! ## Validation, and what is hand-written
+//! Detectors find candidates with regular expressions (`regex`, linear time)
+//! and keep only those that pass the format's own checks: Luhn plus issuer
+//! prefix and length for cards, the mod 11-2 checksum plus birth date and
+//! province for Chinese ids, the SSA's never-issued ranges for SSNs,
+//! numbering plans for phones, routable ranges for IP addresses.
+//!
+//! Crates considered:
+//! - IBAN: `iban_validate` (maintained, no heavy dependencies, carries the
+//!   SWIFT registry's per-country length and BBAN format, and checks
+//!   mod-97). Used: a hand-written check would need that registry.
+//! - Luhn: the `luhn` crate (1.0) validates a string of digits; the check is
+//!   ten lines and we already hold the digits, so it is hand-written in
+//!   [`scan::luhn`] rather than adding a dependency.
+//! - Phone numbers: the `phonenumber` crate (a port of libphonenumber) parses
+//!   one candidate at a time with per-country metadata, which costs a build
+//!   of the metadata and far more per candidate than this stage's budget; and
+//!   its validity check rejects the fictional `555` numbers that fill
+//!   generated instruction data and that a privacy reviewer still wants
+//!   redacted. The shapes we need (E.164, North American, Chinese mobile and
+//!   landline) are matched by hand with their numbering-plan checks.
+//! - IP addresses: the standard library parses both families; the public
+//!   range test is written out because `is_global` is not stable.
+//! - Multi-pattern matching: `aho-corasick` for word lists and for the
+//!   literal prefixes that decide which secret formats to try.
+
+pub mod card;
+pub mod cn_id;
+mod config;
+pub mod email;
+pub mod iban;
+pub mod ip;
+pub mod phone;
+pub mod scan;
+pub mod secret;
+pub mod ssn;
+mod stage;
+pub mod toxic;
+
+pub use config::{PiiAction, PII_FILE};
+pub use scan::{Detector, Finding, PiiType};
+pub use stage::{build, resolve, SensitiveStage};

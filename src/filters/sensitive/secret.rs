@@ -1,0 +1,336 @@
+//! `secret`: API keys, tokens, private keys and credentials in URLs.
+//!
+//! ## What it measures
+//! Provider formats with a fixed prefix, each reported with a finer kind
+//! (`secret:<kind>` in the `pii` column):
+//!
+//! | kind | format |
+//! |---|---|
+//! | `aws-key` | `AKIA`/`ASIA`/`ABIA`/`ACCA` + 16 upper-case letters or digits |
+//! | `aws-secret` | 40 base64 characters within 200 bytes after an AWS key id or an `aws_secret_access_key`-like name |
+//! | `github-token` | `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` + 36 or more, `github_pat_` + 82 |
+//! | `gitlab-token` | `glpat-` + 20 or more |
+//! | `slack-token` | `xoxb-`/`xoxp-`/`xoxa-`/`xoxr-`/`xoxs-` tokens, `hooks.slack.com/services/…` webhooks |
+//! | `openai-key` | `sk-` + 48, `sk-…T3BlbkFJ…`, `sk-proj-`/`sk-svcacct-`/`sk-admin-` + 40 or more |
+//! | `google-api-key` | `AIza` + 35 |
+//! | `private-key` | a `-----BEGIN … PRIVATE KEY-----` block, to its `END` line |
+//! | `jwt` | three base64url parts, the first two starting `eyJ` (`{"`) |
+//! | `url-credentials` | `scheme://user:password@host`: the `user:password` part |
+//!
+//! A literal prefix scan (Aho-Corasick over every format's prefix) decides
+//! which formats' expressions run, so a text with no prefix costs one pass.
+//!
+//! ## Why
+//! A leaked key grants access to someone's account; a model trained on it can
+//! repeat it. Records with secrets are dropped by default. Placeholders are
+//! not secrets: tokens made of a few repeated characters (`ghp_xxxx…`) and
+//! URL passwords such as `password`, `<password>` or `${DB_PASS}` are
+//! skipped, as tutorials are full of them.
+//!
+//! ## Example
+//! `export GITHUB_TOKEN=ghp_8f3KxQ2mZ7...` (36 characters after `ghp_`) finds
+//! a `secret:github-token`; `mysql://root:S3cure!pw@10.1.2.3/app` finds
+//! `root:S3cure!pw` as `secret:url-credentials`. Not found:
+//! `postgresql://user:password@localhost/db`, `sk-learn`,
+//! `ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx`.
+//!
+//! ## Parameters
+//! The common `action` and `placeholder` (default: drop the record; the
+//! placeholder for `redact` is `<SECRET>`).
+
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+
+use super::scan::{after, before, Detector, Finding, PiiType};
+
+struct Format {
+    kind: &'static str,
+    re: Regex,
+    /// Which capture group is the secret (0: the whole match).
+    group: usize,
+}
+
+/// Finds secrets.
+pub struct Secret {
+    formats: Vec<Format>,
+    /// Every prefix of every format, in order; `owner[i]` is its format.
+    prefixes: AhoCorasick,
+    owner: Vec<usize>,
+    aws_secret: Regex,
+}
+
+const FORMATS: &[(&str, &[&str], &str, usize)] = &[
+    (
+        "aws-key",
+        &["AKIA", "ASIA", "ABIA", "ACCA"],
+        r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)",
+        0,
+    ),
+    (
+        "github-token",
+        &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
+        r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{82})(?-u:\b)",
+        0,
+    ),
+    ("gitlab-token", &["glpat-"], r"(?-u:\b)glpat-[A-Za-z0-9_\-]{20,}", 0),
+    (
+        "slack-token",
+        &["xox", "hooks.slack.com"],
+        r"(?-u:\b)xox[abprs]-[0-9A-Za-z\-]{10,}|https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+",
+        0,
+    ),
+    (
+        "openai-key",
+        &["sk-"],
+        r"(?-u:\b)sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|[A-Za-z0-9]{48})(?-u:\b)",
+        0,
+    ),
+    ("google-api-key", &["AIza"], r"(?-u:\b)AIza[0-9A-Za-z_\-]{35}", 0),
+    (
+        "private-key",
+        &["-----BEGIN"],
+        r"-----BEGIN[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----",
+        0,
+    ),
+    (
+        "jwt",
+        &["eyJ"],
+        r"(?-u:\b)eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+        0,
+    ),
+    (
+        "url-credentials",
+        &["://"],
+        r"(?-u:\b)[A-Za-z][A-Za-z0-9+.\-]{1,15}://([^\s:/@'\x22<>]{1,64}:[^\s/@'\x22<>]{1,128})@[A-Za-z0-9.\-\[\]]+",
+        1,
+    ),
+];
+
+/// URL passwords that are placeholders, compared lower-cased.
+const PLACEHOLDER_PASSWORDS: &[&str] = &[
+    "password",
+    "pass",
+    "passwd",
+    "pwd",
+    "secret",
+    "mypassword",
+    "yourpassword",
+    "your_password",
+    "your-password",
+    "changeme",
+    "pw",
+    "p",
+    "xxx",
+    "xxxx",
+    "xxxxxx",
+    "xxxxxxxx",
+    "***",
+    "****",
+    "******",
+    "********",
+    "...",
+    "token",
+    "apikey",
+    "api_key",
+    "mysecretpassword",
+    "example",
+    "test",
+    "foo",
+    "bar",
+    "dbpass",
+    "db_password",
+    "pass123",
+    "password123",
+    "123456",
+    "admin",
+    "root",
+    "user",
+    "guest",
+    "redacted",
+];
+
+impl Secret {
+    /// The detector.
+    pub fn new() -> Result<Self, regex::Error> {
+        let mut formats = Vec::new();
+        let mut all = Vec::new();
+        let mut owner = Vec::new();
+        for (i, (kind, prefixes, re, group)) in FORMATS.iter().enumerate() {
+            formats.push(Format {
+                kind,
+                re: Regex::new(re)?,
+                group: *group,
+            });
+            for p in *prefixes {
+                all.push(*p);
+                owner.push(i);
+            }
+        }
+        let prefixes = AhoCorasick::new(&all).map_err(|e| regex::Error::Syntax(e.to_string()))?;
+        Ok(Secret {
+            formats,
+            prefixes,
+            owner,
+            aws_secret: Regex::new(r"[A-Za-z0-9/+]{40}")?,
+        })
+    }
+}
+
+/// Where a private key block that starts before `from` ends: after its
+/// `-----END … PRIVATE KEY-----` line, or after the base64 body when the text
+/// was cut.
+fn key_block_end(text: &str, from: usize) -> usize {
+    let rest = &text[from..];
+    if let Some(i) = rest.find("-----END") {
+        if let Some(j) = rest[i + 8..].find("-----") {
+            return from + i + 8 + j + 5;
+        }
+    }
+    let body = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || b"+/=\r\n \t".contains(b))
+        .count();
+    from + body
+}
+
+/// A token of few distinct characters (`xxxx…`, `0000…`, `abcabc…`) is a placeholder.
+fn low_entropy(s: &str) -> bool {
+    let mut seen = [false; 128];
+    let mut n = 0;
+    for b in s.bytes().filter(u8::is_ascii_alphanumeric) {
+        if !seen[b as usize] {
+            seen[b as usize] = true;
+            n += 1;
+        }
+    }
+    n < 10
+}
+
+fn placeholder_credentials(userinfo: &str) -> bool {
+    let pw = userinfo.split_once(':').map_or("", |(_, p)| p);
+    let lower = pw.to_ascii_lowercase();
+    PLACEHOLDER_PASSWORDS.contains(&lower.as_str())
+        || pw.starts_with(['<', '{', '$', '%', '[', '*'])
+        || pw.chars().all(|c| c == '*' || c == 'x' || c == 'X' || c == '.')
+        || lower.starts_with("your")
+        || lower.starts_with("my_")
+}
+
+impl Detector for Secret {
+    fn ty(&self) -> PiiType {
+        PiiType::Secret
+    }
+
+    fn find(&self, text: &str, out: &mut Vec<Finding>) {
+        let mut hit = vec![false; self.formats.len()];
+        for m in self.prefixes.find_overlapping_iter(text) {
+            hit[self.owner[m.pattern().as_usize()]] = true;
+        }
+        let lower_has_aws = hit[0] || {
+            let l = text.to_ascii_lowercase();
+            l.contains("secret_access_key") || l.contains("secretaccesskey") || l.contains("aws_secret")
+        };
+        for (f, _) in self.formats.iter().zip(&hit).filter(|(_, h)| **h) {
+            for c in f.re.captures_iter(text) {
+                let Some(m) = c.get(f.group) else { continue };
+                let (start, end) = if f.kind == "private-key" {
+                    (m.start(), key_block_end(text, m.end()))
+                } else {
+                    (m.start(), m.end())
+                };
+                let s = &text[start..end];
+                let skip = match f.kind {
+                    "url-credentials" => placeholder_credentials(s),
+                    "private-key" => end - m.end() < 40,
+                    _ => low_entropy(s),
+                };
+                if !skip {
+                    out.push(Finding {
+                        start,
+                        end,
+                        ty: PiiType::Secret,
+                        sub: Some(f.kind),
+                    });
+                }
+            }
+        }
+        if lower_has_aws {
+            self.find_aws_secrets(text, out);
+        }
+    }
+}
+
+impl Secret {
+    /// 40-character base64 tokens shortly after an AWS key id or secret name.
+    fn find_aws_secrets(&self, text: &str, out: &mut Vec<Finding>) {
+        for m in self.aws_secret.find_iter(text) {
+            let s = m.as_str();
+            let standalone = !before(text, m.start(), 1)
+                .ends_with(|c: char| c.is_ascii_alphanumeric() || "/+=".contains(c))
+                && !after(text, m.end(), 1).starts_with(|c: char| c.is_ascii_alphanumeric() || "/+".contains(c));
+            let mixed = s.bytes().any(|b| b.is_ascii_uppercase())
+                && s.bytes().any(|b| b.is_ascii_lowercase())
+                && s.bytes().any(|b| b.is_ascii_digit() || b == b'/' || b == b'+');
+            if !standalone || !mixed || low_entropy(s) {
+                continue;
+            }
+            let ctx = before(text, m.start(), 200);
+            let lower = ctx.to_ascii_lowercase();
+            let near = ["akia", "asia", "secret_access_key", "secretaccesskey", "aws_secret"]
+                .iter()
+                .any(|w| lower.contains(w));
+            if near {
+                out.push(Finding {
+                    start: m.start(),
+                    end: m.end(),
+                    ty: PiiType::Secret,
+                    sub: Some("aws-secret"),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(t: &str) -> Vec<(String, &str)> {
+        let mut out = Vec::new();
+        Secret::new().expect("regex").find(t, &mut out);
+        out.sort_by_key(|f| f.start);
+        out.iter().map(|f| (f.kind(), &t[f.start..f.end])).collect()
+    }
+
+    #[test]
+    fn finds_provider_keys() {
+        let t = "aws_access_key_id = AKIAQ3EGRT5YHX7LKD2M\naws_secret_access_key = 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";
+        let f = find(t);
+        assert_eq!(f[0], ("secret:aws-key".to_string(), "AKIAQ3EGRT5YHX7LKD2M"));
+        assert_eq!(f[1].0, "secret:aws-secret");
+        let t = "token ghp_8f3KxQ2mZ7vB1nR5tY9wE4uI6oP0aS2dF7gH and glpat-Xq7Lm2Np9Rs4Tv6Wy8Za";
+        let kinds: Vec<String> = find(t).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(kinds, ["secret:github-token", "secret:gitlab-token"]);
+        let t = "key AIzaSyD3mK8pQ2rT6vX9zB1nC4fH7jL0sW5yE8u";
+        assert_eq!(find(t)[0].0, "secret:google-api-key");
+    }
+
+    #[test]
+    fn finds_blocks_tokens_and_url_credentials() {
+        let t = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7Yq3tR9mX2vB8nL4kP6sW1zC5hF0jG3dE7uI9oA2qS4wT6yR\n-----END RSA PRIVATE KEY-----";
+        assert_eq!(find(t), [("secret:private-key".to_string(), t)]);
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert_eq!(find(&format!("Bearer {jwt}"))[0].0, "secret:jwt");
+        let u = find("mysql://root:S3cure!pw@10.1.2.3/app");
+        assert_eq!(u, [("secret:url-credentials".to_string(), "root:S3cure!pw")]);
+    }
+
+    #[test]
+    fn skips_placeholders() {
+        assert!(find("postgresql://user:password@localhost/db").is_empty());
+        assert!(find("redis://:${REDIS_PASS}@cache:6379").is_empty());
+        assert!(find("ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx").is_empty());
+        assert!(find("pip install sk-learn; see https://example.com/a").is_empty());
+        assert!(find("-----BEGIN PRIVATE KEY-----").is_empty());
+    }
+}

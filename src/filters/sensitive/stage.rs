@@ -1,0 +1,350 @@
+//! The `sensitive` stage: find PII and secrets in every message, record each
+//! finding in the `pii` column, redact, tag or drop as `pii.toml` says, then
+//! measure the word-list rules on the (redacted) record.
+
+use crate::error::RulesError;
+use crate::record::{PiiSpan, Record};
+use crate::rules::RuleFiles;
+use crate::stage::{num, Analysis, Crossed, Failure, Filter, RecordStage, RuleInfo, StageOutcome, Threshold};
+
+use super::config::{compile_pii, compile_toxic, PiiAction, PiiSetting};
+use super::scan::{Finding, PiiType};
+use super::toxic::{ToxicAction, ToxicRule};
+
+/// The compiled stage.
+pub struct SensitiveStage {
+    pii: Vec<PiiSetting>,
+    /// Indexes into `pii` of the types whose action is `drop`: one rule each.
+    drop_rules: Vec<usize>,
+    toxic: Vec<ToxicRule>,
+}
+
+/// Builds the stage from `rules/sensitive/`; `None` when it has no rules.
+pub fn build(files: &RuleFiles) -> Result<Option<SensitiveStage>, Vec<RulesError>> {
+    let mut errors = Vec::new();
+    let pii = compile_pii(files, &mut errors);
+    let toxic = compile_toxic(files, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if pii.is_empty() && toxic.is_empty() {
+        return Ok(None);
+    }
+    let drop_rules = (0..pii.len()).filter(|&i| pii[i].action == PiiAction::Drop).collect();
+    Ok(Some(SensitiveStage { pii, drop_rules, toxic }))
+}
+
+/// Keeps the best of overlapping findings (higher type rank, then longer,
+/// then earlier) and returns the rest in text order.
+pub fn resolve(mut found: Vec<Finding>) -> Vec<Finding> {
+    found.sort_by(|a, b| {
+        b.ty.rank()
+            .cmp(&a.ty.rank())
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut kept: Vec<Finding> = Vec::with_capacity(found.len());
+    for f in found {
+        if kept.iter().all(|k| f.end <= k.start || f.start >= k.end) {
+            kept.push(f);
+        }
+    }
+    kept.sort_by_key(|f| f.start);
+    kept
+}
+
+/// Numeric detectors need this many ASCII digits in the text to find anything.
+const MIN_DIGITS: usize = 7;
+
+impl SensitiveStage {
+    /// Every validated finding in `text`, overlaps resolved, in text order.
+    pub fn scan(&self, text: &str) -> Vec<Finding> {
+        let digits = text.bytes().filter(u8::is_ascii_digit).count();
+        let mut found = Vec::new();
+        for s in &self.pii {
+            let numeric = matches!(s.ty, PiiType::Phone | PiiType::Card | PiiType::Ssn | PiiType::CnId);
+            if numeric && digits < MIN_DIGITS {
+                continue;
+            }
+            s.detector.find(text, &mut found);
+        }
+        resolve(found)
+    }
+
+    fn setting(&self, ty: PiiType) -> Option<&PiiSetting> {
+        self.pii.iter().find(|s| s.ty == ty)
+    }
+
+    /// Scans one message, fills `spans`, counts per type and returns the
+    /// redacted text when something was redacted, with `cut` (a byte offset
+    /// in the message: the Alpaca input boundary) moved to match. Redacted
+    /// values and their placeholders are added to `redacted`.
+    fn message(
+        &self,
+        turn: u32,
+        text: &str,
+        cut: Option<usize>,
+        spans: &mut Vec<PiiSpan>,
+        per_type: &mut [u64; 8],
+        redacted: &mut Vec<(String, String)>,
+    ) -> Option<(String, Option<usize>)> {
+        let found = self.scan(text);
+        if found.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        let mut chars = 0u32;
+        let mut shift = 0isize;
+        let mut straddle = None;
+        let mut changed = false;
+        for f in &found {
+            chars += text[last..f.start].chars().count() as u32;
+            let len = text[f.start..f.end].chars().count() as u32;
+            spans.push(PiiSpan {
+                turn,
+                start: chars,
+                end: chars + len,
+                kind: f.kind(),
+            });
+            chars += len;
+            if let Some(i) = PiiType::ALL.iter().position(|t| *t == f.ty) {
+                per_type[i] += 1;
+            }
+            out.push_str(&text[last..f.start]);
+            last = f.end;
+            match self.setting(f.ty) {
+                // Dropped records go to the rejected shards for audit: the
+                // secret or id itself is masked there too.
+                Some(s) if s.action != PiiAction::Tag => {
+                    out.push_str(&s.placeholder);
+                    changed = true;
+                    redacted.push((text[f.start..f.end].to_string(), s.placeholder.clone()));
+                    if let Some(c) = cut {
+                        if f.end <= c {
+                            shift += s.placeholder.len() as isize - (f.end - f.start) as isize;
+                        } else if f.start < c {
+                            straddle = Some(out.len());
+                        }
+                    }
+                }
+                _ => out.push_str(&text[f.start..f.end]),
+            }
+        }
+        out.push_str(&text[last..]);
+        if !changed {
+            return None;
+        }
+        let new_cut = cut.map(|c| straddle.unwrap_or((c as isize + shift).max(0) as usize));
+        Some((out, new_cut))
+    }
+}
+
+/// Replaces every JSON-escaped occurrence of `value` in the raw record.
+fn redact_raw(raw: &mut String, value: &str, placeholder: &str) {
+    let Ok(quoted) = serde_json::to_string(value) else {
+        return;
+    };
+    let escaped = &quoted[1..quoted.len() - 1];
+    if !escaped.is_empty() && raw.contains(escaped) {
+        *raw = raw.replace(escaped, placeholder);
+    }
+}
+
+impl RecordStage for SensitiveStage {
+    fn name(&self) -> &str {
+        "sensitive"
+    }
+
+    /// The rules that can drop a record: one per PII type whose action is
+    /// `drop` (threshold `max = 0` findings), then the word-list rules whose
+    /// action is `drop`. Tagging rules never drop, so they are not listed
+    /// (re-deciding from stored values would otherwise read them as drops).
+    fn rules(&self) -> Vec<RuleInfo> {
+        let pii = self.drop_rules.iter().map(|&i| RuleInfo {
+            id: format!("sensitive/pii-{}", self.pii[i].ty),
+            threshold: Threshold {
+                min: None,
+                max: Some(0.0),
+            },
+            by_lang: Vec::new(),
+        });
+        let toxic = self
+            .toxic
+            .iter()
+            .filter(|r| r.action == ToxicAction::Drop)
+            .map(|r| RuleInfo {
+                id: r.id.clone(),
+                threshold: r.threshold,
+                by_lang: Vec::new(),
+            });
+        pii.chain(toxic).collect()
+    }
+
+    fn process(&self, rec: &mut Record) -> StageOutcome {
+        let mut out = StageOutcome::default();
+        let mut spans = Vec::new();
+        let mut per_type = [0u64; 8];
+        let mut redacted: Vec<(String, String)> = Vec::new();
+        if !self.pii.is_empty() {
+            let mut idx = 0u32;
+            if let Some(sys) = rec.system.as_mut() {
+                if let Some((text, _)) = self.message(idx, sys, None, &mut spans, &mut per_type, &mut redacted) {
+                    *sys = text;
+                }
+                idx += 1;
+            }
+            let input_at = rec.input_at;
+            for (ti, t) in rec.turns.iter_mut().enumerate() {
+                let cut = if ti == 0 { input_at } else { None };
+                if let Some((text, new_cut)) =
+                    self.message(idx, &t.content, cut, &mut spans, &mut per_type, &mut redacted)
+                {
+                    t.content = text;
+                    if ti == 0 {
+                        rec.input_at = new_cut;
+                    }
+                }
+                idx += 1;
+            }
+        }
+        // Keep the raw column free of what was redacted.
+        for (value, placeholder) in &redacted {
+            redact_raw(&mut rec.raw, value, placeholder);
+        }
+        for (i, n) in per_type.iter().enumerate() {
+            let ty = PiiType::ALL[i];
+            if *n == 0 {
+                continue;
+            }
+            if let Some(s) = self.setting(ty) {
+                out.counts.push((format!("pii/{ty}/{}", s.action.as_str()), *n));
+                if s.action == PiiAction::Tag {
+                    let tag = format!("pii:{ty}");
+                    if !rec.tags.contains(&tag) {
+                        rec.tags.push(tag);
+                    }
+                }
+            }
+        }
+        for (rule, &i) in self.drop_rules.iter().enumerate() {
+            let ty = self.pii[i].ty;
+            let n = per_type[PiiType::ALL.iter().position(|t| *t == ty).unwrap_or(0)] as f64;
+            out.values.push(n);
+            if n > 0.0 {
+                let kinds: Vec<&str> = spans
+                    .iter()
+                    .filter(|s| s.kind == ty.as_str() || s.kind.starts_with(&format!("{ty}:")))
+                    .map(|s| s.kind.as_str())
+                    .collect();
+                out.failed.push(Failure {
+                    rule,
+                    value: n,
+                    threshold: 0.0,
+                    reason: format!(
+                        "found {} {ty} finding(s) ({}), above the maximum 0: records with {ty} are dropped",
+                        num(n),
+                        kinds.join(", ")
+                    ),
+                });
+            }
+        }
+        rec.pii = spans;
+        let mut tags = Vec::new();
+        {
+            let mut cx = Analysis::new(rec);
+            let mut rule = self.drop_rules.len();
+            for r in &self.toxic {
+                let drops = r.action == ToxicAction::Drop;
+                let m = r.filter.measure(&mut cx);
+                if drops {
+                    out.values.push(m.as_ref().map_or(f64::NAN, |m| m.value));
+                    rule += 1;
+                }
+                let Some(m) = m else { continue };
+                let Some(crossed) = r.threshold.check(m.value) else {
+                    continue;
+                };
+                if !drops {
+                    out.counts.push((format!("toxic/{}/tag", r.name), 1));
+                    tags.push(format!("toxic:{}", r.name));
+                    continue;
+                }
+                out.counts.push((format!("toxic/{}/drop", r.name), 1));
+                let (dir, bound) = match crossed {
+                    Crossed::Min(b) => ("below the minimum", b),
+                    Crossed::Max(b) => ("above the maximum", b),
+                };
+                let mut reason = format!("{} is {}, {dir} {}", r.filter.metric(), num(m.value), num(bound));
+                if let Some(d) = &m.detail {
+                    reason.push_str(&format!(" (matched {d:?})"));
+                }
+                out.failed.push(Failure {
+                    rule: rule - 1,
+                    value: m.value,
+                    threshold: bound,
+                    reason,
+                });
+            }
+        }
+        for t in tags {
+            if !rec.tags.contains(&t) {
+                rec.tags.push(t);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filters::testing::record;
+
+    fn stage() -> SensitiveStage {
+        match build(&RuleFiles::embedded()) {
+            Ok(Some(s)) => s,
+            _ => panic!("the built-in rules build a sensitive stage"),
+        }
+    }
+
+    #[test]
+    fn overlapping_findings_keep_the_specific_type() {
+        let f = |s, e, ty| Finding::new(s, e, ty);
+        let kept = resolve(vec![
+            f(0, 11, PiiType::Phone),
+            f(0, 18, PiiType::CnId),
+            f(20, 25, PiiType::Email),
+        ]);
+        assert_eq!(kept, vec![f(0, 18, PiiType::CnId), f(20, 25, PiiType::Email)]);
+    }
+
+    #[test]
+    fn redaction_keeps_the_input_boundary_and_character_offsets() {
+        let s = stage();
+        let mut rec =
+            record(r#"{"instruction": "给 jane@qq.com 回信", "input": "电话 13800138000", "output": "好的"}"#);
+        let out = s.process(&mut rec);
+        assert!(out.failed.is_empty());
+        assert_eq!(rec.instruction(), "给 <EMAIL> 回信");
+        assert_eq!(rec.input(), "电话 <PHONE>");
+        let spans: Vec<(u32, u32, u32, &str)> = rec
+            .pii
+            .iter()
+            .map(|p| (p.turn, p.start, p.end, p.kind.as_str()))
+            .collect();
+        assert_eq!(spans, [(0, 2, 13, "email"), (0, 20, 31, "phone")]);
+        assert!(out.counts.contains(&("pii/email/redact".to_string(), 1)));
+    }
+
+    #[test]
+    fn drop_rules_fail_with_the_number_of_findings() {
+        let s = stage();
+        let ids: Vec<String> = s.rules().into_iter().map(|r| r.id).collect();
+        let mut rec = record(r#"{"instruction": "SSN 536-22-8514 and 11010519491231002X", "output": "ok"}"#);
+        let out = s.process(&mut rec);
+        let failed: Vec<(&str, f64)> = out.failed.iter().map(|f| (ids[f.rule].as_str(), f.value)).collect();
+        assert_eq!(failed, [("sensitive/pii-ssn", 1.0), ("sensitive/pii-cn-id", 1.0)]);
+        assert_eq!(out.values.len(), ids.len());
+    }
+}

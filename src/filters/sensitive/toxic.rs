@@ -1,0 +1,338 @@
+//! `word-list`: toxic, obscene and sexual words from shipped word lists.
+//!
+//! ## What it measures
+//! How many times words of the rule's lists occur in the scoped text (by
+//! default the whole conversation), or that count per 1,000 words
+//! (`measure = "per-mille"`). All the lists of a rule are compiled into one
+//! Aho-Corasick automaton (ASCII case-insensitive), so thousands of words
+//! cost one pass over the text.
+//!
+//! Two ways of matching, as C4 and datatrove do:
+//! - `match = "word"` for spaced scripts: a match counts only when no letter
+//!   or digit touches it on either side (`ass` does not match in `class`,
+//!   the Scunthorpe problem);
+//! - `match = "substring"` for Chinese and Japanese, which have no spaces.
+//!   Entries without CJK characters (`sm`, `anal` in the Chinese lists) are
+//!   still matched as whole words, or `small` and `analysis` would count.
+//!   Entries shorter than `min_chars` (default 2) are dropped from the lists,
+//!   and so are the words of `exclude`: a single character such as `性`
+//!   occurs in 性别, 一次性 and 性质 and would otherwise wipe out ordinary
+//!   text. Phrases of `allow` are blanked out before matching, so a listed
+//!   entry inside an ordinary phrase does not count.
+//!
+//! ## Why
+//! Pre-training and instruction corpora drop or tag documents with obscene
+//! words (C4 drops on any LDNOOBW word). Instruction data is mostly clean,
+//! so a count threshold above zero keeps medical and educational records that
+//! mention one such word while dropping the ones that are made of them.
+//!
+//! ## Example
+//! With the shipped `toxic-en` rule (LDNOOBW English as used by C4, `max =
+//! 1`), a record using two listed words is dropped with
+//! `sensitive/toxic-en`; a biology answer that mentions one once is kept.
+//!
+//! ## Parameters
+//! In `rules/sensitive/toxic.toml`, one table per rule:
+//! `lists` (files under `rules/sensitive/`, one word per line, `#` comments),
+//! `match` (`word` | `substring`), `measure` (`count` | `per-mille`), `min` /
+//! `max` (keep when within), `action` (`drop` | `tag`; a tag is
+//! `toxic:<rule name>`), `scope` (default `conversation`), `exclude`, `allow`,
+//! `min_chars`, `enabled`, `description`.
+
+use std::borrow::Cow;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use serde::Deserialize;
+
+use crate::rules::{KeyError, RuleFiles};
+use crate::stage::{Analysis, Filter, Measure, Scope, Threshold};
+
+/// How list entries are matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Matching {
+    /// Whole words (spaced scripts).
+    Word,
+    /// Anywhere (unspaced scripts).
+    Substring,
+}
+
+/// What the rule compares with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Measuring {
+    /// Number of matches.
+    Count,
+    /// Matches per 1,000 words of the text.
+    PerMille,
+}
+
+/// What happens to a record over the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToxicAction {
+    /// Drop it (rule id `sensitive/<name>`).
+    Drop,
+    /// Keep it with the tag `toxic:<name>`.
+    Tag,
+}
+
+/// One rule table of `toxic.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordListParams {
+    /// Word list files, relative to `rules/sensitive/`.
+    pub lists: Vec<String>,
+    /// How entries match.
+    #[serde(rename = "match")]
+    pub matching: Matching,
+    /// What is compared.
+    #[serde(default = "default_measure")]
+    pub measure: Measuring,
+    /// Keep when the value is at least this.
+    pub min: Option<f64>,
+    /// Keep when the value is at most this.
+    pub max: Option<f64>,
+    /// Drop or tag.
+    pub action: ToxicAction,
+    /// The part measured.
+    pub scope: Option<Scope>,
+    /// Entries removed from the lists.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Phrases blanked out before matching.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Shortest entry kept, in characters.
+    #[serde(default = "default_min_chars")]
+    pub min_chars: usize,
+    /// Whether the rule runs.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// What the rule is for.
+    pub description: Option<String>,
+}
+
+fn default_measure() -> Measuring {
+    Measuring::Count
+}
+fn default_min_chars() -> usize {
+    2
+}
+fn yes() -> bool {
+    true
+}
+
+/// A compiled word-list filter.
+pub struct WordList {
+    ac: AhoCorasick,
+    words: Vec<String>,
+    /// Per word: whether it must stand alone (word matching, or a word
+    /// without CJK characters in a substring list: `sm` must not match in
+    /// `small`).
+    whole: Vec<bool>,
+    allow: Option<AhoCorasick>,
+    measure: Measuring,
+    scope: Scope,
+    metric: String,
+}
+
+/// A compiled rule: its filter, threshold and action.
+pub struct ToxicRule {
+    /// `sensitive/<name>`.
+    pub id: String,
+    /// The table name (used in the tag).
+    pub name: String,
+    /// Keep when within.
+    pub threshold: Threshold,
+    /// Drop or tag.
+    pub action: ToxicAction,
+    /// The measuring half.
+    pub filter: WordList,
+}
+
+/// Whether `c` belongs to a script written without spaces (Han, kana, Hangul).
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{2E80}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2FA1F}')
+}
+
+/// Reads the entries of a list file: one per line, `#` lines are comments.
+pub fn read_list(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+impl WordList {
+    /// Builds the filter from a rule's parameters.
+    pub fn build(p: &WordListParams, files: &RuleFiles) -> Result<WordList, KeyError> {
+        let mut words: Vec<String> = Vec::new();
+        for l in &p.lists {
+            let path = format!("sensitive/{l}");
+            let text = files.get(&path).ok_or_else(|| {
+                (
+                    "lists".to_string(),
+                    format!("word list `{path}` not found in the rules folder"),
+                )
+            })?;
+            let exclude: Vec<String> = p.exclude.iter().map(|w| w.to_lowercase()).collect();
+            for w in read_list(text) {
+                let w = w.to_lowercase();
+                if w.chars().count() >= p.min_chars && !exclude.contains(&w) && !words.contains(&w) {
+                    words.push(w);
+                }
+            }
+        }
+        if words.is_empty() {
+            return Err(("lists".into(), "the lists hold no words".into()));
+        }
+        // ASCII case folding in the automaton spares lower-casing every text;
+        // list entries are lower-cased when read. A DFA is the fastest kind
+        // for overlapping search and stays small for lists of this size.
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&words)
+            .map_err(|e| ("lists".to_string(), e.to_string()))?;
+        let allow = if p.allow.is_empty() {
+            None
+        } else {
+            let lower: Vec<String> = p.allow.iter().map(|w| w.to_lowercase()).collect();
+            Some(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .ascii_case_insensitive(true)
+                    .build(&lower)
+                    .map_err(|e| ("allow".to_string(), e.to_string()))?,
+            )
+        };
+        let whole = words
+            .iter()
+            .map(|w| p.matching == Matching::Word || !w.chars().any(is_cjk))
+            .collect();
+        let metric = match p.measure {
+            Measuring::Count => "listed words",
+            Measuring::PerMille => "listed words per 1,000 words",
+        };
+        Ok(WordList {
+            ac,
+            words,
+            whole,
+            allow,
+            measure: p.measure,
+            scope: p.scope.unwrap_or(Scope::Conversation),
+            metric: metric.to_string(),
+        })
+    }
+
+    /// The matches in `text`: how many, and the first few distinct words.
+    pub fn scan(&self, text: &str) -> (usize, Vec<&str>) {
+        let mut text = Cow::Borrowed(text);
+        if let Some(allow) = &self.allow {
+            let spans: Vec<(usize, usize)> = allow.find_iter(text.as_ref()).map(|m| (m.start(), m.end())).collect();
+            if !spans.is_empty() {
+                let owned = text.to_mut();
+                for (s, e) in spans {
+                    // Spaces of the same byte length: offsets stay valid.
+                    owned.replace_range(s..e, &" ".repeat(e - s));
+                }
+            }
+        }
+        let text = text.as_ref();
+        let mut n = 0;
+        let mut seen: Vec<&str> = Vec::new();
+        for m in self.ac.find_overlapping_iter(text) {
+            if self.whole[m.pattern().as_usize()] {
+                let prev = text[..m.start()].chars().next_back();
+                let next = text[m.end()..].chars().next();
+                // A Latin word between Chinese characters still stands alone.
+                let glued = |c: char| c.is_alphanumeric() && !is_cjk(c);
+                if prev.is_some_and(glued) || next.is_some_and(glued) {
+                    continue;
+                }
+            }
+            n += 1;
+            let w = self.words[m.pattern().as_usize()].as_str();
+            if seen.len() < 5 && !seen.contains(&w) {
+                seen.push(w);
+            }
+        }
+        (n, seen)
+    }
+}
+
+impl Filter for WordList {
+    fn metric(&self) -> &str {
+        &self.metric
+    }
+
+    fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
+        let text = cx.text(self.scope);
+        let (n, seen) = self.scan(&text);
+        let value = match self.measure {
+            Measuring::Count => n as f64,
+            Measuring::PerMille => {
+                let words = crate::text::words(&text).count().max(1);
+                (n as f64 * 1000.0 / words as f64 * 100.0).round() / 100.0
+            }
+        };
+        Some(Measure {
+            value,
+            detail: (!seen.is_empty()).then(|| seen.join(", ")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(params: &str, words: &str) -> WordList {
+        let files = RuleFiles::from_pairs("t", [("sensitive/w.txt", words)]);
+        let p: WordListParams = toml::from_str(params).expect("params");
+        match WordList::build(&p, &files) {
+            Ok(w) => w,
+            Err((k, m)) => panic!("{k}: {m}"),
+        }
+    }
+
+    #[test]
+    fn word_matching_respects_word_boundaries() {
+        let w = list(
+            r#"lists = ["w.txt"]
+match = "word"
+action = "drop""#,
+            "# header\nass\nblow job\n",
+        );
+        assert_eq!(w.scan("The class assembled.").0, 0);
+        assert_eq!(w.scan("What an ASS. A blow job!").0, 2);
+    }
+
+    #[test]
+    fn substring_matching_drops_single_characters_and_allowed_phrases() {
+        let w = list(
+            r#"lists = ["w.txt"]
+match = "substring"
+action = "drop"
+exclude = ["13点"]
+allow = ["色情片分级制度"]"#,
+            "性\n13点\n色情\n做爱\nsm\n",
+        );
+        assert_eq!(w.scan("a small analysis").0, 0);
+        assert_eq!(w.scan("喜欢SM的人").0, 1);
+        assert_eq!(w.scan("性别、一次性和性质都是普通词，现在13点。").0, 0);
+        assert_eq!(w.scan("这是色情内容，他们做爱。").0, 2);
+        assert_eq!(w.scan("介绍色情片分级制度。").0, 0);
+    }
+
+    #[test]
+    fn missing_lists_name_the_key() {
+        let files = RuleFiles::default();
+        let p: WordListParams =
+            toml::from_str("lists = [\"nope.txt\"]\nmatch = \"word\"\naction = \"tag\"").expect("params");
+        let err = WordList::build(&p, &files).err().expect("missing list is an error");
+        assert_eq!(err.0, "lists");
+    }
+}

@@ -1,0 +1,237 @@
+//! The `sensitive` stage end to end: redaction in messages and raw, the `pii`
+//! column, drops with their rule ids, tags and the report's counters.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use arrow::array::{Array, ListArray, StringArray, StructArray, UInt32Array};
+
+use crate::harness::*;
+
+/// One output row, as far as these tests need it.
+#[derive(Debug)]
+struct Row {
+    messages: Vec<String>,
+    pii: Vec<(u32, u32, u32, String)>,
+    tags: Vec<String>,
+    raw: String,
+    rule: Option<String>,
+}
+
+fn strings_of(list: &ListArray, i: usize) -> Vec<String> {
+    let v = list.value(i);
+    let s = v.as_any().downcast_ref::<StringArray>().expect("string list");
+    (0..s.len()).map(|j| s.value(j).to_string()).collect()
+}
+
+/// Rows of a shard folder by id.
+fn rows_by_id(dir: &Path) -> BTreeMap<String, Row> {
+    let mut out = BTreeMap::new();
+    for b in read_dir_batches(dir) {
+        let col = |name: &str| {
+            b.column_by_name(name)
+                .unwrap_or_else(|| panic!("column {name}"))
+                .clone()
+        };
+        let ids = col("id");
+        let ids = ids.as_any().downcast_ref::<StringArray>().expect("id");
+        let raw = col("raw");
+        let raw = raw.as_any().downcast_ref::<StringArray>().expect("raw");
+        let msgs = col("messages");
+        let msgs = msgs.as_any().downcast_ref::<ListArray>().expect("messages");
+        let pii = col("pii");
+        let pii = pii.as_any().downcast_ref::<ListArray>().expect("pii");
+        let tags = col("tags");
+        let tags = tags.as_any().downcast_ref::<ListArray>().expect("tags");
+        let rule = b.column_by_name("rule").cloned();
+        for i in 0..b.num_rows() {
+            let m = msgs.value(i);
+            let m = m.as_any().downcast_ref::<StructArray>().expect("message structs");
+            let content = m.column(1).as_any().downcast_ref::<StringArray>().expect("content");
+            let p = pii.value(i);
+            let p = p.as_any().downcast_ref::<StructArray>().expect("pii structs");
+            let u = |k: usize| p.column(k).as_any().downcast_ref::<UInt32Array>().expect("u32").clone();
+            let (turn, start, end) = (u(0), u(1), u(2));
+            let kind = p.column(3).as_any().downcast_ref::<StringArray>().expect("type");
+            out.insert(
+                ids.value(i).to_string(),
+                Row {
+                    messages: (0..content.len()).map(|j| content.value(j).to_string()).collect(),
+                    pii: (0..p.len())
+                        .map(|j| (turn.value(j), start.value(j), end.value(j), kind.value(j).to_string()))
+                        .collect(),
+                    tags: strings_of(tags, i),
+                    raw: raw.value(i).to_string(),
+                    rule: rule.as_ref().map(|r| {
+                        r.as_any()
+                            .downcast_ref::<StringArray>()
+                            .expect("rule")
+                            .value(i)
+                            .to_string()
+                    }),
+                },
+            );
+        }
+    }
+    out
+}
+
+type Run = (
+    tempfile::TempDir,
+    BTreeMap<String, Row>,
+    BTreeMap<String, Row>,
+    serde_json::Value,
+);
+
+fn run(extra: &[&str]) -> Run {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    let input = fixture("sensitive/records.jsonl");
+    let mut args = vec!["run", input.as_str(), "--out", out.to_str().expect("utf-8"), "-q"];
+    if !extra.contains(&"--stages") {
+        // The sensitive stage alone: other stages' drops and tags are not under test here.
+        args.extend_from_slice(&["--stages", "sensitive"]);
+    }
+    args.extend_from_slice(extra);
+    curate_ok(&args);
+    let report = assert_accounting(&out);
+    let kept = rows_by_id(&out.join("kept"));
+    let rejected = rows_by_id(&out.join("rejected"));
+    assert_eq!(strings(&out.join("kept"), "id").len(), kept.len(), "ids are unique");
+    (tmp, kept, rejected, report)
+}
+
+fn pii(spans: &[(u32, u32, u32, &str)]) -> Vec<(u32, u32, u32, String)> {
+    spans.iter().map(|(t, s, e, k)| (*t, *s, *e, k.to_string())).collect()
+}
+
+#[test]
+fn contact_data_is_redacted_in_messages_and_raw_with_spans_in_original_characters() {
+    let (_tmp, kept, _, _) = run(&[]);
+    let r = &kept["redact-alpaca"];
+    assert_eq!(
+        r.messages[0],
+        "Write a polite reply to <EMAIL> about the invoice.\nHer phone is <PHONE>."
+    );
+    assert_eq!(r.pii, pii(&[(0, 24, 42, "email"), (0, 75, 89, "phone")]));
+    assert!(!r.raw.contains("jane.doe@gmail.com") && r.raw.contains("<EMAIL>"));
+    assert!(!r.raw.contains("555-2671"));
+
+    // The system prompt is message 0; offsets count characters, not bytes.
+    let r = &kept["redact-messages"];
+    assert_eq!(r.messages[0], "You are the support bot for host <IP>.");
+    assert_eq!(
+        r.messages[1],
+        "Charge my card <CARD> and send the receipt to 王伟 <EMAIL>。"
+    );
+    assert_eq!(
+        r.pii,
+        pii(&[
+            (0, 33, 40, "ip"),
+            (1, 15, 34, "card"),
+            (1, 62, 77, "email"),
+            (2, 33, 44, "phone")
+        ])
+    );
+
+    // A real record (glaive_toolcall_zh_demo line 183): phone and e-mail of turn 2.
+    let (_, r) = kept.iter().find(|(id, _)| id.ends_with(":11")).expect("line 11 kept");
+    assert_eq!(r.messages[2], "是的，他的电话号码是<PHONE>，他的电子邮件是<EMAIL>。");
+}
+
+#[test]
+fn secrets_government_ids_and_toxic_text_drop_records_with_their_rule() {
+    let (_tmp, _, rejected, _) = run(&[]);
+    let rule = |id: &str| rejected[id].rule.clone().unwrap_or_default();
+    assert_eq!(rule("drop-secret"), "sensitive/pii-secret");
+    assert_eq!(rule("drop-cn-id"), "sensitive/pii-cn-id");
+    assert_eq!(rule("drop-ssn"), "sensitive/pii-ssn");
+    assert_eq!(rule("drop-toxic-en"), "sensitive/toxic-en");
+    assert_eq!(rule("drop-toxic-zh"), "sensitive/toxic-zh");
+    assert_eq!(
+        rejected["drop-secret"].pii,
+        pii(&[(0, 47, 67, "secret:aws-key"), (0, 92, 132, "secret:aws-secret")])
+    );
+    assert_eq!(rejected["drop-cn-id"].pii, pii(&[(0, 10, 28, "cn-id")]));
+    // The rejected shards keep the record for audit, without the secret or the id.
+    assert!(rejected["drop-secret"].messages[0].contains("aws_access_key_id = <SECRET>"));
+    assert!(!rejected["drop-secret"].raw.contains("AKIAQ3EGRT5YHX7LKD2M"));
+    assert_eq!(rejected["drop-cn-id"].messages[0], "核对这个身份证号码：<CN_ID>");
+    assert_eq!(rejected.len(), 5);
+}
+
+#[test]
+fn hard_negatives_and_ordinary_chinese_are_kept_untouched() {
+    let (_tmp, kept, _, _) = run(&[]);
+    for id in ["keep-hard-negatives", "keep-zh-clean"] {
+        let r = &kept[id];
+        assert!(r.pii.is_empty(), "{id}: {:?}", r.pii);
+        assert!(r.tags.is_empty(), "{id}: {:?}", r.tags);
+    }
+    assert!(kept["keep-hard-negatives"].messages[0].contains("Router: 192.168.1.1."));
+    assert_eq!(kept["tag-profanity"].tags, ["toxic:profanity-en"]);
+}
+
+#[test]
+fn the_report_counts_findings_per_type_and_action() {
+    let (_tmp, _, _, report) = run(&[]);
+    let stage = report["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["name"] == "sensitive")
+        .expect("sensitive stage ran");
+    let c = &stage["counts"];
+    assert_eq!(c["pii/email/redact"], 4);
+    assert_eq!(c["pii/phone/redact"], 3);
+    assert_eq!(c["pii/card/redact"], 1);
+    assert_eq!(c["pii/ip/redact"], 1);
+    assert_eq!(c["pii/secret/drop"], 2);
+    assert_eq!(c["pii/cn-id/drop"], 1);
+    assert_eq!(c["toxic/toxic-zh/drop"], 1);
+    assert_eq!(stage["dropped"], 5);
+    assert_eq!(stage["dropped_per_rule"]["sensitive/pii-secret"], 1);
+}
+
+#[test]
+fn actions_and_placeholders_come_from_pii_toml() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    std::fs::write(
+        rules.join("sensitive/pii.toml"),
+        "[email]\naction = \"tag\"\n\n[phone]\naction = \"redact\"\nplaceholder = \"[tel]\"\n\n[secret]\naction = \"redact\"\n",
+    )
+    .expect("write pii.toml");
+    let (_t, kept, rejected, report) = run(&["--rules", rules.to_str().expect("utf-8")]);
+    let r = &kept["redact-alpaca"];
+    assert_eq!(
+        r.messages[0],
+        "Write a polite reply to jane.doe@gmail.com about the invoice.\nHer phone is [tel]."
+    );
+    assert!(r.tags.contains(&"pii:email".to_string()));
+    // Secrets redacted instead of dropped; types left out of pii.toml are not detected.
+    assert!(kept["drop-secret"].messages[0].contains("aws_access_key_id = <SECRET>"));
+    assert!(kept["drop-cn-id"].pii.is_empty());
+    assert!(!rejected.contains_key("drop-secret"));
+    let stage = &report["stages"][0];
+    assert_eq!(stage["counts"]["pii/email/tag"], 4);
+}
+
+#[test]
+fn pii_toml_errors_name_file_line_and_key() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    std::fs::write(
+        rules.join("sensitive/pii.toml"),
+        "[email]\naction = \"redact\"\n\n[passport]\naction = \"drop\"\n\n[phone]\naction = \"hide\"\n",
+    )
+    .expect("write pii.toml");
+    let out = curate(&["check-rules", rules.to_str().expect("utf-8")]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sensitive/pii.toml"), "{err}");
+    assert!(err.contains("unknown PII type `passport`"), "{err}");
+    assert!(err.contains("phone.action") || err.contains("hide"), "{err}");
+}
