@@ -91,6 +91,10 @@ pub struct Tagging {
 pub struct Tagger {
     rules: TopicRules,
     by_word: HashMap<String, Vec<usize>>,
+    /// Keywords that are not plain ASCII words, and phrases, in one automaton
+    /// over the lower-cased text: (automaton, (cue, needs word boundaries) per pattern).
+    literals: Option<(aho_corasick::AhoCorasick, Vec<(usize, bool)>)>,
+    /// Pattern cues run one by one (only when they do not fit one `RegexSet`).
     scanned: Vec<usize>,
     /// Every pattern cue in one automaton (one pass per part), and the cue of each member.
     patterns: Option<(regex::RegexSet, Vec<usize>)>,
@@ -127,16 +131,36 @@ impl Tagger {
         let mut by_word: HashMap<String, Vec<usize>> = HashMap::new();
         let mut scanned = Vec::new();
         let mut pattern_cues = Vec::new();
+        let mut needles: Vec<String> = Vec::new();
+        let mut needle_cues = Vec::new();
         for (i, c) in rules.cues.iter().enumerate() {
             match &c.kind {
                 CueKind::Keyword(k) if k.chars().all(|ch| ch.is_ascii_alphanumeric()) => {
                     by_word.entry(k.clone()).or_default().push(i)
                 }
                 CueKind::Pattern(_) => pattern_cues.push(i),
-                CueKind::Keyword(_) | CueKind::Phrase(_) => scanned.push(i),
+                CueKind::Keyword(k) => {
+                    needles.push(k.clone());
+                    needle_cues.push((i, true));
+                }
+                CueKind::Phrase(p) => {
+                    needles.push(p.clone());
+                    needle_cues.push((i, false));
+                }
                 CueKind::HasInput | CueKind::MultiTurn => {}
             }
         }
+        let literals = if needles.is_empty() {
+            None
+        } else {
+            match aho_corasick::AhoCorasick::new(&needles) {
+                Ok(ac) => Some((ac, needle_cues)),
+                Err(_) => {
+                    scanned.extend(needle_cues.iter().map(|(i, _)| *i));
+                    None
+                }
+            }
+        };
         let sources: Vec<&str> = pattern_cues
             .iter()
             .filter_map(|&i| match &rules.cues[i].kind {
@@ -160,6 +184,7 @@ impl Tagger {
         Tagger {
             rules,
             by_word,
+            literals,
             scanned,
             patterns,
         }
@@ -195,6 +220,28 @@ impl Tagger {
         if let Some((set, cues)) = &self.patterns {
             for m in set.matches(text).iter() {
                 found(cues[m]);
+            }
+        }
+        if let Some((ac, cues)) = &self.literals {
+            let mut hit = vec![false; cues.len()];
+            for m in ac.find_overlapping_iter(&lower) {
+                let p = m.pattern().as_usize();
+                if hit[p] {
+                    continue;
+                }
+                let (cue, bounded) = cues[p];
+                if bounded {
+                    let needle = &lower[m.start()..m.end()];
+                    let first_w = is_word_char(needle.chars().next());
+                    let last_w = is_word_char(needle.chars().next_back());
+                    let before_ok = !first_w || !is_word_char(lower[..m.start()].chars().next_back());
+                    let after_ok = !last_w || !is_word_char(lower[m.end()..].chars().next());
+                    if !(before_ok && after_ok) {
+                        continue;
+                    }
+                }
+                hit[p] = true;
+                found(cue);
             }
         }
         for &i in &self.scanned {
