@@ -11,6 +11,8 @@
 #             THREADS threads, default 1 to match the datatrove peer below)
 #   datatrove: ../shared/bench/peers/datatrove_filter.py --workers 1
 #             (GopherRepetition -> GopherQuality -> C4Quality -> Parquet)
+# (the two keep different records: curate runs its default instruction-data
+# rules, datatrove its web-page defaults, which drop most short answers)
 # and prints both wall times (each including reading and writing Parquet) and
 # the ratio datatrove / curate. The datatrove venv is the one
 # ../shared/bench/run_peers.sh builds ($PEERS_VENV, default /tmp/peers-venv).
@@ -43,7 +45,7 @@ t0=$(date +%s.%N)
 "$VENV/bin/python" "$BENCH/peers/datatrove_filter.py" "$INPUT" "$WORK/datatrove" --workers 1 > "$WORK/datatrove.log" 2>&1
 t1=$(date +%s.%N)
 dt_s=$(echo "$t1 - $t0" | bc -l)
-dt_kept=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1])).get('records_out', '?'))" "$WORK/datatrove/result.json" 2>/dev/null || echo "?")
+dt_kept=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1])).get('out', '?'))" "$WORK/datatrove/result.json" 2>/dev/null || echo "?")
 
 printf 'input: %s (%s records)\n' "$INPUT" "$RECORDS"
 printf 'curate quality (%s thread(s)): %.2f s, %.0f records/s, kept %s\n' "$THREADS" "$curate_s" "$(echo "$RECORDS / $curate_s" | bc -l)" "$kept"

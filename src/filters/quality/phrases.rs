@@ -27,7 +27,8 @@
 //! - `within_first`: count a match only if it starts within this many
 //!   characters of the text's start.
 //! - `max_after`: count a match only if at most this many non-space
-//!   characters follow it (the phrase ends the text, give or take a colon).
+//!   characters follow it (the phrase ends the text, give or take a colon),
+//!   and no colon or opening quote followed by text (inline content).
 //! - `only_if_empty`: a scope (e.g. `input`); the rule measures nothing when
 //!   that part is not empty.
 //! - `unless_in`: a scope (e.g. `prompt`); the rule measures nothing when
@@ -94,6 +95,13 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     }))
 }
 
+/// Whether `rest` carries the content itself: a colon or an opening quote
+/// followed by text ("rewrite the following sentence: 昨天他们打开了门。").
+fn inline_content(rest: &str) -> bool {
+    rest.find([':', '：', '“', '"', '「'])
+        .is_some_and(|i| rest[i..].chars().skip(1).any(|c| c.is_alphanumeric()))
+}
+
 impl Filter for Phrases {
     fn metric(&self) -> &str {
         "number of listed phrases"
@@ -120,7 +128,8 @@ impl Filter for Phrases {
                 }
             }
             if let Some(k) = self.max_after {
-                if text[m.end()..].chars().filter(|c| !c.is_whitespace()).count() > k {
+                let rest = &text[m.end()..];
+                if rest.chars().filter(|c| !c.is_whitespace()).count() > k || inline_content(rest) {
                     continue;
                 }
             }
@@ -182,5 +191,10 @@ max_after = 10"#,
         assert_eq!(value(f.as_ref(), &missing), Some(1.0));
         assert_eq!(value(f.as_ref(), &present), None);
         assert_eq!(value(f.as_ref(), &inline), Some(0.0));
+        // alpaca_chinese_carbonz0: the sentence follows the colon.
+        let zh_inline = record(
+            r#"{"instruction": "用过去完成时转换以下句子：昨天他们打开了门。", "input": "", "output": "昨天他们已经打开了门。"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &zh_inline), Some(0.0));
     }
 }

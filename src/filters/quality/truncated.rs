@@ -8,7 +8,7 @@
 //!   full-width `（）`, `【】`, `《》` (outside of code fences only the
 //!   count matters, so a list marker `1)` does not open anything);
 //! - an ending that cannot end a sentence: a comma, a colon, a dash, an
-//!   opening bracket, or (`end_words`) a word such as "the", "and", "的" as
+//!   opening bracket, or (`end_words`) a word such as "the", "and", "和" as
 //!   the very last word after at least `min_words` words.
 //!
 //! ## Why
@@ -140,7 +140,7 @@ mod tests {
     fn fences_brackets_and_dangling_ends() {
         let f = build(
             &KIND,
-            r#"end_words = ["the", "and", "的"]
+            r#"end_words = ["the", "and", "和"]
 min_words = 4"#,
             None,
         );
@@ -153,7 +153,7 @@ min_words = 4"#,
         let dangling = record(
             r#"{"instruction": "Explain.", "input": "", "output": "Photosynthesis turns light into energy and the"}"#,
         );
-        let zh = record(r#"{"instruction": "解释。", "input": "", "output": "光合作用是植物把光能转化为化学能的"}"#);
+        let zh = record(r#"{"instruction": "解释。", "input": "", "output": "光合作用是植物把光能转化为化学能和"}"#);
         let ok = record(r#"{"instruction": "List.", "input": "", "output": "1) Apples\n2) Pears"}"#);
         // llamafactory_alpaca_zh_demo: full-width open, ASCII close.
         let mixed = record(
