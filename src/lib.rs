@@ -23,6 +23,7 @@
 //!   hash per record that carries a user id).
 
 pub mod cli;
+pub mod dedup;
 pub mod error;
 pub mod filters;
 pub mod output;

@@ -5,6 +5,12 @@
 //!  files in path order -> batches of raw items -> parse, map, stages -> shards + counts
 //! ```
 //!
+//! With the `dedup` stage the run has two phases (see [`crate::dedup`]):
+//! phase 1 also computes each surviving record's dedup keys in the parallel
+//! map and writes the survivors to `OUT/.staging/`; once every record is in,
+//! the dedup decision runs, and phase 2 streams the staging shards to `kept/`
+//! or `rejected/`. Without it, phase 1 writes straight to `kept/`.
+//!
 //! Batches carry their items in input order and rayon's indexed `collect`
 //! keeps that order, so the writer sees records in exactly the order of the
 //! sorted inputs whatever the thread count: shard contents are identical for
@@ -22,6 +28,9 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::dedup::clusters::DropRule;
+use crate::dedup::state::{Collector, Keys};
+use crate::dedup::Engine;
 use crate::error::{Error, Result};
 use crate::output::report::{Counts, FileReport, RuleSummary, StageReport};
 use crate::output::{MalformedRows, RecordRows, Rejection, Report, ShardWriter};
@@ -55,6 +64,10 @@ pub struct RunOptions {
     pub progress: bool,
     /// Print warnings for the first malformed items.
     pub warn_malformed: usize,
+    /// Corpora the inputs are deduplicated against, not written out.
+    pub references: Vec<String>,
+    /// Benchmark files to decontaminate against (besides those in the rules).
+    pub decontaminate: Vec<String>,
 }
 
 impl Default for RunOptions {
@@ -71,6 +84,8 @@ impl Default for RunOptions {
             batch_records: 4096,
             progress: true,
             warn_malformed: 5,
+            references: Vec::new(),
+            decontaminate: Vec::new(),
         }
     }
 }
@@ -118,6 +133,8 @@ struct Processed {
     nanos: Vec<u64>,
     /// Counters reported by the stages the record went through: (stage, name, n).
     counts: Vec<(usize, String, u64)>,
+    /// Dedup keys of a record that passed every per-record stage.
+    keys: Option<Box<Keys>>,
 }
 
 fn malformed(line: u64, kind: &'static str, error: String, raw: Vec<u8>) -> Processed {
@@ -126,6 +143,7 @@ fn malformed(line: u64, kind: &'static str, error: String, raw: Vec<u8>) -> Proc
         fate: Fate::Malformed { line, error, kind, raw },
         nanos: Vec::new(),
         counts: Vec::new(),
+        keys: None,
     }
 }
 
@@ -140,7 +158,14 @@ fn reader_error_kind(e: &str) -> &'static str {
     }
 }
 
-fn process(item: RawItem, file: u32, label: &str, rules: &Rules, stages: &[&dyn RecordStage]) -> Processed {
+fn process(
+    item: RawItem,
+    file: u32,
+    label: &str,
+    rules: &Rules,
+    stages: &[&dyn RecordStage],
+    engine: Option<&Engine>,
+) -> Processed {
     if let Some(e) = item.error {
         return malformed(item.line, reader_error_kind(&e), e, item.bytes);
     }
@@ -196,14 +221,17 @@ fn process(item: RawItem, file: u32, label: &str, rules: &Rules, stages: &[&dyn 
                 fate: Fate::Rejected { stage: i, outcome },
                 nanos,
                 counts,
+                keys: None,
             };
         }
     }
+    let keys = engine.map(|e| Box::new(e.keys(&rec)));
     Processed {
         rec: Some(rec),
         fate: Fate::Kept,
         nanos,
         counts,
+        keys,
     }
 }
 
@@ -245,6 +273,12 @@ fn select_stages<'r>(rules: &'r Rules, wanted: &Option<Vec<String>>) -> Result<V
     };
     let known = crate::registry::all_stages();
     for w in wanted {
+        if w == crate::registry::DEDUP_STAGE {
+            if rules.dedup.is_none() {
+                return Err(Error::Usage("stage `dedup` needs dedup.toml in the rule set".into()));
+            }
+            continue;
+        }
         if !known.contains(&w.as_str()) {
             return Err(Error::Usage(format!(
                 "unknown stage `{w}`; stages are: {}",
@@ -306,34 +340,36 @@ fn spawn_reader(
 
 type ProcessedBatch = (u32, Vec<Processed>);
 
+#[allow(clippy::too_many_arguments)]
 fn spawn_workers(
     rules: Arc<Rules>,
     stage_idx: Vec<usize>,
     labels: Arc<Vec<String>>,
-    threads: usize,
+    pool: Arc<rayon::ThreadPool>,
+    engine: Option<Arc<Engine>>,
+    references: u32,
     rx: Receiver<Batch>,
     tx: SyncSender<ProcessedBatch>,
-) -> Result<std::thread::JoinHandle<()>> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
-    Ok(std::thread::spawn(move || {
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
         let stages: Vec<&dyn RecordStage> = stage_idx.iter().map(|&i| rules.record_stages[i].as_ref()).collect();
+        let engine = engine.as_deref();
         for batch in rx {
             let label = &labels[batch.file as usize];
+            // Reference corpora only need their dedup keys.
+            let stages: &[&dyn RecordStage] = if batch.file < references { &[] } else { &stages };
             let out: Vec<Processed> = pool.install(|| {
                 batch
                     .items
                     .into_par_iter()
-                    .map(|item| process(item, batch.file, label, &rules, &stages))
+                    .map(|item| process(item, batch.file, label, &rules, stages, engine))
                     .collect()
             });
             if tx.send((batch.file, out)).is_err() {
                 return;
             }
         }
-    }))
+    })
 }
 
 struct Writers {
@@ -376,18 +412,75 @@ fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
     pb
 }
 
+/// The dedup stage's report and collector while phase 1 runs.
+struct DedupRun {
+    engine: Arc<Engine>,
+    collector: Collector,
+    staging: ShardWriter,
+    staging_rows: RecordRows,
+    /// Index of the dedup stage in the report.
+    stage: usize,
+    reference_malformed: u64,
+}
+
+fn dedup_stage_report(engine: &Engine) -> StageReport {
+    let c = &engine.cfg;
+    let mut rules = Vec::new();
+    if !engine.benchmarks.is_empty() {
+        rules.push(RuleSummary {
+            id: "dedup/decontam".into(),
+            threshold: format!(
+                "shares an n-gram of {} words with one of {} benchmark items",
+                c.decontam.ngram,
+                engine.benchmarks.items.len()
+            ),
+        });
+    }
+    if c.exact.enabled {
+        rules.push(RuleSummary {
+            id: DropRule::Exact.id().into(),
+            threshold: format!("same normalised {:?} key as a kept record", c.exact.key).to_lowercase(),
+        });
+    }
+    if c.near.enabled {
+        rules.push(RuleSummary {
+            id: DropRule::Near.id().into(),
+            threshold: format!(
+                "estimated Jaccard >= {} with a kept record ({}-word shingles, {} bands x {} rows)",
+                c.near.threshold, c.near.ngram, c.near.bands, c.near.rows
+            ),
+        });
+    }
+    StageReport {
+        name: crate::registry::DEDUP_STAGE.into(),
+        rules,
+        ..Default::default()
+    }
+}
+
 /// Runs the pipeline and writes `out`. Returns the report (already written).
 pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     let started = Instant::now();
-    let files = expand_inputs(&opts.inputs)?;
+    let inputs = expand_inputs(&opts.inputs)?;
     let stage_refs = select_stages(&rules, &opts.stages)?;
-    let stage_names: Vec<String> = stage_refs.iter().map(|s| s.name().to_string()).collect();
+    let dedup_on = rules.dedup.is_some()
+        && opts
+            .stages
+            .as_ref()
+            .is_none_or(|w| w.iter().any(|s| s == crate::registry::DEDUP_STAGE));
+    if !dedup_on && !opts.references.is_empty() {
+        return Err(Error::Usage("--reference needs the dedup stage".into()));
+    }
+    if !dedup_on && !opts.decontaminate.is_empty() {
+        return Err(Error::Usage("--decontaminate needs the dedup stage".into()));
+    }
+    let mut stage_names: Vec<String> = stage_refs.iter().map(|s| s.name().to_string()).collect();
     let stage_idx: Vec<usize> = stage_names
         .iter()
         .filter_map(|n| rules.record_stages.iter().position(|s| s.name() == n))
         .collect();
     let rule_ids: Vec<Vec<String>> = stage_refs.iter().map(|s| s.rule_ids()).collect();
-    let stage_reports: Vec<StageReport> = stage_refs
+    let mut stage_reports: Vec<StageReport> = stage_refs
         .iter()
         .map(|s| StageReport {
             name: s.name().to_string(),
@@ -399,7 +492,25 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             ..Default::default()
         })
         .collect();
+    let n_record_stages = stage_reports.len();
     drop(stage_refs);
+    let engine = match (&rules.dedup, dedup_on) {
+        (Some(cfg), true) => {
+            let mut paths = cfg.decontam.benchmarks.clone();
+            paths.extend(opts.decontaminate.iter().cloned());
+            let index = crate::dedup::decontam::Index::load(&paths, &cfg.decontam, &rules.adapters)?;
+            let e = Engine::new(cfg.clone(), index);
+            stage_reports.push(dedup_stage_report(&e));
+            stage_names.push(crate::registry::DEDUP_STAGE.into());
+            Some(Arc::new(e))
+        }
+        _ => None,
+    };
+    let references = if opts.references.is_empty() {
+        Vec::new()
+    } else {
+        expand_inputs(&opts.references)?
+    };
     prepare_out(&opts.out, opts.overwrite)?;
 
     let threads = if opts.threads == 0 {
@@ -407,6 +518,14 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     } else {
         opts.threads
     };
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?,
+    );
+    let n_ref = references.len() as u32;
+    let files: Vec<InputFile> = references.into_iter().chain(inputs).collect();
     let total_bytes: u64 = files
         .iter()
         .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
@@ -419,7 +538,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         stages_run: stage_names.clone(),
         threads,
         stages: stage_reports,
-        files: files
+        files: files[n_ref as usize..]
             .iter()
             .map(|f| FileReport {
                 path: f.label.clone(),
@@ -428,13 +547,38 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             .collect(),
         ..Default::default()
     };
+    let staging_dir = opts.out.join(".staging");
+    let mut dd = match &engine {
+        Some(e) => Some(DedupRun {
+            engine: e.clone(),
+            collector: Collector::new(&staging_dir.join("dedup"), &e.cfg)?,
+            staging: ShardWriter::scratch(
+                &staging_dir.join("records"),
+                crate::output::schema::kept_schema(),
+                opts.shard_bytes,
+            )?,
+            staging_rows: RecordRows::new(false),
+            stage: n_record_stages,
+            reference_malformed: 0,
+        }),
+        None => None,
+    };
 
     let bytes_read = Arc::new(AtomicU64::new(0));
     let (raw_tx, raw_rx) = sync_channel::<Batch>(2);
     let (done_tx, done_rx) = sync_channel::<ProcessedBatch>(2);
     let reader = spawn_reader(files, opts.read, opts.batch_records.max(1), bytes_read.clone(), raw_tx);
     let rules = Arc::new(rules);
-    let workers = spawn_workers(rules.clone(), stage_idx, labels.clone(), threads, raw_rx, done_tx)?;
+    let workers = spawn_workers(
+        rules.clone(),
+        stage_idx,
+        labels.clone(),
+        pool.clone(),
+        engine.clone(),
+        n_ref,
+        raw_rx,
+        done_tx,
+    );
 
     let mut w = Writers {
         kept: ShardWriter::new(
@@ -460,12 +604,30 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     let mut seen_ids: HashSet<u64> = HashSet::new();
     let mut warned = 0usize;
     let mut failure: Option<Error> = None;
-    let mut stage_nanos = vec![0u64; report.stages.len()];
+    let mut stage_nanos = vec![0u64; n_record_stages];
 
     'batches: for (file, batch) in done_rx {
         let label = labels[file as usize].clone();
+        if file < n_ref {
+            // A reference corpus: its records only join the dedup state.
+            if let Some(d) = dd.as_mut() {
+                for p in batch {
+                    match (&p.rec, &p.keys) {
+                        (Some(rec), Some(keys)) if keys.contaminated.is_none() => {
+                            if let Err(e) = d.collector.push_reference(&rec.id, keys) {
+                                failure = Some(e);
+                                break 'batches;
+                            }
+                        }
+                        _ => d.reference_malformed += 1,
+                    }
+                }
+            }
+            continue;
+        }
+        let fi = (file - n_ref) as usize;
         for p in batch {
-            let fr = &mut report.files[file as usize];
+            let fr = &mut report.files[fi];
             fr.counts.input += 1;
             report.totals.input += 1;
             for (i, n) in p.nanos.iter().enumerate() {
@@ -540,21 +702,72 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                     }
                 }
                 Fate::Kept => {
-                    fr.counts.kept += 1;
-                    report.totals.kept += 1;
-                    for s in &mut report.stages {
+                    for s in &mut report.stages[..n_record_stages] {
                         s.input += 1;
                         s.kept += 1;
                     }
-                    if let Some(rec) = &p.rec {
+                    let Some(rec) = &p.rec else { continue };
+                    let Some(d) = dd.as_mut() else {
+                        fr.counts.kept += 1;
+                        report.totals.kept += 1;
                         w.kept_rows.push(rec, &label, None);
+                        continue;
+                    };
+                    let s = &mut report.stages[d.stage];
+                    s.input += 1;
+                    let keys = p.keys.as_deref().cloned().unwrap_or_default();
+                    if let Some(hit) = keys.contaminated {
+                        s.dropped += 1;
+                        *s.dropped_per_rule.entry("dedup/decontam".into()).or_default() += 1;
+                        *s.failed_per_rule.entry("dedup/decontam".into()).or_default() += 1;
+                        fr.counts.rejected += 1;
+                        report.totals.rejected += 1;
+                        let item = d
+                            .engine
+                            .benchmarks
+                            .items
+                            .get(hit.item as usize)
+                            .cloned()
+                            .unwrap_or_default();
+                        let rejection = Rejection {
+                            stage: s.name.clone(),
+                            rule: "dedup/decontam".into(),
+                            value: None,
+                            threshold: Some(d.engine.cfg.decontam.ngram as f64),
+                            reason: format!(
+                                "contains a {}-word n-gram of benchmark item {item}",
+                                d.engine.cfg.decontam.ngram
+                            ),
+                            failed_rules: vec!["dedup/decontam".into()],
+                            duplicate_of: Some(item),
+                            similarity: None,
+                        };
+                        w.rejected_rows.push(rec, &label, Some(&rejection));
+                        continue;
                     }
+                    // Kept for now; phase 2 moves the duplicates to rejected.
+                    s.kept += 1;
+                    fr.counts.kept += 1;
+                    report.totals.kept += 1;
+                    if let Err(e) = d.collector.push(&rec.id, &keys) {
+                        failure = Some(e);
+                        break 'batches;
+                    }
+                    d.staging_rows.push(rec, &label, None);
                 }
             }
         }
         if let Err(e) = w.flush(false) {
             failure = Some(e);
             break;
+        }
+        if let Some(d) = dd.as_mut() {
+            if d.staging_rows.bytes() >= FLUSH_BYTES {
+                if let Err(e) = d.staging.write(&d.staging_rows.finish()) {
+                    failure = Some(e);
+                    break;
+                }
+            }
         }
         pb.set_position(bytes_read.load(Ordering::Relaxed));
         pb.set_message(format!("{} records", report.totals.input));
@@ -567,6 +780,52 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         return Err(e);
     }
     w.flush(true)?;
+    if let Some(mut d) = dd {
+        let t = Instant::now();
+        if !d.staging_rows.is_empty() {
+            d.staging.write(&d.staging_rows.finish())?;
+        }
+        d.staging.finish()?;
+        let n = d.collector.len();
+        let (spilled, runs) = d.collector.spill_stats();
+        let (collected, ids_file) = d.collector.finish()?;
+        let references = collected.references;
+        let decision = crate::dedup::clusters::decide(collected, n, &d.engine.cfg, &pool)?;
+        let id = |s: u32| ids_file.get(s);
+        let file_index: std::collections::HashMap<String, usize> = report
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.clone(), i))
+            .collect();
+        let mut sink = DedupCounts {
+            report: &mut report,
+            stage: d.stage,
+            file_index,
+        };
+        crate::dedup::route::route(
+            &staging_dir.join("records"),
+            &decision,
+            references,
+            d.engine.cfg.near.threshold,
+            &id,
+            &mut w.kept,
+            &mut w.rejected,
+            &mut sink,
+        )?;
+        crate::dedup::clusters::write_clusters(&opts.out.join("dedup").join("clusters.parquet"), &decision, &id)?;
+        let s = &mut report.stages[d.stage];
+        s.counts.insert("reference_records".into(), references as u64);
+        s.counts.insert("reference_unreadable".into(), d.reference_malformed);
+        s.counts.insert("lsh_buckets".into(), decision.buckets);
+        s.counts.insert("candidate_pairs".into(), decision.candidate_pairs);
+        s.counts.insert("verified_pairs".into(), decision.verified_pairs);
+        s.counts.insert("band_entries_spilled".into(), spilled);
+        s.counts.insert("band_runs".into(), runs as u64);
+        s.cpu_seconds = t.elapsed().as_secs_f64();
+        drop(ids_file);
+        std::fs::remove_dir_all(&staging_dir).map_err(|e| Error::io(&staging_dir, e))?;
+    }
     w.kept.finish()?;
     w.rejected.finish()?;
     w.malformed.finish()?;
@@ -579,6 +838,30 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     report.verify().map_err(Error::Run)?;
     write_reports(&opts.out, &report)?;
     Ok(report)
+}
+
+/// Moves records dropped in phase 2 from kept to rejected in the report.
+struct DedupCounts<'r> {
+    report: &'r mut Report,
+    stage: usize,
+    file_index: std::collections::HashMap<String, usize>,
+}
+
+impl crate::dedup::route::RouteSink for DedupCounts<'_> {
+    fn dropped(&mut self, source_file: &str, rule: DropRule) {
+        let r = &mut *self.report;
+        if let Some(&i) = self.file_index.get(source_file) {
+            r.files[i].counts.kept -= 1;
+            r.files[i].counts.rejected += 1;
+        }
+        r.totals.kept -= 1;
+        r.totals.rejected += 1;
+        let s = &mut r.stages[self.stage];
+        s.kept -= 1;
+        s.dropped += 1;
+        *s.dropped_per_rule.entry(rule.id().into()).or_default() += 1;
+        *s.failed_per_rule.entry(rule.id().into()).or_default() += 1;
+    }
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {

@@ -18,14 +18,19 @@ pub struct ShardWriter {
     schema: SchemaRef,
     max_bytes: u64,
     next: usize,
+    props: WriterProperties,
     current: Option<(ArrowWriter<File>, PathBuf, PathBuf)>,
     rows: u64,
     files: Vec<PathBuf>,
 }
 
 fn props() -> WriterProperties {
+    props_with(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+}
+
+fn props_with(compression: Compression) -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_compression(compression)
         .set_max_row_group_row_count(Some(65_536))
         .set_created_by(format!("curate {}", env!("CARGO_PKG_VERSION")))
         .build()
@@ -34,12 +39,23 @@ fn props() -> WriterProperties {
 impl ShardWriter {
     /// A writer into `dir` (created) rotating shards at about `max_bytes`.
     pub fn new(dir: &Path, schema: SchemaRef, max_bytes: u64) -> Result<Self> {
+        Self::with_props(dir, schema, max_bytes, props())
+    }
+
+    /// A writer for intermediate shards that are read back once (fast
+    /// compression instead of small files).
+    pub fn scratch(dir: &Path, schema: SchemaRef, max_bytes: u64) -> Result<Self> {
+        Self::with_props(dir, schema, max_bytes, props_with(Compression::SNAPPY))
+    }
+
+    fn with_props(dir: &Path, schema: SchemaRef, max_bytes: u64, props: WriterProperties) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         Ok(ShardWriter {
             dir: dir.to_path_buf(),
             schema,
             max_bytes: max_bytes.max(1),
             next: 0,
+            props,
             current: None,
             rows: 0,
             files: Vec::new(),
@@ -59,7 +75,8 @@ impl ShardWriter {
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let fin = self.dir.join(name);
         let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let w = ArrowWriter::try_new(f, self.schema.clone(), Some(props())).map_err(|e| Self::pq_err(&tmp, e))?;
+        let w = ArrowWriter::try_new(f, self.schema.clone(), Some(self.props.clone()))
+            .map_err(|e| Self::pq_err(&tmp, e))?;
         self.current = Some((w, tmp, fin));
         Ok(())
     }

@@ -1,0 +1,245 @@
+//! The dedup state gathered in phase 1, one record at a time, in input order.
+//!
+//! Held in memory per record: its exact hash packed with its sequence number
+//! (16 bytes), the offset of its id in `ids.bin` (8 bytes) and, for the
+//! `longest-response` policy, its response length (4 bytes): 28 bytes. Band
+//! entries (16 bytes per band per record) are held up to the memory budget and
+//! then spilled ([`super::lsh::BandStore`]). Signatures (`4 * permutations`
+//! bytes) and ids go straight to files in the staging folder: they are read
+//! back only for candidate pairs and for the records a decision names.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::dedup::config::{DedupConfig, Policy};
+use crate::dedup::lsh::{band_keys, BandStore};
+use crate::error::{Error, Result};
+
+/// What phase 1 computes for one record (in parallel).
+#[derive(Debug, Clone, Default)]
+pub struct Keys {
+    /// Exact key hash, when exact dedup runs.
+    pub exact: Option<u128>,
+    /// MinHash signature (empty when near dedup is off or the text has no words).
+    pub sig: Vec<u32>,
+    /// Length in bytes of the last answer.
+    pub response_len: u32,
+    /// The benchmark item the record contains, if any.
+    pub contaminated: Option<crate::dedup::decontam::Hit>,
+}
+
+/// Phase-1 state: per-record index in memory, signatures and ids on disk.
+pub struct Collector {
+    dir: PathBuf,
+    perms: usize,
+    bands: usize,
+    rows: usize,
+    sigs: BufWriter<File>,
+    sig_path: PathBuf,
+    ids: BufWriter<File>,
+    id_path: PathBuf,
+    id_offsets: Vec<u64>,
+    id_end: u64,
+    /// Packed exact entries ([`super::exact::pack`]).
+    pub exact: Vec<u128>,
+    response_len: Vec<u32>,
+    keep_lengths: bool,
+    bands_store: BandStore,
+    band_buf: Vec<u64>,
+    zeros: Vec<u8>,
+    references: u32,
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>> {
+    let f = File::create(path).map_err(|e| Error::io(path, e))?;
+    Ok(BufWriter::with_capacity(1 << 20, f))
+}
+
+impl Collector {
+    /// A collector writing under `dir` (created).
+    pub fn new(dir: &Path, cfg: &DedupConfig) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let sig_path = dir.join("signatures.bin");
+        let id_path = dir.join("ids.bin");
+        let perms = if cfg.near.enabled { cfg.near.permutations } else { 0 };
+        Ok(Collector {
+            dir: dir.to_path_buf(),
+            perms,
+            bands: cfg.near.bands,
+            rows: cfg.near.rows,
+            sigs: create(&sig_path)?,
+            sig_path,
+            ids: create(&id_path)?,
+            id_path,
+            id_offsets: Vec::new(),
+            id_end: 0,
+            exact: Vec::new(),
+            response_len: Vec::new(),
+            keep_lengths: cfg.survivor == Policy::LongestResponse,
+            // Band entries get what the budget leaves after the per-record index.
+            bands_store: BandStore::new(&dir.join("bands"), cfg.memory_bytes / 2),
+            band_buf: Vec::new(),
+            zeros: vec![0; perms * 4],
+            references: 0,
+        })
+    }
+
+    /// Records collected so far (references included).
+    pub fn len(&self) -> u32 {
+        self.id_offsets.len() as u32
+    }
+
+    /// Whether nothing was collected.
+    pub fn is_empty(&self) -> bool {
+        self.id_offsets.is_empty()
+    }
+
+    /// Reference records (sequence numbers `0..references()`).
+    pub fn references(&self) -> u32 {
+        self.references
+    }
+
+    /// Adds a reference record; must come before every input record.
+    pub fn push_reference(&mut self, id: &str, keys: &Keys) -> Result<u32> {
+        let seq = self.push(id, keys)?;
+        self.references += 1;
+        Ok(seq)
+    }
+
+    /// Adds a record; returns its sequence number.
+    pub fn push(&mut self, id: &str, keys: &Keys) -> Result<u32> {
+        let seq = self.len();
+        if seq == u32::MAX {
+            return Err(Error::Run("dedup holds at most 2^32 - 1 records per run".into()));
+        }
+        self.id_offsets.push(self.id_end);
+        self.ids
+            .write_all(id.as_bytes())
+            .map_err(|e| Error::io(&self.id_path, e))?;
+        self.id_end += id.len() as u64;
+        if let Some(h) = keys.exact {
+            self.exact.push(crate::dedup::exact::pack(h, seq));
+        }
+        if self.keep_lengths {
+            self.response_len.push(keys.response_len);
+        }
+        if self.perms > 0 {
+            if keys.sig.len() == self.perms {
+                let mut b = Vec::with_capacity(self.perms * 4);
+                for v in &keys.sig {
+                    b.extend_from_slice(&v.to_le_bytes());
+                }
+                self.sigs.write_all(&b).map_err(|e| Error::io(&self.sig_path, e))?;
+                band_keys(&keys.sig, self.bands, self.rows, &mut self.band_buf);
+                self.bands_store.push(seq, &self.band_buf)?;
+            } else {
+                self.sigs
+                    .write_all(&self.zeros)
+                    .map_err(|e| Error::io(&self.sig_path, e))?;
+            }
+        }
+        Ok(seq)
+    }
+
+    /// Band entries spilled to disk, and run files.
+    pub fn spill_stats(&self) -> (u64, usize) {
+        (self.bands_store.spilled(), self.bands_store.runs())
+    }
+
+    /// Closes the files; returns the parts the decision needs.
+    pub fn finish(mut self) -> Result<(Collected, Ids)> {
+        self.sigs.flush().map_err(|e| Error::io(&self.sig_path, e))?;
+        self.ids.flush().map_err(|e| Error::io(&self.id_path, e))?;
+        let ids = Ids {
+            file: File::open(&self.id_path).map_err(|e| Error::io(&self.id_path, e))?,
+            path: self.id_path.clone(),
+            offsets: self.id_offsets,
+            end: self.id_end,
+        };
+        let sigs = Signatures::open(&self.sig_path, self.perms)?;
+        Ok((
+            Collected {
+                dir: self.dir,
+                exact: self.exact,
+                response_len: self.response_len,
+                bands: self.bands_store,
+                sigs,
+                references: self.references,
+            },
+            ids,
+        ))
+    }
+}
+
+/// The collected state handed to the decision.
+pub struct Collected {
+    /// The staging folder.
+    pub dir: PathBuf,
+    /// Packed exact entries.
+    pub exact: Vec<u128>,
+    /// Response lengths (`longest-response` policy only).
+    pub response_len: Vec<u32>,
+    /// Band entries.
+    pub bands: BandStore,
+    /// Signatures on disk.
+    pub sigs: Signatures,
+    /// Reference records (`0..references`).
+    pub references: u32,
+}
+
+/// Record ids, by sequence number, read back from `ids.bin`.
+pub struct Ids {
+    file: File,
+    path: PathBuf,
+    offsets: Vec<u64>,
+    end: u64,
+}
+
+impl Ids {
+    /// The id of record `seq`.
+    pub fn get(&self, seq: u32) -> Result<String> {
+        let i = seq as usize;
+        let start = self.offsets.get(i).copied().unwrap_or(self.end);
+        let end = self.offsets.get(i + 1).copied().unwrap_or(self.end);
+        let mut buf = vec![0u8; (end - start) as usize];
+        self.file
+            .read_exact_at(&mut buf, start)
+            .map_err(|e| Error::io(&self.path, e))?;
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+}
+
+/// Signatures, by sequence number, from `signatures.bin`.
+pub struct Signatures {
+    file: File,
+    path: PathBuf,
+    perms: usize,
+}
+
+impl Signatures {
+    fn open(path: &Path, perms: usize) -> Result<Self> {
+        Ok(Signatures {
+            file: File::open(path).map_err(|e| Error::io(path, e))?,
+            path: path.to_path_buf(),
+            perms,
+        })
+    }
+
+    /// Signature length.
+    pub fn perms(&self) -> usize {
+        self.perms
+    }
+
+    /// Reads the signature of `seq` into `out`.
+    pub fn read(&self, seq: u32, out: &mut Vec<u32>) -> Result<()> {
+        let mut b = vec![0u8; self.perms * 4];
+        self.file
+            .read_exact_at(&mut b, seq as u64 * self.perms as u64 * 4)
+            .map_err(|e| Error::io(&self.path, e))?;
+        out.clear();
+        out.extend(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+        Ok(())
+    }
+}
