@@ -177,7 +177,7 @@ mod tests {
             idx.check(&rec(&format!("Please solve: {q} Show work."))),
             Some(Hit { item: 0 })
         );
-        let edited = q.replace("April", "March");
+        let edited = q.replace("May", "June");
         assert_eq!(idx.check(&rec(&edited)), Some(Hit { item: 0 }));
         assert_eq!(
             idx.check(&rec("what is the capital city of the country france today?")),
