@@ -77,6 +77,8 @@ pub struct Decision {
     pub verified_pairs: u64,
     /// Buckets of two or more records.
     pub buckets: u64,
+    /// The verified pairs `(a, b, similarity)`, `a < b`, when asked for.
+    pub pairs: Vec<(u32, u32, f64)>,
 }
 
 /// Rank of each record: references first, then by policy, ties by input order.
@@ -105,6 +107,17 @@ fn ranks(c: &Collected, n: u32, policy: Policy) -> Option<Vec<u32>> {
 
 /// Decides every record of `c` (`n` records); runs the pair checks on `pool`.
 pub fn decide(c: Collected, n: u32, cfg: &DedupConfig, pool: &rayon::ThreadPool) -> Result<Decision> {
+    decide_keeping_pairs(c, n, cfg, pool, false)
+}
+
+/// [`decide`], also returning the verified pairs (for accuracy checks).
+pub fn decide_keeping_pairs(
+    c: Collected,
+    n: u32,
+    cfg: &DedupConfig,
+    pool: &rayon::ThreadPool,
+    keep_pairs: bool,
+) -> Result<Decision> {
     let rank = ranks(&c, n, cfg.survivor);
     let rank_of = |s: u32| rank.as_ref().map_or(s, |r| r[s as usize]);
     let is_ref = |s: u32| s < c.references;
@@ -137,6 +150,8 @@ pub fn decide(c: Collected, n: u32, cfg: &DedupConfig, pool: &rayon::ThreadPool)
     let mut edges: Vec<(u32, u32, u32)> = Vec::new();
     if cfg.near.enabled && c.sigs.perms() > 0 {
         let sigs = &c.sigs;
+        let sets = c.sets.as_ref();
+        let prefilter = cfg.near.prefilter;
         let mut batch: Vec<Vec<u32>> = Vec::new();
         let mut batch_len = 0usize;
         let run_batch = |batch: &mut Vec<Vec<u32>>, edges: &mut Vec<(u32, u32, u32)>, d: &mut Decision| -> Result<()> {
@@ -152,12 +167,30 @@ pub fn decide(c: Collected, n: u32, cfg: &DedupConfig, pool: &rayon::ThreadPool)
                         }
                         let mut out = Vec::new();
                         let mut compared = 0u64;
+                        let mut loaded: Vec<Option<Vec<u32>>> = vec![None; bucket.len()];
                         for i in 0..bucket.len() {
                             for j in i + 1..bucket.len() {
                                 compared += 1;
                                 let e = estimate(&s[i], &s[j]);
-                                if e >= threshold {
-                                    out.push((bucket[i], bucket[j], sim_key(e)));
+                                let Some(sets) = sets else {
+                                    if e >= threshold {
+                                        out.push((bucket[i], bucket[j], sim_key(e)));
+                                    }
+                                    continue;
+                                };
+                                if e < threshold - prefilter {
+                                    continue;
+                                }
+                                for k in [i, j] {
+                                    if loaded[k].is_none() {
+                                        loaded[k] = Some(sets.get_u32s(bucket[k])?);
+                                    }
+                                }
+                                if let (Some(a), Some(b)) = (&loaded[i], &loaded[j]) {
+                                    let x = jaccard_sorted(a, b);
+                                    if x >= threshold {
+                                        out.push((bucket[i], bucket[j], sim_key(x)));
+                                    }
                                 }
                             }
                         }
@@ -194,6 +227,9 @@ pub fn decide(c: Collected, n: u32, cfg: &DedupConfig, pool: &rayon::ThreadPool)
         edges.dedup();
     }
     decision.verified_pairs = edges.len() as u64;
+    if keep_pairs {
+        decision.pairs = edges.iter().map(|&(a, b, s)| (a, b, sim_value(s))).collect();
+    }
 
     // 3. Greedy survivors in rank order: (child rank, -similarity, parent rank).
     let mut oriented: Vec<(u32, u32, u32)> = edges
@@ -241,6 +277,26 @@ pub fn decide(c: Collected, n: u32, cfg: &DedupConfig, pool: &rayon::ThreadPool)
     drops.sort_by_key(|d| d.seq);
     decision.drops = drops;
     Ok(decision)
+}
+
+/// Jaccard similarity of two sorted, distinct lists.
+pub fn jaccard_sorted(a: &[u32], b: &[u32]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut inter) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                inter += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    inter as f64 / (a.len() + b.len() - inter) as f64
 }
 
 /// Similarities are kept as integers (millionths) so edges sort and compare exactly.

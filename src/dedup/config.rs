@@ -20,6 +20,18 @@ pub enum Policy {
     LongestResponse,
 }
 
+/// How LSH candidates are confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verify {
+    /// Exact Jaccard similarity of the shingle sets (kept on disk), for
+    /// candidates whose estimate is within `prefilter` of the threshold.
+    #[default]
+    Exact,
+    /// The signature estimate alone.
+    Estimate,
+}
+
 /// What part of a record is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -62,6 +74,8 @@ struct RawNear {
     rows: Option<usize>,
     threshold: Option<f64>,
     seed: Option<u64>,
+    verify: Option<Verify>,
+    prefilter: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -102,6 +116,11 @@ pub struct NearConfig {
     pub threshold: f64,
     /// Seed of the permutations.
     pub seed: u64,
+    /// How candidates are confirmed.
+    pub verify: Verify,
+    /// With exact verification, candidates whose estimate is below
+    /// `threshold - prefilter` are rejected without reading their shingles.
+    pub prefilter: f64,
 }
 
 /// Decontamination settings.
@@ -144,11 +163,13 @@ impl Default for DedupConfig {
                 enabled: true,
                 key: KeyScope::Conversation,
                 ngram: 5,
-                permutations: 128,
-                bands: 32,
-                rows: 4,
+                permutations: 126,
+                bands: 21,
+                rows: 6,
                 threshold: 0.8,
                 seed: 1,
+                verify: Verify::Exact,
+                prefilter: 0.15,
             },
             decontam: DecontamConfig {
                 benchmarks: Vec::new(),
@@ -228,6 +249,8 @@ impl DedupConfig {
                 rows: near.rows.unwrap_or(d.near.rows),
                 threshold: near.threshold.unwrap_or(d.near.threshold),
                 seed: near.seed.unwrap_or(d.near.seed),
+                verify: near.verify.unwrap_or(d.near.verify),
+                prefilter: near.prefilter.unwrap_or(d.near.prefilter),
             },
             decontam: DecontamConfig {
                 benchmarks: dc.benchmarks.unwrap_or_default(),

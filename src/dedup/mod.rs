@@ -23,12 +23,14 @@
 //!    and `.staging` is removed.
 //!
 //! ## Bytes per record
-//! In memory: 28 bytes (exact entry 16, id offset 8, response length 4, the
-//! latter only for the `longest-response` policy), plus band entries of
-//! 16 bytes per band (512 bytes at 32 bands) up to half the budget, beyond
-//! which they spill. On disk in `.staging`: the signature (4 bytes per
-//! permutation), the id, and the record itself. The decision adds 1 byte per
-//! record (dropped flag) and 12 bytes per verified pair.
+//! In memory: 36 bytes (exact entry 16, id offset 8, shingle-set offset 8,
+//! response length 4, the last only for the `longest-response` policy), plus
+//! band entries of 16 bytes per band (336 bytes at 21 bands) up to half the
+//! memory budget, beyond which they spill to sorted runs. On disk in
+//! `.staging`: the signature (4 bytes per permutation, 504 bytes), the
+//! shingle set (4 bytes per distinct shingle), the id, and the record. The
+//! decision adds 1 byte per record (dropped flag) and 12 bytes per verified
+//! pair.
 //!
 //! ## Library choice
 //! See `docs/dedup.md` for the comparison of MinHash LSH crates with this
@@ -81,15 +83,22 @@ impl Engine {
         }
         let exact = self.cfg.exact.enabled.then(|| exact::key_hash(rec, &self.cfg.exact));
         let mut sig = Vec::new();
+        let mut shingles = Vec::new();
         if self.cfg.near.enabled {
             let mut parts = Vec::new();
             keys::for_each_part(rec, self.cfg.near.key, |_, t| parts.push(t));
             let sh = self.hasher.shingles(parts);
             self.hasher.signature(&sh, &mut sig);
+            if self.cfg.near.verify == config::Verify::Exact {
+                shingles = sh.iter().map(|&h| h as u32).collect();
+                shingles.sort_unstable();
+                shingles.dedup();
+            }
         }
         Keys {
             exact,
             sig,
+            shingles,
             response_len: rec.response().map_or(0, |r| r.len()) as u32,
             contaminated: None,
         }

@@ -24,6 +24,8 @@ pub struct Keys {
     pub exact: Option<u128>,
     /// MinHash signature (empty when near dedup is off or the text has no words).
     pub sig: Vec<u32>,
+    /// Sorted distinct 32-bit shingle hashes, for exact verification.
+    pub shingles: Vec<u32>,
     /// Length in bytes of the last answer.
     pub response_len: u32,
     /// The benchmark item the record contains, if any.
@@ -42,6 +44,7 @@ pub struct Collector {
     id_path: PathBuf,
     id_offsets: Vec<u64>,
     id_end: u64,
+    sets: Option<BlobWriter>,
     /// Packed exact entries ([`super::exact::pack`]).
     pub exact: Vec<u128>,
     response_len: Vec<u32>,
@@ -75,6 +78,11 @@ impl Collector {
             id_path,
             id_offsets: Vec::new(),
             id_end: 0,
+            sets: if cfg.near.enabled && cfg.near.verify == crate::dedup::config::Verify::Exact {
+                Some(BlobWriter::new(&dir.join("shingles.bin"))?)
+            } else {
+                None
+            },
             exact: Vec::new(),
             response_len: Vec::new(),
             keep_lengths: cfg.survivor == Policy::LongestResponse,
@@ -122,6 +130,13 @@ impl Collector {
         if let Some(h) = keys.exact {
             self.exact.push(crate::dedup::exact::pack(h, seq));
         }
+        if let Some(sets) = self.sets.as_mut() {
+            let mut b = Vec::with_capacity(keys.shingles.len() * 4);
+            for v in &keys.shingles {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            sets.push(&b)?;
+        }
         if self.keep_lengths {
             self.response_len.push(keys.response_len);
         }
@@ -159,6 +174,10 @@ impl Collector {
             end: self.id_end,
         };
         let sigs = Signatures::open(&self.sig_path, self.perms)?;
+        let sets = match self.sets {
+            Some(w) => Some(w.finish()?),
+            None => None,
+        };
         Ok((
             Collected {
                 dir: self.dir,
@@ -166,6 +185,7 @@ impl Collector {
                 response_len: self.response_len,
                 bands: self.bands_store,
                 sigs,
+                sets,
                 references: self.references,
             },
             ids,
@@ -185,6 +205,8 @@ pub struct Collected {
     pub bands: BandStore,
     /// Signatures on disk.
     pub sigs: Signatures,
+    /// Shingle sets on disk (exact verification only).
+    pub sets: Option<Blobs>,
     /// Reference records (`0..references`).
     pub references: u32,
 }
@@ -241,5 +263,75 @@ impl Signatures {
         out.clear();
         out.extend(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
         Ok(())
+    }
+}
+
+/// Variable-length byte strings appended to a file, offsets in memory (8 bytes each).
+pub struct BlobWriter {
+    w: BufWriter<File>,
+    path: PathBuf,
+    offsets: Vec<u64>,
+    end: u64,
+}
+
+impl BlobWriter {
+    /// A new blob file at `path`.
+    pub fn new(path: &Path) -> Result<Self> {
+        Ok(BlobWriter {
+            w: create(path)?,
+            path: path.to_path_buf(),
+            offsets: Vec::new(),
+            end: 0,
+        })
+    }
+
+    /// Appends one blob.
+    pub fn push(&mut self, b: &[u8]) -> Result<()> {
+        self.offsets.push(self.end);
+        self.w.write_all(b).map_err(|e| Error::io(&self.path, e))?;
+        self.end += b.len() as u64;
+        Ok(())
+    }
+
+    /// Closes the file for reading.
+    pub fn finish(mut self) -> Result<Blobs> {
+        self.w.flush().map_err(|e| Error::io(&self.path, e))?;
+        Ok(Blobs {
+            file: File::open(&self.path).map_err(|e| Error::io(&self.path, e))?,
+            path: self.path,
+            offsets: self.offsets,
+            end: self.end,
+        })
+    }
+}
+
+/// Blobs by index.
+pub struct Blobs {
+    file: File,
+    path: PathBuf,
+    offsets: Vec<u64>,
+    end: u64,
+}
+
+impl Blobs {
+    /// The bytes of blob `i`.
+    pub fn get(&self, i: u32) -> Result<Vec<u8>> {
+        let i = i as usize;
+        let start = self.offsets.get(i).copied().unwrap_or(self.end);
+        let end = self.offsets.get(i + 1).copied().unwrap_or(self.end);
+        let mut buf = vec![0u8; (end - start) as usize];
+        self.file
+            .read_exact_at(&mut buf, start)
+            .map_err(|e| Error::io(&self.path, e))?;
+        Ok(buf)
+    }
+
+    /// Blob `i` as little-endian `u32`s.
+    pub fn get_u32s(&self, i: u32) -> Result<Vec<u32>> {
+        Ok(self
+            .get(i)?
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
     }
 }

@@ -45,7 +45,11 @@ fn rejected(out: &Path) -> Vec<(String, String, String, f64)> {
             rows.push((
                 id.value(i).to_string(),
                 rule.value(i).to_string(),
-                if dup.is_null(i) { String::new() } else { dup.value(i).to_string() },
+                if dup.is_null(i) {
+                    String::new()
+                } else {
+                    dup.value(i).to_string()
+                },
                 if sim.is_null(i) { f64::NAN } else { sim.value(i) },
             ));
         }
@@ -117,7 +121,10 @@ fn every_duplicate_names_a_kept_survivor_and_clusters_agree() {
     let pairs: HashSet<(String, String)> = members.into_iter().zip(survivors).collect();
     for (id, rule, dup, _) in &rej {
         if rule.starts_with("dedup/") {
-            assert!(pairs.contains(&(id.clone(), dup.clone())), "{id} -> {dup} not in clusters");
+            assert!(
+                pairs.contains(&(id.clone(), dup.clone())),
+                "{id} -> {dup} not in clusters"
+            );
         }
     }
     assert_eq!(pairs.iter().filter(|(m, s)| m != s).count(), dedup_drops);
@@ -143,7 +150,10 @@ fn same_output_for_one_or_two_threads_and_any_input_order() {
     ) else {
         return;
     };
-    let (_a, one) = run(&[fc.clone(), en.clone(), zh.clone()], &["--threads", "1", "--stages", "dedup"]);
+    let (_a, one) = run(
+        &[fc.clone(), en.clone(), zh.clone()],
+        &["--threads", "1", "--stages", "dedup"],
+    );
     let (_b, two) = run(&[zh, en, fc], &["--threads", "2", "--stages", "dedup"]);
     for d in ["kept", "rejected", "dedup"] {
         assert_eq!(shard_bytes(&one.join(d)), shard_bytes(&two.join(d)), "{d} differs");
