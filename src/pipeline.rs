@@ -33,7 +33,7 @@ use crate::dedup::state::{Collector, Keys};
 use crate::dedup::Engine;
 use crate::error::{Error, Result};
 use crate::output::report::{Counts, FileReport, RuleSummary, StageReport};
-use crate::output::{MalformedRows, RecordRows, Rejection, Report, ShardWriter};
+use crate::output::{BackgroundWriter, MalformedRows, RecordRows, Rejection, Report, ShardWriter};
 use crate::read::{expand_inputs, read_file, InputFile, RawItem, ReadOptions};
 use crate::record::{map_record, Origin, Record};
 use crate::rules::Rules;
@@ -373,8 +373,8 @@ fn spawn_workers(
 }
 
 struct Writers {
-    kept: ShardWriter,
-    rejected: ShardWriter,
+    kept: BackgroundWriter,
+    rejected: BackgroundWriter,
     malformed: ShardWriter,
     kept_rows: RecordRows,
     rejected_rows: RecordRows,
@@ -386,10 +386,10 @@ const FLUSH_BYTES: usize = 8 << 20;
 impl Writers {
     fn flush(&mut self, all: bool) -> Result<()> {
         if !self.kept_rows.is_empty() && (all || self.kept_rows.bytes() >= FLUSH_BYTES) {
-            self.kept.write(&self.kept_rows.finish())?;
+            self.kept.write(self.kept_rows.finish())?;
         }
         if !self.rejected_rows.is_empty() && (all || self.rejected_rows.bytes() >= FLUSH_BYTES) {
-            self.rejected.write(&self.rejected_rows.finish())?;
+            self.rejected.write(self.rejected_rows.finish())?;
         }
         if !self.malformed_rows.is_empty() && (all || self.malformed_rows.bytes() >= FLUSH_BYTES) {
             self.malformed.write(&self.malformed_rows.finish())?;
@@ -416,7 +416,7 @@ fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
 struct DedupRun {
     engine: Arc<Engine>,
     collector: Collector,
-    staging: ShardWriter,
+    staging: BackgroundWriter,
     staging_rows: RecordRows,
     /// Index of the dedup stage in the report.
     stage: usize,
@@ -552,11 +552,11 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         Some(e) => Some(DedupRun {
             engine: e.clone(),
             collector: Collector::new(&staging_dir.join("dedup"), &e.cfg)?,
-            staging: ShardWriter::scratch(
+            staging: BackgroundWriter::spawn(ShardWriter::scratch(
                 &staging_dir.join("records"),
                 crate::output::schema::kept_schema(),
                 opts.shard_bytes,
-            )?,
+            )?),
             staging_rows: RecordRows::new(false),
             stage: n_record_stages,
             reference_malformed: 0,
@@ -581,16 +581,16 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     );
 
     let mut w = Writers {
-        kept: ShardWriter::new(
+        kept: BackgroundWriter::spawn(ShardWriter::new(
             &opts.out.join("kept"),
             crate::output::schema::kept_schema(),
             opts.shard_bytes,
-        )?,
-        rejected: ShardWriter::new(
+        )?),
+        rejected: BackgroundWriter::spawn(ShardWriter::new(
             &opts.out.join("rejected"),
             crate::output::schema::rejected_schema(),
             opts.shard_bytes,
-        )?,
+        )?),
         malformed: ShardWriter::new(
             &opts.out.join("malformed"),
             crate::output::schema::malformed_schema(),
@@ -763,7 +763,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         }
         if let Some(d) = dd.as_mut() {
             if d.staging_rows.bytes() >= FLUSH_BYTES {
-                if let Err(e) = d.staging.write(&d.staging_rows.finish()) {
+                if let Err(e) = d.staging.write(d.staging_rows.finish()) {
                     failure = Some(e);
                     break;
                 }
@@ -783,7 +783,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     if let Some(mut d) = dd {
         let t = Instant::now();
         if !d.staging_rows.is_empty() {
-            d.staging.write(&d.staging_rows.finish())?;
+            d.staging.write(d.staging_rows.finish())?;
         }
         d.staging.finish()?;
         let n = d.collector.len();

@@ -14,7 +14,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::dedup::clusters::{Decision, DropRule};
 use crate::error::{Error, Result};
 use crate::output::schema::rejected_schema;
-use crate::output::ShardWriter;
+use crate::output::BackgroundWriter;
 
 /// What routing counted: per source file label, (kept, dropped by rule).
 pub trait RouteSink {
@@ -31,8 +31,8 @@ pub fn route(
     first_seq: u32,
     threshold: f64,
     id: &dyn Fn(u32) -> Result<String>,
-    kept: &mut ShardWriter,
-    rejected: &mut ShardWriter,
+    kept: &mut BackgroundWriter,
+    rejected: &mut BackgroundWriter,
     sink: &mut dyn RouteSink,
 ) -> Result<()> {
     let mut shards: Vec<_> = std::fs::read_dir(staging)
@@ -72,11 +72,11 @@ pub fn route(
                 seq += 1;
             }
             if drops.is_empty() {
-                kept.write(&batch)?;
+                kept.write(batch)?;
                 continue;
             }
             let mask = BooleanArray::from(keep);
-            kept.write(&filter_record_batch(&batch, &mask).map_err(|e| pq(&e))?)?;
+            kept.write(filter_record_batch(&batch, &mask).map_err(|e| pq(&e))?)?;
             let inverse = arrow::compute::not(&mask).map_err(|e| pq(&e))?;
             let gone = filter_record_batch(&batch, &inverse).map_err(|e| pq(&e))?;
             let files = gone
@@ -127,7 +127,7 @@ pub fn route(
                 Arc::new(sim.finish()),
             ]);
             let out = RecordBatch::try_new(rejected_schema(), cols).map_err(|e| pq(&e))?;
-            rejected.write(&out)?;
+            rejected.write(out)?;
         }
     }
     if next.peek().is_some() {

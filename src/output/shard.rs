@@ -45,7 +45,7 @@ impl ShardWriter {
     /// A writer for intermediate shards that are read back once (fast
     /// compression instead of small files).
     pub fn scratch(dir: &Path, schema: SchemaRef, max_bytes: u64) -> Result<Self> {
-        Self::with_props(dir, schema, max_bytes, props_with(Compression::SNAPPY))
+        Self::with_props(dir, schema, max_bytes, props_with(Compression::UNCOMPRESSED))
     }
 
     fn with_props(dir: &Path, schema: SchemaRef, max_bytes: u64, props: WriterProperties) -> Result<Self> {
@@ -122,5 +122,51 @@ impl ShardWriter {
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+}
+
+/// A [`ShardWriter`] on its own thread: `write` hands the batch over (at most
+/// two batches wait), so encoding and compressing overlap with the caller's
+/// work. Shards are the same as with the writer used directly.
+pub struct BackgroundWriter {
+    tx: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
+    handle: Option<std::thread::JoinHandle<Result<Vec<PathBuf>>>>,
+}
+
+impl BackgroundWriter {
+    /// Moves `writer` to a new thread.
+    pub fn spawn(mut writer: ShardWriter) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let handle = std::thread::spawn(move || {
+            for b in rx {
+                writer.write(&b)?;
+            }
+            writer.finish()
+        });
+        BackgroundWriter {
+            tx: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// Queues a batch; fails with the writer's error if it stopped.
+    pub fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(batch).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            self.finish().map(|_| ())
+        }
+    }
+
+    /// Waits for every queued batch and closes the last shard.
+    pub fn finish(&mut self) -> Result<Vec<PathBuf>> {
+        self.tx = None;
+        match self.handle.take() {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(Error::Run("a shard writer thread panicked".into()))),
+            None => Err(Error::Run("shard writer already finished".into())),
+        }
     }
 }
