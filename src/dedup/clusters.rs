@@ -81,6 +81,9 @@ pub struct Decision {
     pub pairs: Vec<(u32, u32, f64)>,
 }
 
+/// Verified pairs of one bucket `(a, b, similarity key)` and pairs compared.
+type BucketPairs = (Vec<(u32, u32, u32)>, u64);
+
 /// Rank of each record: references first, then by policy, ties by input order.
 fn ranks(c: &Collected, n: u32, policy: Policy) -> Option<Vec<u32>> {
     match policy {
@@ -155,7 +158,7 @@ pub fn decide_keeping_pairs(
         let mut batch: Vec<Vec<u32>> = Vec::new();
         let mut batch_len = 0usize;
         let run_batch = |batch: &mut Vec<Vec<u32>>, edges: &mut Vec<(u32, u32, u32)>, d: &mut Decision| -> Result<()> {
-            let found: Vec<Result<(Vec<(u32, u32, u32)>, u64)>> = pool.install(|| {
+            let found: Vec<Result<BucketPairs>> = pool.install(|| {
                 batch
                     .par_iter()
                     .map(|bucket| {
@@ -330,8 +333,8 @@ pub fn write_clusters(path: &Path, decision: &Decision, id: &dyn Fn(u32) -> Resu
     let mut last = None;
     let mut names: HashMap<u32, String> = HashMap::new();
     for d in by_survivor {
-        if !names.contains_key(&d.survivor) {
-            names.insert(d.survivor, id(d.survivor)?);
+        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(d.survivor) {
+            e.insert(id(d.survivor)?);
         }
         let s = names.get(&d.survivor).cloned().unwrap_or_default();
         if last != Some(d.survivor) {

@@ -305,14 +305,14 @@ mod tests {
     #[test]
     fn shipped_file_parses() {
         let files = RuleFiles::embedded();
-        let cfg = DedupConfig::from_files(&files).unwrap().unwrap();
+        let cfg = DedupConfig::from_files(&files).expect("test").expect("test");
         assert_eq!(cfg.near.bands * cfg.near.rows, cfg.near.permutations);
         assert_eq!(cfg.survivor, Policy::First);
     }
 
     #[test]
     fn unknown_key_names_file_line_and_key() {
-        let e = DedupConfig::parse("survivor = \"first\"\n[near]\nngram = 5\nbandz = 3\n").unwrap_err();
+        let e = DedupConfig::parse("survivor = \"first\"\n[near]\nngram = 5\nbandz = 3\n").expect_err("must fail");
         assert_eq!(e[0].file, "dedup.toml");
         assert_eq!(e[0].line, Some(4));
         assert_eq!(e[0].key.as_deref(), Some("bandz"));
@@ -320,7 +320,7 @@ mod tests {
 
     #[test]
     fn bad_bands_are_rejected() {
-        let e = DedupConfig::parse("[near]\npermutations = 64\nbands = 32\nrows = 4\n").unwrap_err();
+        let e = DedupConfig::parse("[near]\npermutations = 64\nbands = 32\nrows = 4\n").expect_err("must fail");
         assert_eq!(e[0].key.as_deref(), Some("near.bands"));
         assert_eq!(e[0].line, Some(3));
     }

@@ -60,12 +60,18 @@ impl BandStore {
         }
     }
 
-    /// Adds the band keys of record `seq`.
-    pub fn push(&mut self, seq: u32, keys: &[u64]) -> Result<()> {
+    /// Adds the band keys of record `seq`; spills when the entries held
+    /// plus `other_bytes` (the rest of the dedup state) reach the budget.
+    pub fn push(&mut self, seq: u32, keys: &[u64], other_bytes: usize) -> Result<()> {
+        if self.buf.capacity() == 0 {
+            // Allocated once at its full size: growing by doubling would
+            // overshoot the budget.
+            self.buf = Vec::with_capacity(self.cap);
+        }
         for &k in keys {
             self.buf.push(((k as u128) << 64) | seq as u128);
         }
-        if self.buf.len() >= self.cap {
+        if self.buf.len() + keys.len() > self.cap || self.buf.len() * 16 + other_bytes >= self.cap * 16 {
             self.spill()?;
         }
         Ok(())
@@ -175,7 +181,7 @@ mod tests {
                 out.push(b.to_vec());
                 Ok(())
             })
-            .unwrap();
+            .expect("test");
         out
     }
 
@@ -183,13 +189,13 @@ mod tests {
         /// Spilling to runs gives the same buckets as holding everything in memory.
         #[test]
         fn spilling_changes_nothing(keys in proptest::collection::vec(proptest::collection::vec(0u64..30, 3), 0..400)) {
-            let dir = tempfile::tempdir().unwrap();
+            let dir = tempfile::tempdir().expect("test");
             let mut mem = BandStore::new(dir.path(), 1 << 30);
             let mut disk = BandStore::new(dir.path(), 0);
             disk.cap = 7;
             for (i, k) in keys.iter().enumerate() {
-                mem.push(i as u32, k).unwrap();
-                disk.push(i as u32, k).unwrap();
+                mem.push(i as u32, k, 0).expect("test");
+                disk.push(i as u32, k, 0).expect("test");
             }
             proptest::prop_assert_eq!(collect(mem), collect(disk));
         }

@@ -23,12 +23,15 @@
 //!    and `.staging` is removed.
 //!
 //! ## Bytes per record
-//! In memory: 36 bytes (exact entry 16, id offset 8, shingle-set offset 8,
-//! response length 4, the last only for the `longest-response` policy), plus
-//! band entries of 16 bytes per band (336 bytes at 21 bands) up to half the
-//! memory budget, beyond which they spill to sorted runs. On disk in
+//! In memory: 16 bytes (the exact entry; 20 with the response length the
+//! `longest-response` policy needs), plus
+//! band entries of 16 bytes per band (336 bytes at 21 bands): the exact and
+//! band entries together are held up to 3/4 of the memory budget, beyond which
+//! band entries spill to sorted runs (the rest of the budget is for batches in
+//! flight and the writers). On disk in
 //! `.staging`: the signature (4 bytes per permutation, 504 bytes), the
-//! shingle set (4 bytes per distinct shingle), the id, and the record. The
+//! shingle set (4 bytes per distinct shingle), the id, 16 bytes of offsets,
+//! and the record. The
 //! decision adds 1 byte per record (dropped flag) and 12 bytes per verified
 //! pair.
 //!

@@ -1,11 +1,11 @@
 //! The dedup state gathered in phase 1, one record at a time, in input order.
 //!
 //! Held in memory per record: its exact hash packed with its sequence number
-//! (16 bytes), the offset of its id in `ids.bin` (8 bytes) and, for the
-//! `longest-response` policy, its response length (4 bytes): 28 bytes. Band
-//! entries (16 bytes per band per record) are held up to the memory budget and
-//! then spilled ([`super::lsh::BandStore`]). Signatures (`4 * permutations`
-//! bytes) and ids go straight to files in the staging folder: they are read
+//! (16 bytes) and, for the `longest-response` policy, its response length (4
+//! bytes). Band entries (16 bytes per band per record) are held until they and
+//! the exact entries reach 3/4 of the memory budget, and then spilled ([`super::lsh::BandStore`]). Signatures
+//! (`4 * permutations` bytes), shingle sets and ids go straight to files in the
+//! staging folder (variable-length ones with an offset file): they are read
 //! back only for candidate pairs and for the records a decision names.
 
 use std::fs::File;
@@ -40,10 +40,8 @@ pub struct Collector {
     rows: usize,
     sigs: BufWriter<File>,
     sig_path: PathBuf,
-    ids: BufWriter<File>,
-    id_path: PathBuf,
-    id_offsets: Vec<u64>,
-    id_end: u64,
+    ids: BlobWriter,
+    n: u32,
     sets: Option<BlobWriter>,
     /// Packed exact entries ([`super::exact::pack`]).
     pub exact: Vec<u128>,
@@ -74,10 +72,8 @@ impl Collector {
             rows: cfg.near.rows,
             sigs: create(&sig_path)?,
             sig_path,
-            ids: create(&id_path)?,
-            id_path,
-            id_offsets: Vec::new(),
-            id_end: 0,
+            ids: BlobWriter::new(&id_path)?,
+            n: 0,
             sets: if cfg.near.enabled && cfg.near.verify == crate::dedup::config::Verify::Exact {
                 Some(BlobWriter::new(&dir.join("shingles.bin"))?)
             } else {
@@ -86,8 +82,9 @@ impl Collector {
             exact: Vec::new(),
             response_len: Vec::new(),
             keep_lengths: cfg.survivor == Policy::LongestResponse,
-            // Band entries get what the budget leaves after the per-record index.
-            bands_store: BandStore::new(&dir.join("bands"), cfg.memory_bytes / 2),
+            // The exact entries and band entries share 3/4 of the budget; the
+            // rest is for the pipeline's batches and the writers.
+            bands_store: BandStore::new(&dir.join("bands"), cfg.memory_bytes / 4 * 3),
             band_buf: Vec::new(),
             zeros: vec![0; perms * 4],
             references: 0,
@@ -96,12 +93,12 @@ impl Collector {
 
     /// Records collected so far (references included).
     pub fn len(&self) -> u32 {
-        self.id_offsets.len() as u32
+        self.n
     }
 
     /// Whether nothing was collected.
     pub fn is_empty(&self) -> bool {
-        self.id_offsets.is_empty()
+        self.n == 0
     }
 
     /// Reference records (sequence numbers `0..references()`).
@@ -122,11 +119,8 @@ impl Collector {
         if seq == u32::MAX {
             return Err(Error::Run("dedup holds at most 2^32 - 1 records per run".into()));
         }
-        self.id_offsets.push(self.id_end);
-        self.ids
-            .write_all(id.as_bytes())
-            .map_err(|e| Error::io(&self.id_path, e))?;
-        self.id_end += id.len() as u64;
+        self.n += 1;
+        self.ids.push(id.as_bytes())?;
         if let Some(h) = keys.exact {
             self.exact.push(crate::dedup::exact::pack(h, seq));
         }
@@ -148,7 +142,8 @@ impl Collector {
                 }
                 self.sigs.write_all(&b).map_err(|e| Error::io(&self.sig_path, e))?;
                 band_keys(&keys.sig, self.bands, self.rows, &mut self.band_buf);
-                self.bands_store.push(seq, &self.band_buf)?;
+                let other = self.exact.capacity() * 16 + self.response_len.capacity() * 4;
+                self.bands_store.push(seq, &self.band_buf, other)?;
             } else {
                 self.sigs
                     .write_all(&self.zeros)
@@ -166,13 +161,7 @@ impl Collector {
     /// Closes the files; returns the parts the decision needs.
     pub fn finish(mut self) -> Result<(Collected, Ids)> {
         self.sigs.flush().map_err(|e| Error::io(&self.sig_path, e))?;
-        self.ids.flush().map_err(|e| Error::io(&self.id_path, e))?;
-        let ids = Ids {
-            file: File::open(&self.id_path).map_err(|e| Error::io(&self.id_path, e))?,
-            path: self.id_path.clone(),
-            offsets: self.id_offsets,
-            end: self.id_end,
-        };
+        let ids = Ids(self.ids.finish()?);
         let sigs = Signatures::open(&self.sig_path, self.perms)?;
         let sets = match self.sets {
             Some(w) => Some(w.finish()?),
@@ -212,24 +201,12 @@ pub struct Collected {
 }
 
 /// Record ids, by sequence number, read back from `ids.bin`.
-pub struct Ids {
-    file: File,
-    path: PathBuf,
-    offsets: Vec<u64>,
-    end: u64,
-}
+pub struct Ids(Blobs);
 
 impl Ids {
     /// The id of record `seq`.
     pub fn get(&self, seq: u32) -> Result<String> {
-        let i = seq as usize;
-        let start = self.offsets.get(i).copied().unwrap_or(self.end);
-        let end = self.offsets.get(i + 1).copied().unwrap_or(self.end);
-        let mut buf = vec![0u8; (end - start) as usize];
-        self.file
-            .read_exact_at(&mut buf, start)
-            .map_err(|e| Error::io(&self.path, e))?;
-        Ok(String::from_utf8_lossy(&buf).into_owned())
+        Ok(String::from_utf8_lossy(&self.0.get(seq)?).into_owned())
     }
 }
 
@@ -266,12 +243,17 @@ impl Signatures {
     }
 }
 
-/// Variable-length byte strings appended to a file, offsets in memory (8 bytes each).
+/// Variable-length byte strings appended to a file, with their end offsets
+/// in a companion file (`.idx`, 8 bytes each): nothing is held per blob.
 pub struct BlobWriter {
     w: BufWriter<File>,
+    idx: BufWriter<File>,
     path: PathBuf,
-    offsets: Vec<u64>,
     end: u64,
+}
+
+fn idx_path(path: &Path) -> PathBuf {
+    path.with_extension("idx")
 }
 
 impl BlobWriter {
@@ -279,28 +261,30 @@ impl BlobWriter {
     pub fn new(path: &Path) -> Result<Self> {
         Ok(BlobWriter {
             w: create(path)?,
+            idx: create(&idx_path(path))?,
             path: path.to_path_buf(),
-            offsets: Vec::new(),
             end: 0,
         })
     }
 
     /// Appends one blob.
     pub fn push(&mut self, b: &[u8]) -> Result<()> {
-        self.offsets.push(self.end);
         self.w.write_all(b).map_err(|e| Error::io(&self.path, e))?;
         self.end += b.len() as u64;
-        Ok(())
+        self.idx
+            .write_all(&self.end.to_le_bytes())
+            .map_err(|e| Error::io(&self.path, e))
     }
 
-    /// Closes the file for reading.
+    /// Closes the files for reading.
     pub fn finish(mut self) -> Result<Blobs> {
         self.w.flush().map_err(|e| Error::io(&self.path, e))?;
+        self.idx.flush().map_err(|e| Error::io(&self.path, e))?;
+        let ip = idx_path(&self.path);
         Ok(Blobs {
             file: File::open(&self.path).map_err(|e| Error::io(&self.path, e))?,
+            idx: File::open(&ip).map_err(|e| Error::io(&ip, e))?,
             path: self.path,
-            offsets: self.offsets,
-            end: self.end,
         })
     }
 }
@@ -308,18 +292,33 @@ impl BlobWriter {
 /// Blobs by index.
 pub struct Blobs {
     file: File,
+    idx: File,
     path: PathBuf,
-    offsets: Vec<u64>,
-    end: u64,
 }
 
 impl Blobs {
     /// The bytes of blob `i`.
     pub fn get(&self, i: u32) -> Result<Vec<u8>> {
-        let i = i as usize;
-        let start = self.offsets.get(i).copied().unwrap_or(self.end);
-        let end = self.offsets.get(i + 1).copied().unwrap_or(self.end);
-        let mut buf = vec![0u8; (end - start) as usize];
+        let i = i as u64;
+        let mut b = [0u8; 16];
+        let (start, end) = if i == 0 {
+            self.idx
+                .read_exact_at(&mut b[8..], 0)
+                .map_err(|e| Error::io(&self.path, e))?;
+            (
+                0,
+                u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
+            )
+        } else {
+            self.idx
+                .read_exact_at(&mut b, (i - 1) * 8)
+                .map_err(|e| Error::io(&self.path, e))?;
+            (
+                u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+                u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
+            )
+        };
+        let mut buf = vec![0u8; end.saturating_sub(start) as usize];
         self.file
             .read_exact_at(&mut buf, start)
             .map_err(|e| Error::io(&self.path, e))?;
