@@ -1,6 +1,6 @@
 //! Benchmark decontamination: drop records that contain a benchmark item.
 //!
-//! Every turn of every benchmark item is cut into n-grams of `ngram` words
+//! Every user turn of every benchmark item is cut into n-grams of `ngram` words
 //! (13 by default, as in the GPT-3 and Llama 2 contamination studies; words
 //! per script via [`crate::text::words`], so Chinese gets character n-grams),
 //! hashed to 64 bits and indexed. A turn shorter than `ngram` words but with at
@@ -82,7 +82,14 @@ impl Index {
                 } else {
                     format!("{}:{}", f.label, r.origin.line)
                 };
-                idx.add(&name, r.messages().map(|(_, t)| t), cfg);
+                // Only what is asked is indexed: reference answers (code
+                // solutions above all) share generic n-grams with unrelated
+                // records.
+                idx.add(
+                    &name,
+                    r.messages().filter(|(role, _)| *role == "user").map(|(_, t)| t),
+                    cfg,
+                );
             }
         }
         Ok(idx)
