@@ -421,6 +421,7 @@ struct DedupRun {
     /// Index of the dedup stage in the report.
     stage: usize,
     reference_malformed: u64,
+    lines: Option<crate::dedup::boilerplate::LineCounter>,
 }
 
 fn dedup_stage_report(engine: &Engine) -> StageReport {
@@ -560,6 +561,11 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             staging_rows: RecordRows::new(false),
             stage: n_record_stages,
             reference_malformed: 0,
+            lines: e
+                .cfg
+                .lines
+                .enabled
+                .then(|| crate::dedup::boilerplate::LineCounter::new(e.cfg.lines.clone())),
         }),
         None => None,
     };
@@ -745,6 +751,9 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                         w.rejected_rows.push(rec, &label, Some(&rejection));
                         continue;
                     }
+                    if let Some(lc) = d.lines.as_mut() {
+                        lc.add(rec);
+                    }
                     // Kept for now; phase 2 moves the duplicates to rejected.
                     s.kept += 1;
                     fr.counts.kept += 1;
@@ -814,6 +823,13 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             &mut sink,
         )?;
         crate::dedup::clusters::write_clusters(&opts.out.join("dedup").join("clusters.parquet"), &decision, &id)?;
+        if let Some(lc) = &d.lines {
+            let lines = lc.report();
+            report.stages[d.stage]
+                .counts
+                .insert("boilerplate_lines".into(), lines.len() as u64);
+            write_json(&opts.out.join("dedup").join("boilerplate.json"), &lines)?;
+        }
         let s = &mut report.stages[d.stage];
         s.counts.insert("reference_records".into(), references as u64);
         s.counts.insert("reference_unreadable".into(), d.reference_malformed);

@@ -53,6 +53,16 @@ struct Raw {
     exact: Option<RawExact>,
     near: Option<RawNear>,
     decontam: Option<RawDecontam>,
+    lines: Option<RawLines>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLines {
+    enabled: Option<bool>,
+    min_records: Option<u32>,
+    min_chars: Option<usize>,
+    top: Option<usize>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -147,6 +157,8 @@ pub struct DedupConfig {
     pub near: NearConfig,
     /// Decontamination.
     pub decontam: DecontamConfig,
+    /// Line-level boilerplate report.
+    pub lines: crate::dedup::boilerplate::LinesConfig,
 }
 
 impl Default for DedupConfig {
@@ -176,6 +188,7 @@ impl Default for DedupConfig {
                 ngram: 13,
                 min_words: 8,
             },
+            lines: crate::dedup::boilerplate::LinesConfig::default(),
         }
     }
 }
@@ -232,6 +245,7 @@ impl DedupConfig {
         let exact = raw.exact.unwrap_or_default();
         let near = raw.near.unwrap_or_default();
         let dc = raw.decontam.unwrap_or_default();
+        let ln = raw.lines.unwrap_or_default();
         let cfg = DedupConfig {
             survivor: raw.survivor.unwrap_or(d.survivor),
             memory_bytes: raw.memory_mb.map_or(d.memory_bytes, |m| m << 20),
@@ -256,6 +270,12 @@ impl DedupConfig {
                 benchmarks: dc.benchmarks.unwrap_or_default(),
                 ngram: dc.ngram.unwrap_or(d.decontam.ngram),
                 min_words: dc.min_words.unwrap_or(d.decontam.min_words),
+            },
+            lines: crate::dedup::boilerplate::LinesConfig {
+                enabled: ln.enabled.unwrap_or(d.lines.enabled),
+                min_records: ln.min_records.unwrap_or(d.lines.min_records),
+                min_chars: ln.min_chars.unwrap_or(d.lines.min_chars),
+                top: ln.top.unwrap_or(d.lines.top),
             },
         };
         if cfg.memory_bytes < 1 << 20 {

@@ -39,6 +39,7 @@
 //! See `docs/dedup.md` for the comparison of MinHash LSH crates with this
 //! implementation.
 
+pub mod boilerplate;
 pub mod clusters;
 pub mod config;
 pub mod decontam;
