@@ -455,8 +455,10 @@ mod tests {
 
     fn run(recs: &[Record], policy: Policy, threads: usize) -> Vec<Drop> {
         let dir = tempfile::tempdir().expect("temp");
-        let mut cfg = DedupConfig::default();
-        cfg.survivor = policy;
+        let cfg = DedupConfig {
+            survivor: policy,
+            ..DedupConfig::default()
+        };
         let engine = Engine::new(cfg.clone(), crate::dedup::decontam::Index::default());
         let mut c = Collector::new(dir.path(), &cfg).expect("collector");
         for r in recs {
