@@ -10,7 +10,12 @@
 //! 3. [`stage`]: per-record stages (`quality`, …) measure each record with the
 //!    rules of [`rules`] and drop it at the first stage where a rule fails,
 //!    keeping every failing rule, the measured value and the threshold.
-//! 4. [`output`]: kept, rejected and malformed records go to Parquet shards;
+//! 4. [`dedup`]: the global stage after the per-record ones: benchmark
+//!    decontamination, exact and near-duplicates across all inputs (and
+//!    `--reference` corpora). It needs every record before deciding, so the run
+//!    has two phases: survivors are staged in `OUT/.staging/` with their dedup
+//!    keys, the decision runs, and the staged records are routed.
+//! 5. [`output`]: kept, rejected and malformed records go to Parquet shards;
 //!    the report counts everything per file and per stage.
 //!
 //! ## Invariants
@@ -20,7 +25,9 @@
 //!   the thread count or the order inputs were listed in.
 //! - Streaming: records flow in bounded batches; per-record stages hold
 //!   nothing across records (the report's duplicate-id check holds one 8-byte
-//!   hash per record that carries a user id).
+//!   hash per record that carries a user id). Dedup holds 16 bytes per record
+//!   plus band keys up to its memory budget, then spills to disk.
+//! - A dropped duplicate always names a kept record it is itself similar to.
 
 pub mod cli;
 pub mod dedup;
