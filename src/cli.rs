@@ -170,6 +170,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 4096, hide = true)]
     pub batch_records: usize,
 
+    /// Deduplicate the inputs against these corpora too (files, folders,
+    /// globs); they are read but not written out, and always win.
+    #[arg(long = "reference", value_name = "PATH", num_args = 1..)]
+    pub references: Vec<String>,
+
+    /// Drop records containing items of these benchmark files (JSONL, any
+    /// known format), besides those named in dedup.toml.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub decontaminate: Vec<String>,
+
     /// Do not show the progress bar.
     #[arg(long)]
     pub no_progress: bool,

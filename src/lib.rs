@@ -14,7 +14,12 @@
 //!    records every finding in the record's `pii` spans.
 //!    The `tag` stage ([`tag`]) never drops: it writes each record's primary
 //!    task and its topic, language and user tags.
-//! 4. [`output`]: kept, rejected and malformed records go to Parquet shards;
+//! 4. [`dedup`]: the global stage after the per-record ones: benchmark
+//!    decontamination, exact and near-duplicates across all inputs (and
+//!    `--reference` corpora). It needs every record before deciding, so the run
+//!    has two phases: survivors are staged in `OUT/.staging/` with their dedup
+//!    keys, the decision runs, and the staged records are routed.
+//! 5. [`output`]: kept, rejected and malformed records go to Parquet shards;
 //!    the report counts everything per file and per stage.
 //!
 //! ## Invariants
@@ -24,10 +29,13 @@
 //!   the thread count or the order inputs were listed in.
 //! - Streaming: records flow in bounded batches; per-record stages hold
 //!   nothing across records (the report's duplicate-id check holds one 8-byte
-//!   hash per record that carries a user id).
+//!   hash per record that carries a user id). Dedup holds 16 bytes per record
+//!   plus band keys up to its memory budget, then spills to disk.
+//! - A dropped duplicate always names a kept record it is itself similar to.
 
 pub mod audit;
 pub mod cli;
+pub mod dedup;
 pub mod error;
 pub mod filters;
 pub mod output;

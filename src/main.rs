@@ -37,6 +37,8 @@ fn run(args: RunArgs) -> Result<(), Error> {
         shard_bytes: args.shard_bytes,
         batch_records: args.batch_records,
         progress: !args.no_progress,
+        references: args.references,
+        decontaminate: args.decontaminate,
         ..RunOptions::default()
     };
     let report = pipeline::run(rules, &opts)?;

@@ -5,6 +5,12 @@
 //!  files in path order -> batches of raw items -> parse, map, stages -> shards + counts
 //! ```
 //!
+//! With the `dedup` stage the run has two phases (see [`crate::dedup`]):
+//! phase 1 also computes each surviving record's dedup keys in the parallel
+//! map and writes the survivors to `OUT/.staging/`; once every record is in,
+//! the dedup decision runs, and phase 2 streams the staging shards to `kept/`
+//! or `rejected/`. Without it, phase 1 writes straight to `kept/`.
+//!
 //! Batches carry their items in input order and rayon's indexed `collect`
 //! keeps that order, so the writer sees records in exactly the order of the
 //! sorted inputs whatever the thread count: shard contents are identical for
@@ -22,10 +28,13 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::dedup::clusters::DropRule;
+use crate::dedup::state::{Collector, Keys};
+use crate::dedup::Engine;
 use crate::error::{Error, Result};
 use crate::output::metrics::MetricsRows;
 use crate::output::report::{Counts, FileReport, RuleSummary, StageReport};
-use crate::output::{MalformedRows, RecordRows, Rejection, Report, ShardWriter};
+use crate::output::{BackgroundWriter, MalformedRows, RecordRows, Rejection, Report, ShardWriter};
 use crate::read::{expand_inputs, read_file, InputFile, RawItem, ReadOptions};
 use crate::record::{map_record, Origin, Record};
 use crate::rules::Rules;
@@ -57,6 +66,10 @@ pub struct RunOptions {
     pub progress: bool,
     /// Print warnings for the first malformed items.
     pub warn_malformed: usize,
+    /// Corpora the inputs are deduplicated against, not written out.
+    pub references: Vec<String>,
+    /// Benchmark files to decontaminate against (besides those in the rules).
+    pub decontaminate: Vec<String>,
 }
 
 impl Default for RunOptions {
@@ -73,6 +86,8 @@ impl Default for RunOptions {
             batch_records: 4096,
             progress: true,
             warn_malformed: 5,
+            references: Vec::new(),
+            decontaminate: Vec::new(),
         }
     }
 }
@@ -125,6 +140,8 @@ struct Processed {
     values: Vec<Vec<f64>>,
     /// The record's language.
     lang: Lang,
+    /// Dedup keys of a record that passed every per-record stage.
+    keys: Option<Box<Keys>>,
 }
 
 fn malformed(line: u64, kind: &'static str, error: String, raw: Vec<u8>) -> Processed {
@@ -135,6 +152,7 @@ fn malformed(line: u64, kind: &'static str, error: String, raw: Vec<u8>) -> Proc
         counts: Vec::new(),
         values: Vec::new(),
         lang: Lang::Other,
+        keys: None,
     }
 }
 
@@ -149,7 +167,14 @@ fn reader_error_kind(e: &str) -> &'static str {
     }
 }
 
-fn process(item: RawItem, file: u32, label: &str, rules: &Rules, stages: &[&dyn RecordStage]) -> Processed {
+fn process(
+    item: RawItem,
+    file: u32,
+    label: &str,
+    rules: &Rules,
+    stages: &[&dyn RecordStage],
+    engine: Option<&Engine>,
+) -> Processed {
     if let Some(e) = item.error {
         return malformed(item.line, reader_error_kind(&e), e, item.bytes);
     }
@@ -215,6 +240,10 @@ fn process(item: RawItem, file: u32, label: &str, rules: &Rules, stages: &[&dyn 
         Some((stage, outcome)) => Fate::Rejected { stage, outcome },
         None => Fate::Kept,
     };
+    let keys = match (&fate, engine) {
+        (Fate::Kept, Some(e)) => Some(Box::new(e.keys(&rec))),
+        _ => None,
+    };
     Processed {
         rec: Some(rec),
         fate,
@@ -222,6 +251,7 @@ fn process(item: RawItem, file: u32, label: &str, rules: &Rules, stages: &[&dyn 
         counts,
         values,
         lang,
+        keys,
     }
 }
 
@@ -263,6 +293,12 @@ fn select_stages<'r>(rules: &'r Rules, wanted: &Option<Vec<String>>) -> Result<V
     };
     let known = crate::registry::all_stages();
     for w in wanted {
+        if w == crate::registry::DEDUP_STAGE {
+            if rules.dedup.is_none() {
+                return Err(Error::Usage("stage `dedup` needs dedup.toml in the rule set".into()));
+            }
+            continue;
+        }
         if !known.contains(&w.as_str()) {
             return Err(Error::Usage(format!(
                 "unknown stage `{w}`; stages are: {}",
@@ -324,39 +360,41 @@ fn spawn_reader(
 
 type ProcessedBatch = (u32, Vec<Processed>);
 
+#[allow(clippy::too_many_arguments)]
 fn spawn_workers(
     rules: Arc<Rules>,
     stage_idx: Vec<usize>,
     labels: Arc<Vec<String>>,
-    threads: usize,
+    pool: Arc<rayon::ThreadPool>,
+    engine: Option<Arc<Engine>>,
+    references: u32,
     rx: Receiver<Batch>,
     tx: SyncSender<ProcessedBatch>,
-) -> Result<std::thread::JoinHandle<()>> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
-    Ok(std::thread::spawn(move || {
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
         let stages: Vec<&dyn RecordStage> = stage_idx.iter().map(|&i| rules.record_stages[i].as_ref()).collect();
+        let engine = engine.as_deref();
         for batch in rx {
             let label = &labels[batch.file as usize];
+            // Reference corpora only need their dedup keys.
+            let stages: &[&dyn RecordStage] = if batch.file < references { &[] } else { &stages };
             let out: Vec<Processed> = pool.install(|| {
                 batch
                     .items
                     .into_par_iter()
-                    .map(|item| process(item, batch.file, label, &rules, &stages))
+                    .map(|item| process(item, batch.file, label, &rules, stages, engine))
                     .collect()
             });
             if tx.send((batch.file, out)).is_err() {
                 return;
             }
         }
-    }))
+    })
 }
 
 struct Writers {
-    kept: ShardWriter,
-    rejected: ShardWriter,
+    kept: BackgroundWriter,
+    rejected: BackgroundWriter,
     malformed: ShardWriter,
     kept_rows: RecordRows,
     rejected_rows: RecordRows,
@@ -373,10 +411,10 @@ impl Writers {
     fn flush(&mut self, all: bool) -> Result<()> {
         let due = |rows: usize, bytes: usize| rows > 0 && (all || rows >= FLUSH_ROWS || bytes >= FLUSH_BYTES);
         if due(self.kept_rows.len(), self.kept_rows.bytes()) {
-            self.kept.write(&self.kept_rows.finish())?;
+            self.kept.write(self.kept_rows.finish())?;
         }
         if due(self.rejected_rows.len(), self.rejected_rows.bytes()) {
-            self.rejected.write(&self.rejected_rows.finish())?;
+            self.rejected.write(self.rejected_rows.finish())?;
         }
         if due(self.malformed_rows.len(), self.malformed_rows.bytes()) {
             self.malformed.write(&self.malformed_rows.finish())?;
@@ -399,19 +437,77 @@ fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
     pb
 }
 
+/// The dedup stage's report and collector while phase 1 runs.
+struct DedupRun {
+    engine: Arc<Engine>,
+    collector: Collector,
+    staging: BackgroundWriter,
+    staging_rows: RecordRows,
+    /// Index of the dedup stage in the report.
+    stage: usize,
+    reference_malformed: u64,
+    lines: Option<crate::dedup::boilerplate::LineCounter>,
+}
+
+fn dedup_stage_report(engine: &Engine) -> StageReport {
+    let c = &engine.cfg;
+    let mut rules = Vec::new();
+    if !engine.benchmarks.is_empty() {
+        rules.push(RuleSummary {
+            id: "dedup/decontam".into(),
+            threshold: format!(
+                "shares an n-gram of {} words with one of {} benchmark items",
+                c.decontam.ngram,
+                engine.benchmarks.items.len()
+            ),
+        });
+    }
+    if c.exact.enabled {
+        rules.push(RuleSummary {
+            id: DropRule::Exact.id().into(),
+            threshold: format!("same normalised {:?} key as a kept record", c.exact.key).to_lowercase(),
+        });
+    }
+    if c.near.enabled {
+        rules.push(RuleSummary {
+            id: DropRule::Near.id().into(),
+            threshold: format!(
+                "estimated Jaccard >= {} with a kept record ({}-word shingles, {} bands x {} rows)",
+                c.near.threshold, c.near.ngram, c.near.bands, c.near.rows
+            ),
+        });
+    }
+    StageReport {
+        name: crate::registry::DEDUP_STAGE.into(),
+        rules,
+        ..Default::default()
+    }
+}
+
 /// Runs the pipeline and writes `out`. Returns the report (already written).
 pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     let started = Instant::now();
-    let files = expand_inputs(&opts.inputs)?;
+    let inputs = expand_inputs(&opts.inputs)?;
     let stage_refs = select_stages(&rules, &opts.stages)?;
-    let stage_names: Vec<String> = stage_refs.iter().map(|s| s.name().to_string()).collect();
+    let dedup_on = rules.dedup.is_some()
+        && opts
+            .stages
+            .as_ref()
+            .is_none_or(|w| w.iter().any(|s| s == crate::registry::DEDUP_STAGE));
+    if !dedup_on && !opts.references.is_empty() {
+        return Err(Error::Usage("--reference needs the dedup stage".into()));
+    }
+    if !dedup_on && !opts.decontaminate.is_empty() {
+        return Err(Error::Usage("--decontaminate needs the dedup stage".into()));
+    }
+    let mut stage_names: Vec<String> = stage_refs.iter().map(|s| s.name().to_string()).collect();
     let stage_idx: Vec<usize> = stage_names
         .iter()
         .filter_map(|n| rules.record_stages.iter().position(|s| s.name() == n))
         .collect();
     let infos: Vec<Vec<RuleInfo>> = stage_refs.iter().map(|s| s.rules()).collect();
     let rule_ids: Vec<Vec<String>> = infos.iter().map(|r| r.iter().map(|i| i.id.clone()).collect()).collect();
-    let stage_reports: Vec<StageReport> = stage_refs
+    let mut stage_reports: Vec<StageReport> = stage_refs
         .iter()
         .zip(&infos)
         .map(|(s, rules)| StageReport {
@@ -426,7 +522,25 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             ..Default::default()
         })
         .collect();
+    let n_record_stages = stage_reports.len();
     drop(stage_refs);
+    let engine = match (&rules.dedup, dedup_on) {
+        (Some(cfg), true) => {
+            let mut paths = cfg.decontam.benchmarks.clone();
+            paths.extend(opts.decontaminate.iter().cloned());
+            let index = crate::dedup::decontam::Index::load(&paths, &cfg.decontam, &rules.adapters)?;
+            let e = Engine::new(cfg.clone(), index);
+            stage_reports.push(dedup_stage_report(&e));
+            stage_names.push(crate::registry::DEDUP_STAGE.into());
+            Some(Arc::new(e))
+        }
+        _ => None,
+    };
+    let references = if opts.references.is_empty() {
+        Vec::new()
+    } else {
+        expand_inputs(&opts.references)?
+    };
     prepare_out(&opts.out, opts.overwrite)?;
     // The rules used travel with the run, so `tune`, `explain` and `apply` see them.
     let snapshot = opts.out.join("rules");
@@ -437,6 +551,14 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     } else {
         opts.threads
     };
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?,
+    );
+    let n_ref = references.len() as u32;
+    let files: Vec<InputFile> = references.into_iter().chain(inputs).collect();
     let total_bytes: u64 = files
         .iter()
         .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
@@ -449,7 +571,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         stages_run: stage_names.clone(),
         threads,
         stages: stage_reports,
-        files: files
+        files: files[n_ref as usize..]
             .iter()
             .map(|f| FileReport {
                 path: f.label.clone(),
@@ -458,28 +580,58 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             .collect(),
         ..Default::default()
     };
+    let staging_dir = opts.out.join(".staging");
+    let mut dd = match &engine {
+        Some(e) => Some(DedupRun {
+            engine: e.clone(),
+            collector: Collector::new(&staging_dir.join("dedup"), &e.cfg)?,
+            staging: BackgroundWriter::spawn(ShardWriter::scratch(
+                &staging_dir.join("records"),
+                crate::output::schema::kept_schema(),
+                opts.shard_bytes,
+            )?),
+            staging_rows: RecordRows::new(false),
+            stage: n_record_stages,
+            reference_malformed: 0,
+            lines: e
+                .cfg
+                .lines
+                .enabled
+                .then(|| crate::dedup::boilerplate::LineCounter::new(e.cfg.lines.clone())),
+        }),
+        None => None,
+    };
 
     let bytes_read = Arc::new(AtomicU64::new(0));
     let (raw_tx, raw_rx) = sync_channel::<Batch>(2);
     let (done_tx, done_rx) = sync_channel::<ProcessedBatch>(2);
     let reader = spawn_reader(files, opts.read, opts.batch_records.max(1), bytes_read.clone(), raw_tx);
     let rules = Arc::new(rules);
-    let workers = spawn_workers(rules.clone(), stage_idx, labels.clone(), threads, raw_rx, done_tx)?;
+    let workers = spawn_workers(
+        rules.clone(),
+        stage_idx,
+        labels.clone(),
+        pool.clone(),
+        engine.clone(),
+        n_ref,
+        raw_rx,
+        done_tx,
+    );
 
     let metric_columns: Vec<String> = rule_ids.iter().flatten().cloned().collect();
     let mut metrics_rows = MetricsRows::new(&metric_columns);
     let mut metrics = ShardWriter::new(&opts.out.join("metrics"), metrics_rows.schema(), opts.shard_bytes)?;
     let mut w = Writers {
-        kept: ShardWriter::new(
+        kept: BackgroundWriter::spawn(ShardWriter::new(
             &opts.out.join("kept"),
             crate::output::schema::kept_schema(),
             opts.shard_bytes,
-        )?,
-        rejected: ShardWriter::new(
+        )?),
+        rejected: BackgroundWriter::spawn(ShardWriter::new(
             &opts.out.join("rejected"),
             crate::output::schema::rejected_schema(),
             opts.shard_bytes,
-        )?,
+        )?),
         malformed: ShardWriter::new(
             &opts.out.join("malformed"),
             crate::output::schema::malformed_schema(),
@@ -493,13 +645,31 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     let mut seen_ids: HashSet<u64> = HashSet::new();
     let mut warned = 0usize;
     let mut failure: Option<Error> = None;
-    let mut stage_nanos = vec![0u64; report.stages.len()];
+    let mut stage_nanos = vec![0u64; n_record_stages];
     let mut diversity = crate::output::diversity::Diversity::default();
 
     'batches: for (file, batch) in done_rx {
         let label = labels[file as usize].clone();
+        if file < n_ref {
+            // A reference corpus: its records only join the dedup state.
+            if let Some(d) = dd.as_mut() {
+                for p in batch {
+                    match (&p.rec, &p.keys) {
+                        (Some(rec), Some(keys)) if keys.contaminated.is_none() => {
+                            if let Err(e) = d.collector.push_reference(&rec.id, keys) {
+                                failure = Some(e);
+                                break 'batches;
+                            }
+                        }
+                        _ => d.reference_malformed += 1,
+                    }
+                }
+            }
+            continue;
+        }
+        let fi = (file - n_ref) as usize;
         for p in batch {
-            let fr = &mut report.files[file as usize];
+            let fr = &mut report.files[fi];
             for (i, n) in p.nanos.iter().enumerate() {
                 stage_nanos[i] += n;
             }
@@ -522,7 +692,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             }
             match p.fate {
                 Fate::Malformed { line, error, kind, raw } => {
-                    report.tally_malformed(file as usize, kind);
+                    report.tally_malformed(fi, kind);
                     if warned < opts.warn_malformed {
                         pb.suspend(|| eprintln!("warning: {label}:{line}: {error} (quarantined in malformed/)"));
                         warned += 1;
@@ -541,7 +711,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                     let ids = &rule_ids[stage];
                     let first = &outcome.failed[0];
                     report.tally_rejected(
-                        file as usize,
+                        fi,
                         stage,
                         &ids[first.rule],
                         outcome.failed.iter().map(|f| ids[f.rule].as_str()),
@@ -561,11 +731,65 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                     }
                 }
                 Fate::Kept => {
-                    report.tally_kept(file as usize);
-                    if let Some(rec) = &p.rec {
+                    let Some(rec) = &p.rec else { continue };
+                    let Some(d) = dd.as_mut() else {
+                        report.tally_kept(fi);
                         diversity.add(rec, &label);
                         w.kept_rows.push(rec, &label, None);
+                        continue;
+                    };
+                    // Every per-record stage passed it on; the dedup stage decides.
+                    fr.counts.input += 1;
+                    report.totals.input += 1;
+                    for s in &mut report.stages[..n_record_stages] {
+                        s.input += 1;
+                        s.kept += 1;
                     }
+                    let s = &mut report.stages[d.stage];
+                    s.input += 1;
+                    let keys = p.keys.as_deref().cloned().unwrap_or_default();
+                    if let Some(hit) = keys.contaminated {
+                        s.dropped += 1;
+                        *s.dropped_per_rule.entry("dedup/decontam".into()).or_default() += 1;
+                        *s.failed_per_rule.entry("dedup/decontam".into()).or_default() += 1;
+                        fr.counts.rejected += 1;
+                        report.totals.rejected += 1;
+                        let item = d
+                            .engine
+                            .benchmarks
+                            .items
+                            .get(hit.item as usize)
+                            .cloned()
+                            .unwrap_or_default();
+                        let rejection = Rejection {
+                            stage: s.name.clone(),
+                            rule: "dedup/decontam".into(),
+                            value: None,
+                            threshold: Some(d.engine.cfg.decontam.ngram as f64),
+                            reason: format!(
+                                "contains a {}-word n-gram of benchmark item {item}",
+                                d.engine.cfg.decontam.ngram
+                            ),
+                            failed_rules: vec!["dedup/decontam".into()],
+                            duplicate_of: Some(item),
+                            similarity: None,
+                        };
+                        w.rejected_rows.push(rec, &label, Some(&rejection));
+                        continue;
+                    }
+                    if let Some(lc) = d.lines.as_mut() {
+                        lc.add(rec);
+                    }
+                    // Kept for now; phase 2 moves the duplicates to rejected.
+                    diversity.add(rec, &label);
+                    s.kept += 1;
+                    fr.counts.kept += 1;
+                    report.totals.kept += 1;
+                    if let Err(e) = d.collector.push(&rec.id, &keys) {
+                        failure = Some(e);
+                        break 'batches;
+                    }
+                    d.staging_rows.push(rec, &label, None);
                 }
             }
             if let Err(e) = w
@@ -574,6 +798,14 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             {
                 failure = Some(e);
                 break 'batches;
+            }
+        }
+        if let Some(d) = dd.as_mut() {
+            if d.staging_rows.bytes() >= FLUSH_BYTES {
+                if let Err(e) = d.staging.write(d.staging_rows.finish()) {
+                    failure = Some(e);
+                    break;
+                }
             }
         }
         pb.set_position(bytes_read.load(Ordering::Relaxed));
@@ -589,6 +821,59 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     w.flush(true)?;
     metrics_rows.flush_into(&mut metrics, true)?;
     metrics.finish()?;
+    if let Some(mut d) = dd {
+        let t = Instant::now();
+        if !d.staging_rows.is_empty() {
+            d.staging.write(d.staging_rows.finish())?;
+        }
+        d.staging.finish()?;
+        let n = d.collector.len();
+        let (spilled, runs) = d.collector.spill_stats();
+        let (collected, ids_file) = d.collector.finish()?;
+        let references = collected.references;
+        let decision = crate::dedup::clusters::decide(collected, n, &d.engine.cfg, &pool)?;
+        let id = |s: u32| ids_file.get(s);
+        let file_index: std::collections::HashMap<String, usize> = report
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.clone(), i))
+            .collect();
+        let mut sink = DedupCounts {
+            report: &mut report,
+            stage: d.stage,
+            file_index,
+        };
+        crate::dedup::route::route(
+            &staging_dir.join("records"),
+            &decision,
+            references,
+            d.engine.cfg.near.threshold,
+            &id,
+            &mut w.kept,
+            &mut w.rejected,
+            &mut sink,
+        )?;
+        crate::dedup::clusters::write_clusters(&opts.out.join("dedup").join("clusters.parquet"), &decision, &id)?;
+        if let Some(lc) = &d.lines {
+            let lines = lc.report();
+            report.stages[d.stage]
+                .counts
+                .insert("boilerplate_lines".into(), lines.len() as u64);
+            write_json(&opts.out.join("dedup").join("boilerplate.json"), &lines)?;
+        }
+        let s = &mut report.stages[d.stage];
+        s.counts.insert("reference_records".into(), references as u64);
+        s.counts.insert("reference_unreadable".into(), d.reference_malformed);
+        s.counts.insert("lsh_buckets".into(), decision.buckets);
+        s.counts.insert("candidate_pairs".into(), decision.candidate_pairs);
+        s.counts.insert("verified_pairs".into(), decision.verified_pairs);
+        s.counts.insert("band_entries_spilled".into(), spilled);
+        s.counts.insert("band_runs".into(), runs as u64);
+        s.cpu_seconds = t.elapsed().as_secs_f64();
+        drop(ids_file);
+        std::fs::remove_dir_all(&staging_dir).map_err(|e| Error::io(&staging_dir, e))?;
+    }
     w.kept.finish()?;
     w.rejected.finish()?;
     w.malformed.finish()?;
@@ -602,6 +887,30 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     report.verify().map_err(Error::Run)?;
     write_reports(&opts.out, &report)?;
     Ok(report)
+}
+
+/// Moves records dropped in phase 2 from kept to rejected in the report.
+struct DedupCounts<'r> {
+    report: &'r mut Report,
+    stage: usize,
+    file_index: std::collections::HashMap<String, usize>,
+}
+
+impl crate::dedup::route::RouteSink for DedupCounts<'_> {
+    fn dropped(&mut self, source_file: &str, rule: DropRule) {
+        let r = &mut *self.report;
+        if let Some(&i) = self.file_index.get(source_file) {
+            r.files[i].counts.kept -= 1;
+            r.files[i].counts.rejected += 1;
+        }
+        r.totals.kept -= 1;
+        r.totals.rejected += 1;
+        let s = &mut r.stages[self.stage];
+        s.kept -= 1;
+        s.dropped += 1;
+        *s.dropped_per_rule.entry(rule.id().into()).or_default() += 1;
+        *s.failed_per_rule.entry(rule.id().into()).or_default() += 1;
+    }
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {

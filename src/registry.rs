@@ -42,11 +42,18 @@ pub static RECORD_STAGES: &[StageDef] = &[
 ];
 
 /// Other rule files or folders that stages read (`<name>.toml` or `<name>/`).
-pub const CONFIG_FILES: &[&str] = &["topics"];
+pub const CONFIG_FILES: &[&str] = &["topics", "dedup"];
+
+/// The global stage that runs after the per-record stages (`rules/dedup.toml`).
+pub const DEDUP_STAGE: &str = "dedup";
 
 /// Every stage name `--stages` accepts, in pipeline order.
 pub fn all_stages() -> Vec<&'static str> {
-    RECORD_STAGES.iter().map(|s| s.name).collect()
+    RECORD_STAGES
+        .iter()
+        .map(|s| s.name)
+        .chain(std::iter::once(DEDUP_STAGE))
+        .collect()
 }
 
 /// A kind of filter a rule can use.

@@ -10,4 +10,4 @@ pub mod shard;
 
 pub use report::Report;
 pub use schema::{MalformedRows, RecordRows, Rejection};
-pub use shard::ShardWriter;
+pub use shard::{BackgroundWriter, ShardWriter};

@@ -18,6 +18,7 @@ pub struct ShardWriter {
     schema: SchemaRef,
     max_bytes: u64,
     next: usize,
+    props: WriterProperties,
     current: Option<(ArrowWriter<File>, PathBuf, PathBuf)>,
     rows: u64,
     files: Vec<PathBuf>,
@@ -39,8 +40,12 @@ const DICTIONARY_COLUMNS: &[&str] = &[
 ];
 
 fn props() -> WriterProperties {
+    props_with(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+}
+
+fn props_with(compression: Compression) -> WriterProperties {
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_compression(compression)
         .set_dictionary_enabled(false)
         .set_max_row_group_row_count(Some(65_536));
     for c in DICTIONARY_COLUMNS {
@@ -53,12 +58,23 @@ fn props() -> WriterProperties {
 impl ShardWriter {
     /// A writer into `dir` (created) rotating shards at about `max_bytes`.
     pub fn new(dir: &Path, schema: SchemaRef, max_bytes: u64) -> Result<Self> {
+        Self::with_props(dir, schema, max_bytes, props())
+    }
+
+    /// A writer for intermediate shards that are read back once (fast
+    /// compression instead of small files).
+    pub fn scratch(dir: &Path, schema: SchemaRef, max_bytes: u64) -> Result<Self> {
+        Self::with_props(dir, schema, max_bytes, props_with(Compression::UNCOMPRESSED))
+    }
+
+    fn with_props(dir: &Path, schema: SchemaRef, max_bytes: u64, props: WriterProperties) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         Ok(ShardWriter {
             dir: dir.to_path_buf(),
             schema,
             max_bytes: max_bytes.max(1),
             next: 0,
+            props,
             current: None,
             rows: 0,
             files: Vec::new(),
@@ -78,7 +94,8 @@ impl ShardWriter {
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let fin = self.dir.join(name);
         let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let w = ArrowWriter::try_new(f, self.schema.clone(), Some(props())).map_err(|e| Self::pq_err(&tmp, e))?;
+        let w = ArrowWriter::try_new(f, self.schema.clone(), Some(self.props.clone()))
+            .map_err(|e| Self::pq_err(&tmp, e))?;
         self.current = Some((w, tmp, fin));
         Ok(())
     }
@@ -124,5 +141,51 @@ impl ShardWriter {
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+}
+
+/// A [`ShardWriter`] on its own thread: `write` hands the batch over (at most
+/// two batches wait), so encoding and compressing overlap with the caller's
+/// work. Shards are the same as with the writer used directly.
+pub struct BackgroundWriter {
+    tx: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
+    handle: Option<std::thread::JoinHandle<Result<Vec<PathBuf>>>>,
+}
+
+impl BackgroundWriter {
+    /// Moves `writer` to a new thread.
+    pub fn spawn(mut writer: ShardWriter) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let handle = std::thread::spawn(move || {
+            for b in rx {
+                writer.write(&b)?;
+            }
+            writer.finish()
+        });
+        BackgroundWriter {
+            tx: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// Queues a batch; fails with the writer's error if it stopped.
+    pub fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(batch).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            self.finish().map(|_| ())
+        }
+    }
+
+    /// Waits for every queued batch and closes the last shard.
+    pub fn finish(&mut self) -> Result<Vec<PathBuf>> {
+        self.tx = None;
+        match self.handle.take() {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(Error::Run("a shard writer thread panicked".into()))),
+            None => Err(Error::Run("shard writer already finished".into())),
+        }
     }
 }

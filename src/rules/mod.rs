@@ -81,6 +81,8 @@ pub struct Rules {
     pub adapters: Adapters,
     /// The per-record stages that have rules, in pipeline order.
     pub record_stages: Vec<Box<dyn RecordStage>>,
+    /// The dedup settings (`dedup.toml`), when the rule set has them.
+    pub dedup: Option<crate::dedup::DedupConfig>,
 }
 
 impl Rules {
@@ -121,11 +123,19 @@ impl Rules {
                 Err(mut e) => errors.append(&mut e),
             }
         }
+        let dedup = match crate::dedup::DedupConfig::from_files(&files) {
+            Ok(d) => d,
+            Err(mut e) => {
+                errors.append(&mut e);
+                None
+            }
+        };
         if errors.is_empty() {
             Ok(Rules {
                 files,
                 adapters,
                 record_stages,
+                dedup,
             })
         } else {
             Err(errors)
@@ -134,7 +144,11 @@ impl Rules {
 
     /// Names of the stages this rule set can run, in pipeline order.
     pub fn stage_names(&self) -> Vec<String> {
-        self.record_stages.iter().map(|s| s.name().to_string()).collect()
+        let mut names: Vec<String> = self.record_stages.iter().map(|s| s.name().to_string()).collect();
+        if self.dedup.is_some() {
+            names.push(registry::DEDUP_STAGE.to_string());
+        }
+        names
     }
 }
 

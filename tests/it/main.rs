@@ -2,6 +2,7 @@
 //! (fixtures cut from ../shared/corpora, and the corpora themselves when present).
 
 mod audit;
+mod dedup;
 mod formats;
 mod harness;
 mod invariants;

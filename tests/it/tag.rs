@@ -153,7 +153,10 @@ fn train_evaluates_and_the_model_works_as_tagger_and_filter() {
         "-q",
     ]);
     let r = assert_accounting(&run);
-    assert_eq!(r["stages_run"], serde_json::json!(["quality", "sensitive", "tag"]));
+    assert_eq!(
+        r["stages_run"],
+        serde_json::json!(["quality", "sensitive", "tag", "dedup"])
+    );
     let kept_tags = tags(&run.join("kept"));
     assert!(
         kept_tags.iter().all(|t| t.iter().any(|x| x.starts_with("kind:"))),

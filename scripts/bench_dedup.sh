@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Near-duplicate dedup throughput and memory, side by side with peers.
+#
+#   scripts/bench_dedup.sh INPUT.jsonl [PEERS_DIR] [OUTROOT]
+#
+# INPUT: Alpaca-style JSONL (e.g. made by ../shared/bench/make_corpus.py).
+# PEERS_DIR: the peer harness folder holding run_peers.sh (default ../shared/bench).
+# Runs `curate run --stages dedup` with the peers' parameters (word 5-grams,
+# 128 permutations, 16 bands x 8 rows, threshold 0.8; exact dedup off so the
+# work is the same) under /usr/bin/time, then rensa, datasketch and datatrove's
+# MinHash (2 workers) through run_peers.sh on the same file, and prints one line
+# per tool and the ratios (wall time and peak RSS).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+INPUT="$(cd "$(dirname "${1:?usage: bench_dedup.sh INPUT.jsonl [PEERS_DIR] [OUTROOT]}")" && pwd)/$(basename "$1")"
+PEERS="${2:-$ROOT/../shared/bench}"
+OUTROOT="${3:-$(mktemp -d)}"
+mkdir -p "$OUTROOT"
+
+(cd "$ROOT" && cargo build --release -q)
+BIN="$OUTROOT/curate"
+cp "${CARGO_TARGET_DIR:-$ROOT/target}/release/curate" "$BIN"
+
+RULES="$OUTROOT/rules"
+rm -rf "$RULES"
+"$BIN" init-rules "$RULES" >/dev/null
+python3 - "$RULES/dedup.toml" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+s = re.sub(r"(?m)^permutations = .*", "permutations = 128", s)
+s = re.sub(r"(?m)^bands = .*", "bands = 16", s)
+s = re.sub(r"(?m)^rows = .*", "rows = 8", s)
+s = re.sub(r"(?m)^(\[exact\]\n)enabled = true", r"\1enabled = false", s)
+open(p, "w").write(s)
+PY
+
+rm -rf "$OUTROOT/curate-out"
+/usr/bin/time -v "$BIN" run "$INPUT" --out "$OUTROOT/curate-out" --rules "$RULES" --stages dedup -q \
+  2>"$OUTROOT/curate.time"
+python3 - "$OUTROOT" "$INPUT" <<'PY' | tee "$OUTROOT/curate.line"
+import json, re, sys, os
+out, inp = sys.argv[1], sys.argv[2]
+t = open(os.path.join(out, "curate.time")).read()
+wall = re.search(r"Elapsed \(wall clock\) time.*: (.*)", t).group(1)
+parts = [float(x) for x in wall.split(":")]
+secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)) / 1024
+r = json.load(open(os.path.join(out, "curate-out", "report.json")))
+n, k = r["totals"]["input"], r["totals"]["kept"]
+mb = os.path.getsize(inp) / 1e6
+print(f"peer=curate in={n} out={k} wall_s={secs:.2f} recs_per_s={n/secs:.1f} mb_per_s={mb/secs:.3f} peak_rss_mb={rss:.0f}")
+PY
+
+rm -f "$OUTROOT/summary.txt"
+"$PEERS/run_peers.sh" "$INPUT" "$OUTROOT" rensa datasketch dt_minhash_w2 >/dev/null
+cat "$OUTROOT/summary.txt"
+
+python3 - "$OUTROOT" <<'PY'
+import re, sys, os
+out = sys.argv[1]
+def parse(line):
+    return dict(kv.split("=", 1) for kv in line.split())
+ours = parse(open(os.path.join(out, "curate.line")).read().strip())
+for line in open(os.path.join(out, "summary.txt")):
+    p = parse(line.strip())
+    w = float(p["wall_s"]) / float(ours["wall_s"])
+    m = float(p["peak_rss_mb"]) / float(ours["peak_rss_mb"])
+    print(f"ratio vs {p['peer']}: {w:.1f}x faster, {m:.1f}x less memory "
+          f"(removed: curate {int(ours['in']) - int(ours['out'])}, {p['peer']} {int(p['in']) - int(p['out'])})")
+PY

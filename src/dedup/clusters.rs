@@ -1,0 +1,505 @@
+//! From candidates to decisions: verified pairs, survivors, clusters.
+//!
+//! ## Why not union-find
+//! Union-find over candidate pairs chains records that are not alike (A~B,
+//! B~C, A≁C) into one cluster and then drops C for A. Here a record is only
+//! ever dropped for a survivor it is itself similar to:
+//!
+//! 1. Exact groups: the best member by the survivor policy stays, the others
+//!    are dropped for it (similarity 1).
+//! 2. Near pairs: every LSH bucket's members (exact duplicates already
+//!    removed) are compared pairwise on their full signatures, in parallel;
+//!    pairs with estimated Jaccard >= threshold are edges.
+//! 3. Records are visited in policy order (references first, then by policy,
+//!    ties by input order). A record with an edge to a record that stayed is
+//!    dropped for the most similar such survivor (ties: the better-ranked);
+//!    otherwise it stays. Every survivor is decided before anything ranked
+//!    after it, so `duplicate_of` always names a record that stays and is
+//!    above the threshold with the dropped one.
+//! 4. An exact group whose survivor was dropped in step 3 follows it: each
+//!    member is checked against that kept record and dropped for it (or kept
+//!    when it is not similar enough, which only happens when exact and near
+//!    dedup compare different parts of the record).
+//!
+//! Everything is sorted before it is decided, so the result does not depend
+//! on the thread count or on how buckets were batched.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Builder, RecordBatch, StringBuilder, UInt64Builder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use rayon::prelude::*;
+
+use crate::dedup::config::{DedupConfig, Policy};
+use crate::dedup::exact;
+use crate::dedup::minhash::estimate;
+use crate::dedup::state::Collected;
+use crate::error::{Error, Result};
+
+/// Why a record was dropped by dedup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DropRule {
+    /// Same normalised key.
+    Exact,
+    /// Estimated Jaccard similarity at or above the threshold.
+    Near,
+}
+
+impl DropRule {
+    /// The rule id.
+    pub fn id(self) -> &'static str {
+        match self {
+            DropRule::Exact => "dedup/exact",
+            DropRule::Near => "dedup/near",
+        }
+    }
+}
+
+/// One dropped record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drop {
+    /// The dropped record.
+    pub seq: u32,
+    /// The record it duplicates, which stays (or is a reference record).
+    pub survivor: u32,
+    /// Their similarity.
+    pub similarity: f64,
+    /// Which rule dropped it.
+    pub rule: DropRule,
+}
+
+/// The decision: drops sorted by sequence number, and figures.
+#[derive(Debug, Default)]
+pub struct Decision {
+    /// Dropped records, by sequence number.
+    pub drops: Vec<Drop>,
+    /// Candidate pairs compared (counting a pair once per shared bucket).
+    pub candidate_pairs: u64,
+    /// Pairs at or above the threshold.
+    pub verified_pairs: u64,
+    /// Buckets of two or more records.
+    pub buckets: u64,
+    /// The verified pairs `(a, b, similarity)`, `a < b`, when asked for.
+    pub pairs: Vec<(u32, u32, f64)>,
+}
+
+/// Verified pairs of one bucket `(a, b, similarity key)` and pairs compared.
+type BucketPairs = (Vec<(u32, u32, u32)>, u64);
+
+/// Rank of each record: references first, then by policy, ties by input order.
+fn ranks(c: &Collected, n: u32, policy: Policy) -> Option<Vec<u32>> {
+    match policy {
+        Policy::First => None,
+        Policy::LongestResponse => {
+            let r = c.references;
+            let mut order: Vec<u32> = (0..n).collect();
+            order.sort_by_key(|&s| {
+                let len = if s < r {
+                    u32::MAX
+                } else {
+                    c.response_len.get(s as usize).copied().unwrap_or(0)
+                };
+                (s >= r, std::cmp::Reverse(len), s)
+            });
+            let mut rank = vec![0u32; n as usize];
+            for (i, s) in order.into_iter().enumerate() {
+                rank[s as usize] = i as u32;
+            }
+            Some(rank)
+        }
+    }
+}
+
+/// Decides every record of `c` (`n` records); runs the pair checks on `pool`.
+pub fn decide(c: Collected, n: u32, cfg: &DedupConfig, pool: &rayon::ThreadPool) -> Result<Decision> {
+    decide_keeping_pairs(c, n, cfg, pool, false)
+}
+
+/// [`decide`], also returning the verified pairs (for accuracy checks).
+pub fn decide_keeping_pairs(
+    c: Collected,
+    n: u32,
+    cfg: &DedupConfig,
+    pool: &rayon::ThreadPool,
+    keep_pairs: bool,
+) -> Result<Decision> {
+    let rank = ranks(&c, n, cfg.survivor);
+    let rank_of = |s: u32| rank.as_ref().map_or(s, |r| r[s as usize]);
+    let is_ref = |s: u32| s < c.references;
+    let mut dropped = vec![false; n as usize];
+    let mut drops = Vec::new();
+
+    // 1. Exact groups.
+    let mut entries = c.exact;
+    exact::groups(&mut entries, |members| {
+        let Some(&best) = members.iter().min_by_key(|&&s| rank_of(s)) else {
+            return;
+        };
+        for &s in members {
+            if s != best && !is_ref(s) {
+                dropped[s as usize] = true;
+                drops.push(Drop {
+                    seq: s,
+                    survivor: best,
+                    similarity: 1.0,
+                    rule: DropRule::Exact,
+                });
+            }
+        }
+    });
+    drop(entries);
+
+    // 2. Verified near pairs, bucket batch by bucket batch.
+    let mut decision = Decision::default();
+    let threshold = cfg.near.threshold;
+    let mut edges: Vec<(u32, u32, u32)> = Vec::new();
+    let sets = c.sets.as_ref();
+    if cfg.near.enabled && c.sigs.perms() > 0 {
+        let sigs = &c.sigs;
+        let prefilter = cfg.near.prefilter;
+        let mut batch: Vec<Vec<u32>> = Vec::new();
+        let mut batch_len = 0usize;
+        let run_batch = |batch: &mut Vec<Vec<u32>>, edges: &mut Vec<(u32, u32, u32)>, d: &mut Decision| -> Result<()> {
+            let found: Vec<Result<BucketPairs>> = pool.install(|| {
+                batch
+                    .par_iter()
+                    .map(|bucket| {
+                        let mut s: Vec<Vec<u32>> = Vec::with_capacity(bucket.len());
+                        for &seq in bucket {
+                            let mut v = Vec::new();
+                            sigs.read(seq, &mut v)?;
+                            s.push(v);
+                        }
+                        let mut out = Vec::new();
+                        let mut compared = 0u64;
+                        let mut loaded: Vec<Option<Vec<u32>>> = vec![None; bucket.len()];
+                        for i in 0..bucket.len() {
+                            for j in i + 1..bucket.len() {
+                                compared += 1;
+                                let e = estimate(&s[i], &s[j]);
+                                let Some(sets) = sets else {
+                                    if e >= threshold {
+                                        out.push((bucket[i], bucket[j], sim_key(e)));
+                                    }
+                                    continue;
+                                };
+                                if e < threshold - prefilter {
+                                    continue;
+                                }
+                                for k in [i, j] {
+                                    if loaded[k].is_none() {
+                                        loaded[k] = Some(sets.get_u32s(bucket[k])?);
+                                    }
+                                }
+                                if let (Some(a), Some(b)) = (&loaded[i], &loaded[j]) {
+                                    let x = jaccard_sorted(a, b);
+                                    if x >= threshold {
+                                        out.push((bucket[i], bucket[j], sim_key(x)));
+                                    }
+                                }
+                            }
+                        }
+                        Ok((out, compared))
+                    })
+                    .collect()
+            });
+            for r in found {
+                let (e, compared) = r?;
+                d.candidate_pairs += compared;
+                edges.extend(e);
+            }
+            batch.clear();
+            Ok(())
+        };
+        c.bands.buckets(|bucket| {
+            let live: Vec<u32> = bucket.iter().copied().filter(|&s| !dropped[s as usize]).collect();
+            if live.len() < 2 {
+                return Ok(());
+            }
+            decision.buckets += 1;
+            batch_len += live.len();
+            batch.push(live);
+            if batch_len >= 1 << 18 {
+                batch_len = 0;
+                run_batch(&mut batch, &mut edges, &mut decision)?;
+                edges.sort_unstable();
+                edges.dedup();
+            }
+            Ok(())
+        })?;
+        run_batch(&mut batch, &mut edges, &mut decision)?;
+        edges.sort_unstable();
+        edges.dedup();
+    }
+    decision.verified_pairs = edges.len() as u64;
+    if keep_pairs {
+        decision.pairs = edges.iter().map(|&(a, b, s)| (a, b, sim_value(s))).collect();
+    }
+
+    // 3. Greedy survivors in rank order: (child rank, -similarity, parent rank).
+    let mut oriented: Vec<(u32, u32, u32)> = edges
+        .into_iter()
+        .map(|(a, b, sim)| {
+            let (ra, rb) = (rank_of(a), rank_of(b));
+            (ra.max(rb), u32::MAX - sim, ra.min(rb))
+        })
+        .collect();
+    let unrank: Option<Vec<u32>> = rank.as_ref().map(|r| {
+        let mut u = vec![0u32; r.len()];
+        for (s, &k) in r.iter().enumerate() {
+            u[k as usize] = s as u32;
+        }
+        u
+    });
+    let seq_of_rank = |k: u32| unrank.as_ref().map_or(k, |u| u[k as usize]);
+    oriented.sort_unstable();
+    let mut i = 0;
+    while i < oriented.len() {
+        let child_rank = oriented[i].0;
+        let child = seq_of_rank(child_rank);
+        let mut j = i;
+        let mut chosen = None;
+        while j < oriented.len() && oriented[j].0 == child_rank {
+            let parent = seq_of_rank(oriented[j].2);
+            if chosen.is_none() && !dropped[parent as usize] {
+                chosen = Some((parent, u32::MAX - oriented[j].1));
+            }
+            j += 1;
+        }
+        if let Some((parent, sim)) = chosen {
+            if !is_ref(child) && !dropped[child as usize] {
+                dropped[child as usize] = true;
+                drops.push(Drop {
+                    seq: child,
+                    survivor: parent,
+                    similarity: sim_value(sim),
+                    rule: DropRule::Near,
+                });
+            }
+        }
+        i = j;
+    }
+    // 4. An exact group whose survivor was then dropped as a near-duplicate
+    //    follows it: its members are dropped for the same kept record, when
+    //    they are themselves above the threshold with it, else they stay.
+    let near_parent: HashMap<u32, (u32, f64)> = drops
+        .iter()
+        .filter(|d| d.rule == DropRule::Near)
+        .map(|d| (d.seq, (d.survivor, d.similarity)))
+        .collect();
+    let mut kept_again = std::collections::HashSet::new();
+    for d in drops.iter_mut().filter(|d| d.rule == DropRule::Exact) {
+        let Some(&(parent, sim)) = near_parent.get(&d.survivor) else {
+            continue;
+        };
+        let sim = match sets {
+            Some(sets) => jaccard_sorted(&sets.get_u32s(d.seq)?, &sets.get_u32s(parent)?),
+            None => sim,
+        };
+        if sim >= threshold {
+            d.survivor = parent;
+            d.similarity = sim;
+            d.rule = DropRule::Near;
+        } else {
+            kept_again.insert(d.seq);
+        }
+    }
+    drops.retain(|d| !kept_again.contains(&d.seq));
+    drops.sort_by_key(|d| d.seq);
+    decision.drops = drops;
+    Ok(decision)
+}
+
+/// Jaccard similarity of two sorted, distinct lists.
+pub fn jaccard_sorted(a: &[u32], b: &[u32]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut inter) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                inter += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    inter as f64 / (a.len() + b.len() - inter) as f64
+}
+
+/// Similarities are kept as integers (millionths) so edges sort and compare exactly.
+fn sim_key(e: f64) -> u32 {
+    (e * 1_000_000.0).round() as u32
+}
+
+fn sim_value(k: u32) -> f64 {
+    k as f64 / 1_000_000.0
+}
+
+/// Schema of `dedup/clusters.parquet`.
+pub fn clusters_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("cluster_id", DataType::UInt64, false),
+        Field::new("member_id", DataType::Utf8, false),
+        Field::new("survivor_id", DataType::Utf8, false),
+        Field::new("similarity", DataType::Float64, false),
+        Field::new("rule", DataType::Utf8, true),
+    ]))
+}
+
+/// Writes `path`: one row per cluster member, the survivor first (rule null,
+/// similarity 1). Clusters are numbered by their survivor's input order.
+pub fn write_clusters(path: &Path, decision: &Decision, id: &dyn Fn(u32) -> Result<String>) -> Result<()> {
+    let mut by_survivor: Vec<&Drop> = decision.drops.iter().collect();
+    by_survivor.sort_by_key(|d| (d.survivor, d.seq));
+    let (mut cid, mut mid, mut sid) = (UInt64Builder::new(), StringBuilder::new(), StringBuilder::new());
+    let (mut sim, mut rule) = (Float64Builder::new(), StringBuilder::new());
+    let mut cluster = 0u64;
+    let mut last = None;
+    let mut names: HashMap<u32, String> = HashMap::new();
+    for d in by_survivor {
+        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(d.survivor) {
+            e.insert(id(d.survivor)?);
+        }
+        let s = names.get(&d.survivor).cloned().unwrap_or_default();
+        if last != Some(d.survivor) {
+            if last.is_some() {
+                cluster += 1;
+            }
+            last = Some(d.survivor);
+            cid.append_value(cluster);
+            mid.append_value(&s);
+            sid.append_value(&s);
+            sim.append_value(1.0);
+            rule.append_null();
+        }
+        cid.append_value(cluster);
+        mid.append_value(id(d.seq)?);
+        sid.append_value(&s);
+        sim.append_value(d.similarity);
+        rule.append_value(d.rule.id());
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(cid.finish()),
+        Arc::new(mid.finish()),
+        Arc::new(sid.finish()),
+        Arc::new(sim.finish()),
+        Arc::new(rule.finish()),
+    ];
+    let pq = |e: &dyn std::fmt::Display| Error::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let batch = RecordBatch::try_new(clusters_schema(), cols).map_err(|e| pq(&e))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = parquet::arrow::ArrowWriter::try_new(f, clusters_schema(), None).map_err(|e| pq(&e))?;
+    w.write(&batch).map_err(|e| pq(&e))?;
+    w.close().map_err(|e| pq(&e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::config::Policy;
+    use crate::dedup::state::Collector;
+    use crate::dedup::Engine;
+    use crate::record::{Origin, Record, Role, Shape, Turn};
+
+    fn rec(i: usize, q: &str, a: &str) -> Record {
+        Record {
+            id: format!("r{i}"),
+            user_id: true,
+            origin: Origin {
+                file: 0,
+                line: i as u64,
+            },
+            shape: Shape::Alpaca,
+            system: None,
+            turns: vec![Turn::new(Role::User, q), Turn::new(Role::Assistant, a)],
+            input_at: None,
+            raw: String::new(),
+            lang: crate::text::Lang::Other,
+            task: None,
+            tags: vec![],
+            pii: vec![],
+        }
+    }
+
+    /// Records drawn from a few templates with a word or two changed, so
+    /// that exact and near duplicates and chains are common.
+    fn corpus(seeds: &[(u8, u8, u8)]) -> Vec<Record> {
+        let base: Vec<String> = (0..4)
+            .map(|t| (0..30).map(|w| format!("w{t}x{w}")).collect::<Vec<_>>().join(" "))
+            .collect();
+        seeds
+            .iter()
+            .enumerate()
+            .map(|(i, &(t, at, by))| {
+                let mut words: Vec<String> = base[t as usize % 4].split(' ').map(str::to_string).collect();
+                if by > 0 {
+                    words[at as usize % 30] = format!("edit{by}");
+                }
+                let long = "long answer ".repeat(by as usize % 3);
+                rec(i, &words.join(" "), &format!("answer {long}"))
+            })
+            .collect()
+    }
+
+    fn run(recs: &[Record], policy: Policy, threads: usize) -> Vec<Drop> {
+        let dir = tempfile::tempdir().expect("temp");
+        let cfg = DedupConfig {
+            survivor: policy,
+            ..DedupConfig::default()
+        };
+        let engine = Engine::new(cfg.clone(), crate::dedup::decontam::Index::default());
+        let mut c = Collector::new(dir.path(), &cfg).expect("collector");
+        for r in recs {
+            c.push(&r.id, &engine.keys(r)).expect("push");
+        }
+        let (collected, _) = c.finish().expect("finish");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        decide(collected, recs.len() as u32, &cfg, &pool).expect("decide").drops
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// 1 and 2 threads decide the same; every dropped record's survivor
+        /// stays and is above the threshold with it (no chaining).
+        #[test]
+        fn deterministic_and_never_chained(seeds in proptest::collection::vec((0u8..4, 0u8..30, 0u8..4), 1..60),
+                                           longest in proptest::bool::ANY) {
+            let recs = corpus(&seeds);
+            let policy = if longest { Policy::LongestResponse } else { Policy::First };
+            let one = run(&recs, policy, 1);
+            let two = run(&recs, policy, 2);
+            proptest::prop_assert_eq!(&one, &two);
+            let dropped: std::collections::HashSet<u32> = one.iter().map(|d| d.seq).collect();
+            let engine = Engine::new(DedupConfig::default(), crate::dedup::decontam::Index::default());
+            for d in &one {
+                proptest::prop_assert!(!dropped.contains(&d.survivor));
+                let j = crate::dedup::minhash::jaccard(
+                    &engine.shingles(&recs[d.seq as usize]),
+                    &engine.shingles(&recs[d.survivor as usize]),
+                );
+                if d.rule == DropRule::Near {
+                    proptest::prop_assert!(j >= 0.8 - 1e-9, "{} -> {}: {}", d.seq, d.survivor, j);
+                }
+                if policy == Policy::First {
+                    proptest::prop_assert!(d.survivor < d.seq);
+                }
+            }
+        }
+    }
+}

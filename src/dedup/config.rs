@@ -1,0 +1,347 @@
+//! `rules/dedup.toml`: raw options (unknown keys rejected) validated into
+//! [`DedupConfig`]. Errors name the file, the line and the key.
+
+use serde::Deserialize;
+
+use crate::error::RulesError;
+use crate::rules::{locate, RuleFiles};
+
+/// The rule file this module reads.
+pub const FILE: &str = "dedup.toml";
+
+/// Which record of a group of duplicates stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// The first in input order.
+    #[default]
+    First,
+    /// The longest last answer; ties go to the first in input order.
+    LongestResponse,
+}
+
+/// How LSH candidates are confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verify {
+    /// Exact Jaccard similarity of the shingle sets (kept on disk), for
+    /// candidates whose estimate is within `prefilter` of the threshold.
+    #[default]
+    Exact,
+    /// The signature estimate alone.
+    Estimate,
+}
+
+/// What part of a record is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyScope {
+    /// Every message, the system prompt included.
+    #[default]
+    Conversation,
+    /// The first user turn (instruction and input).
+    InstructionInput,
+    /// The last answer.
+    Response,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Raw {
+    survivor: Option<Policy>,
+    memory_mb: Option<u64>,
+    exact: Option<RawExact>,
+    near: Option<RawNear>,
+    decontam: Option<RawDecontam>,
+    lines: Option<RawLines>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLines {
+    enabled: Option<bool>,
+    min_records: Option<u32>,
+    min_chars: Option<usize>,
+    top: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawExact {
+    enabled: Option<bool>,
+    key: Option<KeyScope>,
+    strip_punctuation: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawNear {
+    enabled: Option<bool>,
+    key: Option<KeyScope>,
+    ngram: Option<usize>,
+    permutations: Option<usize>,
+    bands: Option<usize>,
+    rows: Option<usize>,
+    threshold: Option<f64>,
+    seed: Option<u64>,
+    verify: Option<Verify>,
+    prefilter: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawDecontam {
+    benchmarks: Option<Vec<String>>,
+    ngram: Option<usize>,
+    min_words: Option<usize>,
+}
+
+/// Exact dedup settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExactConfig {
+    /// Whether it runs.
+    pub enabled: bool,
+    /// What is hashed.
+    pub key: KeyScope,
+    /// Remove punctuation before hashing.
+    pub strip_punctuation: bool,
+}
+
+/// MinHash LSH settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearConfig {
+    /// Whether it runs.
+    pub enabled: bool,
+    /// What is shingled.
+    pub key: KeyScope,
+    /// Words per shingle.
+    pub ngram: usize,
+    /// Signature length (`bands * rows`).
+    pub permutations: usize,
+    /// LSH bands.
+    pub bands: usize,
+    /// Rows per band.
+    pub rows: usize,
+    /// Estimated Jaccard similarity at or above which records are duplicates.
+    pub threshold: f64,
+    /// Seed of the permutations.
+    pub seed: u64,
+    /// How candidates are confirmed.
+    pub verify: Verify,
+    /// With exact verification, candidates whose estimate is below
+    /// `threshold - prefilter` are rejected without reading their shingles.
+    pub prefilter: f64,
+}
+
+/// Decontamination settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecontamConfig {
+    /// Benchmark files named in the rules.
+    pub benchmarks: Vec<String>,
+    /// Words per n-gram.
+    pub ngram: usize,
+    /// Shorter items count as one n-gram when they have at least this many words.
+    pub min_words: usize,
+}
+
+/// The validated `dedup.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DedupConfig {
+    /// Survivor policy.
+    pub survivor: Policy,
+    /// Memory budget of the dedup state, in bytes.
+    pub memory_bytes: u64,
+    /// Exact dedup.
+    pub exact: ExactConfig,
+    /// Near-duplicates.
+    pub near: NearConfig,
+    /// Decontamination.
+    pub decontam: DecontamConfig,
+    /// Line-level boilerplate report.
+    pub lines: crate::dedup::boilerplate::LinesConfig,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            survivor: Policy::First,
+            memory_bytes: 1024 << 20,
+            exact: ExactConfig {
+                enabled: true,
+                key: KeyScope::Conversation,
+                strip_punctuation: false,
+            },
+            near: NearConfig {
+                enabled: true,
+                key: KeyScope::Conversation,
+                ngram: 5,
+                permutations: 126,
+                bands: 21,
+                rows: 6,
+                threshold: 0.8,
+                seed: 1,
+                verify: Verify::Exact,
+                prefilter: 0.15,
+            },
+            decontam: DecontamConfig {
+                benchmarks: Vec::new(),
+                ngram: 13,
+                min_words: 8,
+            },
+            lines: crate::dedup::boilerplate::LinesConfig::default(),
+        }
+    }
+}
+
+fn err(text: &str, table: Option<&str>, key: &str, message: String) -> RulesError {
+    let line = match table {
+        Some(t) => locate(text, t, Some(key)),
+        None => text
+            .lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .map(|i| i + 1),
+    };
+    RulesError {
+        file: FILE.to_string(),
+        line,
+        key: Some(match table {
+            Some(t) => format!("{t}.{key}"),
+            None => key.to_string(),
+        }),
+        message,
+    }
+}
+
+impl DedupConfig {
+    /// Reads `dedup.toml` from the rule files; `None` when there is none.
+    pub fn from_files(files: &RuleFiles) -> Result<Option<DedupConfig>, Vec<RulesError>> {
+        match files.get(FILE) {
+            None => Ok(None),
+            Some(text) => DedupConfig::parse(text).map(Some),
+        }
+    }
+
+    /// Parses and validates the text of `dedup.toml`.
+    pub fn parse(text: &str) -> Result<DedupConfig, Vec<RulesError>> {
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let message = e.message().trim().to_string();
+            let key = message
+                .split('`')
+                .nth(1)
+                .filter(|_| message.contains("unknown field") || message.contains("unknown variant"))
+                .map(str::to_string);
+            vec![RulesError {
+                file: FILE.to_string(),
+                line,
+                key,
+                message,
+            }]
+        })?;
+        let d = DedupConfig::default();
+        let mut errors = Vec::new();
+        let exact = raw.exact.unwrap_or_default();
+        let near = raw.near.unwrap_or_default();
+        let dc = raw.decontam.unwrap_or_default();
+        let ln = raw.lines.unwrap_or_default();
+        let cfg = DedupConfig {
+            survivor: raw.survivor.unwrap_or(d.survivor),
+            memory_bytes: raw.memory_mb.map_or(d.memory_bytes, |m| m << 20),
+            exact: ExactConfig {
+                enabled: exact.enabled.unwrap_or(true),
+                key: exact.key.unwrap_or(d.exact.key),
+                strip_punctuation: exact.strip_punctuation.unwrap_or(false),
+            },
+            near: NearConfig {
+                enabled: near.enabled.unwrap_or(true),
+                key: near.key.unwrap_or(d.near.key),
+                ngram: near.ngram.unwrap_or(d.near.ngram),
+                permutations: near.permutations.unwrap_or(d.near.permutations),
+                bands: near.bands.unwrap_or(d.near.bands),
+                rows: near.rows.unwrap_or(d.near.rows),
+                threshold: near.threshold.unwrap_or(d.near.threshold),
+                seed: near.seed.unwrap_or(d.near.seed),
+                verify: near.verify.unwrap_or(d.near.verify),
+                prefilter: near.prefilter.unwrap_or(d.near.prefilter),
+            },
+            decontam: DecontamConfig {
+                benchmarks: dc.benchmarks.unwrap_or_default(),
+                ngram: dc.ngram.unwrap_or(d.decontam.ngram),
+                min_words: dc.min_words.unwrap_or(d.decontam.min_words),
+            },
+            lines: crate::dedup::boilerplate::LinesConfig {
+                enabled: ln.enabled.unwrap_or(d.lines.enabled),
+                min_records: ln.min_records.unwrap_or(d.lines.min_records),
+                min_chars: ln.min_chars.unwrap_or(d.lines.min_chars),
+                top: ln.top.unwrap_or(d.lines.top),
+            },
+        };
+        if cfg.memory_bytes < 1 << 20 {
+            errors.push(err(text, None, "memory-mb", "must be at least 1".into()));
+        }
+        let n = &cfg.near;
+        if n.ngram == 0 {
+            errors.push(err(text, Some("near"), "ngram", "must be at least 1".into()));
+        }
+        if n.permutations == 0 || n.permutations > 1024 {
+            errors.push(err(text, Some("near"), "permutations", "must be in 1..=1024".into()));
+        }
+        if n.bands == 0 || n.rows == 0 || n.bands * n.rows > n.permutations {
+            errors.push(err(
+                text,
+                Some("near"),
+                "bands",
+                format!(
+                    "bands ({}) x rows ({}) must be at least 1 and at most permutations ({})",
+                    n.bands, n.rows, n.permutations
+                ),
+            ));
+        }
+        if !(n.threshold > 0.0 && n.threshold <= 1.0) {
+            errors.push(err(
+                text,
+                Some("near"),
+                "threshold",
+                format!("threshold {} is out of range (0, 1]", n.threshold),
+            ));
+        }
+        if cfg.decontam.ngram == 0 {
+            errors.push(err(text, Some("decontam"), "ngram", "must be at least 1".into()));
+        }
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_file_parses() {
+        let files = RuleFiles::embedded();
+        let cfg = DedupConfig::from_files(&files).expect("test").expect("test");
+        assert_eq!(cfg.near.bands * cfg.near.rows, cfg.near.permutations);
+        assert_eq!(cfg.survivor, Policy::First);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let e = DedupConfig::parse("survivor = \"first\"\n[near]\nngram = 5\nbandz = 3\n").expect_err("must fail");
+        assert_eq!(e[0].file, "dedup.toml");
+        assert_eq!(e[0].line, Some(4));
+        assert_eq!(e[0].key.as_deref(), Some("bandz"));
+    }
+
+    #[test]
+    fn bad_bands_are_rejected() {
+        let e = DedupConfig::parse("[near]\npermutations = 64\nbands = 32\nrows = 4\n").expect_err("must fail");
+        assert_eq!(e[0].key.as_deref(), Some("near.bands"));
+        assert_eq!(e[0].line, Some(3));
+    }
+}

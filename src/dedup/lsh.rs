@@ -1,0 +1,203 @@
+//! LSH band keys with a bounded memory: held in memory up to a budget, then
+//! spilled as sorted runs to disk and merged.
+//!
+//! A signature of `bands * rows` values gives one 64-bit key per band (xxh3 of
+//! the band's rows, seeded by the band index, so equal rows in different
+//! bands give different keys). Each key is stored with its record's sequence
+//! number as one `u128` (`key << 64 | seq`): 16 bytes per band per record.
+//! Sorting the entries puts every bucket (records sharing a key) together, in
+//! input order. When the entries in memory reach the budget they are sorted
+//! and written as a run file; at the end the runs are merged with a heap, so
+//! memory stays at the budget plus one read buffer per run. The result is the
+//! same with or without spilling.
+//!
+//! This file is the "band buckets" step of the dedup phases: its input is
+//! plain `(key, seq)` entries and its output plain buckets, so the step can run
+//! apart from the signature step (e.g. one task per band range).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use crate::error::{Error, Result};
+
+/// The band keys of a signature.
+pub fn band_keys(sig: &[u32], bands: usize, rows: usize, out: &mut Vec<u64>) {
+    out.clear();
+    let mut bytes = Vec::with_capacity(rows * 4);
+    for b in 0..bands {
+        bytes.clear();
+        for v in &sig[b * rows..(b + 1) * rows] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        out.push(xxh3_64_with_seed(&bytes, b as u64));
+    }
+}
+
+/// Band entries, spilled to sorted runs past a budget.
+pub struct BandStore {
+    buf: Vec<u128>,
+    cap: usize,
+    dir: PathBuf,
+    runs: Vec<PathBuf>,
+    spilled: u64,
+}
+
+impl BandStore {
+    /// A store holding at most `budget_bytes` of entries in memory, spilling to `dir`.
+    pub fn new(dir: &Path, budget_bytes: u64) -> Self {
+        let cap = (budget_bytes / 16).max(1024) as usize;
+        BandStore {
+            buf: Vec::new(),
+            cap,
+            dir: dir.to_path_buf(),
+            runs: Vec::new(),
+            spilled: 0,
+        }
+    }
+
+    /// Adds the band keys of record `seq`; spills when the entries held
+    /// plus `other_bytes` (the rest of the dedup state) reach the budget.
+    pub fn push(&mut self, seq: u32, keys: &[u64], other_bytes: usize) -> Result<()> {
+        if self.buf.capacity() == 0 {
+            // Allocated once at its full size: growing by doubling would
+            // overshoot the budget.
+            self.buf = Vec::with_capacity(self.cap);
+        }
+        for &k in keys {
+            self.buf.push(((k as u128) << 64) | seq as u128);
+        }
+        if self.buf.len() + keys.len() > self.cap || self.buf.len() * 16 + other_bytes >= self.cap * 16 {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Entries written to disk so far.
+    pub fn spilled(&self) -> u64 {
+        self.spilled
+    }
+
+    /// Run files written so far.
+    pub fn runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    fn spill(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.buf.sort_unstable();
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let path = self.dir.join(format!("bands-{:05}.run", self.runs.len()));
+        let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
+        let mut w = BufWriter::with_capacity(1 << 20, f);
+        for e in &self.buf {
+            w.write_all(&e.to_le_bytes()).map_err(|e| Error::io(&path, e))?;
+        }
+        w.flush().map_err(|e| Error::io(&path, e))?;
+        self.spilled += self.buf.len() as u64;
+        self.buf.clear();
+        self.runs.push(path);
+        Ok(())
+    }
+
+    /// Calls `f` with every bucket of two or more records (sequence numbers
+    /// ascending), in key order. Removes the run files.
+    pub fn buckets(mut self, mut f: impl FnMut(&[u32]) -> Result<()>) -> Result<()> {
+        let mut bucket: Vec<u32> = Vec::new();
+        let mut current: Option<u64> = None;
+        let mut feed = |e: u128, bucket: &mut Vec<u32>| -> Result<()> {
+            let key = (e >> 64) as u64;
+            if current != Some(key) {
+                if bucket.len() > 1 {
+                    f(bucket)?;
+                }
+                bucket.clear();
+                current = Some(key);
+            }
+            let seq = e as u32;
+            if bucket.last() != Some(&seq) {
+                bucket.push(seq);
+            }
+            Ok(())
+        };
+        if self.runs.is_empty() {
+            self.buf.sort_unstable();
+            for e in std::mem::take(&mut self.buf) {
+                feed(e, &mut bucket)?;
+            }
+        } else {
+            self.spill()?;
+            self.buf = Vec::new();
+            let mut readers = Vec::new();
+            for p in &self.runs {
+                let f = File::open(p).map_err(|e| Error::io(p, e))?;
+                readers.push((BufReader::with_capacity(1 << 16, f), p.clone()));
+            }
+            let next = |r: &mut (BufReader<File>, PathBuf)| -> Result<Option<u128>> {
+                let mut b = [0u8; 16];
+                match r.0.read_exact(&mut b) {
+                    Ok(()) => Ok(Some(u128::from_le_bytes(b))),
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+                    Err(e) => Err(Error::io(&r.1, e)),
+                }
+            };
+            let mut heap = BinaryHeap::new();
+            for (i, r) in readers.iter_mut().enumerate() {
+                if let Some(e) = next(r)? {
+                    heap.push(Reverse((e, i)));
+                }
+            }
+            while let Some(Reverse((e, i))) = heap.pop() {
+                feed(e, &mut bucket)?;
+                if let Some(e) = next(&mut readers[i])? {
+                    heap.push(Reverse((e, i)));
+                }
+            }
+            for p in &self.runs {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        if bucket.len() > 1 {
+            f(&bucket)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(store: BandStore) -> Vec<Vec<u32>> {
+        let mut out = Vec::new();
+        store
+            .buckets(|b| {
+                out.push(b.to_vec());
+                Ok(())
+            })
+            .expect("test");
+        out
+    }
+
+    proptest::proptest! {
+        /// Spilling to runs gives the same buckets as holding everything in memory.
+        #[test]
+        fn spilling_changes_nothing(keys in proptest::collection::vec(proptest::collection::vec(0u64..30, 3), 0..400)) {
+            let dir = tempfile::tempdir().expect("test");
+            let mut mem = BandStore::new(dir.path(), 1 << 30);
+            let mut disk = BandStore::new(dir.path(), 0);
+            disk.cap = 7;
+            for (i, k) in keys.iter().enumerate() {
+                mem.push(i as u32, k, 0).expect("test");
+                disk.push(i as u32, k, 0).expect("test");
+            }
+            proptest::prop_assert_eq!(collect(mem), collect(disk));
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! The dedup state gathered in phase 1, one record at a time, in input order.
+//!
+//! Held in memory per record: its exact hash packed with its sequence number
+//! (16 bytes) and, for the `longest-response` policy, its response length (4
+//! bytes). Band entries (16 bytes per band per record) are held until they and
+//! the exact entries reach 3/4 of the memory budget, and then spilled ([`super::lsh::BandStore`]). Signatures
+//! (`4 * permutations` bytes), shingle sets and ids go straight to files in the
+//! staging folder (variable-length ones with an offset file): they are read
+//! back only for candidate pairs and for the records a decision names.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::dedup::config::{DedupConfig, Policy};
+use crate::dedup::lsh::{band_keys, BandStore};
+use crate::error::{Error, Result};
+
+/// What phase 1 computes for one record (in parallel).
+#[derive(Debug, Clone, Default)]
+pub struct Keys {
+    /// Exact key hash, when exact dedup runs.
+    pub exact: Option<u128>,
+    /// MinHash signature (empty when near dedup is off or the text has no words).
+    pub sig: Vec<u32>,
+    /// Sorted distinct 32-bit shingle hashes, for exact verification.
+    pub shingles: Vec<u32>,
+    /// Length in bytes of the last answer.
+    pub response_len: u32,
+    /// The benchmark item the record contains, if any.
+    pub contaminated: Option<crate::dedup::decontam::Hit>,
+}
+
+/// Phase-1 state: per-record index in memory, signatures and ids on disk.
+pub struct Collector {
+    dir: PathBuf,
+    perms: usize,
+    bands: usize,
+    rows: usize,
+    sigs: BufWriter<File>,
+    sig_path: PathBuf,
+    ids: BlobWriter,
+    n: u32,
+    sets: Option<BlobWriter>,
+    /// Packed exact entries ([`super::exact::pack`]).
+    pub exact: Vec<u128>,
+    response_len: Vec<u32>,
+    keep_lengths: bool,
+    bands_store: BandStore,
+    band_buf: Vec<u64>,
+    zeros: Vec<u8>,
+    references: u32,
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>> {
+    let f = File::create(path).map_err(|e| Error::io(path, e))?;
+    Ok(BufWriter::with_capacity(1 << 20, f))
+}
+
+impl Collector {
+    /// A collector writing under `dir` (created).
+    pub fn new(dir: &Path, cfg: &DedupConfig) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let sig_path = dir.join("signatures.bin");
+        let id_path = dir.join("ids.bin");
+        let perms = if cfg.near.enabled { cfg.near.permutations } else { 0 };
+        Ok(Collector {
+            dir: dir.to_path_buf(),
+            perms,
+            bands: cfg.near.bands,
+            rows: cfg.near.rows,
+            sigs: create(&sig_path)?,
+            sig_path,
+            ids: BlobWriter::new(&id_path)?,
+            n: 0,
+            sets: if cfg.near.enabled && cfg.near.verify == crate::dedup::config::Verify::Exact {
+                Some(BlobWriter::new(&dir.join("shingles.bin"))?)
+            } else {
+                None
+            },
+            exact: Vec::new(),
+            response_len: Vec::new(),
+            keep_lengths: cfg.survivor == Policy::LongestResponse,
+            // The exact entries and band entries share 3/4 of the budget; the
+            // rest is for the pipeline's batches and the writers.
+            bands_store: BandStore::new(&dir.join("bands"), cfg.memory_bytes / 4 * 3),
+            band_buf: Vec::new(),
+            zeros: vec![0; perms * 4],
+            references: 0,
+        })
+    }
+
+    /// Records collected so far (references included).
+    pub fn len(&self) -> u32 {
+        self.n
+    }
+
+    /// Whether nothing was collected.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Reference records (sequence numbers `0..references()`).
+    pub fn references(&self) -> u32 {
+        self.references
+    }
+
+    /// Adds a reference record; must come before every input record.
+    pub fn push_reference(&mut self, id: &str, keys: &Keys) -> Result<u32> {
+        let seq = self.push(id, keys)?;
+        self.references += 1;
+        Ok(seq)
+    }
+
+    /// Adds a record; returns its sequence number.
+    pub fn push(&mut self, id: &str, keys: &Keys) -> Result<u32> {
+        let seq = self.len();
+        if seq == u32::MAX {
+            return Err(Error::Run("dedup holds at most 2^32 - 1 records per run".into()));
+        }
+        self.n += 1;
+        self.ids.push(id.as_bytes())?;
+        if let Some(h) = keys.exact {
+            self.exact.push(crate::dedup::exact::pack(h, seq));
+        }
+        if let Some(sets) = self.sets.as_mut() {
+            let mut b = Vec::with_capacity(keys.shingles.len() * 4);
+            for v in &keys.shingles {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            sets.push(&b)?;
+        }
+        if self.keep_lengths {
+            self.response_len.push(keys.response_len);
+        }
+        if self.perms > 0 {
+            if keys.sig.len() == self.perms {
+                let mut b = Vec::with_capacity(self.perms * 4);
+                for v in &keys.sig {
+                    b.extend_from_slice(&v.to_le_bytes());
+                }
+                self.sigs.write_all(&b).map_err(|e| Error::io(&self.sig_path, e))?;
+                band_keys(&keys.sig, self.bands, self.rows, &mut self.band_buf);
+                let other = self.exact.capacity() * 16 + self.response_len.capacity() * 4;
+                self.bands_store.push(seq, &self.band_buf, other)?;
+            } else {
+                self.sigs
+                    .write_all(&self.zeros)
+                    .map_err(|e| Error::io(&self.sig_path, e))?;
+            }
+        }
+        Ok(seq)
+    }
+
+    /// Band entries spilled to disk, and run files.
+    pub fn spill_stats(&self) -> (u64, usize) {
+        (self.bands_store.spilled(), self.bands_store.runs())
+    }
+
+    /// Closes the files; returns the parts the decision needs.
+    pub fn finish(mut self) -> Result<(Collected, Ids)> {
+        self.sigs.flush().map_err(|e| Error::io(&self.sig_path, e))?;
+        let ids = Ids(self.ids.finish()?);
+        let sigs = Signatures::open(&self.sig_path, self.perms)?;
+        let sets = match self.sets {
+            Some(w) => Some(w.finish()?),
+            None => None,
+        };
+        Ok((
+            Collected {
+                dir: self.dir,
+                exact: self.exact,
+                response_len: self.response_len,
+                bands: self.bands_store,
+                sigs,
+                sets,
+                references: self.references,
+            },
+            ids,
+        ))
+    }
+}
+
+/// The collected state handed to the decision.
+pub struct Collected {
+    /// The staging folder.
+    pub dir: PathBuf,
+    /// Packed exact entries.
+    pub exact: Vec<u128>,
+    /// Response lengths (`longest-response` policy only).
+    pub response_len: Vec<u32>,
+    /// Band entries.
+    pub bands: BandStore,
+    /// Signatures on disk.
+    pub sigs: Signatures,
+    /// Shingle sets on disk (exact verification only).
+    pub sets: Option<Blobs>,
+    /// Reference records (`0..references`).
+    pub references: u32,
+}
+
+/// Record ids, by sequence number, read back from `ids.bin`.
+pub struct Ids(Blobs);
+
+impl Ids {
+    /// The id of record `seq`.
+    pub fn get(&self, seq: u32) -> Result<String> {
+        Ok(String::from_utf8_lossy(&self.0.get(seq)?).into_owned())
+    }
+}
+
+/// Signatures, by sequence number, from `signatures.bin`.
+pub struct Signatures {
+    file: File,
+    path: PathBuf,
+    perms: usize,
+}
+
+impl Signatures {
+    fn open(path: &Path, perms: usize) -> Result<Self> {
+        Ok(Signatures {
+            file: File::open(path).map_err(|e| Error::io(path, e))?,
+            path: path.to_path_buf(),
+            perms,
+        })
+    }
+
+    /// Signature length.
+    pub fn perms(&self) -> usize {
+        self.perms
+    }
+
+    /// Reads the signature of `seq` into `out`.
+    pub fn read(&self, seq: u32, out: &mut Vec<u32>) -> Result<()> {
+        let mut b = vec![0u8; self.perms * 4];
+        self.file
+            .read_exact_at(&mut b, seq as u64 * self.perms as u64 * 4)
+            .map_err(|e| Error::io(&self.path, e))?;
+        out.clear();
+        out.extend(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+        Ok(())
+    }
+}
+
+/// Variable-length byte strings appended to a file, with their end offsets
+/// in a companion file (`.idx`, 8 bytes each): nothing is held per blob.
+pub struct BlobWriter {
+    w: BufWriter<File>,
+    idx: BufWriter<File>,
+    path: PathBuf,
+    end: u64,
+}
+
+fn idx_path(path: &Path) -> PathBuf {
+    path.with_extension("idx")
+}
+
+impl BlobWriter {
+    /// A new blob file at `path`.
+    pub fn new(path: &Path) -> Result<Self> {
+        Ok(BlobWriter {
+            w: create(path)?,
+            idx: create(&idx_path(path))?,
+            path: path.to_path_buf(),
+            end: 0,
+        })
+    }
+
+    /// Appends one blob.
+    pub fn push(&mut self, b: &[u8]) -> Result<()> {
+        self.w.write_all(b).map_err(|e| Error::io(&self.path, e))?;
+        self.end += b.len() as u64;
+        self.idx
+            .write_all(&self.end.to_le_bytes())
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Closes the files for reading.
+    pub fn finish(mut self) -> Result<Blobs> {
+        self.w.flush().map_err(|e| Error::io(&self.path, e))?;
+        self.idx.flush().map_err(|e| Error::io(&self.path, e))?;
+        let ip = idx_path(&self.path);
+        Ok(Blobs {
+            file: File::open(&self.path).map_err(|e| Error::io(&self.path, e))?,
+            idx: File::open(&ip).map_err(|e| Error::io(&ip, e))?,
+            path: self.path,
+        })
+    }
+}
+
+/// Blobs by index.
+pub struct Blobs {
+    file: File,
+    idx: File,
+    path: PathBuf,
+}
+
+impl Blobs {
+    /// The bytes of blob `i`.
+    pub fn get(&self, i: u32) -> Result<Vec<u8>> {
+        let i = i as u64;
+        let mut b = [0u8; 16];
+        let (start, end) = if i == 0 {
+            self.idx
+                .read_exact_at(&mut b[8..], 0)
+                .map_err(|e| Error::io(&self.path, e))?;
+            (
+                0,
+                u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
+            )
+        } else {
+            self.idx
+                .read_exact_at(&mut b, (i - 1) * 8)
+                .map_err(|e| Error::io(&self.path, e))?;
+            (
+                u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+                u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
+            )
+        };
+        let mut buf = vec![0u8; end.saturating_sub(start) as usize];
+        self.file
+            .read_exact_at(&mut buf, start)
+            .map_err(|e| Error::io(&self.path, e))?;
+        Ok(buf)
+    }
+
+    /// Blob `i` as little-endian `u32`s.
+    pub fn get_u32s(&self, i: u32) -> Result<Vec<u32>> {
+        Ok(self
+            .get(i)?
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+}

@@ -1,0 +1,207 @@
+//! The `dedup` stage end to end on real corpora: exact and near drops, the
+//! audit columns, the clusters table, determinism across threads and input
+//! order, reference corpora and decontamination.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, Float64Array, StringArray};
+
+use crate::harness::*;
+
+fn corpus(rel: &str) -> Option<String> {
+    let c = corpora()?;
+    Some(c.join(rel).display().to_string())
+}
+
+fn run(inputs: &[String], extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    let mut args: Vec<&str> = vec!["run"];
+    args.extend(inputs.iter().map(String::as_str));
+    args.extend(["--out", out.to_str().expect("utf-8"), "-q"]);
+    args.extend(extra);
+    curate_ok(&args);
+    (tmp, out)
+}
+
+/// (id, rule, duplicate_of, similarity) of every rejected row.
+fn rejected(out: &Path) -> Vec<(String, String, String, f64)> {
+    let mut rows = Vec::new();
+    for b in read_dir_batches(&out.join("rejected")) {
+        let s = |c: &str| {
+            b.column_by_name(c)
+                .and_then(|a| a.as_any().downcast_ref::<StringArray>())
+                .expect("string column")
+                .clone()
+        };
+        let (id, rule, dup) = (s("id"), s("rule"), s("duplicate_of"));
+        let sim = b
+            .column_by_name("similarity")
+            .and_then(|a| a.as_any().downcast_ref::<Float64Array>())
+            .expect("similarity")
+            .clone();
+        for i in 0..b.num_rows() {
+            rows.push((
+                id.value(i).to_string(),
+                rule.value(i).to_string(),
+                if dup.is_null(i) {
+                    String::new()
+                } else {
+                    dup.value(i).to_string()
+                },
+                if sim.is_null(i) { f64::NAN } else { sim.value(i) },
+            ));
+        }
+    }
+    rows
+}
+
+fn dropped_per_rule(out: &Path) -> HashMap<String, u64> {
+    let r = report(out);
+    let stage = r["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["name"] == "dedup")
+        .expect("dedup stage in the report")
+        .clone();
+    stage["dropped_per_rule"]
+        .as_object()
+        .expect("per rule")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().expect("count")))
+        .collect()
+}
+
+#[test]
+fn llamafactory_demos_lose_their_exact_duplicates() {
+    let (Some(en), Some(zh)) = (
+        corpus("llamafactory_alpaca_en_demo"),
+        corpus("llamafactory_alpaca_zh_demo"),
+    ) else {
+        return;
+    };
+    let (_t, out) = run(&[en], &["--stages", "dedup"]);
+    assert_accounting(&out);
+    assert_eq!(dropped_per_rule(&out).get("dedup/exact"), Some(&14));
+    let (_t, out) = run(&[zh], &["--stages", "dedup"]);
+    assert_accounting(&out);
+    assert_eq!(dropped_per_rule(&out).get("dedup/exact"), Some(&8));
+}
+
+#[test]
+fn every_duplicate_names_a_kept_survivor_and_clusters_agree() {
+    let Some(fc) = corpus("fastchat_dummy_conversation") else {
+        return;
+    };
+    let Some(en) = corpus("llamafactory_alpaca_en_demo") else {
+        return;
+    };
+    let (_t, out) = run(&[fc, en], &[]);
+    assert_accounting(&out);
+    let per_rule = dropped_per_rule(&out);
+    assert!(per_rule.get("dedup/near").copied().unwrap_or(0) > 20, "{per_rule:?}");
+    let kept: HashSet<String> = strings(&out.join("kept"), "id").into_iter().collect();
+    let rej = rejected(&out);
+    let mut dedup_drops = 0;
+    for (id, rule, dup, sim) in &rej {
+        if rule == "dedup/near" || rule == "dedup/exact" {
+            dedup_drops += 1;
+            assert!(kept.contains(dup), "{id} dropped for {dup}, which is not kept");
+            assert!(!kept.contains(id));
+            assert!(*sim >= 0.8, "{id}: similarity {sim}");
+        }
+    }
+    // The clusters table lists every dropped duplicate with its survivor.
+    let clusters = out.join("dedup");
+    let members = strings(&clusters, "member_id");
+    let survivors = strings(&clusters, "survivor_id");
+    assert_eq!(members.len(), survivors.len());
+    let pairs: HashSet<(String, String)> = members.into_iter().zip(survivors).collect();
+    for (id, rule, dup, _) in &rej {
+        if rule.starts_with("dedup/") {
+            assert!(
+                pairs.contains(&(id.clone(), dup.clone())),
+                "{id} -> {dup} not in clusters"
+            );
+        }
+    }
+    assert_eq!(pairs.iter().filter(|(m, s)| m != s).count(), dedup_drops);
+    assert!(!out.join(".staging").exists());
+}
+
+fn shard_bytes(dir: &Path) -> Vec<Vec<u8>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files.iter().map(|f| std::fs::read(f).expect("read")).collect()
+}
+
+#[test]
+fn same_output_for_one_or_two_threads_and_any_input_order() {
+    let (Some(fc), Some(en), Some(zh)) = (
+        corpus("fastchat_dummy_conversation"),
+        corpus("llamafactory_alpaca_en_demo"),
+        corpus("llamafactory_alpaca_zh_demo"),
+    ) else {
+        return;
+    };
+    let (_a, one) = run(
+        &[fc.clone(), en.clone(), zh.clone()],
+        &["--threads", "1", "--stages", "dedup"],
+    );
+    let (_b, two) = run(&[zh, en, fc], &["--threads", "2", "--stages", "dedup"]);
+    for d in ["kept", "rejected", "dedup"] {
+        assert_eq!(shard_bytes(&one.join(d)), shard_bytes(&two.join(d)), "{d} differs");
+    }
+}
+
+#[test]
+fn reference_corpora_win_and_are_not_written() {
+    let (Some(en), Some(fc)) = (
+        corpus("llamafactory_alpaca_en_demo"),
+        corpus("fastchat_dummy_conversation"),
+    ) else {
+        return;
+    };
+    let (_t, out) = run(&[en.clone(), fc], &["--stages", "dedup", "--reference", &en]);
+    let r = assert_accounting(&out);
+    // Every record of the input that is also in the reference is dropped.
+    let rej = rejected(&out);
+    let from_en = rej.iter().filter(|(id, _, _, _)| id.contains("alpaca_en_demo")).count();
+    let lines = std::fs::read_to_string(Path::new(&en).join("alpaca_en_demo.jsonl"))
+        .expect("demo")
+        .lines()
+        .count();
+    assert_eq!(from_en, lines, "every en record is in the reference");
+    let kept = strings(&out.join("kept"), "id");
+    assert!(kept.iter().all(|id| !id.contains("alpaca_en_demo")));
+    assert!(r["totals"]["kept"].as_u64().expect("kept") > 0);
+}
+
+#[test]
+fn benchmark_items_inside_records_are_dropped() {
+    let Some(gsm) = corpus("benchmarks/gsm8k_test.jsonl") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(&gsm).expect("gsm8k");
+    let q: serde_json::Value = serde_json::from_str(text.lines().nth(3).expect("line 4")).expect("json");
+    let question = q["question"].as_str().expect("question");
+    let input = tmp.path().join("in.jsonl");
+    let rows = [
+        serde_json::json!({"instruction": format!("Solve this: {question}"), "input": "", "output": "42"}),
+        serde_json::json!({"instruction": "Write a poem about the sea.", "input": "", "output": "Waves."}),
+    ];
+    std::fs::write(&input, rows.iter().map(|r| r.to_string() + "\n").collect::<String>()).expect("write");
+    let (_t, out) = run(&[input.display().to_string()], &["--decontaminate", &gsm]);
+    assert_accounting(&out);
+    let rej = rejected(&out);
+    assert_eq!(rej.len(), 1);
+    assert_eq!(rej[0].1, "dedup/decontam");
+    assert!(rej[0].2.contains("gsm8k_test.jsonl:4"), "{}", rej[0].2);
+}
