@@ -5,8 +5,9 @@
 //! bytes). Band entries (16 bytes per band per record) are held until they and
 //! the exact entries reach half of the memory budget, and then spilled
 //! ([`super::lsh::BandStore`]). Signatures (`4 * permutations` bytes), shingle
-//! sets and ids go straight to files in the staging folder (variable-length ones with an offset file): they are read
-//! back only for candidate pairs and for the records a decision names.
+//! sets and ids go straight to files in the staging folder (variable-length
+//! ones with an offset file): they are read back only for candidate pairs and
+//! for the records a decision names.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
