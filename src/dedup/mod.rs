@@ -26,9 +26,9 @@
 //! In memory: 16 bytes (the exact entry; 20 with the response length the
 //! `longest-response` policy needs), plus
 //! band entries of 16 bytes per band (336 bytes at 21 bands): the exact and
-//! band entries together are held up to 3/4 of the memory budget, beyond which
+//! band entries together are held up to half the memory budget, beyond which
 //! band entries spill to sorted runs (the rest of the budget is for batches in
-//! flight and the writers). On disk in
+//! flight, the writers and the decision). On disk in
 //! `.staging`: the signature (4 bytes per permutation, 504 bytes), the
 //! shingle set (4 bytes per distinct shingle), the id, 16 bytes of offsets,
 //! and the record. The

@@ -3,10 +3,11 @@
 //! Held in memory per record: its exact hash packed with its sequence number
 //! (16 bytes) and, for the `longest-response` policy, its response length (4
 //! bytes). Band entries (16 bytes per band per record) are held until they and
-//! the exact entries reach 3/4 of the memory budget, and then spilled ([`super::lsh::BandStore`]). Signatures
-//! (`4 * permutations` bytes), shingle sets and ids go straight to files in the
-//! staging folder (variable-length ones with an offset file): they are read
-//! back only for candidate pairs and for the records a decision names.
+//! the exact entries reach half of the memory budget, and then spilled
+//! ([`super::lsh::BandStore`]). Signatures (`4 * permutations` bytes), shingle
+//! sets and ids go straight to files in the staging folder (variable-length
+//! ones with an offset file): they are read back only for candidate pairs and
+//! for the records a decision names.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -82,9 +83,10 @@ impl Collector {
             exact: Vec::new(),
             response_len: Vec::new(),
             keep_lengths: cfg.survivor == Policy::LongestResponse,
-            // The exact entries and band entries share 3/4 of the budget; the
-            // rest is for the pipeline's batches and the writers.
-            bands_store: BandStore::new(&dir.join("bands"), cfg.memory_bytes / 4 * 3),
+            // The exact entries and band entries share half of the budget; the
+            // rest is for the pipeline's batches, the writers and the
+            // decision's verified pairs.
+            bands_store: BandStore::new(&dir.join("bands"), cfg.memory_bytes / 2),
             band_buf: Vec::new(),
             zeros: vec![0; perms * 4],
             references: 0,
