@@ -19,6 +19,7 @@
 //! patterns = { '^\s*(translate|render)\b' = 2 } # regexes, case-insensitive
 //! has_input = 1.5            # added when the record has an input/context
 //! multi_turn = 1.0           # added when the record has more than one user turn
+//! has_tool_calls = 4.0       # added when the record has function calls or tool results
 //!
 //! [domain.health]            # tag `domain:health`
 //! keywords = { symptom = 2, "健康" = 2 }
@@ -88,6 +89,8 @@ pub enum CueKind {
     HasInput,
     /// The record has more than one user turn.
     MultiTurn,
+    /// The record has tool or function calls or tool results.
+    ToolCalls,
 }
 
 impl CueKind {
@@ -99,6 +102,7 @@ impl CueKind {
             CueKind::Pattern(r) => format!("pattern /{}/", r.as_str()),
             CueKind::HasInput => "has an input/context".into(),
             CueKind::MultiTurn => "several user turns".into(),
+            CueKind::ToolCalls => "has tool calls".into(),
         }
     }
 }
@@ -206,6 +210,8 @@ struct RawTag {
     has_input: Option<f64>,
     #[serde(default)]
     multi_turn: Option<f64>,
+    #[serde(default)]
+    has_tool_calls: Option<f64>,
     #[serde(default = "yes")]
     enabled: bool,
 }
@@ -457,6 +463,14 @@ fn compile_tag(
         cues.push(Cue {
             tag: idx,
             kind: CueKind::MultiTurn,
+            weight: w,
+        });
+    }
+    if let Some(w) = raw.has_tool_calls {
+        check_weight("has_tool_calls", w)?;
+        cues.push(Cue {
+            tag: idx,
+            kind: CueKind::ToolCalls,
             weight: w,
         });
     }

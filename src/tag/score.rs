@@ -147,7 +147,7 @@ impl Tagger {
                     needles.push(p.clone());
                     needle_cues.push((i, false));
                 }
-                CueKind::HasInput | CueKind::MultiTurn => {}
+                CueKind::HasInput | CueKind::MultiTurn | CueKind::ToolCalls => {}
             }
         }
         let literals = if needles.is_empty() {
@@ -268,10 +268,15 @@ impl Tagger {
         }
         let has_input = !rec.input().trim().is_empty();
         let user_turns = rec.turns.iter().filter(|t| t.role == Role::User).count();
+        let tool_calls = rec
+            .turns
+            .iter()
+            .any(|t| matches!(t.role, Role::FunctionCall | Role::Observation));
         for (i, c) in self.rules.cues.iter().enumerate() {
             let on = match c.kind {
                 CueKind::HasInput => has_input,
                 CueKind::MultiTurn => user_turns > 1,
+                CueKind::ToolCalls => tool_calls,
                 _ => false,
             };
             if on {
@@ -497,6 +502,15 @@ mod tests {
         let tagging = t.tag(&record(r#"{"instruction": "zxqv", "output": "ok"}"#));
         assert!(tagging.fallback);
         assert_eq!(tagging.task, "open-qa");
+    }
+
+    #[test]
+    fn tool_calls_add_the_tool_use_tag() {
+        // LLaMA-Factory glaive_toolcall_en_demo (Apache-2.0).
+        let (_, tags) = task_of(
+            r#"{"conversations": [{"from": "human", "value": "Hi, I need help with calculating the tip for my bill. The total bill amount is $100 and I want to give a 15% tip."}, {"from": "function_call", "value": "{\"name\": \"calculate_tip\", \"arguments\": {\"bill_amount\": 100, \"tip_percentage\": 15}}"}, {"from": "observation", "value": "{\"tip_amount\": 15}"}, {"from": "gpt", "value": "The tip amount for your bill is $15."}]}"#,
+        );
+        assert!(tags.contains(&"tool-use".to_string()), "{tags:?}");
     }
 
     #[test]
