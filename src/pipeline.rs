@@ -730,13 +730,15 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                         w.rejected_rows.push(rec, &label, Some(&rejection));
                     }
                 }
-                Fate::Kept => {
-                    let Some(rec) = &p.rec else { continue };
+                // A labeled block, not `continue`: every record must reach the
+                // flush check below, or buffered rows would grow without bound.
+                Fate::Kept => 'kept: {
+                    let Some(rec) = &p.rec else { break 'kept };
                     let Some(d) = dd.as_mut() else {
                         report.tally_kept(fi);
                         diversity.add(rec, &label);
                         w.kept_rows.push(rec, &label, None);
-                        continue;
+                        break 'kept;
                     };
                     // Every per-record stage passed it on; the dedup stage decides.
                     fr.counts.input += 1;
@@ -775,7 +777,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
                             similarity: None,
                         };
                         w.rejected_rows.push(rec, &label, Some(&rejection));
-                        continue;
+                        break 'kept;
                     }
                     if let Some(lc) = d.lines.as_mut() {
                         lc.add(rec);

@@ -77,6 +77,52 @@ pub fn read_batches(dir: &Path) -> Result<Vec<RecordBatch>> {
     Ok(out)
 }
 
+/// Calls `f` on every batch of every shard in `dir`, in name order, reading
+/// only the named top-level `columns` (all when `None`); nothing is held
+/// between batches, so memory does not grow with the table.
+pub fn for_each_batch(dir: &Path, columns: Option<&[&str]>, mut f: impl FnMut(&RecordBatch)) -> Result<()> {
+    let mut shards: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect(),
+        Err(_) => return Ok(()),
+    };
+    shards.sort();
+    for s in shards {
+        let err = |e: String| Error::Parquet {
+            path: s.clone(),
+            message: e,
+        };
+        let file = std::fs::File::open(&s).map_err(|e| Error::io(&s, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
+        let builder = match columns {
+            Some(names) => {
+                let roots: Vec<usize> = builder
+                    .schema()
+                    .fields()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| names.contains(&f.name().as_str()))
+                    .map(|(i, _)| i)
+                    .collect();
+                let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots);
+                builder.with_projection(mask)
+            }
+            None => builder,
+        };
+        let reader = builder
+            .with_batch_size(65_536)
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        for b in reader {
+            f(&b.map_err(|e| err(e.to_string()))?);
+        }
+    }
+    Ok(())
+}
+
 /// A string column of a batch (empty strings for nulls or a missing column).
 pub fn str_col<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
     b.column_by_name(name)?.as_any().downcast_ref::<StringArray>()

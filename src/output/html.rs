@@ -12,7 +12,7 @@ use std::path::Path;
 
 use arrow::array::{Array, ListArray, StringArray};
 
-use crate::audit::run_dir::{f64_col, read_batches, str_col};
+use crate::audit::run_dir::{f64_col, for_each_batch, str_col};
 use crate::error::{Error, Result};
 use crate::output::Report;
 use crate::stage::num;
@@ -122,10 +122,10 @@ fn histogram(values: &[f64], marks: &[(String, f64)]) -> String {
 }
 
 fn counts_of_list(dir: &Path, column: &str) -> Result<BTreeMap<String, u64>> {
-    let mut m = BTreeMap::new();
-    for b in read_batches(dir)? {
+    let mut m: BTreeMap<String, u64> = BTreeMap::new();
+    for_each_batch(dir, Some(&[column]), |b| {
         let Some(col) = b.column_by_name(column) else {
-            continue;
+            return;
         };
         if let Some(list) = col.as_any().downcast_ref::<ListArray>() {
             if let Some(v) = list.values().as_any().downcast_ref::<StringArray>() {
@@ -140,9 +140,13 @@ fn counts_of_list(dir: &Path, column: &str) -> Result<BTreeMap<String, u64>> {
                 }
             }
         }
-    }
+    })?;
     Ok(m)
 }
+
+/// At most this many values per rule feed a histogram: a deterministic
+/// stride sample beyond that, so the page costs bounded memory.
+const HISTOGRAM_SAMPLE: u64 = 200_000;
 
 fn top(m: BTreeMap<String, u64>, n: usize) -> Vec<(String, u64)> {
     let mut v: Vec<(String, u64)> = m.into_iter().collect();
@@ -203,15 +207,31 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
     }
 
     h.push_str("<h2>Measurements</h2><p class=\"muted\">Every rule's measured value over the records it measured; red lines are thresholds.</p>");
-    let metrics = read_batches(&out.join("metrics"))?;
+    let rule_ids: Vec<&str> = report
+        .stages
+        .iter()
+        .flat_map(|s| s.rules.iter().map(|r| r.id.as_str()))
+        .collect();
+    let rows = report.totals.input.max(1);
+    let stride = rows.div_ceil(HISTOGRAM_SAMPLE).max(1);
+    let mut samples: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut row = 0u64;
+    for_each_batch(&out.join("metrics"), Some(&rule_ids), |b| {
+        for id in &rule_ids {
+            if let Some(c) = f64_col(b, id) {
+                let v = samples.entry(id).or_default();
+                v.extend(
+                    (0..c.len())
+                        .filter(|i| (row + *i as u64) % stride == 0 && !c.is_null(*i))
+                        .map(|i| c.value(i)),
+                );
+            }
+        }
+        row += b.num_rows() as u64;
+    })?;
     for s in &report.stages {
         for rule in &s.rules {
-            let mut values = Vec::new();
-            for b in &metrics {
-                if let Some(c) = f64_col(b, &rule.id) {
-                    values.extend((0..c.len()).filter(|i| !c.is_null(*i)).map(|i| c.value(i)));
-                }
-            }
+            let values = samples.remove(rule.id.as_str()).unwrap_or_default();
             if values.is_empty() {
                 continue;
             }
@@ -242,9 +262,8 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
     }
 
     h.push_str("<h2>Duplicate clusters</h2>");
-    let clusters = read_batches(&out.join("dedup"))?;
     let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
-    for b in &clusters {
+    for_each_batch(&out.join("dedup"), Some(&["cluster_id"]), |b| {
         if let Some(c) = str_col(b, "cluster_id") {
             for i in 0..c.len() {
                 *sizes.entry(c.value(i).to_string()).or_default() += 1;
@@ -258,7 +277,7 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
                 *sizes.entry(c.value(i).to_string()).or_default() += 1;
             }
         }
-    }
+    })?;
     if sizes.is_empty() {
         h.push_str("<p>no duplicate clusters</p>");
     } else {

@@ -47,7 +47,8 @@ fn props_with(compression: Compression) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(compression)
         .set_dictionary_enabled(false)
-        .set_max_row_group_row_count(Some(65_536));
+        .set_max_row_group_row_count(Some(65_536))
+        .set_max_row_group_bytes(Some(32 << 20));
     for c in DICTIONARY_COLUMNS {
         b = b.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(*c), true);
     }
