@@ -71,11 +71,19 @@ pub fn explain_value(rules: &Rules, value: &serde_json::Value, label: &str) -> R
             let _ = writeln!(out, "  count {name}: {n}");
         }
     }
-    if let Some(task) = &rec.task {
-        let _ = writeln!(out, "task: {task}");
-    }
-    if !rec.tags.is_empty() {
-        let _ = writeln!(out, "tags: {}", rec.tags.join(", "));
+    // The cues that chose the task and tags, when the rules have topics.
+    match crate::tag::tagger(&rules.files) {
+        Ok(Some(tagger)) => {
+            let _ = write!(out, "{}", crate::tag::explain::explain_with(&tagger, &rec));
+        }
+        _ => {
+            if let Some(task) = &rec.task {
+                let _ = writeln!(out, "task: {task}");
+            }
+            if !rec.tags.is_empty() {
+                let _ = writeln!(out, "tags: {}", rec.tags.join(", "));
+            }
+        }
     }
     for p in &rec.pii {
         let _ = writeln!(

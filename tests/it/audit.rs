@@ -130,7 +130,9 @@ fn audit_lists_drops_and_explains_one_record() {
     .expect("write");
     let ex = stdout(&["explain", rec.to_str().expect("utf-8")]);
     assert!(
-        ex.contains("quality/empty-response") && ex.contains("verdict: dropped by quality/empty-response"),
+        ex.contains("quality/empty-response")
+            && ex.contains("verdict: dropped by quality/empty-response")
+            && ex.contains("cues:"),
         "{ex}"
     );
 }
