@@ -132,7 +132,7 @@ fn audit_lists_drops_and_explains_one_record() {
     assert!(
         ex.contains("quality/empty-response")
             && ex.contains("verdict: dropped by quality/empty-response")
-            && ex.contains("cues:"),
+            && ex.contains("task: open-qa (fallback"),
         "{ex}"
     );
 }
