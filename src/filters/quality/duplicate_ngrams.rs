@@ -23,7 +23,7 @@
 
 use std::collections::HashSet;
 
-use super::top_ngram::ngram_hash;
+use super::top_ngram::{ngram_hash, HashedKeys};
 use crate::registry::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
@@ -83,11 +83,12 @@ impl Filter for DuplicateNgrams {
             return None;
         }
         let lens: Vec<usize> = ws.iter().map(|w| w.chars().count()).collect();
-        let mut seen: HashSet<u64> = HashSet::with_capacity(ws.len());
+        let mut seen: HashSet<u64, HashedKeys> = HashSet::with_capacity_and_hasher(ws.len(), HashedKeys::default());
+        let mut buf = Vec::new();
         let (mut repeated, mut i) = (0usize, 0usize);
         while i + n <= ws.len() {
             // Joined without a separator, as datatrove: ["ab","c"] equals ["a","bc"].
-            if !seen.insert(ngram_hash(ws[i..i + n].iter().copied(), false)) {
+            if !seen.insert(ngram_hash(ws[i..i + n].iter().copied(), false, &mut buf)) {
                 repeated += lens[i..i + n].iter().sum::<usize>();
                 i += n;
             } else {

@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::registry::FilterKind;
 use crate::rules::{BuildContext, KeyError};
@@ -73,17 +73,42 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
 }
 
 /// A hash of the words of an n-gram (words never hold whitespace, so the
-/// sequence identifies the space-joined string).
-pub(crate) fn ngram_hash<'a>(words: impl Iterator<Item = &'a str>, sep: bool) -> u64 {
-    let mut h = Xxh3::new();
+/// sequence identifies the space-joined string). `buf` is scratch space
+/// reused between calls: one-shot hashing of the joined bytes is the same
+/// hash as streaming them, and much cheaper for short inputs.
+pub(crate) fn ngram_hash<'a>(words: impl Iterator<Item = &'a str>, sep: bool, buf: &mut Vec<u8>) -> u64 {
+    buf.clear();
     for w in words {
-        h.update(w.as_bytes());
+        buf.extend_from_slice(w.as_bytes());
         if sep {
-            h.update(b" ");
+            buf.push(b' ');
         }
     }
-    h.digest()
+    xxh3_64(buf)
 }
+
+/// A hasher for keys that are already hashes: it passes them through.
+#[derive(Default)]
+pub(crate) struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Build-hasher for maps and sets keyed by n-gram hashes.
+pub(crate) type HashedKeys = std::hash::BuildHasherDefault<PassThrough>;
 
 impl Filter for TopNgram {
     fn metric(&self) -> &str {
@@ -98,9 +123,11 @@ impl Filter for TopNgram {
         }
         let lens: Vec<usize> = ws.iter().map(|w| w.chars().count()).collect();
         // hash -> (count, first position)
-        let mut counts: HashMap<u64, (usize, usize)> = HashMap::with_capacity(ws.len());
+        let mut counts: HashMap<u64, (usize, usize), HashedKeys> =
+            HashMap::with_capacity_and_hasher(ws.len(), HashedKeys::default());
+        let mut buf = Vec::new();
         for i in 0..=ws.len() - self.n {
-            let h = ngram_hash(ws[i..i + self.n].iter().copied(), true);
+            let h = ngram_hash(ws[i..i + self.n].iter().copied(), true, &mut buf);
             counts.entry(h).or_insert((0, i)).0 += 1;
         }
         let (count, first) = counts
