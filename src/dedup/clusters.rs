@@ -312,25 +312,7 @@ pub fn decide_keeping_pairs(
     Ok(decision)
 }
 
-/// Jaccard similarity of two sorted, distinct lists.
-pub fn jaccard_sorted(a: &[u32], b: &[u32]) -> f64 {
-    if a.is_empty() && b.is_empty() {
-        return 1.0;
-    }
-    let (mut i, mut j, mut inter) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                inter += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    inter as f64 / (a.len() + b.len() - inter) as f64
-}
+pub use crate::dedup::minhash::jaccard_sorted;
 
 /// Similarities are kept as integers (millionths) so edges sort and compare exactly.
 fn sim_key(e: f64) -> u32 {

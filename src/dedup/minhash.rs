@@ -130,6 +130,11 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
     a.dedup();
     b.sort_unstable();
     b.dedup();
+    jaccard_sorted(&a, &b)
+}
+
+/// Jaccard similarity of two sorted lists of distinct items.
+pub fn jaccard_sorted<T: Ord>(a: &[T], b: &[T]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }

@@ -12,6 +12,19 @@ fn sample_run(tmp: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
     out
 }
 
+/// The built-in rules written to `dir/rules`, with `quality/response-too-long`
+/// lowered to `max` characters.
+fn rules_with_max_answer(dir: &std::path::Path, max: u32) -> std::path::PathBuf {
+    let rules = dir.join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    let basic = rules.join("quality/basic.toml");
+    let t = std::fs::read_to_string(&basic)
+        .expect("read")
+        .replace("max = 100000", &format!("max = {max}"));
+    std::fs::write(&basic, t).expect("write");
+    rules
+}
+
 fn stdout(args: &[&str]) -> String {
     let o = curate(args);
     assert!(
@@ -53,13 +66,7 @@ fn tune_recomputes_drops_and_matches_a_real_rerun() {
         "2",
     ]);
     // A real run with the changed rule must agree with the prediction.
-    let rules = tmp.path().join("rules");
-    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
-    let basic = rules.join("quality/basic.toml");
-    let t = std::fs::read_to_string(&basic)
-        .expect("read")
-        .replace("max = 100000", "max = 300");
-    std::fs::write(&basic, t).expect("write");
+    let rules = rules_with_max_answer(tmp.path(), 300);
     let out2 = sample_run(tmp.path(), &["--rules", rules.to_str().expect("utf-8")]);
     let r2 = assert_accounting(&out2);
     let kept_line = text.lines().find(|l| l.starts_with("kept")).expect("kept line");
@@ -141,13 +148,7 @@ fn audit_lists_drops_and_explains_one_record() {
 fn diff_shows_records_whose_fate_changed() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let a = sample_run(tmp.path(), &[]);
-    let rules = tmp.path().join("rules");
-    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
-    let basic = rules.join("quality/basic.toml");
-    let t = std::fs::read_to_string(&basic)
-        .expect("read")
-        .replace("max = 100000", "max = 500");
-    std::fs::write(&basic, t).expect("write");
+    let rules = rules_with_max_answer(tmp.path(), 500);
     let b = sample_run(tmp.path(), &["--rules", rules.to_str().expect("utf-8")]);
     let text = stdout(&["diff", a.to_str().expect("utf-8"), b.to_str().expect("utf-8")]);
     assert!(
@@ -187,13 +188,8 @@ fn html_report_is_self_contained_with_charts_and_thresholds() {
 fn apply_writes_what_a_rerun_with_the_new_thresholds_writes() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let a = sample_run(tmp.path(), &[]);
-    let rules = tmp.path().join("rules");
-    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    let rules = rules_with_max_answer(tmp.path(), 400);
     let basic = rules.join("quality/basic.toml");
-    let t = std::fs::read_to_string(&basic)
-        .expect("read")
-        .replace("max = 100000", "max = 400");
-    std::fs::write(&basic, t).expect("write");
     let rerun = sample_run(tmp.path(), &["--rules", rules.to_str().expect("utf-8")]);
     let applied = tmp.path().join("applied");
     curate_ok(&[
