@@ -21,11 +21,7 @@ pub fn key_hash(rec: &Record, cfg: &ExactConfig) -> u128 {
         text.push('\u{1e}');
         text.push_str(role);
         text.push('\u{1f}');
-        let start = text.len();
         normalize_into(part, cfg.strip_punctuation, &mut text);
-        if text.len() > start && text[start..].starts_with(' ') {
-            text.remove(start);
-        }
     });
     xxh3_128(text.as_bytes()) >> 32
 }

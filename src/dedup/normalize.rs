@@ -6,12 +6,39 @@
 
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
-/// Appends the normalised form of `text` to `out`.
+/// Appends the normalised form of `text` to `out` (with no space before it).
+///
+/// Removing punctuation or case folding can put two combining marks next to
+/// each other that NFKC orders differently (`"\u{1e000}:\u{16ff0}"`), so
+/// the pass repeats until the appended text is stable: normalising a key
+/// again never changes it.
 pub fn normalize_into(text: &str, strip_punctuation: bool, out: &mut String) {
-    let mut pending_space = !out.is_empty() && !out.ends_with(' ');
+    let start = out.len();
+    normalize_once(text, strip_punctuation, out);
+    // Almost always stable after one pass (the quick check says so); else
+    // each further pass only reorders or recomposes marks, which converges
+    // in a step or two.
+    for _ in 0..4 {
+        if is_nfkc_quick(out[start..].chars()) == IsNormalized::Yes {
+            break;
+        }
+        let mut again = String::with_capacity(out.len() - start);
+        normalize_once(&out[start..], strip_punctuation, &mut again);
+        if again == out[start..] {
+            break;
+        }
+        out.truncate(start);
+        out.push_str(&again);
+    }
+}
+
+/// One pass over `text`, appended to `out` without a leading space.
+fn normalize_once(text: &str, strip_punctuation: bool, out: &mut String) {
+    let start = out.len();
+    let mut pending_space = false;
     let mut push = |c: char, out: &mut String| {
         if c.is_whitespace() {
-            pending_space = !out.is_empty();
+            pending_space = out.len() > start;
             return;
         }
         if strip_punctuation && !c.is_alphanumeric() {
@@ -54,6 +81,13 @@ mod tests {
         assert_eq!(normalize("  Ｈｅｌｌｏ\t\n WORLD ", false), "hello world");
         assert_eq!(normalize("你好，  世界", false), "你好, 世界");
         assert_eq!(normalize("Hi! Hi?", true), "hi hi");
+    }
+
+    #[test]
+    fn marks_brought_together_are_reordered() {
+        let once = normalize("\u{1e000}:\u{16ff0}", true);
+        assert_eq!(once, "\u{16ff0}\u{1e000}");
+        assert_eq!(normalize(&once, true), once);
     }
 
     proptest::proptest! {
