@@ -36,6 +36,7 @@
 pub mod audit;
 pub mod cli;
 pub mod dedup;
+pub mod distributed;
 pub mod error;
 pub mod filters;
 pub mod output;

@@ -104,6 +104,8 @@ pub const RUN_ENTRIES: &[&str] = &[
     "rules",
     "dedup",
     ".staging",
+    ".work",
+    "plan.json",
     "_SUCCESS",
 ];
 
@@ -283,6 +285,24 @@ pub(crate) fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
         }
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))
+}
+
+/// Checks the stages asked for against the rules and options; returns
+/// whether the dedup stage runs.
+pub(crate) fn check_stages(rules: &Rules, opts: &RunOptions) -> Result<bool> {
+    select_stages(rules, &opts.stages)?;
+    let dedup_on = rules.dedup.is_some()
+        && opts
+            .stages
+            .as_ref()
+            .is_none_or(|w| w.iter().any(|s| s == crate::registry::DEDUP_STAGE));
+    if !dedup_on && !opts.references.is_empty() {
+        return Err(Error::Usage("--reference needs the dedup stage".into()));
+    }
+    if !dedup_on && !opts.decontaminate.is_empty() {
+        return Err(Error::Usage("--decontaminate needs the dedup stage".into()));
+    }
+    Ok(dedup_on)
 }
 
 /// Picks the stages to run, in pipeline order.
@@ -488,18 +508,8 @@ fn dedup_stage_report(engine: &Engine) -> StageReport {
 pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     let started = Instant::now();
     let inputs = expand_inputs(&opts.inputs)?;
+    let dedup_on = check_stages(&rules, opts)?;
     let stage_refs = select_stages(&rules, &opts.stages)?;
-    let dedup_on = rules.dedup.is_some()
-        && opts
-            .stages
-            .as_ref()
-            .is_none_or(|w| w.iter().any(|s| s == crate::registry::DEDUP_STAGE));
-    if !dedup_on && !opts.references.is_empty() {
-        return Err(Error::Usage("--reference needs the dedup stage".into()));
-    }
-    if !dedup_on && !opts.decontaminate.is_empty() {
-        return Err(Error::Usage("--decontaminate needs the dedup stage".into()));
-    }
     let mut stage_names: Vec<String> = stage_refs.iter().map(|s| s.name().to_string()).collect();
     let stage_idx: Vec<usize> = stage_names
         .iter()

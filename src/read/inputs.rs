@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 
 /// How a file is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum InputKind {
     /// JSON Lines by name (`.jsonl`, `.ndjson`), maybe gzip/zstd compressed.
     JsonLines,
