@@ -20,6 +20,7 @@
 //! same steps run in one process, so both produce byte-identical shards.
 
 pub mod plan;
+pub mod steps;
 
 pub use plan::{Plan, PlannedFile, StepPlan};
 
