@@ -119,8 +119,11 @@ pub struct MixDecision {
 impl MixDecision {
     /// The verdict of a drop: its group's.
     pub fn verdict(&self, drop: &MixDrop) -> &MixVerdict {
-        let i = drop.group.map_or(self.verdicts.len() - 1, |g| g as usize);
-        &self.verdicts[i.min(self.verdicts.len() - 1)]
+        // `decide` always ends `verdicts` with the others' verdict, so `last`
+        // is the only fallback needed; the index is in range for its drops.
+        let others = self.verdicts.len().saturating_sub(1);
+        let i = drop.group.map_or(others, |g| (g as usize).min(others));
+        &self.verdicts[i]
     }
 
     /// The verdict of record `seq` when the mix drops it.

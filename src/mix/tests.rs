@@ -221,6 +221,12 @@ fn empty_or_zero_targets_drop_their_groups() {
 }
 
 #[test]
+fn an_item_is_small() {
+    assert!(std::mem::size_of::<MixItem>() <= 24);
+    assert!(std::mem::size_of::<MixDrop>() <= 12);
+}
+
+#[test]
 fn the_report_round_trips_through_json() {
     let c = cfg(TARGETS);
     let r = decide(&corpus(&c, ALPACA_LIKE), &c).report;
@@ -313,4 +319,35 @@ proptest::proptest! {
         proptest::prop_assert_eq!(kept.get(&None).copied().unwrap_or(0), if drop_others { 0 } else { u64::from(others) });
         proptest::prop_assert_eq!(r.kept + r.dropped, items.len() as u64);
     }
+}
+
+#[test]
+fn the_documented_example() {
+    // docs/tagging.md, "Mixing".
+    let c = cfg("by = \"task\"\nseed = 1\nothers = \"keep\"\n[targets]\ncoding = 0.30\nmath = 0.20\nopen-qa = 0.30\nbrainstorming = 0.20\n");
+    let groups = [
+        ("open-qa", 4012),
+        ("brainstorming", 2488),
+        ("coding", 897),
+        ("math", 301),
+        ("chat", 1302),
+    ];
+    let r = decide(&corpus(&c, &groups), &c).report;
+    let got: Vec<(&str, u64, u64)> = r
+        .groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.target_count, g.achieved_count))
+        .collect();
+    assert_eq!(r.total, 1507);
+    assert_eq!(r.limited_by.as_deref(), Some("math"));
+    assert_eq!(
+        got,
+        vec![
+            ("coding", 452, 452),
+            ("math", 301, 301),
+            ("open-qa", 452, 452),
+            ("brainstorming", 302, 302)
+        ]
+    );
+    assert_eq!((r.others.kept, r.kept), (1302, 2809));
 }
