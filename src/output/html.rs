@@ -261,6 +261,37 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
         h.push_str(&bars(&top(tags, 30), "#b07aa1"));
     }
 
+    if let Some(m) = &report.mix {
+        h.push_str("<h2>Mix: target against achieved</h2>");
+        let _ = write!(
+            h,
+            "<p class=\"muted\">by {}, seed {}, total {} ({}), {} dropped</p>",
+            esc(&m.by),
+            m.seed,
+            m.total,
+            if m.total_from_rules {
+                "from the rules"
+            } else {
+                "the largest every group can fill"
+            },
+            m.dropped
+        );
+        h.push_str("<table><tr><th>group</th><th>available</th><th>target share</th><th>target</th><th>achieved</th><th>achieved share</th></tr>");
+        for g in &m.groups {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{:.3}</td></tr>",
+                esc(&g.name),
+                g.available,
+                g.target_share,
+                g.target_count,
+                g.achieved_count,
+                g.achieved_share
+            );
+        }
+        h.push_str("</table>");
+    }
+
     h.push_str("<h2>Duplicate clusters</h2>");
     let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
     for_each_batch(&out.join("dedup"), Some(&["cluster_id"]), |b| {

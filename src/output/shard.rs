@@ -65,7 +65,7 @@ impl ShardWriter {
     /// A writer for intermediate shards that are read back once (fast
     /// compression instead of small files).
     pub fn scratch(dir: &Path, schema: SchemaRef, max_bytes: u64) -> Result<Self> {
-        Self::with_props(dir, schema, max_bytes, props_with(Compression::UNCOMPRESSED))
+        Self::with_props(dir, schema, max_bytes, props_with(Compression::SNAPPY))
     }
 
     fn with_props(dir: &Path, schema: SchemaRef, max_bytes: u64, props: WriterProperties) -> Result<Self> {
