@@ -78,7 +78,11 @@ pub struct Marker {
 fn host() -> String {
     std::env::var("HOSTNAME")
         .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_default()
 }
 
@@ -172,7 +176,9 @@ pub fn resolve_rank(rank: Option<usize>, world: Option<usize>, planned: usize, s
             ))
         })?;
     if rank >= world {
-        return Err(Error::Usage(format!("step {step}: rank {rank} is not below the world {world}")));
+        return Err(Error::Usage(format!(
+            "step {step}: rank {rank} is not below the world {world}"
+        )));
     }
     Ok((rank, world))
 }
@@ -183,25 +189,28 @@ mod tests {
 
     #[test]
     fn markers_are_written_atomically_and_clear_failures() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path();
         assert!(!is_done(out, "process", 1));
-        mark_failed(out, "process", 1, 2, "boom").unwrap();
+        mark_failed(out, "process", 1, 2, "boom").expect("marker written");
         assert!(failed_marker(out, "process", 1).exists());
-        mark_done(out, "process", 1, 2, 1.5, 10).unwrap();
+        mark_done(out, "process", 1, 2, 1.5, 10).expect("marker written");
         assert!(is_done(out, "process", 1));
         assert!(!failed_marker(out, "process", 1).exists());
         assert!(!step_done(out, "process", 2));
-        mark_done(out, "process", 0, 2, 1.0, 3).unwrap();
+        mark_done(out, "process", 0, 2, 1.0, 3).expect("marker written");
         assert!(step_done(out, "process", 2));
-        let m: Marker = read_json(&done_marker(out, "process", 1)).unwrap();
+        let m: Marker = read_json(&done_marker(out, "process", 1)).expect("marker reads");
         assert_eq!((m.rank, m.world, m.records), (1, 2, 10));
     }
 
     #[test]
     fn rank_comes_from_the_flag_and_must_fit_the_world() {
-        assert_eq!(resolve_rank(Some(2), Some(4), 4, "process").unwrap(), (2, 4));
-        assert_eq!(resolve_rank(Some(1), None, 3, "pairs").unwrap(), (1, 3));
+        assert_eq!(
+            resolve_rank(Some(2), Some(4), 4, "process").expect("rank resolves"),
+            (2, 4)
+        );
+        assert_eq!(resolve_rank(Some(1), None, 3, "pairs").expect("rank resolves"), (1, 3));
         assert!(resolve_rank(Some(4), Some(4), 4, "process").is_err());
         assert!(resolve_rank(Some(0), Some(3), 4, "process").is_err());
     }
