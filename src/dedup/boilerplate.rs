@@ -53,6 +53,18 @@ pub struct LineCounter {
     cfg: LinesConfig,
     counts: HashMap<u64, u32>,
     texts: HashMap<u64, String>,
+    /// Keep every line's text (a task of a distributed run, whose counts
+    /// are merged with other tasks' before the threshold applies).
+    keep_all: bool,
+}
+
+/// A [`LineCounter`]'s counts, to merge across tasks (sorted by hash).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct LineCounts {
+    /// Records per line hash.
+    pub counts: Vec<(u64, u32)>,
+    /// Text per line hash.
+    pub texts: Vec<(u64, String)>,
 }
 
 fn collapse(line: &str) -> String {
@@ -65,6 +77,35 @@ impl LineCounter {
         LineCounter {
             cfg,
             ..Default::default()
+        }
+    }
+
+    /// A counter for one task of a distributed run: it keeps every line's
+    /// text, since only the merged counts can say which lines are frequent.
+    pub fn for_task(cfg: LinesConfig) -> Self {
+        LineCounter {
+            cfg,
+            keep_all: true,
+            ..Default::default()
+        }
+    }
+
+    /// The counts, for merging.
+    pub fn counts(&self) -> LineCounts {
+        let mut counts: Vec<(u64, u32)> = self.counts.iter().map(|(h, c)| (*h, *c)).collect();
+        counts.sort_unstable();
+        let mut texts: Vec<(u64, String)> = self.texts.iter().map(|(h, t)| (*h, t.clone())).collect();
+        texts.sort_unstable();
+        LineCounts { counts, texts }
+    }
+
+    /// Adds another task's counts.
+    pub fn absorb(&mut self, other: LineCounts) {
+        for (h, c) in other.counts {
+            *self.counts.entry(h).or_default() += c;
+        }
+        for (h, t) in other.texts {
+            self.texts.entry(h).or_insert(t);
         }
     }
 
@@ -84,7 +125,7 @@ impl LineCounter {
                 }
                 let c = self.counts.entry(h).or_default();
                 *c += 1;
-                if *c == self.cfg.min_records.max(1) {
+                if *c == self.cfg.min_records.max(1) || (self.keep_all && *c == 1) {
                     self.texts.insert(h, norm);
                 }
             }
@@ -100,6 +141,7 @@ impl LineCounter {
                 text: t.clone(),
                 records: self.counts.get(h).copied().unwrap_or(0),
             })
+            .filter(|l| l.records >= self.cfg.min_records.max(1))
             .collect();
         out.sort_by(|a, b| b.records.cmp(&a.records).then_with(|| a.text.cmp(&b.text)));
         out.truncate(self.cfg.top);

@@ -117,23 +117,37 @@ pub fn decide(c: Collected, n: u32, cfg: &DedupConfig, pool: &rayon::ThreadPool)
     decide_keeping_pairs(c, n, cfg, pool, false)
 }
 
+/// Verified near pairs `(a, b, similarity key)`, `a < b`, sorted, distinct.
+pub type Edges = Vec<(u32, u32, u32)>;
+
 /// [`decide`], also returning the verified pairs (for accuracy checks).
 pub fn decide_keeping_pairs(
-    c: Collected,
+    mut c: Collected,
     n: u32,
     cfg: &DedupConfig,
     pool: &rayon::ThreadPool,
     keep_pairs: bool,
 ) -> Result<Decision> {
-    let rank = ranks(&c, n, cfg.survivor);
+    let mut decision = Decision::default();
+    let edges = near_pairs(&mut c, n, cfg, pool, &mut decision)?;
+    if keep_pairs {
+        decision.pairs = edges.iter().map(|&(a, b, s)| (a, b, sim_value(s))).collect();
+    }
+    decide_with_pairs(c, n, cfg, edges, decision)
+}
+
+/// The exact groups: which records they drop, and the drops.
+fn exact_groups(c: &Collected, entries: &mut [u128], rank: &Option<Vec<u32>>, n: u32) -> (Vec<bool>, Vec<Drop>) {
+    exact_groups_for(&c.references, entries, rank, n)
+}
+
+fn exact_groups_for(references: &u32, entries: &mut [u128], rank: &Option<Vec<u32>>, n: u32) -> (Vec<bool>, Vec<Drop>) {
+    let references = *references;
     let rank_of = |s: u32| rank.as_ref().map_or(s, |r| r[s as usize]);
-    let is_ref = |s: u32| s < c.references;
+    let is_ref = |s: u32| s < references;
     let mut dropped = vec![false; n as usize];
     let mut drops = Vec::new();
-
-    // 1. Exact groups.
-    let mut entries = c.exact;
-    exact::groups(&mut entries, |members| {
+    exact::groups(entries, |members| {
         let Some(&best) = members.iter().min_by_key(|&&s| rank_of(s)) else {
             return;
         };
@@ -149,10 +163,24 @@ pub fn decide_keeping_pairs(
             }
         }
     });
-    drop(entries);
+    (dropped, drops)
+}
 
-    // 2. Verified near pairs, bucket batch by bucket batch.
-    let mut decision = Decision::default();
+/// Steps 1 and 2 for the band entries held in `c.bands` (all of them in a
+/// local run, one band partition in a distributed one): the verified pairs
+/// between records that exact dedup keeps. Counts go to `decision`.
+pub fn near_pairs(
+    c: &mut Collected,
+    n: u32,
+    cfg: &DedupConfig,
+    pool: &rayon::ThreadPool,
+    decision: &mut Decision,
+) -> Result<Edges> {
+    let rank = ranks(c, n, cfg.survivor);
+    let mut entries = std::mem::take(&mut c.exact);
+    let (dropped, _) = exact_groups(c, &mut entries, &rank, n);
+    c.exact = entries;
+    let bands = std::mem::replace(&mut c.bands, crate::dedup::lsh::BandStore::from_runs(Vec::new()));
     let threshold = cfg.near.threshold;
     let mut edges: Vec<(u32, u32, u32)> = Vec::new();
     let sets = c.sets.as_ref();
@@ -213,7 +241,7 @@ pub fn decide_keeping_pairs(
             batch.clear();
             Ok(())
         };
-        c.bands.buckets(|bucket| {
+        bands.buckets(|bucket| {
             let live: Vec<u32> = bucket.iter().copied().filter(|&s| !dropped[s as usize]).collect();
             if live.len() < 2 {
                 return Ok(());
@@ -223,20 +251,40 @@ pub fn decide_keeping_pairs(
             batch.push(live);
             if batch_len >= 1 << 18 {
                 batch_len = 0;
-                run_batch(&mut batch, &mut edges, &mut decision)?;
+                run_batch(&mut batch, &mut edges, decision)?;
                 edges.sort_unstable();
                 edges.dedup();
             }
             Ok(())
         })?;
-        run_batch(&mut batch, &mut edges, &mut decision)?;
+        run_batch(&mut batch, &mut edges, decision)?;
         edges.sort_unstable();
         edges.dedup();
     }
+    Ok(edges)
+}
+
+/// Steps 1, 3 and 4: the decision from the exact entries of `c` and the
+/// verified pairs of every band partition (merged here: sorted, distinct).
+/// `decision` carries the counts of the pair steps.
+pub fn decide_with_pairs(
+    c: Collected,
+    n: u32,
+    cfg: &DedupConfig,
+    mut edges: Edges,
+    mut decision: Decision,
+) -> Result<Decision> {
+    let rank = ranks(&c, n, cfg.survivor);
+    let rank_of = |s: u32| rank.as_ref().map_or(s, |r| r[s as usize]);
+    let is_ref = |s: u32| s < c.references;
+    let mut entries = c.exact;
+    let (mut dropped, mut drops) = exact_groups_for(&c.references, &mut entries, &rank, n);
+    drop(entries);
+    let threshold = cfg.near.threshold;
+    let sets = c.sets.as_ref();
+    edges.sort_unstable();
+    edges.dedup();
     decision.verified_pairs = edges.len() as u64;
-    if keep_pairs {
-        decision.pairs = edges.iter().map(|&(a, b, s)| (a, b, sim_value(s))).collect();
-    }
 
     // 3. Greedy survivors in rank order: (child rank, -similarity, parent rank).
     let mut oriented: Vec<(u32, u32, u32)> = edges

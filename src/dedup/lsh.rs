@@ -43,8 +43,10 @@ pub struct BandStore {
     buf: Vec<u128>,
     cap: usize,
     dir: PathBuf,
-    runs: Vec<PathBuf>,
+    /// Run files with the offset added to their sequence numbers.
+    runs: Vec<(PathBuf, u32)>,
     spilled: u64,
+    keep_runs: bool,
 }
 
 impl BandStore {
@@ -57,7 +59,28 @@ impl BandStore {
             dir: dir.to_path_buf(),
             runs: Vec::new(),
             spilled: 0,
+            keep_runs: false,
         }
+    }
+
+    /// A store over run files written by other tasks (see [`Self::into_runs`]),
+    /// each with the offset of its task's first sequence number. The runs are
+    /// left in place after [`Self::buckets`].
+    pub fn from_runs(runs: Vec<(PathBuf, u32)>) -> Self {
+        BandStore {
+            buf: Vec::new(),
+            cap: 1024,
+            dir: PathBuf::new(),
+            runs,
+            spilled: 0,
+            keep_runs: true,
+        }
+    }
+
+    /// Spills what is held and returns the run files (for another task).
+    pub fn into_runs(mut self) -> Result<Vec<PathBuf>> {
+        self.spill()?;
+        Ok(self.runs.into_iter().map(|(p, _)| p).collect())
     }
 
     /// Adds the band keys of record `seq`; spills when the entries held
@@ -102,7 +125,7 @@ impl BandStore {
         w.flush().map_err(|e| Error::io(&path, e))?;
         self.spilled += self.buf.len() as u64;
         self.buf.clear();
-        self.runs.push(path);
+        self.runs.push((path, 0));
         Ok(())
     }
 
@@ -128,6 +151,7 @@ impl BandStore {
         };
         if self.runs.is_empty() {
             self.buf.sort_unstable();
+            // (no runs: every entry is in memory, offsets are zero)
             for e in std::mem::take(&mut self.buf) {
                 feed(e, &mut bucket)?;
             }
@@ -135,14 +159,16 @@ impl BandStore {
             self.spill()?;
             self.buf = Vec::new();
             let mut readers = Vec::new();
-            for p in &self.runs {
+            for (p, offset) in &self.runs {
                 let f = File::open(p).map_err(|e| Error::io(p, e))?;
-                readers.push((BufReader::with_capacity(1 << 16, f), p.clone()));
+                readers.push((BufReader::with_capacity(1 << 16, f), p.clone(), *offset as u128));
             }
-            let next = |r: &mut (BufReader<File>, PathBuf)| -> Result<Option<u128>> {
+            // A run is sorted by (key, local seq); adding its task's offset
+            // keeps it sorted, and tasks' sequence ranges do not overlap.
+            let next = |r: &mut (BufReader<File>, PathBuf, u128)| -> Result<Option<u128>> {
                 let mut b = [0u8; 16];
                 match r.0.read_exact(&mut b) {
-                    Ok(()) => Ok(Some(u128::from_le_bytes(b))),
+                    Ok(()) => Ok(Some(u128::from_le_bytes(b) + r.2)),
                     Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
                     Err(e) => Err(Error::io(&r.1, e)),
                 }
@@ -159,8 +185,10 @@ impl BandStore {
                     heap.push(Reverse((e, i)));
                 }
             }
-            for p in &self.runs {
-                let _ = std::fs::remove_file(p);
+            if !self.keep_runs {
+                for (p, _) in &self.runs {
+                    let _ = std::fs::remove_file(p);
+                }
             }
         }
         if bucket.len() > 1 {

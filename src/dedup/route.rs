@@ -1,7 +1,7 @@
 //! Phase 2: stream the staging shards to `kept/` or `rejected/` by the
 //! decision, in input order, filling the dedup audit columns.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -9,11 +9,11 @@ use arrow::array::{
 };
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{DataType, Field};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::dedup::clusters::{Decision, DropRule};
 use crate::error::{Error, Result};
-use crate::output::schema::rejected_schema;
+use crate::output::rechunk::{read_dirs, Rechunk, Weight, FLUSH_BYTES, FLUSH_ROWS};
+use crate::output::schema::{kept_schema, rejected_schema};
 use crate::output::BackgroundWriter;
 
 /// What routing counted: per source file label, (kept, dropped by rule).
@@ -22,11 +22,14 @@ pub trait RouteSink {
     fn dropped(&mut self, source_file: &str, rule: DropRule);
 }
 
-/// Routes every staged record; `first_seq` is the sequence number of the
-/// first staged record (the number of reference records).
+/// Routes every staged record, read from the shards of `staging` (one
+/// folder per task, in order) and cut into batches by a rule over the rows
+/// alone ([`crate::output::rechunk`]), so that where the staged rows were
+/// split does not change the output; `first_seq` is the sequence number of
+/// the first staged record (the number of reference records).
 #[allow(clippy::too_many_arguments)]
 pub fn route(
-    staging: &Path,
+    staging: &[PathBuf],
     decision: &Decision,
     first_seq: u32,
     threshold: f64,
@@ -35,101 +38,84 @@ pub fn route(
     rejected: &mut BackgroundWriter,
     sink: &mut dyn RouteSink,
 ) -> Result<()> {
-    let mut shards: Vec<_> = std::fs::read_dir(staging)
-        .map_err(|e| Error::io(staging, e))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-        .collect();
-    shards.sort();
     let mut seq = first_seq;
     let mut next = decision.drops.iter().peekable();
-    for shard in shards {
-        let pq = |e: &dyn std::fmt::Display| Error::Parquet {
-            path: shard.clone(),
-            message: e.to_string(),
-        };
-        let f = std::fs::File::open(&shard).map_err(|e| Error::io(&shard, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-            .map_err(|e| pq(&e))?
-            .with_batch_size(8192)
-            .build()
-            .map_err(|e| pq(&e))?;
-        for batch in reader {
-            let batch = batch.map_err(|e| pq(&e))?;
-            let n = batch.num_rows();
-            let mut keep = Vec::with_capacity(n);
-            let mut drops = Vec::new();
-            for _ in 0..n {
-                match next.peek() {
-                    Some(d) if d.seq == seq => {
-                        keep.push(false);
-                        drops.push(**d);
-                        next.next();
-                    }
-                    _ => keep.push(true),
+    let pq = |e: &dyn std::fmt::Display| Error::Run(format!("routing staged records: {e}"));
+    let mut one = |batch: RecordBatch| -> Result<()> {
+        let n = batch.num_rows();
+        let mut keep = Vec::with_capacity(n);
+        let mut drops = Vec::new();
+        for _ in 0..n {
+            match next.peek() {
+                Some(d) if d.seq == seq => {
+                    keep.push(false);
+                    drops.push(**d);
+                    next.next();
                 }
-                seq += 1;
+                _ => keep.push(true),
             }
-            if drops.is_empty() {
-                kept.write(batch)?;
-                continue;
-            }
-            let mask = BooleanArray::from(keep);
-            kept.write(filter_record_batch(&batch, &mask).map_err(|e| pq(&e))?)?;
-            let inverse = arrow::compute::not(&mask).map_err(|e| pq(&e))?;
-            let gone = filter_record_batch(&batch, &inverse).map_err(|e| pq(&e))?;
-            let files = gone
-                .column_by_name("source_file")
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-                .ok_or_else(|| pq(&"staging shard has no source_file column"))?;
-            let mut stage = StringBuilder::new();
-            let mut rule = StringBuilder::new();
-            let mut value = Float64Builder::new();
-            let mut thr = Float64Builder::new();
-            let mut reason = StringBuilder::new();
-            let mut failed =
-                ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
-            let mut dup = StringBuilder::new();
-            let mut sim = Float64Builder::new();
-            for (i, d) in drops.iter().enumerate() {
-                let survivor = id(d.survivor)?;
-                sink.dropped(files.value(i), d.rule);
-                stage.append_value("dedup");
-                rule.append_value(d.rule.id());
-                value.append_value(d.similarity);
-                let t = match d.rule {
-                    DropRule::Exact => 1.0,
-                    DropRule::Near => threshold,
-                };
-                thr.append_value(t);
-                reason.append_value(match d.rule {
-                    DropRule::Exact => format!("exact duplicate (normalised) of `{survivor}`, which is kept"),
-                    DropRule::Near => format!(
-                        "near-duplicate of `{survivor}` (estimated Jaccard {:.3} >= {threshold}), which is kept",
-                        d.similarity
-                    ),
-                });
-                failed.values().append_value(d.rule.id());
-                failed.append(true);
-                dup.append_value(&survivor);
-                sim.append_value(d.similarity);
-            }
-            let mut cols: Vec<ArrayRef> = gone.columns().to_vec();
-            cols.extend::<[ArrayRef; 8]>([
-                Arc::new(stage.finish()),
-                Arc::new(rule.finish()),
-                Arc::new(value.finish()),
-                Arc::new(thr.finish()),
-                Arc::new(reason.finish()),
-                Arc::new(failed.finish()),
-                Arc::new(dup.finish()),
-                Arc::new(sim.finish()),
-            ]);
-            let out = RecordBatch::try_new(rejected_schema(), cols).map_err(|e| pq(&e))?;
-            rejected.write(out)?;
+            seq += 1;
         }
-    }
+        if drops.is_empty() {
+            return kept.write(batch);
+        }
+        let mask = BooleanArray::from(keep);
+        kept.write(filter_record_batch(&batch, &mask).map_err(|e| pq(&e))?)?;
+        let inverse = arrow::compute::not(&mask).map_err(|e| pq(&e))?;
+        let gone = filter_record_batch(&batch, &inverse).map_err(|e| pq(&e))?;
+        let files = gone
+            .column_by_name("source_file")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            .ok_or_else(|| pq(&"staging shard has no source_file column"))?;
+        let mut stage = StringBuilder::new();
+        let mut rule = StringBuilder::new();
+        let mut value = Float64Builder::new();
+        let mut thr = Float64Builder::new();
+        let mut reason = StringBuilder::new();
+        let mut failed =
+            ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
+        let mut dup = StringBuilder::new();
+        let mut sim = Float64Builder::new();
+        for (i, d) in drops.iter().enumerate() {
+            let survivor = id(d.survivor)?;
+            sink.dropped(files.value(i), d.rule);
+            stage.append_value("dedup");
+            rule.append_value(d.rule.id());
+            value.append_value(d.similarity);
+            let t = match d.rule {
+                DropRule::Exact => 1.0,
+                DropRule::Near => threshold,
+            };
+            thr.append_value(t);
+            reason.append_value(match d.rule {
+                DropRule::Exact => format!("exact duplicate (normalised) of `{survivor}`, which is kept"),
+                DropRule::Near => format!(
+                    "near-duplicate of `{survivor}` (estimated Jaccard {:.3} >= {threshold}), which is kept",
+                    d.similarity
+                ),
+            });
+            failed.values().append_value(d.rule.id());
+            failed.append(true);
+            dup.append_value(&survivor);
+            sim.append_value(d.similarity);
+        }
+        let mut cols: Vec<ArrayRef> = gone.columns().to_vec();
+        cols.extend::<[ArrayRef; 8]>([
+            Arc::new(stage.finish()),
+            Arc::new(rule.finish()),
+            Arc::new(value.finish()),
+            Arc::new(thr.finish()),
+            Arc::new(reason.finish()),
+            Arc::new(failed.finish()),
+            Arc::new(dup.finish()),
+            Arc::new(sim.finish()),
+        ]);
+        let out = RecordBatch::try_new(rejected_schema(), cols).map_err(|e| pq(&e))?;
+        rejected.write(out)
+    };
+    let mut cut = Rechunk::new(kept_schema(), FLUSH_ROWS, FLUSH_BYTES, Weight::Record);
+    read_dirs(staging, &mut |b| cut.push(b, &mut one))?;
+    cut.finish(&mut one)?;
     if next.peek().is_some() {
         return Err(Error::Run("dedup decided about records that were not staged".into()));
     }

@@ -48,8 +48,10 @@ pub struct Collector {
     pub exact: Vec<u128>,
     response_len: Vec<u32>,
     keep_lengths: bool,
-    bands_store: BandStore,
+    /// One band store per band partition (one in a local run).
+    bands_store: Vec<BandStore>,
     band_buf: Vec<u64>,
+    part_buf: Vec<Vec<u64>>,
     zeros: Vec<u8>,
     references: u32,
 }
@@ -62,6 +64,13 @@ fn create(path: &Path) -> Result<BufWriter<File>> {
 impl Collector {
     /// A collector writing under `dir` (created).
     pub fn new(dir: &Path, cfg: &DedupConfig) -> Result<Self> {
+        Self::partitioned(dir, cfg, 1)
+    }
+
+    /// A collector whose band entries are split by key into `partitions`
+    /// stores, one per task of the `pairs` step.
+    pub fn partitioned(dir: &Path, cfg: &DedupConfig, partitions: usize) -> Result<Self> {
+        let partitions = partitions.max(1);
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let sig_path = dir.join("signatures.bin");
         let id_path = dir.join("ids.bin");
@@ -86,8 +95,18 @@ impl Collector {
             // The exact entries and band entries share half of the budget; the
             // rest is for the pipeline's batches, the writers and the
             // decision's verified pairs.
-            bands_store: BandStore::new(&dir.join("bands"), cfg.memory_bytes / 2),
+            bands_store: (0..partitions)
+                .map(|p| {
+                    let d = if partitions == 1 {
+                        dir.join("bands")
+                    } else {
+                        dir.join(format!("bands-{p:05}"))
+                    };
+                    BandStore::new(&d, cfg.memory_bytes / 2 / partitions as u64)
+                })
+                .collect(),
             band_buf: Vec::new(),
+            part_buf: vec![Vec::new(); partitions],
             zeros: vec![0; perms * 4],
             references: 0,
         })
@@ -145,7 +164,22 @@ impl Collector {
                 self.sigs.write_all(&b).map_err(|e| Error::io(&self.sig_path, e))?;
                 band_keys(&keys.sig, self.bands, self.rows, &mut self.band_buf);
                 let other = self.exact.capacity() * 16 + self.response_len.capacity() * 4;
-                self.bands_store.push(seq, &self.band_buf, other)?;
+                if self.bands_store.len() == 1 {
+                    self.bands_store[0].push(seq, &self.band_buf, other)?;
+                } else {
+                    let n = self.bands_store.len() as u64;
+                    for b in &mut self.part_buf {
+                        b.clear();
+                    }
+                    for &k in &self.band_buf {
+                        self.part_buf[(k % n) as usize].push(k);
+                    }
+                    for (store, keys) in self.bands_store.iter_mut().zip(&self.part_buf) {
+                        if !keys.is_empty() {
+                            store.push(seq, keys, other)?;
+                        }
+                    }
+                }
             } else {
                 self.sigs
                     .write_all(&self.zeros)
@@ -157,10 +191,13 @@ impl Collector {
 
     /// Band entries spilled to disk, and run files.
     pub fn spill_stats(&self) -> (u64, usize) {
-        (self.bands_store.spilled(), self.bands_store.runs())
+        (
+            self.bands_store.iter().map(|b| b.spilled()).sum(),
+            self.bands_store.iter().map(|b| b.runs()).sum(),
+        )
     }
 
-    /// Closes the files; returns the parts the decision needs.
+    /// Closes the files; returns the parts the decision needs (one task).
     pub fn finish(mut self) -> Result<(Collected, Ids)> {
         self.sigs.flush().map_err(|e| Error::io(&self.sig_path, e))?;
         let ids = Ids(self.ids.finish()?);
@@ -169,18 +206,195 @@ impl Collector {
             Some(w) => Some(w.finish()?),
             None => None,
         };
+        let bands = self
+            .bands_store
+            .pop()
+            .unwrap_or_else(|| BandStore::new(&self.dir.join("bands"), 0));
         Ok((
             Collected {
                 dir: self.dir,
                 exact: self.exact,
                 response_len: self.response_len,
-                bands: self.bands_store,
+                bands,
                 sigs,
                 sets,
                 references: self.references,
             },
             ids,
         ))
+    }
+
+    /// Closes the files and writes what stays in memory to `dir` too, for
+    /// the tasks of later steps ([`TaskState`]).
+    pub fn finish_to_disk(mut self) -> Result<TaskState> {
+        self.sigs.flush().map_err(|e| Error::io(&self.sig_path, e))?;
+        self.ids.finish()?;
+        if let Some(w) = self.sets {
+            w.finish()?;
+        }
+        let mut exact = Vec::with_capacity(self.exact.len() * 16);
+        for e in &self.exact {
+            exact.extend_from_slice(&e.to_le_bytes());
+        }
+        let p = self.dir.join("exact.bin");
+        std::fs::write(&p, exact).map_err(|e| Error::io(&p, e))?;
+        let mut lens = Vec::with_capacity(self.response_len.len() * 4);
+        for l in &self.response_len {
+            lens.extend_from_slice(&l.to_le_bytes());
+        }
+        let p = self.dir.join("response_len.bin");
+        std::fs::write(&p, lens).map_err(|e| Error::io(&p, e))?;
+        let mut band_runs = Vec::new();
+        for store in self.bands_store {
+            band_runs.push(store.into_runs()?);
+        }
+        Ok(TaskState {
+            records: self.n,
+            references: self.references,
+            band_runs,
+        })
+    }
+}
+
+/// What one `process` task leaves for the dedup steps besides its files:
+/// its record count and its band run files per band partition.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TaskState {
+    /// Records collected (references included).
+    pub records: u32,
+    /// Reference records among them.
+    pub references: u32,
+    /// Band run files, per band partition.
+    pub band_runs: Vec<Vec<PathBuf>>,
+}
+
+/// The dedup state of every task of a distributed run, as one: sequence
+/// numbers are global (task `r`'s first record is the sum of the earlier
+/// tasks' records).
+pub struct Tasks {
+    dirs: Vec<PathBuf>,
+    states: Vec<TaskState>,
+    offsets: Vec<u32>,
+}
+
+impl Tasks {
+    /// The tasks whose collector folders and states are given, in rank order.
+    pub fn new(dirs: Vec<PathBuf>, states: Vec<TaskState>) -> Result<Self> {
+        let mut offsets = Vec::with_capacity(states.len());
+        let mut n: u64 = 0;
+        for s in &states {
+            offsets.push(n as u32);
+            n += s.records as u64;
+        }
+        if n >= u32::MAX as u64 {
+            return Err(Error::Run("dedup holds at most 2^32 - 1 records per run".into()));
+        }
+        Ok(Tasks { dirs, states, offsets })
+    }
+
+    /// Records in all tasks.
+    pub fn records(&self) -> u32 {
+        self.states.iter().map(|s| s.records).sum()
+    }
+
+    /// The first sequence number of each task.
+    pub fn offsets(&self) -> &[u32] {
+        &self.offsets
+    }
+
+    /// Every task's exact entries, with global sequence numbers.
+    pub fn exact(&self) -> Result<Vec<u128>> {
+        let mut out = Vec::new();
+        for (dir, &off) in self.dirs.iter().zip(&self.offsets) {
+            let p = dir.join("exact.bin");
+            let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            out.extend(b.chunks_exact(16).map(|c| {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(c);
+                u128::from_le_bytes(a) + off as u128
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Every task's response lengths, in global order.
+    pub fn response_len(&self) -> Result<Vec<u32>> {
+        let mut out = Vec::new();
+        for dir in &self.dirs {
+            let p = dir.join("response_len.bin");
+            let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            out.extend(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+        }
+        Ok(out)
+    }
+
+    /// Band entries of band partition `p` from every task.
+    pub fn bands(&self, p: usize) -> BandStore {
+        let mut runs = Vec::new();
+        for (s, &off) in self.states.iter().zip(&self.offsets) {
+            if let Some(r) = s.band_runs.get(p) {
+                runs.extend(r.iter().map(|path| (path.clone(), off)));
+            }
+        }
+        BandStore::from_runs(runs)
+    }
+
+    /// Signatures of every task.
+    pub fn signatures(&self, perms: usize) -> Result<Signatures> {
+        let mut parts = Vec::new();
+        for (dir, &off) in self.dirs.iter().zip(&self.offsets) {
+            let p = dir.join("signatures.bin");
+            parts.push((off, File::open(&p).map_err(|e| Error::io(&p, e))?, p));
+        }
+        Ok(Signatures { parts, perms })
+    }
+
+    fn blobs(&self, name: &str) -> Result<Blobs> {
+        let mut parts = Vec::new();
+        for (dir, &off) in self.dirs.iter().zip(&self.offsets) {
+            let p = dir.join(name);
+            let ip = idx_path(&p);
+            parts.push(BlobPart {
+                first: off,
+                file: File::open(&p).map_err(|e| Error::io(&p, e))?,
+                idx: File::open(&ip).map_err(|e| Error::io(&ip, e))?,
+                path: p,
+            });
+        }
+        Ok(Blobs { parts })
+    }
+
+    /// Record ids of every task.
+    pub fn ids(&self) -> Result<Ids> {
+        Ok(Ids(self.blobs("ids.bin")?))
+    }
+
+    /// Everything the decision needs, with band partition `p`'s entries
+    /// (`None`: no band entries, for steps that need only exact entries and
+    /// the per-record files).
+    pub fn collected(&self, cfg: &DedupConfig, p: Option<usize>) -> Result<Collected> {
+        let perms = if cfg.near.enabled { cfg.near.permutations } else { 0 };
+        let sets = if cfg.near.enabled && cfg.near.verify == crate::dedup::config::Verify::Exact {
+            Some(self.blobs("shingles.bin")?)
+        } else {
+            None
+        };
+        Ok(Collected {
+            dir: self.dirs.first().cloned().unwrap_or_default(),
+            exact: self.exact()?,
+            response_len: if cfg.survivor == Policy::LongestResponse {
+                self.response_len()?
+            } else {
+                Vec::new()
+            },
+            bands: match p {
+                Some(p) => self.bands(p),
+                None => BandStore::from_runs(Vec::new()),
+            },
+            sigs: self.signatures(perms)?,
+            sets,
+            references: self.states.iter().map(|s| s.references).sum(),
+        })
     }
 }
 
@@ -212,18 +426,22 @@ impl Ids {
     }
 }
 
-/// Signatures, by sequence number, from `signatures.bin`.
+/// Signatures, by sequence number, from `signatures.bin` (one file per
+/// task, each with the sequence number of its first record).
 pub struct Signatures {
-    file: File,
-    path: PathBuf,
+    parts: Vec<(u32, File, PathBuf)>,
     perms: usize,
+}
+
+/// The part holding `seq`: the last one starting at or before it.
+fn part_of<T>(parts: &[T], first: impl Fn(&T) -> u32, seq: u32) -> usize {
+    parts.partition_point(|p| first(p) <= seq).saturating_sub(1)
 }
 
 impl Signatures {
     fn open(path: &Path, perms: usize) -> Result<Self> {
         Ok(Signatures {
-            file: File::open(path).map_err(|e| Error::io(path, e))?,
-            path: path.to_path_buf(),
+            parts: vec![(0, File::open(path).map_err(|e| Error::io(path, e))?, path.to_path_buf())],
             perms,
         })
     }
@@ -235,10 +453,10 @@ impl Signatures {
 
     /// Reads the signature of `seq` into `out`.
     pub fn read(&self, seq: u32, out: &mut Vec<u32>) -> Result<()> {
+        let (first, file, path) = &self.parts[part_of(&self.parts, |p| p.0, seq)];
         let mut b = vec![0u8; self.perms * 4];
-        self.file
-            .read_exact_at(&mut b, seq as u64 * self.perms as u64 * 4)
-            .map_err(|e| Error::io(&self.path, e))?;
+        file.read_exact_at(&mut b, (seq - first) as u64 * self.perms as u64 * 4)
+            .map_err(|e| Error::io(path, e))?;
         out.clear();
         out.extend(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
         Ok(())
@@ -284,15 +502,23 @@ impl BlobWriter {
         self.idx.flush().map_err(|e| Error::io(&self.path, e))?;
         let ip = idx_path(&self.path);
         Ok(Blobs {
-            file: File::open(&self.path).map_err(|e| Error::io(&self.path, e))?,
-            idx: File::open(&ip).map_err(|e| Error::io(&ip, e))?,
-            path: self.path,
+            parts: vec![BlobPart {
+                first: 0,
+                file: File::open(&self.path).map_err(|e| Error::io(&self.path, e))?,
+                idx: File::open(&ip).map_err(|e| Error::io(&ip, e))?,
+                path: self.path,
+            }],
         })
     }
 }
 
-/// Blobs by index.
+/// Blobs by index (one file pair per task, each with its first index).
 pub struct Blobs {
+    parts: Vec<BlobPart>,
+}
+
+struct BlobPart {
+    first: u32,
     file: File,
     idx: File,
     path: PathBuf,
@@ -301,29 +527,30 @@ pub struct Blobs {
 impl Blobs {
     /// The bytes of blob `i`.
     pub fn get(&self, i: u32) -> Result<Vec<u8>> {
-        let i = i as u64;
+        let part = &self.parts[part_of(&self.parts, |p| p.first, i)];
+        let i = (i - part.first) as u64;
         let mut b = [0u8; 16];
         let (start, end) = if i == 0 {
-            self.idx
+            part.idx
                 .read_exact_at(&mut b[8..], 0)
-                .map_err(|e| Error::io(&self.path, e))?;
+                .map_err(|e| Error::io(&part.path, e))?;
             (
                 0,
                 u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
             )
         } else {
-            self.idx
+            part.idx
                 .read_exact_at(&mut b, (i - 1) * 8)
-                .map_err(|e| Error::io(&self.path, e))?;
+                .map_err(|e| Error::io(&part.path, e))?;
             (
                 u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
                 u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
             )
         };
         let mut buf = vec![0u8; end.saturating_sub(start) as usize];
-        self.file
+        part.file
             .read_exact_at(&mut buf, start)
-            .map_err(|e| Error::io(&self.path, e))?;
+            .map_err(|e| Error::io(&part.path, e))?;
         Ok(buf)
     }
 

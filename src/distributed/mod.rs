@@ -191,28 +191,25 @@ mod tests {
 
     #[test]
     fn markers_are_written_atomically_and_clear_failures() {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = tempfile::tempdir().expect("test");
         let out = dir.path();
         assert!(!is_done(out, "process", 1));
-        mark_failed(out, "process", 1, 2, "boom").expect("marker written");
+        mark_failed(out, "process", 1, 2, "boom").expect("test");
         assert!(failed_marker(out, "process", 1).exists());
-        mark_done(out, "process", 1, 2, 1.5, 10).expect("marker written");
+        mark_done(out, "process", 1, 2, 1.5, 10).expect("test");
         assert!(is_done(out, "process", 1));
         assert!(!failed_marker(out, "process", 1).exists());
         assert!(!step_done(out, "process", 2));
-        mark_done(out, "process", 0, 2, 1.0, 3).expect("marker written");
+        mark_done(out, "process", 0, 2, 1.0, 3).expect("test");
         assert!(step_done(out, "process", 2));
-        let m: Marker = read_json(&done_marker(out, "process", 1)).expect("marker reads");
+        let m: Marker = read_json(&done_marker(out, "process", 1)).expect("test");
         assert_eq!((m.rank, m.world, m.records), (1, 2, 10));
     }
 
     #[test]
     fn rank_comes_from_the_flag_and_must_fit_the_world() {
-        assert_eq!(
-            resolve_rank(Some(2), Some(4), 4, "process").expect("rank resolves"),
-            (2, 4)
-        );
-        assert_eq!(resolve_rank(Some(1), None, 3, "pairs").expect("rank resolves"), (1, 3));
+        assert_eq!(resolve_rank(Some(2), Some(4), 4, "process").expect("test"), (2, 4));
+        assert_eq!(resolve_rank(Some(1), None, 3, "pairs").expect("test"), (1, 3));
         assert!(resolve_rank(Some(4), Some(4), 4, "process").is_err());
         assert!(resolve_rank(Some(0), Some(3), 4, "process").is_err());
     }

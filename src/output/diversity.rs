@@ -82,7 +82,7 @@ pub struct DiversityReport {
     pub complexity: BTreeMap<String, Signal>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Counter {
     records: u64,
     tasks: BTreeMap<String, u64>,
@@ -90,6 +90,16 @@ struct Counter {
 }
 
 impl Counter {
+    fn absorb(&mut self, o: &Counter) {
+        self.records += o.records;
+        for (k, c) in &o.tasks {
+            *self.tasks.entry(k.clone()).or_default() += c;
+        }
+        for (k, c) in &o.tags {
+            *self.tags.entry(k.clone()).or_default() += c;
+        }
+    }
+
     fn add(&mut self, task: &str, rec: &Record) {
         self.records += 1;
         *self.tasks.entry(task.to_string()).or_default() += 1;
@@ -153,7 +163,7 @@ pub fn entropy(counts: impl Iterator<Item = u64> + Clone) -> f64 {
     h.max(0.0)
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Histogram {
     n: u64,
     sum: f64,
@@ -175,6 +185,15 @@ fn bucket(v: u64) -> u64 {
 }
 
 impl Histogram {
+    fn absorb(&mut self, o: &Histogram) {
+        self.n += o.n;
+        self.sum += o.sum;
+        self.max = self.max.max(o.max);
+        for (b, c) in &o.buckets {
+            *self.buckets.entry(*b).or_default() += c;
+        }
+    }
+
     fn add(&mut self, v: u64) {
         self.n += 1;
         self.sum += v as f64;
@@ -233,15 +252,29 @@ pub fn sub_questions(instruction: &str) -> u64 {
 }
 
 /// Accumulates [`DiversityReport`] over the records a run keeps.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Diversity {
     overall: Counter,
     per_file: BTreeMap<String, Counter>,
     per_lang: BTreeMap<String, Counter>,
-    signals: BTreeMap<&'static str, Histogram>,
+    signals: BTreeMap<String, Histogram>,
 }
 
 impl Diversity {
+    /// Adds the counts of another part of the run (a task of a distributed run).
+    pub fn absorb(&mut self, o: &Diversity) {
+        self.overall.absorb(&o.overall);
+        for (k, c) in &o.per_file {
+            self.per_file.entry(k.clone()).or_default().absorb(c);
+        }
+        for (k, c) in &o.per_lang {
+            self.per_lang.entry(k.clone()).or_default().absorb(c);
+        }
+        for (k, h) in &o.signals {
+            self.signals.entry(k.clone()).or_default().absorb(h);
+        }
+    }
+
     /// Counts one kept record read from `file`.
     pub fn add(&mut self, rec: &Record, file: &str) {
         let task = rec.task.as_deref().unwrap_or("none");
@@ -275,7 +308,7 @@ impl Diversity {
             ("sub_questions", sub_questions(instruction)),
             ("tags", topic_tags as u64),
         ] {
-            self.signals.entry(name).or_default().add(v);
+            self.signals.entry(name.to_string()).or_default().add(v);
         }
     }
 
@@ -286,7 +319,7 @@ impl Diversity {
             overall: self.overall.finish(),
             per_file: self.per_file.iter().map(|(k, c)| (k.clone(), c.finish())).collect(),
             per_language: self.per_lang.iter().map(|(k, c)| (k.clone(), c.finish())).collect(),
-            complexity: self.signals.iter().map(|(k, h)| (k.to_string(), h.finish())).collect(),
+            complexity: self.signals.iter().map(|(k, h)| (k.clone(), h.finish())).collect(),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod diversity;
 pub mod html;
 pub mod metrics;
+pub mod rechunk;
 pub mod report;
 pub mod schema;
 pub mod shard;

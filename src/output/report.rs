@@ -162,6 +162,39 @@ impl Report {
         *self.malformed_by_error.entry(format!("malformed/{kind}")).or_default() += 1;
     }
 
+    /// Adds the counts of another part of the same run (a task of a
+    /// distributed run, planned with the same files and stages).
+    pub fn absorb(&mut self, o: &Report) {
+        fn add(a: &mut Counts, b: &Counts) {
+            a.input += b.input;
+            a.kept += b.kept;
+            a.rejected += b.rejected;
+            a.malformed += b.malformed;
+        }
+        fn add_map(a: &mut BTreeMap<String, u64>, b: &BTreeMap<String, u64>) {
+            for (k, v) in b {
+                *a.entry(k.clone()).or_default() += v;
+            }
+        }
+        add(&mut self.totals, &o.totals);
+        add_map(&mut self.formats, &o.formats);
+        add_map(&mut self.malformed_by_error, &o.malformed_by_error);
+        self.input_bytes += o.input_bytes;
+        for (a, b) in self.stages.iter_mut().zip(&o.stages) {
+            a.input += b.input;
+            a.kept += b.kept;
+            a.dropped += b.dropped;
+            add_map(&mut a.dropped_per_rule, &b.dropped_per_rule);
+            add_map(&mut a.failed_per_rule, &b.failed_per_rule);
+            add_map(&mut a.counts, &b.counts);
+            a.cpu_seconds += b.cpu_seconds;
+        }
+        for (a, b) in self.files.iter_mut().zip(&o.files) {
+            add(&mut a.counts, &b.counts);
+            add_map(&mut a.formats, &b.formats);
+        }
+    }
+
     /// Checks the accounting identity everywhere; returns what does not add up.
     pub fn verify(&self) -> Result<(), String> {
         let mut problems = Vec::new();

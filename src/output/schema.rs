@@ -193,7 +193,7 @@ impl RecordRows {
     /// Adds a record; `rejection` must be given exactly for `rejected` builders.
     pub fn push(&mut self, rec: &Record, source_file: &str, rejection: Option<&Rejection>) {
         self.rows += 1;
-        self.bytes += rec.raw.len() * 2 + 64;
+        self.bytes += crate::output::rechunk::Weight::record(rec.raw.len());
         self.id.append_value(&rec.id);
         self.file.append_value(source_file);
         self.line.append_value(rec.origin.line);
@@ -303,12 +303,13 @@ pub struct MalformedRows {
 impl MalformedRows {
     /// Adds one quarantined item.
     pub fn push(&mut self, source_file: &str, line: u64, error: &str, raw: &[u8]) {
+        let raw = String::from_utf8_lossy(raw);
         self.rows += 1;
-        self.bytes += raw.len() + error.len() + 32;
+        self.bytes += crate::output::rechunk::Weight::malformed(raw.len(), error.len());
         self.file.append_value(source_file);
         self.line.append_value(line);
         self.error.append_value(error);
-        self.raw.append_value(String::from_utf8_lossy(raw));
+        self.raw.append_value(raw);
     }
 
     /// Rows buffered.

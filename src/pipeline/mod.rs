@@ -1,0 +1,413 @@
+//! Orchestration of `curate run`.
+//!
+//! ```text
+//!  reader thread         processing thread (rayon)          writer (this thread)
+//!  files in path order -> batches of raw items -> parse, map, stages -> shards + counts
+//! ```
+//!
+//! With the `dedup` stage the run has two phases (see [`crate::dedup`]):
+//! phase 1 also computes each surviving record's dedup keys in the parallel
+//! map and writes the survivors to `OUT/.staging/`; once every record is in,
+//! the dedup decision runs, and phase 2 streams the staging shards to `kept/`
+//! or `rejected/`. Without it, phase 1 writes straight to `kept/`.
+//!
+//! A distributed run ([`crate::distributed`]) runs phase 1 as several tasks
+//! over shares of the inputs and the rest as later steps; it writes the same
+//! shards, because every batch handed to a shard writer is cut by a rule over
+//! the rows alone ([`crate::output::rechunk`]).
+//!
+//! Batches carry their items in input order and rayon's indexed `collect`
+//! keeps that order, so the writer sees records in exactly the order of the
+//! sorted inputs whatever the thread count: shard contents are identical for
+//! 1 or N threads and for any order the inputs were listed in. Channels are
+//! bounded, so at most a few batches are in memory at once: memory does not
+//! grow with the corpus.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::dedup::clusters::{Decision, DropRule};
+use crate::dedup::{DedupConfig, Engine};
+use crate::error::{Error, Result};
+use crate::output::report::{Counts, RuleSummary, StageReport};
+use crate::output::{BackgroundWriter, Report};
+use crate::read::{expand_inputs, InputFile, ReadOptions};
+use crate::rules::Rules;
+use crate::stage::RecordStage;
+
+pub(crate) mod task;
+
+use task::{Setup, Targets, TaskOutput};
+
+/// Options of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Files, folders and globs.
+    pub inputs: Vec<String>,
+    /// The output folder.
+    pub out: PathBuf,
+    /// Stages to run (all with rules when `None`).
+    pub stages: Option<Vec<String>>,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Replace an earlier run in `out`.
+    pub overwrite: bool,
+    /// Fail the run when more items than this are malformed.
+    pub max_malformed: Option<u64>,
+    /// Reader limits.
+    pub read: ReadOptions,
+    /// Rotate shards at about this many bytes.
+    pub shard_bytes: u64,
+    /// Records per processing batch.
+    pub batch_records: usize,
+    /// Show a progress bar (only on a terminal).
+    pub progress: bool,
+    /// Print warnings for the first malformed items.
+    pub warn_malformed: usize,
+    /// Corpora the inputs are deduplicated against, not written out.
+    pub references: Vec<String>,
+    /// Benchmark files to decontaminate against (besides those in the rules).
+    pub decontaminate: Vec<String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            inputs: Vec::new(),
+            out: PathBuf::from("out"),
+            stages: None,
+            threads: 0,
+            overwrite: false,
+            max_malformed: None,
+            read: ReadOptions::default(),
+            shard_bytes: 256 << 20,
+            batch_records: 4096,
+            progress: true,
+            warn_malformed: 5,
+            references: Vec::new(),
+            decontaminate: Vec::new(),
+        }
+    }
+}
+
+/// Entries a run writes in its output folder (removed by `--overwrite`).
+pub const RUN_ENTRIES: &[&str] = &[
+    "kept",
+    "rejected",
+    "malformed",
+    "reports",
+    "report.json",
+    "report.html",
+    "metrics",
+    "rules",
+    "dedup",
+    ".staging",
+    ".work",
+    "plan.json",
+    "_SUCCESS",
+];
+
+/// The marker written last: a folder without it holds no complete run.
+pub const SUCCESS_MARKER: &str = "_SUCCESS";
+
+/// Prepares the output folder: refuses to replace an earlier run unless asked.
+pub(crate) fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
+    if out.exists() {
+        let entries: Vec<String> = std::fs::read_dir(out)
+            .map_err(|e| Error::io(out, e))?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        if !entries.is_empty() {
+            let ours = entries.iter().any(|e| RUN_ENTRIES.contains(&e.as_str()));
+            if !overwrite {
+                let what = if ours { "holds an earlier run" } else { "is not empty" };
+                return Err(Error::Usage(format!(
+                    "{}: output folder {what}; pass --overwrite to replace it",
+                    out.display()
+                )));
+            }
+            for e in RUN_ENTRIES {
+                let p = out.join(e);
+                if p.is_dir() {
+                    std::fs::remove_dir_all(&p).map_err(|err| Error::io(&p, err))?;
+                } else if p.exists() {
+                    std::fs::remove_file(&p).map_err(|err| Error::io(&p, err))?;
+                }
+            }
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))
+}
+
+/// Checks the stages asked for against the rules and options; returns
+/// whether the dedup stage runs.
+pub(crate) fn check_stages(rules: &Rules, opts: &RunOptions) -> Result<bool> {
+    select_stages(rules, &opts.stages)?;
+    let dedup_on = rules.dedup.is_some()
+        && opts
+            .stages
+            .as_ref()
+            .is_none_or(|w| w.iter().any(|s| s == crate::registry::DEDUP_STAGE));
+    if !dedup_on && !opts.references.is_empty() {
+        return Err(Error::Usage("--reference needs the dedup stage".into()));
+    }
+    if !dedup_on && !opts.decontaminate.is_empty() {
+        return Err(Error::Usage("--decontaminate needs the dedup stage".into()));
+    }
+    Ok(dedup_on)
+}
+
+/// Picks the stages to run, in pipeline order.
+pub(crate) fn select_stages<'r>(rules: &'r Rules, wanted: &Option<Vec<String>>) -> Result<Vec<&'r dyn RecordStage>> {
+    let all: Vec<&dyn RecordStage> = rules.record_stages.iter().map(|s| s.as_ref()).collect();
+    let Some(wanted) = wanted else {
+        return Ok(all);
+    };
+    let known = crate::registry::all_stages();
+    for w in wanted {
+        if w == crate::registry::DEDUP_STAGE {
+            if rules.dedup.is_none() {
+                return Err(Error::Usage("stage `dedup` needs dedup.toml in the rule set".into()));
+            }
+            continue;
+        }
+        if !known.contains(&w.as_str()) {
+            return Err(Error::Usage(format!(
+                "unknown stage `{w}`; stages are: {}",
+                known.join(", ")
+            )));
+        }
+        if !all.iter().any(|s| s.name() == w) {
+            return Err(Error::Usage(format!(
+                "stage `{w}` has no enabled rules in the rule set"
+            )));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|s| wanted.iter().any(|w| w == s.name()))
+        .collect())
+}
+
+pub(crate) fn dedup_stage_report(engine: &Engine) -> StageReport {
+    let c = &engine.cfg;
+    let mut rules = Vec::new();
+    if !engine.benchmarks.is_empty() {
+        rules.push(RuleSummary {
+            id: "dedup/decontam".into(),
+            threshold: format!(
+                "shares an n-gram of {} words with one of {} benchmark items",
+                c.decontam.ngram,
+                engine.benchmarks.items.len()
+            ),
+        });
+    }
+    if c.exact.enabled {
+        rules.push(RuleSummary {
+            id: DropRule::Exact.id().into(),
+            threshold: format!("same normalised {:?} key as a kept record", c.exact.key).to_lowercase(),
+        });
+    }
+    if c.near.enabled {
+        rules.push(RuleSummary {
+            id: DropRule::Near.id().into(),
+            threshold: format!(
+                "estimated Jaccard >= {} with a kept record ({}-word shingles, {} bands x {} rows)",
+                c.near.threshold, c.near.ngram, c.near.bands, c.near.rows
+            ),
+        });
+    }
+    StageReport {
+        name: crate::registry::DEDUP_STAGE.into(),
+        rules,
+        ..Default::default()
+    }
+}
+
+/// Runs the pipeline and writes `out`. Returns the report (already written).
+pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
+    let started = Instant::now();
+    let inputs = expand_inputs(&opts.inputs)?;
+    let references = if opts.references.is_empty() {
+        Vec::new()
+    } else {
+        expand_inputs(&opts.references)?
+    };
+    let n_ref = references.len() as u32;
+    let files: Vec<InputFile> = references.into_iter().chain(inputs).collect();
+    let setup = Setup::new(rules, opts, files, n_ref)?;
+    prepare_out(&opts.out, opts.overwrite)?;
+    // The rules used travel with the run, so `tune`, `explain` and `apply` see them.
+    let snapshot = opts.out.join("rules");
+    setup
+        .rules
+        .files
+        .write_to(&snapshot)
+        .map_err(|e| Error::io(&snapshot, e))?;
+    let targets = Targets {
+        root: opts.out.clone(),
+        staging: opts.out.join(".staging"),
+        scratch: false,
+        partitions: 1,
+        user_ids: None,
+    };
+    let TaskOutput {
+        mut report,
+        diversity,
+        stage_nanos,
+        mut writers,
+        dedup,
+        bytes_read,
+    } = task::run_task(&setup, opts, 0..setup.files.len(), &targets)?;
+    if let (Some(d), Some(engine)) = (dedup, setup.engine.as_deref()) {
+        let t = Instant::now();
+        let n = d.collector.len();
+        let (spilled, runs) = d.collector.spill_stats();
+        let (collected, ids) = d.collector.finish()?;
+        let references = collected.references;
+        let decision = crate::dedup::clusters::decide(collected, n, &engine.cfg, &setup.pool)?;
+        let s = &mut report.stages[setup.dedup_stage];
+        s.counts.insert("reference_unreadable".into(), d.reference_malformed);
+        s.counts.insert("band_entries_spilled".into(), spilled);
+        s.counts.insert("band_runs".into(), runs as u64);
+        finish_dedup(
+            &mut report,
+            setup.dedup_stage,
+            &[targets.staging.join("records")],
+            &decision,
+            references,
+            &engine.cfg,
+            &|s| ids.get(s),
+            &mut writers.kept,
+            &mut writers.rejected,
+            &opts.out,
+            d.lines.as_ref(),
+        )?;
+        report.stages[setup.dedup_stage].cpu_seconds = t.elapsed().as_secs_f64();
+        drop(ids);
+        std::fs::remove_dir_all(&targets.staging).map_err(|e| Error::io(&targets.staging, e))?;
+    }
+    writers.kept.finish()?;
+    writers.rejected.finish()?;
+    writers.malformed.finish()?;
+    for (s, n) in report.stages.iter_mut().zip(stage_nanos) {
+        s.cpu_seconds = n as f64 / 1e9;
+    }
+    report.diversity = Some(diversity.finish());
+    report.input_bytes = bytes_read;
+    report.seconds = started.elapsed().as_secs_f64();
+    report.verify().map_err(Error::Run)?;
+    write_reports(&opts.out, &report)?;
+    Ok(report)
+}
+
+/// Applies a dedup decision: routes the staged records (`staging`: one
+/// folder per task, in order) to kept or rejected, writes the clusters table
+/// and the boilerplate lines, and counts it all in the report.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish_dedup(
+    report: &mut Report,
+    stage: usize,
+    staging: &[PathBuf],
+    decision: &Decision,
+    references: u32,
+    cfg: &DedupConfig,
+    id: &dyn Fn(u32) -> Result<String>,
+    kept: &mut BackgroundWriter,
+    rejected: &mut BackgroundWriter,
+    out: &Path,
+    lines: Option<&crate::dedup::boilerplate::LineCounter>,
+) -> Result<()> {
+    let file_index: std::collections::HashMap<String, usize> = report
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.clone(), i))
+        .collect();
+    let mut sink = DedupCounts {
+        report,
+        stage,
+        file_index,
+    };
+    crate::dedup::route::route(
+        staging,
+        decision,
+        references,
+        cfg.near.threshold,
+        id,
+        kept,
+        rejected,
+        &mut sink,
+    )?;
+    crate::dedup::clusters::write_clusters(&out.join("dedup").join("clusters.parquet"), decision, id)?;
+    if let Some(lc) = lines {
+        let lines = lc.report();
+        report.stages[stage]
+            .counts
+            .insert("boilerplate_lines".into(), lines.len() as u64);
+        write_json(&out.join("dedup").join("boilerplate.json"), &lines)?;
+    }
+    let s = &mut report.stages[stage];
+    s.counts.insert("reference_records".into(), references as u64);
+    s.counts.insert("lsh_buckets".into(), decision.buckets);
+    s.counts.insert("candidate_pairs".into(), decision.candidate_pairs);
+    s.counts.insert("verified_pairs".into(), decision.verified_pairs);
+    Ok(())
+}
+
+/// Moves records dropped in phase 2 from kept to rejected in the report.
+struct DedupCounts<'r> {
+    report: &'r mut Report,
+    stage: usize,
+    file_index: std::collections::HashMap<String, usize>,
+}
+
+impl crate::dedup::route::RouteSink for DedupCounts<'_> {
+    fn dropped(&mut self, source_file: &str, rule: DropRule) {
+        let r = &mut *self.report;
+        if let Some(&i) = self.file_index.get(source_file) {
+            r.files[i].counts.kept -= 1;
+            r.files[i].counts.rejected += 1;
+        }
+        r.totals.kept -= 1;
+        r.totals.rejected += 1;
+        let s = &mut r.stages[self.stage];
+        s.kept -= 1;
+        s.dropped += 1;
+        *s.dropped_per_rule.entry(rule.id().into()).or_default() += 1;
+        *s.failed_per_rule.entry(rule.id().into()).or_default() += 1;
+    }
+}
+
+pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Run(format!("cannot encode {}: {e}", path.display())))?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text + "\n").map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+pub(crate) fn write_reports(out: &Path, report: &Report) -> Result<()> {
+    let dir = out.join("reports");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    for s in &report.stages {
+        write_json(&dir.join(format!("{}.json", s.name)), s)?;
+    }
+    write_json(&out.join("report.json"), report)?;
+    crate::output::html::write(out, report)?;
+    let marker: BTreeMap<&str, String> = [
+        ("curate_version", report.curate_version.clone()),
+        ("rules_hash", report.rules_hash.clone()),
+        ("records", report.totals.input.to_string()),
+    ]
+    .into_iter()
+    .collect();
+    write_json(&out.join(SUCCESS_MARKER), &marker)
+}
+
+/// Counts as a `Counts` (helper for callers that only need totals).
+pub fn totals(report: &Report) -> &Counts {
+    &report.totals
+}

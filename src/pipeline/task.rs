@@ -1,0 +1,760 @@
+//! Phase 1 of a run over a range of the input files: read, parse, run the
+//! per-record stages, write rejected, malformed and metrics rows, and stage
+//! the survivors with their dedup keys (or write them as kept when there is
+//! no dedup stage). A local run does this once over every file, writing its
+//! final shards directly; a task of a distributed run does it over its share
+//! of the files, writing into its own folder ([`crate::distributed`]).
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::dedup::boilerplate::LineCounter;
+use crate::dedup::state::{Collector, Keys};
+use crate::dedup::Engine;
+use crate::error::{Error, Result};
+use crate::output::diversity::Diversity;
+use crate::output::metrics::MetricsRows;
+use crate::output::report::{FileReport, RuleSummary, StageReport};
+use crate::output::{BackgroundWriter, MalformedRows, RecordRows, Rejection, Report, ShardWriter};
+use crate::read::{read_file, InputFile, RawItem, ReadOptions};
+use crate::record::{map_record, Origin, Record};
+use crate::rules::Rules;
+use crate::stage::{RecordStage, RuleInfo, StageOutcome};
+use crate::text::Lang;
+
+use super::RunOptions;
+
+struct Batch {
+    file: u32,
+    items: Vec<RawItem>,
+}
+
+enum Fate {
+    Kept,
+    Rejected {
+        stage: usize,
+        outcome: StageOutcome,
+    },
+    Malformed {
+        line: u64,
+        error: String,
+        kind: &'static str,
+        raw: Vec<u8>,
+    },
+}
+
+struct Processed {
+    rec: Option<Record>,
+    fate: Fate,
+    /// Nanoseconds spent in each stage.
+    nanos: Vec<u64>,
+    /// Counters reported by the stages the record went through: (stage, name, n).
+    counts: Vec<(usize, String, u64)>,
+    /// What every rule of every stage measured (`NaN`: not measured).
+    values: Vec<Vec<f64>>,
+    /// The record's language.
+    lang: Lang,
+    /// Dedup keys of a record that passed every per-record stage.
+    keys: Option<Box<Keys>>,
+}
+
+fn malformed(line: u64, kind: &'static str, error: String, raw: Vec<u8>) -> Processed {
+    Processed {
+        rec: None,
+        fate: Fate::Malformed { line, error, kind, raw },
+        nanos: Vec::new(),
+        counts: Vec::new(),
+        values: Vec::new(),
+        lang: Lang::Other,
+        keys: None,
+    }
+}
+
+/// Classifies reader errors for the report.
+fn reader_error_kind(e: &str) -> &'static str {
+    if e.contains("larger than the limit") {
+        "oversize-record"
+    } else if e.contains("empty") || e.contains("no rows") {
+        "empty-file"
+    } else {
+        "unreadable"
+    }
+}
+
+fn process(
+    item: RawItem,
+    file: u32,
+    label: &str,
+    rules: &Rules,
+    stages: &[&dyn RecordStage],
+    engine: Option<&Engine>,
+) -> Processed {
+    if let Some(e) = item.error {
+        return malformed(item.line, reader_error_kind(&e), e, item.bytes);
+    }
+    let text = match String::from_utf8(item.bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            return malformed(
+                item.line,
+                "invalid-utf8",
+                format!("invalid UTF-8 at byte {at} of the record"),
+                e.into_bytes(),
+            );
+        }
+    };
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg);
+            return malformed(
+                item.line,
+                "invalid-json",
+                format!("invalid JSON at column {}: {msg}", e.column()),
+                text.into_bytes(),
+            );
+        }
+    };
+    let origin = Origin { file, line: item.line };
+    let mut rec = match map_record(&rules.adapters, &value, origin, label) {
+        Ok(r) => r,
+        Err(e) => {
+            let kind = if e.field.is_empty() {
+                "unknown-shape"
+            } else {
+                "bad-field"
+            };
+            return malformed(item.line, kind, e.message, text.into_bytes());
+        }
+    };
+    drop(value);
+    rec.raw = text;
+    // Every stage measures every record, so stored metrics can re-decide any
+    // rule later; the record is routed by the first stage where a rule fails.
+    let lang = rec.lang;
+    let mut nanos = Vec::with_capacity(stages.len());
+    let mut counts = Vec::new();
+    let mut values = Vec::with_capacity(stages.len());
+    let mut dropped: Option<(usize, StageOutcome)> = None;
+    for (i, stage) in stages.iter().enumerate() {
+        let t = Instant::now();
+        let mut outcome = stage.process(&mut rec);
+        nanos.push(t.elapsed().as_nanos() as u64);
+        values.push(std::mem::take(&mut outcome.values));
+        if dropped.is_none() {
+            counts.extend(outcome.counts.drain(..).map(|(name, n)| (i, name, n)));
+            if !outcome.failed.is_empty() {
+                dropped = Some((i, outcome));
+            }
+        }
+    }
+    let fate = match dropped {
+        Some((stage, outcome)) => Fate::Rejected { stage, outcome },
+        None => Fate::Kept,
+    };
+    let keys = match (&fate, engine) {
+        (Fate::Kept, Some(e)) => Some(Box::new(e.keys(&rec))),
+        _ => None,
+    };
+    Processed {
+        rec: Some(rec),
+        fate,
+        nanos,
+        counts,
+        values,
+        lang,
+        keys,
+    }
+}
+
+fn spawn_reader(
+    files: Vec<InputFile>,
+    first: u32,
+    opts: ReadOptions,
+    batch_records: usize,
+    bytes: Arc<AtomicU64>,
+    tx: SyncSender<Batch>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        const BATCH_BYTES: usize = 16 << 20;
+        for (i, f) in files.iter().enumerate() {
+            let mut items = Vec::with_capacity(batch_records.min(4096));
+            let mut size = 0usize;
+            let mut alive = true;
+            read_file(f, opts, bytes.clone(), &mut |item| {
+                size += item.bytes.len();
+                items.push(item);
+                if items.len() >= batch_records || size >= BATCH_BYTES {
+                    size = 0;
+                    let full = std::mem::take(&mut items);
+                    if tx
+                        .send(Batch {
+                            file: first + i as u32,
+                            items: full,
+                        })
+                        .is_err()
+                    {
+                        alive = false;
+                    }
+                }
+                alive
+            });
+            if !alive {
+                return;
+            }
+            if !items.is_empty()
+                && tx
+                    .send(Batch {
+                        file: first + i as u32,
+                        items,
+                    })
+                    .is_err()
+            {
+                return;
+            }
+        }
+    })
+}
+
+type ProcessedBatch = (u32, Vec<Processed>);
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_workers(
+    rules: Arc<Rules>,
+    stage_idx: Vec<usize>,
+    labels: Arc<Vec<String>>,
+    pool: Arc<rayon::ThreadPool>,
+    engine: Option<Arc<Engine>>,
+    references: u32,
+    rx: Receiver<Batch>,
+    tx: SyncSender<ProcessedBatch>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let stages: Vec<&dyn RecordStage> = stage_idx.iter().map(|&i| rules.record_stages[i].as_ref()).collect();
+        let engine = engine.as_deref();
+        for batch in rx {
+            let label = &labels[batch.file as usize];
+            // Reference corpora only need their dedup keys.
+            let stages: &[&dyn RecordStage] = if batch.file < references { &[] } else { &stages };
+            let out: Vec<Processed> = pool.install(|| {
+                batch
+                    .items
+                    .into_par_iter()
+                    .map(|item| process(item, batch.file, label, &rules, stages, engine))
+                    .collect()
+            });
+            if tx.send((batch.file, out)).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// The shard writers of phase 1.
+pub(crate) struct Writers {
+    pub kept: BackgroundWriter,
+    pub rejected: BackgroundWriter,
+    pub malformed: ShardWriter,
+    kept_rows: RecordRows,
+    rejected_rows: RecordRows,
+    malformed_rows: MalformedRows,
+}
+
+// Buffered rows are written out at these sizes. The check runs after every
+// record, so where batches end depends only on the records, never on how
+// the input was batched or how many threads processed it; a distributed
+// run cuts the same batches from its tasks' rows ([`crate::output::rechunk`]).
+use crate::output::rechunk::{FLUSH_BYTES, FLUSH_ROWS};
+
+impl Writers {
+    fn flush(&mut self, all: bool) -> Result<()> {
+        let due = |rows: usize, bytes: usize| rows > 0 && (all || rows >= FLUSH_ROWS || bytes >= FLUSH_BYTES);
+        if due(self.kept_rows.len(), self.kept_rows.bytes()) {
+            self.kept.write(self.kept_rows.finish())?;
+        }
+        if due(self.rejected_rows.len(), self.rejected_rows.bytes()) {
+            self.rejected.write(self.rejected_rows.finish())?;
+        }
+        if due(self.malformed_rows.len(), self.malformed_rows.bytes()) {
+            self.malformed.write(&self.malformed_rows.finish())?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    pb.set_style(style);
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
+/// What every part of a run agrees on: the stages, their rules, the dedup
+/// engine, the report's layout and the thread pool.
+pub(crate) struct Setup {
+    pub rules: Arc<Rules>,
+    pub stage_idx: Vec<usize>,
+    pub rule_ids: Vec<Vec<String>>,
+    pub engine: Option<Arc<Engine>>,
+    /// The report with every stage and input file and no counts.
+    pub template: Report,
+    /// Index of the dedup stage in the report.
+    pub dedup_stage: usize,
+    pub pool: Arc<rayon::ThreadPool>,
+    /// Every file in reading order (references first) and how many are references.
+    pub files: Vec<InputFile>,
+    pub n_ref: u32,
+}
+
+impl Setup {
+    /// Checks the stages and builds what the run needs for `files`
+    /// (`n_ref` reference files first, then the inputs).
+    pub fn new(rules: Rules, opts: &RunOptions, files: Vec<InputFile>, n_ref: u32) -> Result<Setup> {
+        let dedup_on = super::check_stages(&rules, opts)?;
+        let stage_refs = super::select_stages(&rules, &opts.stages)?;
+        let mut stage_names: Vec<String> = stage_refs.iter().map(|s| s.name().to_string()).collect();
+        let stage_idx: Vec<usize> = stage_names
+            .iter()
+            .filter_map(|n| rules.record_stages.iter().position(|s| s.name() == n))
+            .collect();
+        let infos: Vec<Vec<RuleInfo>> = stage_refs.iter().map(|s| s.rules()).collect();
+        let rule_ids: Vec<Vec<String>> = infos.iter().map(|r| r.iter().map(|i| i.id.clone()).collect()).collect();
+        let mut stage_reports: Vec<StageReport> = stage_refs
+            .iter()
+            .zip(&infos)
+            .map(|(s, rules)| StageReport {
+                name: s.name().to_string(),
+                rules: rules
+                    .iter()
+                    .map(|r| RuleSummary {
+                        id: r.id.clone(),
+                        threshold: r.describe(),
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect();
+        let dedup_stage = stage_reports.len();
+        drop(stage_refs);
+        let engine = match (&rules.dedup, dedup_on) {
+            (Some(cfg), true) => {
+                let mut paths = cfg.decontam.benchmarks.clone();
+                paths.extend(opts.decontaminate.iter().cloned());
+                let index = crate::dedup::decontam::Index::load(&paths, &cfg.decontam, &rules.adapters)?;
+                let e = Engine::new(cfg.clone(), index);
+                stage_reports.push(super::dedup_stage_report(&e));
+                stage_names.push(crate::registry::DEDUP_STAGE.into());
+                Some(Arc::new(e))
+            }
+            _ => None,
+        };
+        let threads = if opts.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            opts.threads
+        };
+        let pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?,
+        );
+        let template = Report {
+            curate_version: env!("CARGO_PKG_VERSION").to_string(),
+            rules_hash: rules.files.hash(),
+            rules_origin: rules.files.origin.clone(),
+            stages_run: stage_names,
+            threads,
+            stages: stage_reports,
+            files: files[n_ref as usize..]
+                .iter()
+                .map(|f| FileReport {
+                    path: f.label.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        Ok(Setup {
+            rules: Arc::new(rules),
+            stage_idx,
+            rule_ids,
+            engine,
+            template,
+            dedup_stage,
+            pool,
+            files,
+            n_ref,
+        })
+    }
+
+    /// Number of per-record stages.
+    pub fn record_stages(&self) -> usize {
+        self.dedup_stage
+    }
+}
+
+/// Where phase 1 writes.
+pub(crate) struct Targets {
+    /// Folder of `kept/`, `rejected/`, `malformed/` and `metrics/`.
+    pub root: PathBuf,
+    /// Folder of the staged survivors and the dedup state.
+    pub staging: PathBuf,
+    /// Intermediate files (fast compression), read back by the `write` step.
+    pub scratch: bool,
+    /// Band partitions of the dedup state.
+    pub partitions: usize,
+    /// Where user ids go to be checked for repeats across tasks (`None`:
+    /// checked here).
+    pub user_ids: Option<PathBuf>,
+}
+
+/// The dedup stage's state while phase 1 runs.
+pub(crate) struct DedupTask {
+    pub collector: Collector,
+    pub staging: BackgroundWriter,
+    staging_rows: RecordRows,
+    pub reference_malformed: u64,
+    pub lines: Option<LineCounter>,
+}
+
+/// What phase 1 leaves.
+pub(crate) struct TaskOutput {
+    pub report: Report,
+    pub diversity: Diversity,
+    pub stage_nanos: Vec<u64>,
+    pub writers: Writers,
+    pub dedup: Option<DedupTask>,
+    pub bytes_read: u64,
+}
+
+/// One line of the user-id file of a task: the id's hash, the input file
+/// index, the line and the id.
+pub(crate) type UserIdLine = (u64, u32, u64, String);
+
+fn writer(dir: &Path, schema: arrow::datatypes::SchemaRef, opts: &RunOptions, scratch: bool) -> Result<ShardWriter> {
+    if scratch {
+        ShardWriter::scratch(dir, schema, opts.shard_bytes)
+    } else {
+        ShardWriter::new(dir, schema, opts.shard_bytes)
+    }
+}
+
+/// Runs phase 1 over `setup.files[range]`.
+pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, range: Range<usize>, t: &Targets) -> Result<TaskOutput> {
+    let rules = setup.rules.clone();
+    let n_ref = setup.n_ref;
+    let n_record_stages = setup.record_stages();
+    let labels: Arc<Vec<String>> = Arc::new(setup.files.iter().map(|f| f.label.clone()).collect());
+    let files: Vec<InputFile> = setup.files[range.clone()].to_vec();
+    let total_bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
+        .sum();
+    let mut report = setup.template.clone();
+    let mut dd = match &setup.engine {
+        Some(e) => Some(DedupTask {
+            collector: Collector::partitioned(&t.staging.join("dedup"), &e.cfg, t.partitions)?,
+            staging: BackgroundWriter::spawn(ShardWriter::scratch(
+                &t.staging.join("records"),
+                crate::output::schema::kept_schema(),
+                opts.shard_bytes,
+            )?),
+            staging_rows: RecordRows::new(false),
+            reference_malformed: 0,
+            lines: e.cfg.lines.enabled.then(|| {
+                if t.user_ids.is_some() {
+                    LineCounter::for_task(e.cfg.lines.clone())
+                } else {
+                    LineCounter::new(e.cfg.lines.clone())
+                }
+            }),
+        }),
+        None => None,
+    };
+
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let (raw_tx, raw_rx) = sync_channel::<Batch>(2);
+    let (done_tx, done_rx) = sync_channel::<ProcessedBatch>(2);
+    let reader = spawn_reader(
+        files,
+        range.start as u32,
+        opts.read,
+        opts.batch_records.max(1),
+        bytes_read.clone(),
+        raw_tx,
+    );
+    let workers = spawn_workers(
+        rules.clone(),
+        setup.stage_idx.clone(),
+        labels.clone(),
+        setup.pool.clone(),
+        setup.engine.clone(),
+        n_ref,
+        raw_rx,
+        done_tx,
+    );
+
+    let rule_ids = &setup.rule_ids;
+    let metric_columns: Vec<String> = rule_ids.iter().flatten().cloned().collect();
+    let mut metrics_rows = MetricsRows::new(&metric_columns);
+    let mut metrics = writer(&t.root.join("metrics"), metrics_rows.schema(), opts, t.scratch)?;
+    let mut w = Writers {
+        kept: BackgroundWriter::spawn(writer(
+            &t.root.join("kept"),
+            crate::output::schema::kept_schema(),
+            opts,
+            t.scratch,
+        )?),
+        rejected: BackgroundWriter::spawn(writer(
+            &t.root.join("rejected"),
+            crate::output::schema::rejected_schema(),
+            opts,
+            t.scratch,
+        )?),
+        malformed: writer(
+            &t.root.join("malformed"),
+            crate::output::schema::malformed_schema(),
+            opts,
+            t.scratch,
+        )?,
+        kept_rows: RecordRows::new(false),
+        rejected_rows: RecordRows::new(true),
+        malformed_rows: MalformedRows::default(),
+    };
+    let mut user_ids = match &t.user_ids {
+        Some(p) => Some((
+            std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| Error::io(p, e))?),
+            p.clone(),
+        )),
+        None => None,
+    };
+    let pb = progress_bar(opts.progress, total_bytes);
+    let mut seen_ids: HashSet<u64> = HashSet::new();
+    let mut warned = 0usize;
+    let mut failure: Option<Error> = None;
+    let mut stage_nanos = vec![0u64; n_record_stages];
+    let mut diversity = Diversity::default();
+
+    'batches: for (file, batch) in done_rx {
+        let label = labels[file as usize].clone();
+        if file < n_ref {
+            // A reference corpus: its records only join the dedup state.
+            if let Some(d) = dd.as_mut() {
+                for p in batch {
+                    match (&p.rec, &p.keys) {
+                        (Some(rec), Some(keys)) if keys.contaminated.is_none() => {
+                            if let Err(e) = d.collector.push_reference(&rec.id, keys) {
+                                failure = Some(e);
+                                break 'batches;
+                            }
+                        }
+                        _ => d.reference_malformed += 1,
+                    }
+                }
+            }
+            continue;
+        }
+        let fi = (file - n_ref) as usize;
+        for p in batch {
+            let fr = &mut report.files[fi];
+            for (i, n) in p.nanos.iter().enumerate() {
+                stage_nanos[i] += n;
+            }
+            for (stage, name, n) in &p.counts {
+                *report.stages[*stage].counts.entry(name.clone()).or_default() += n;
+            }
+            if let Some(rec) = &p.rec {
+                metrics_rows.push(rec, &label, p.lang, &p.values);
+                *fr.formats.entry(rec.shape.name().to_string()).or_default() += 1;
+                *report.formats.entry(rec.shape.name().to_string()).or_default() += 1;
+                if rec.user_id {
+                    let h = xxhash_rust::xxh3::xxh3_64(rec.id.as_bytes());
+                    if let Some((f, path)) = user_ids.as_mut() {
+                        let line: UserIdLine = (h, file, rec.origin.line, rec.id.clone());
+                        let text = serde_json::to_string(&line).unwrap_or_default();
+                        if let Err(e) = writeln!(f, "{text}") {
+                            failure = Some(Error::io(&*path, e));
+                            break 'batches;
+                        }
+                    } else if !seen_ids.insert(h) {
+                        report.duplicate_ids.repeated_records += 1;
+                        if report.duplicate_ids.examples.len() < 10 {
+                            report
+                                .duplicate_ids
+                                .examples
+                                .push(format!("{} at {label}:{}", rec.id, rec.origin.line));
+                        }
+                    }
+                }
+            }
+            match p.fate {
+                Fate::Malformed { line, error, kind, raw } => {
+                    report.tally_malformed(fi, kind);
+                    if warned < opts.warn_malformed {
+                        pb.suspend(|| eprintln!("warning: {label}:{line}: {error} (quarantined in malformed/)"));
+                        warned += 1;
+                    }
+                    w.malformed_rows.push(&label, line, &error, &raw);
+                    if let Some(max) = opts.max_malformed {
+                        if report.totals.malformed > max {
+                            failure = Some(Error::Run(format!(
+                                "more than {max} malformed records (--max-malformed); last one at {label}:{line}: {error}"
+                            )));
+                            break 'batches;
+                        }
+                    }
+                }
+                Fate::Rejected { stage, outcome } => {
+                    let ids = &rule_ids[stage];
+                    let first = &outcome.failed[0];
+                    report.tally_rejected(
+                        fi,
+                        stage,
+                        &ids[first.rule],
+                        outcome.failed.iter().map(|f| ids[f.rule].as_str()),
+                    );
+                    let rejection = Rejection {
+                        stage: report.stages[stage].name.clone(),
+                        rule: ids[first.rule].clone(),
+                        value: Some(first.value),
+                        threshold: Some(first.threshold),
+                        reason: first.reason.clone(),
+                        failed_rules: outcome.failed.iter().map(|f| ids[f.rule].clone()).collect(),
+                        duplicate_of: None,
+                        similarity: None,
+                    };
+                    if let Some(rec) = &p.rec {
+                        w.rejected_rows.push(rec, &label, Some(&rejection));
+                    }
+                }
+                // A labeled block, not `continue`: every record must reach the
+                // flush check below, or buffered rows would grow without bound.
+                Fate::Kept => 'kept: {
+                    let Some(rec) = &p.rec else { break 'kept };
+                    let (Some(d), Some(engine)) = (dd.as_mut(), setup.engine.as_deref()) else {
+                        report.tally_kept(fi);
+                        diversity.add(rec, &label);
+                        w.kept_rows.push(rec, &label, None);
+                        break 'kept;
+                    };
+                    // Every per-record stage passed it on; the dedup stage decides.
+                    fr.counts.input += 1;
+                    report.totals.input += 1;
+                    for s in &mut report.stages[..n_record_stages] {
+                        s.input += 1;
+                        s.kept += 1;
+                    }
+                    let s = &mut report.stages[n_record_stages];
+                    s.input += 1;
+                    let keys = p.keys.as_deref().cloned().unwrap_or_default();
+                    if let Some(hit) = keys.contaminated {
+                        s.dropped += 1;
+                        *s.dropped_per_rule.entry("dedup/decontam".into()).or_default() += 1;
+                        *s.failed_per_rule.entry("dedup/decontam".into()).or_default() += 1;
+                        fr.counts.rejected += 1;
+                        report.totals.rejected += 1;
+                        let item = engine
+                            .benchmarks
+                            .items
+                            .get(hit.item as usize)
+                            .cloned()
+                            .unwrap_or_default();
+                        let rejection = Rejection {
+                            stage: s.name.clone(),
+                            rule: "dedup/decontam".into(),
+                            value: None,
+                            threshold: Some(engine.cfg.decontam.ngram as f64),
+                            reason: format!(
+                                "contains a {}-word n-gram of benchmark item {item}",
+                                engine.cfg.decontam.ngram
+                            ),
+                            failed_rules: vec!["dedup/decontam".into()],
+                            duplicate_of: Some(item),
+                            similarity: None,
+                        };
+                        w.rejected_rows.push(rec, &label, Some(&rejection));
+                        break 'kept;
+                    }
+                    if let Some(lc) = d.lines.as_mut() {
+                        lc.add(rec);
+                    }
+                    // Kept for now; phase 2 moves the duplicates to rejected.
+                    diversity.add(rec, &label);
+                    s.kept += 1;
+                    fr.counts.kept += 1;
+                    report.totals.kept += 1;
+                    if let Err(e) = d.collector.push(&rec.id, &keys) {
+                        failure = Some(e);
+                        break 'batches;
+                    }
+                    d.staging_rows.push(rec, &label, None);
+                }
+            }
+            if let Err(e) = w
+                .flush(false)
+                .and_then(|_| metrics_rows.flush_into(&mut metrics, false))
+            {
+                failure = Some(e);
+                break 'batches;
+            }
+        }
+        if let Some(d) = dd.as_mut() {
+            if d.staging_rows.bytes() >= FLUSH_BYTES {
+                if let Err(e) = d.staging.write(d.staging_rows.finish()) {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        pb.set_position(bytes_read.load(Ordering::Relaxed));
+        pb.set_message(format!("{} records", report.totals.input));
+    }
+    // Closing the receiving end stops the workers and then the reader.
+    let _ = workers.join();
+    let _ = reader.join();
+    pb.finish_and_clear();
+    if let Some((f, path)) = user_ids.as_mut() {
+        if let Err(e) = f.flush() {
+            failure.get_or_insert(Error::io(&*path, e));
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    w.flush(true)?;
+    metrics_rows.flush_into(&mut metrics, true)?;
+    metrics.finish()?;
+    if let Some(d) = dd.as_mut() {
+        if !d.staging_rows.is_empty() {
+            d.staging.write(d.staging_rows.finish())?;
+        }
+        d.staging.finish()?;
+    }
+    report.input_bytes = bytes_read.load(Ordering::Relaxed);
+    Ok(TaskOutput {
+        report,
+        diversity,
+        stage_nanos,
+        writers: w,
+        dedup: dd,
+        bytes_read: bytes_read.load(Ordering::Relaxed),
+    })
+}
