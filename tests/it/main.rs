@@ -11,4 +11,5 @@ mod quality;
 mod rules;
 mod run;
 mod sensitive;
+mod slurm;
 mod tag;
