@@ -19,6 +19,21 @@ pub struct Cli {
 pub enum Command {
     /// Read a corpus, run the stages, write kept/rejected/malformed Parquet and reports.
     Run(RunArgs),
+    /// Plan a distributed run in OUT (inputs, rules, options, tasks per
+    /// step) for the step commands `process`, `pairs`, `decide`, `write`.
+    Plan(PlanArgs),
+    /// Distributed step 1 (N tasks): the per-record stages over this task's
+    /// share of the input files, and the dedup keys.
+    Process(StepArgs),
+    /// Distributed step 2 (N tasks): verified near-duplicate pairs of this
+    /// task's partition of the LSH band keys.
+    Pairs(StepArgs),
+    /// Distributed step 3 (1 task): dedup survivors and drops from every
+    /// task's exact keys and pairs.
+    Decide(StepArgs),
+    /// Distributed step 4 (1 task): the kept/rejected/malformed/metrics
+    /// shards and the reports, identical to a local run's.
+    Write(StepArgs),
     /// Parse, validate and compile a rules folder without running.
     CheckRules {
         /// The rules folder (the built-in rules when omitted).
@@ -191,6 +206,34 @@ pub struct RunArgs {
     /// Do not print the summary table.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `curate plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The run, as for `curate run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Tasks of the `process` and `pairs` steps.
+    #[arg(long, value_name = "N")]
+    pub world: usize,
+}
+
+/// A step of a distributed run.
+#[derive(Debug, Args)]
+pub struct StepArgs {
+    /// The planned output folder (shared by every task).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+
+    /// This task's rank (default: SLURM_ARRAY_TASK_ID, then JOB_COMPLETION_INDEX).
+    #[arg(long, value_name = "R")]
+    pub rank: Option<usize>,
+
+    /// The step's number of tasks (default: the plan's; must match it).
+    #[arg(long, value_name = "N")]
+    pub world: Option<usize>,
 }
 
 /// `curate tag-explain`.

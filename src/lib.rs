@@ -19,7 +19,10 @@
 //!    `--reference` corpora). It needs every record before deciding, so the run
 //!    has two phases: survivors are staged in `OUT/.staging/` with their dedup
 //!    keys, the decision runs, and the staged records are routed.
-//! 5. [`output`]: kept, rejected and malformed records go to Parquet shards;
+//! 5. [`mix`] (optional, `rules/mix.toml`): once every record has been seen,
+//!    the survivors are sampled, deterministically, so that tasks, tags or
+//!    source files reach target shares; the rest is dropped as `mix/ratio`.
+//! 6. [`output`]: kept, rejected and malformed records go to Parquet shards;
 //!    the report counts everything per file and per stage.
 //!
 //! ## Invariants
@@ -39,6 +42,7 @@ pub mod dedup;
 pub mod distributed;
 pub mod error;
 pub mod filters;
+pub mod mix;
 pub mod output;
 pub mod pipeline;
 pub mod read;

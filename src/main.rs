@@ -8,7 +8,7 @@ use clap::Parser;
 
 use curate::audit::list::{audit, show_id, AuditQuery};
 use curate::audit::run_dir::RunDir;
-use curate::cli::{AuditArgs, Cli, Command, ExplainArgs, RunArgs, TuneArgs};
+use curate::cli::{AuditArgs, Cli, Command, ExplainArgs, PlanArgs, RunArgs, StepArgs, TuneArgs};
 use curate::pipeline::{self, RunOptions};
 use curate::read::ReadOptions;
 use curate::rules::{RuleFiles, Rules};
@@ -20,6 +20,54 @@ fn load_rules(dir: Option<&Path>) -> Result<Rules, Error> {
         None => RuleFiles::embedded(),
     };
     Rules::compile(files).map_err(Error::Rules)
+}
+
+fn run_options(args: &RunArgs) -> RunOptions {
+    RunOptions {
+        inputs: args.inputs.clone(),
+        out: args.out.clone(),
+        stages: args.stages.clone(),
+        threads: args.threads,
+        overwrite: args.overwrite,
+        max_malformed: args.max_malformed,
+        read: ReadOptions {
+            max_record_bytes: args.max_record_bytes,
+        },
+        shard_bytes: args.shard_bytes,
+        batch_records: args.batch_records,
+        progress: !args.no_progress,
+        references: args.references.clone(),
+        decontaminate: args.decontaminate.clone(),
+        ..RunOptions::default()
+    }
+}
+
+fn plan(args: PlanArgs) -> Result<(), Error> {
+    let rules = load_rules(args.run.rules.as_deref())?;
+    let plan = curate::distributed::plan::make_plan(&rules, &run_options(&args.run), args.world)?;
+    if !args.run.quiet {
+        eprintln!(
+            "planned {} input files ({} references) in {}: {}",
+            plan.inputs.len(),
+            plan.references.len(),
+            args.run.out.display(),
+            plan.steps
+                .iter()
+                .map(|s| format!("{} x{}", s.name, s.world))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn step(name: &str, args: StepArgs) -> Result<(), Error> {
+    use curate::distributed::steps::{run_step, StepOutcome};
+    match run_step(&args.out, name, args.rank, args.world)? {
+        StepOutcome::Done => eprintln!("{name}: done"),
+        StepOutcome::AlreadyDone => eprintln!("{name}: already done, nothing to do"),
+    }
+    Ok(())
 }
 
 fn run(args: RunArgs) -> Result<(), Error> {
@@ -138,6 +186,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Plan(args) => plan(args),
+        Command::Process(args) => step("process", args),
+        Command::Pairs(args) => step("pairs", args),
+        Command::Decide(args) => step("decide", args),
+        Command::Write(args) => step("write", args),
         Command::CheckRules { dir } => check_rules(dir.as_deref()),
         Command::InitRules { dir } => init_rules(&dir),
         Command::Audit(args) => run_audit(args),

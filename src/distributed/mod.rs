@@ -22,6 +22,7 @@
 pub mod plan;
 pub mod slurm;
 pub mod status;
+pub mod steps;
 
 pub use plan::{Plan, PlannedFile, StepPlan};
 
@@ -150,7 +151,7 @@ pub fn step_done(out: &Path, step: &str, world: usize) -> bool {
 }
 
 /// The rank of this task: `--rank`, else `SLURM_ARRAY_TASK_ID`, else
-/// Kubernetes' `JOB_COMPLETION_INDEX`. The world is `--world`, else the
+/// Kubernetes' `JOB_COMPLETION_INDEX`, else 0 for a step of one task. The world is `--world`, else the
 /// plan's (`SLURM_ARRAY_TASK_COUNT` counts only the submitted tasks, which is
 /// fewer than the world when only missing ranks are re-submitted, so it is
 /// only checked, when it is larger than the plan's world).
@@ -172,6 +173,7 @@ pub fn resolve_rank(rank: Option<usize>, world: Option<usize>, planned: usize, s
     let rank = rank
         .or_else(|| env("SLURM_ARRAY_TASK_ID"))
         .or_else(|| env("JOB_COMPLETION_INDEX"))
+        .or((world == 1).then_some(0))
         .ok_or_else(|| {
             Error::Usage(format!(
                 "step {step}: no rank (give --rank, or run as a Slurm array task or an indexed Kubernetes job)"

@@ -55,6 +55,9 @@ pub struct Plan {
     pub curate_version: String,
     /// Hash of the rules snapshot.
     pub rules_hash: String,
+    /// Where the rules came from (`built-in` or a folder).
+    #[serde(default)]
+    pub rules_origin: String,
     /// Reference corpora (deduplicated against, not written), in order.
     pub references: Vec<PlannedFile>,
     /// Input files, in order.
@@ -159,6 +162,7 @@ pub fn make_plan(rules: &crate::rules::Rules, opts: &RunOptions, world: usize) -
     let plan = Plan {
         curate_version: env!("CARGO_PKG_VERSION").to_string(),
         rules_hash: rules.files.hash(),
+        rules_origin: rules.files.origin.clone(),
         references: references.iter().map(PlannedFile::of).collect::<Result<_>>()?,
         inputs: inputs.iter().map(PlannedFile::of).collect::<Result<_>>()?,
         decontaminate: opts.decontaminate.clone(),

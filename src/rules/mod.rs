@@ -83,6 +83,9 @@ pub struct Rules {
     pub record_stages: Vec<Box<dyn RecordStage>>,
     /// The dedup settings (`dedup.toml`), when the rule set has them.
     pub dedup: Option<crate::dedup::DedupConfig>,
+    /// The mix settings (`mix.toml`), when the rule set has them and they are
+    /// enabled (a disabled file is still validated).
+    pub mix: Option<crate::mix::MixConfig>,
 }
 
 impl Rules {
@@ -130,12 +133,20 @@ impl Rules {
                 None
             }
         };
+        let mix = match crate::mix::MixConfig::from_files(&files) {
+            Ok(m) => m.filter(|m| m.enabled),
+            Err(mut e) => {
+                errors.append(&mut e);
+                None
+            }
+        };
         if errors.is_empty() {
             Ok(Rules {
                 files,
                 adapters,
                 record_stages,
                 dedup,
+                mix,
             })
         } else {
             Err(errors)

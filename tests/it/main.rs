@@ -3,6 +3,7 @@
 
 mod audit;
 mod dedup;
+mod distributed;
 mod formats;
 mod harness;
 mod invariants;

@@ -128,3 +128,28 @@ fn bad_rules_stop_a_run_with_exit_code_2() {
     assert!(err.contains("quality/a.toml:3: key `r.scope`"), "{err}");
     assert!(!out.exists(), "nothing written");
 }
+
+#[test]
+fn mix_shares_out_of_range_name_file_line_and_key() {
+    let mix = "enabled = true\nby = \"task\"\n[targets]\ncoding = 0.4\nmath = 1.2\n";
+    let (code, err) = check_with(|d| std::fs::write(d.join("mix.toml"), mix).expect("write"));
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("mix.toml:5: key `targets.math`: share 1.2 is out of range [0, 1]"),
+        "{err}"
+    );
+    let mix = "[targets]\ncoding = 0.7\nmath = 0.4\n";
+    let (code, err) = check_with(|d| std::fs::write(d.join("mix.toml"), mix).expect("write"));
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("mix.toml:1: key `targets`") && err.contains("at most 1"),
+        "{err}"
+    );
+    let (code, err) =
+        check_with(|d| std::fs::write(d.join("mix.toml"), "enabled = false\nratio = 2\n").expect("write"));
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("mix.toml:2") && err.contains("unknown field `ratio`"),
+        "{err}"
+    );
+}

@@ -1,0 +1,142 @@
+//! Distributed runs: the step commands over a planned output folder give the
+//! same shards as a local run, resume, and fail with a marker and a message.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::harness::*;
+
+fn all_shards(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut all = Vec::new();
+    for sub in ["kept", "rejected", "malformed", "metrics", "dedup"] {
+        let Ok(entries) = std::fs::read_dir(out.join(sub)) else {
+            continue;
+        };
+        let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for f in files {
+            all.push((
+                format!("{sub}/{}", f.file_name().expect("name").to_string_lossy()),
+                std::fs::read(&f).expect("read"),
+            ));
+        }
+    }
+    all
+}
+
+fn steps(out: &str, world: usize) {
+    for step in ["process", "pairs"] {
+        for r in 0..world {
+            curate_ok(&[step, out, "--rank", &r.to_string()]);
+        }
+    }
+    curate_ok(&["decide", out, "--rank", "0"]);
+    curate_ok(&["write", out, "--rank", "0"]);
+}
+
+#[test]
+fn steps_give_the_shards_of_a_local_run() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut inputs = vec![fixture("sample"), fixture("formats"), fixture("broken")];
+    if let Some(c) = corpora() {
+        inputs.push(c.join("alpaca_chinese_carbonz0").display().to_string());
+        inputs.push(c.join("gpteacher").display().to_string());
+    }
+    let local = tmp.path().join("local");
+    let dist = tmp.path().join("dist");
+    let (l, d) = (local.to_str().expect("utf-8"), dist.to_str().expect("utf-8"));
+    let common = ["-q", "--shard-bytes", "300000"];
+    let mut args: Vec<&str> = vec!["run"];
+    args.extend(inputs.iter().map(String::as_str));
+    args.extend(["--out", l]);
+    args.extend(common);
+    curate_ok(&args);
+    let mut args: Vec<&str> = vec!["plan"];
+    args.extend(inputs.iter().map(String::as_str));
+    args.extend(["--out", d, "--world", "3"]);
+    args.extend(common);
+    curate_ok(&args);
+    steps(d, 3);
+    assert_accounting(&dist);
+    let (a, b) = (all_shards(&local), all_shards(&dist));
+    assert!(a.len() >= 5, "several shards: {}", a.len());
+    assert_eq!(
+        a.iter().map(|x| &x.0).collect::<Vec<_>>(),
+        b.iter().map(|x| &x.0).collect::<Vec<_>>()
+    );
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x.1 == y.1, "{} differs between the local and the distributed run", x.0);
+    }
+    let report = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p.join("report.json")).expect("report")).expect("json")
+    };
+    let (ra, rb) = (report(&local), report(&dist));
+    for key in ["totals", "files", "formats", "malformed_by_error", "duplicate_ids"] {
+        assert_eq!(ra[key], rb[key], "report {key}");
+    }
+    assert!(dist.join("_SUCCESS").exists());
+    // The tasks' data is gone, their markers stay.
+    assert!(dist.join(".work/process/_DONE.2").exists());
+    assert!(!dist.join(".work/process/rank-00000").exists());
+}
+
+#[test]
+fn steps_resume_refuse_to_start_early_and_mark_failures() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    for f in ["alpaca_en.jsonl", "alpaca_zh.jsonl", "sharegpt_identity.jsonl"] {
+        std::fs::copy(root().join("fixtures/sample").join(f), data.join(f)).expect("copy fixture");
+    }
+    let out = tmp.path().join("out");
+    let o = out.to_str().expect("utf-8");
+    curate_ok(&["plan", data.to_str().expect("utf-8"), "--out", o, "--world", "2", "-q"]);
+
+    // A step whose previous step is not complete fails and says why.
+    let early = curate(&["pairs", o, "--rank", "0"]);
+    assert_eq!(early.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&early.stderr).contains("needs step process"));
+    assert!(out.join(".work/pairs/_FAILED.0").exists());
+
+    // An input that changed since planning fails its task, with the file named.
+    let owned_by_last = data.join("sharegpt_identity.jsonl");
+    let text = std::fs::read_to_string(&owned_by_last).expect("read");
+    std::fs::write(&owned_by_last, format!("{text}{text}")).expect("write");
+    let failed = curate(&["process", o, "--rank", "1"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        err.contains("sharegpt_identity.jsonl") && err.contains("planned"),
+        "{err}"
+    );
+    let marker = std::fs::read_to_string(out.join(".work/process/_FAILED.1")).expect("failure marker");
+    assert!(marker.contains("sharegpt_identity.jsonl"));
+    std::fs::write(&owned_by_last, text).expect("restore");
+
+    // Ranks come from the Slurm environment; a done task is not redone.
+    for r in ["0", "1"] {
+        let ok = Command::new(env!("CARGO_BIN_EXE_curate"))
+            .args(["process", o])
+            .env("SLURM_ARRAY_TASK_ID", r)
+            .output()
+            .expect("runs");
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    }
+    assert!(!out.join(".work/process/_FAILED.1").exists());
+    let before = std::fs::read(out.join(".work/process/_DONE.0")).expect("marker");
+    let again = curate_ok(&["process", o, "--rank", "0"]);
+    assert!(again.contains("already done"));
+    assert_eq!(
+        std::fs::read(out.join(".work/process/_DONE.0")).expect("marker"),
+        before
+    );
+    for r in ["0", "1"] {
+        curate_ok(&["pairs", o, "--rank", r]);
+    }
+    curate_ok(&["decide", o]);
+    let rank_too_big = curate(&["write", o, "--rank", "1"]);
+    assert_eq!(rank_too_big.status.code(), Some(2));
+    curate_ok(&["write", o, "--rank", "0"]);
+    assert_accounting(&out);
+    assert!(out.join("_SUCCESS").exists());
+}
