@@ -11,11 +11,13 @@
 #   (b) an input removed after planning: the `process` task owning it fails,
 #       `curate status` names it with its error and exits 1, and the later
 #       steps never start (cancelled by their dependency);
-#   (c) an input replaced by a FIFO after planning: its `process` task hangs
+#   (c) an input that is a FIFO no one writes to: its `process` task hangs
 #       and is cancelled once the others are done; `curate status` shows it
 #       missing; with the input back, `curate slurm --resume --wait` submits
 #       that rank alone, leaves the other ranks' markers untouched and ends
-#       with the same files as the local run.
+#       with the same files as the local run. (The FIFO is there when the run
+#       is planned, as an input of 0 bytes: a task checks its inputs' sizes
+#       against the plan first, so a FIFO put there later fails at once.)
 #
 # Prints `ok - …` / `FAIL - …` lines; exits non-zero on any failure. Stops
 # the cluster at the end, unless it was running before.
@@ -74,8 +76,9 @@ ok "single-node Slurm cluster up ($(sinfo -h -o '%P %T %c CPUs' | head -1))"
 
 # ------------------------------------------------------------------ corpus
 # ~4,000 records: Alpaca (English, Chinese), ShareGPT (with tool calls),
-# OpenAI messages, pCLUE (a declared format), and lines that are not valid
-# records. File sizes put at least one file on each of 4 process tasks.
+# OpenAI messages, pCLUE (a declared format), lines that are not valid
+# records and an empty file (`pending.jsonl`, a delivery still to come).
+# File sizes put at least one file on each of 4 process tasks.
 make_corpus() {
   mkdir -p "$1"
   cp "$CORPORA/llamafactory_alpaca_en_demo/alpaca_en_demo.jsonl" \
@@ -85,6 +88,7 @@ make_corpus() {
      "$CORPORA/llamafactory_v1_sft_demo/v1_sft_demo.jsonl" \
      "$CORPORA/pclue/pCLUE_train_9.jsonl" \
      "$ROOT/fixtures/broken/bad_lines.jsonl" "$1/"
+  : >"$1/pending.jsonl"
 }
 cd "$WORK"
 make_corpus corpus
@@ -157,11 +161,11 @@ check "(b) curate slurm --wait exits non-zero (rc=$rc)" test "$rc" != 0
 "$CURATE" status b >b.status 2>&1
 rc=$?
 check "(b) curate status exits 1 (rc=$rc)" test "$rc" = 1
-failed_line=$(sed -n '/^failed:/,/^[a-z]/p' b.status | grep -E '^  process rank [0-9]+' || true)
+failed_line=$(sed -n '/^failed:/,/^[a-z]/p' b.status | grep -E '^  process rank [0-9]+' | sed 's/^ *//' || true)
 one_failure_naming_the_file() {
   [ "$(grep -c . <<<"$failed_line")" = 1 ] && grep -q 'glaive_toolcall_zh_demo.jsonl' <<<"$failed_line"
 }
-check "(b) status names the failed task with its error: ${failed_line# }" one_failure_naming_the_file
+check "(b) status names the failed task with its error: $failed_line" one_failure_naming_the_file
 check "(b) the other 3 process tasks are done" test "$(markers b process)" = 3
 no_later_markers() { [ -z "$(ls b/.work/pairs b/.work/decide b/.work/write 2>/dev/null)" ] && [ ! -e b/_SUCCESS ]; }
 check "(b) no pairs/decide/write marker, no _SUCCESS" no_later_markers
@@ -178,13 +182,13 @@ fi
 echo "# (c) a hanging task, cancelled, then resumed ($(($(date +%s) - T0)) s)"
 # Planned from another folder holding its own corpus/: the same relative
 # input paths, so the same `source_file` values as the local run.
+# Opening a FIFO that no one writes to blocks for ever.
 mkdir c.cwd
-(cd c.cwd && make_corpus corpus && "$CURATE" slurm corpus --out ../c --world 4 "${SUBMIT[@]}" --dry-run) \
-  >c.plan.log 2>&1 || { cat c.plan.log; die "(c) planning failed"; }
-# Reading a FIFO that no one writes blocks for ever.
-mv c.cwd/corpus/glaive_toolcall_zh_demo.jsonl glaive.saved
-mkfifo c.cwd/corpus/glaive_toolcall_zh_demo.jsonl
-"$CURATE" slurm --resume c >c.submit.log 2>&1 || { cat c.submit.log; die "(c) submission failed"; }
+make_corpus c.cwd/corpus
+rm c.cwd/corpus/pending.jsonl
+mkfifo c.cwd/corpus/pending.jsonl
+(cd c.cwd && "$CURATE" slurm corpus --out ../c --world 4 "${SUBMIT[@]}") >c.submit.log 2>&1 \
+  || { cat c.submit.log; die "(c) submission failed"; }
 process_job=$(job_of c process)
 three_done() { [ "$(markers c process)" = 3 ]; }
 wait_for 60 three_done
@@ -201,8 +205,8 @@ rc=$?
 shows_missing() { [ "$rc" = 1 ] && grep -qx "  process rank $hung" c.status && ! grep -q '^failed:' c.status; }
 check "(c) curate status exits 1 and shows rank $hung missing" shows_missing
 before=$(cd c/.work/process && for f in _DONE.*; do echo "$f $(stat -c %y "$f") $(md5sum <"$f")"; done)
-rm c.cwd/corpus/glaive_toolcall_zh_demo.jsonl
-mv glaive.saved c.cwd/corpus/glaive_toolcall_zh_demo.jsonl
+rm c.cwd/corpus/pending.jsonl
+: >c.cwd/corpus/pending.jsonl
 timeout 150 "$CURATE" slurm --resume c --wait --poll 1 >c.log 2>&1
 rc=$?
 check "(c) curate slurm --resume --wait exits 0 (rc=$rc)" test "$rc" = 0

@@ -476,6 +476,28 @@ fn refuse_live_jobs(launch: &Launch, programs: &Programs) -> Result<()> {
     )))
 }
 
+/// Warns about planned inputs that the tasks will not find from `chdir`
+/// (moved since planning, or a plan made from another folder): their tasks
+/// will fail, and say so in their markers.
+fn warn_unreachable_inputs(plan: &Plan, chdir: &Path) {
+    let missing: Vec<&str> = plan
+        .references
+        .iter()
+        .chain(&plan.inputs)
+        .filter(|f| !chdir.join(&f.path).exists())
+        .map(|f| f.path.as_str())
+        .collect();
+    for path in missing.iter().take(5) {
+        eprintln!(
+            "warning: {path}: not found from {}, where the tasks run; the task that reads it will fail",
+            chdir.display()
+        );
+    }
+    if missing.len() > 5 {
+        eprintln!("warning: {} more inputs not found", missing.len() - 5);
+    }
+}
+
 fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).map_err(|e| Error::io(p, e))
 }
@@ -578,6 +600,7 @@ pub fn command(args: &SlurmArgs) -> Result<bool> {
     // Keep what the scripts need, even if nothing is submitted below (a
     // dry run is submitted later with --resume).
     launch.save()?;
+    warn_unreachable_inputs(&plan, &launch.chdir);
     let mut stdout = std::io::stdout();
     let jobs = submit(&mut launch, &plan, &programs, args.dry_run, &mut stdout)?;
     let out = launch.out.clone();
@@ -607,7 +630,8 @@ pub fn command(args: &SlurmArgs) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::distributed::{mark_done, StepPlan};
+    use crate::distributed::mark_done;
+    use crate::distributed::status::test_plan as plan;
 
     fn launch(out: &Path) -> Launch {
         Launch {
@@ -622,29 +646,6 @@ mod tests {
                 extra: vec!["--account=nlp".into()],
             },
             submissions: Vec::new(),
-        }
-    }
-
-    fn plan(world: usize) -> Plan {
-        Plan {
-            curate_version: "test".into(),
-            rules_hash: String::new(),
-            references: Vec::new(),
-            inputs: Vec::new(),
-            decontaminate: Vec::new(),
-            stages: None,
-            max_malformed: None,
-            max_record_bytes: 1 << 20,
-            shard_bytes: 1 << 20,
-            batch_records: 16,
-            threads: 1,
-            steps: crate::distributed::STEPS
-                .iter()
-                .map(|&name| StepPlan {
-                    name: name.into(),
-                    world: if name == "process" || name == "pairs" { world } else { 1 },
-                })
-                .collect(),
         }
     }
 

@@ -248,33 +248,37 @@ pub fn command(out: &Path, format: StatusFormat) -> Result<bool> {
     Ok(status.complete)
 }
 
+/// A plan of no input with `world` tasks for `process` and `pairs`, for tests.
+#[cfg(test)]
+pub(crate) fn test_plan(world: usize) -> Plan {
+    Plan {
+        curate_version: "test".into(),
+        rules_hash: String::new(),
+        rules_origin: String::new(),
+        references: Vec::new(),
+        inputs: Vec::new(),
+        decontaminate: Vec::new(),
+        stages: None,
+        max_malformed: None,
+        max_record_bytes: 1 << 20,
+        shard_bytes: 1 << 20,
+        batch_records: 16,
+        threads: 1,
+        steps: super::STEPS
+            .iter()
+            .map(|&name| super::StepPlan {
+                name: name.into(),
+                world: if name == "process" || name == "pairs" { world } else { 1 },
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_plan as plan;
     use super::*;
-    use crate::distributed::{mark_done, mark_failed, StepPlan};
-
-    fn plan(world: usize) -> Plan {
-        Plan {
-            curate_version: "test".into(),
-            rules_hash: String::new(),
-            references: Vec::new(),
-            inputs: Vec::new(),
-            decontaminate: Vec::new(),
-            stages: None,
-            max_malformed: None,
-            max_record_bytes: 1 << 20,
-            shard_bytes: 1 << 20,
-            batch_records: 16,
-            threads: 1,
-            steps: crate::distributed::STEPS
-                .iter()
-                .map(|&name| StepPlan {
-                    name: name.into(),
-                    world: if name == "process" || name == "pairs" { world } else { 1 },
-                })
-                .collect(),
-        }
-    }
+    use crate::distributed::{mark_done, mark_failed};
 
     #[test]
     fn ranks_are_written_as_ranges() {
