@@ -378,7 +378,8 @@ pub struct SlurmArgs {
     #[arg(long, value_delimiter = ',', value_name = "STAGES")]
     pub stages: Option<Vec<String>>,
 
-    /// Worker threads of each task (default: one per core of its node).
+    /// Worker threads of each task (default: --cpus-per-task, else one per
+    /// core of its node).
     #[arg(short = 'j', long, default_value_t = 0)]
     pub threads: usize,
 

@@ -524,7 +524,11 @@ fn plan_run(args: &SlurmArgs, out: &Path) -> Result<Plan> {
         inputs: args.inputs.clone(),
         out: out.to_path_buf(),
         stages: args.stages.clone(),
-        threads: args.threads,
+        // A task's threads: those Slurm gives it, unless told otherwise.
+        threads: match (args.threads, args.sbatch.cpus_per_task) {
+            (0, Some(cpus)) => cpus,
+            (t, _) => t,
+        },
         overwrite: args.overwrite,
         max_malformed: args.max_malformed,
         read: ReadOptions {
