@@ -121,6 +121,20 @@ fn check_rules(dir: Option<&Path>) -> Result<(), Error> {
             println!("  {:<40} {}", rule.id, rule.describe());
         }
     }
+    match &rules.mix {
+        Some(m) => println!(
+            "mix: by {}, seed {}, {} targets ({})",
+            m.by.name(),
+            m.seed,
+            m.targets.len(),
+            m.targets
+                .iter()
+                .map(|t| format!("{} {}", t.name, t.share))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => println!("mix: off"),
+    }
     Ok(())
 }
 

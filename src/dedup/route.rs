@@ -10,7 +10,11 @@ use arrow::array::{
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{DataType, Field};
 
-use crate::dedup::clusters::{Decision, DropRule};
+use crate::dedup::clusters::{Decision, Drop, DropRule};
+use crate::mix::{MixDecision, MixVerdict};
+
+/// The stage of mix rows in `rejected`.
+const MIX_STAGE: &str = "mix";
 use crate::error::{Error, Result};
 use crate::output::rechunk::{read_dirs, Rechunk, Weight, FLUSH_BYTES, FLUSH_ROWS};
 use crate::output::schema::{kept_schema, rejected_schema};
@@ -18,8 +22,15 @@ use crate::output::BackgroundWriter;
 
 /// What routing counted: per source file label, (kept, dropped by rule).
 pub trait RouteSink {
-    /// One record of `source_file` was dropped by `rule`.
-    fn dropped(&mut self, source_file: &str, rule: DropRule);
+    /// One record of `source_file` was dropped by dedup `rule`, or by the
+    /// mix (`rule` = `None`).
+    fn dropped(&mut self, source_file: &str, rule: Option<DropRule>);
+}
+
+/// Why one staged record goes to `rejected`.
+enum Gone<'a> {
+    Dedup(Drop),
+    Mix(&'a MixVerdict),
 }
 
 /// Routes every staged record, read from the shards of `staging` (one
@@ -31,6 +42,7 @@ pub trait RouteSink {
 pub fn route(
     staging: &[PathBuf],
     decision: &Decision,
+    mix: Option<&MixDecision>,
     first_seq: u32,
     threshold: f64,
     id: &dyn Fn(u32) -> Result<String>,
@@ -40,19 +52,27 @@ pub fn route(
 ) -> Result<()> {
     let mut seq = first_seq;
     let mut next = decision.drops.iter().peekable();
+    let mut mixed = mix.map(|m| m.drops.iter().peekable());
     let pq = |e: &dyn std::fmt::Display| Error::Run(format!("routing staged records: {e}"));
     let mut one = |batch: RecordBatch| -> Result<()> {
         let n = batch.num_rows();
         let mut keep = Vec::with_capacity(n);
         let mut drops = Vec::new();
         for _ in 0..n {
+            let by_mix = mixed.as_mut().and_then(|it| it.next_if(|d| d.seq == seq));
             match next.peek() {
                 Some(d) if d.seq == seq => {
                     keep.push(false);
-                    drops.push(**d);
+                    drops.push(Gone::Dedup(**d));
                     next.next();
                 }
-                _ => keep.push(true),
+                _ => match (by_mix, mix) {
+                    (Some(d), Some(m)) => {
+                        keep.push(false);
+                        drops.push(Gone::Mix(m.verdict(d)));
+                    }
+                    _ => keep.push(true),
+                },
             }
             seq += 1;
         }
@@ -76,9 +96,25 @@ pub fn route(
             ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
         let mut dup = StringBuilder::new();
         let mut sim = Float64Builder::new();
-        for (i, d) in drops.iter().enumerate() {
+        for (i, g) in drops.iter().enumerate() {
+            let d = match g {
+                Gone::Dedup(d) => d,
+                Gone::Mix(v) => {
+                    sink.dropped(files.value(i), None);
+                    stage.append_value(MIX_STAGE);
+                    rule.append_value(crate::mix::RULE_ID);
+                    value.append_value(v.value);
+                    thr.append_value(v.threshold);
+                    reason.append_value(&v.reason);
+                    failed.values().append_value(crate::mix::RULE_ID);
+                    failed.append(true);
+                    dup.append_null();
+                    sim.append_null();
+                    continue;
+                }
+            };
             let survivor = id(d.survivor)?;
-            sink.dropped(files.value(i), d.rule);
+            sink.dropped(files.value(i), Some(d.rule));
             stage.append_value("dedup");
             rule.append_value(d.rule.id());
             value.append_value(d.similarity);
@@ -116,7 +152,7 @@ pub fn route(
     let mut cut = Rechunk::new(kept_schema(), FLUSH_ROWS, FLUSH_BYTES, Weight::Record);
     read_dirs(staging, &mut |b| cut.push(b, &mut one))?;
     cut.finish(&mut one)?;
-    if next.peek().is_some() {
+    if next.peek().is_some() || mixed.is_some_and(|mut m| m.peek().is_some()) {
         return Err(Error::Run("dedup decided about records that were not staged".into()));
     }
     Ok(())

@@ -181,6 +181,7 @@ fn process(out: &Path, plan: &Plan, rank: usize, world: usize) -> Result<u64> {
         partial.reference_malformed = d.reference_malformed;
         partial.lines = d.lines.as_ref().map(|l| l.counts());
         partial.dedup = Some(d.collector.finish_to_disk()?);
+        save_mix_items(&dir.join("mix.bin"), &d.mix_items)?;
     }
     partial.report = report;
     write_json_atomic(&dir.join("partial.json"), &partial)?;
@@ -340,6 +341,39 @@ fn load_decision(dir: &Path) -> Result<Decision> {
     })
 }
 
+/// What mixing needs of each staged record: 16 bytes each (sequence number
+/// within the task, id hash, group or `u32::MAX`).
+fn save_mix_items(path: &Path, items: &[crate::mix::MixItem]) -> Result<()> {
+    let mut b = Vec::with_capacity(items.len() * 16);
+    for it in items {
+        b.extend_from_slice(&it.seq.to_le_bytes());
+        b.extend_from_slice(&it.id_hash.to_le_bytes());
+        b.extend_from_slice(&it.group.unwrap_or(u32::MAX).to_le_bytes());
+    }
+    std::fs::write(path, b).map_err(|e| Error::io(path, e))
+}
+
+/// Every task's mix items, with global sequence numbers.
+fn load_mix_items(parts: &[(PathBuf, Partial)], tasks: &Tasks) -> Result<Vec<crate::mix::MixItem>> {
+    let mut out = Vec::new();
+    for ((dir, _), &off) in parts.iter().zip(tasks.offsets()) {
+        let p = dir.join("mix.bin");
+        let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        for c in b.chunks_exact(16) {
+            let u = |x: &[u8]| u32::from_le_bytes([x[0], x[1], x[2], x[3]]);
+            let mut h = [0u8; 8];
+            h.copy_from_slice(&c[4..12]);
+            let g = u(&c[12..16]);
+            out.push(crate::mix::MixItem {
+                seq: u(&c[0..4]) + off,
+                id_hash: u64::from_le_bytes(h),
+                group: (g != u32::MAX).then_some(g),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Repeated user ids across every task, in input order (as a local run
 /// finds them).
 fn duplicate_ids(parts: &[(PathBuf, Partial)], report: &mut Report, labels: &[String]) -> Result<()> {
@@ -473,6 +507,10 @@ fn write(out: &Path, plan: &Plan) -> Result<u64> {
             &mut rejected,
             out,
             lines.as_ref(),
+            match &setup.rules.mix {
+                Some(m) => Some((m, load_mix_items(&parts, &tasks)?)),
+                None => None,
+            },
         )?;
         report.stages[setup.dedup_stage].cpu_seconds = t.elapsed().as_secs_f64();
     }

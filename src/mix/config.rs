@@ -37,6 +37,17 @@ pub enum By {
 }
 
 impl By {
+    /// How the groups are named in the report.
+    pub fn name(&self) -> String {
+        match self {
+            By::Task => "task".into(),
+            By::Tag { prefix } => format!("tag ({prefix}*)"),
+            By::Source => "source file".into(),
+        }
+    }
+}
+
+impl By {
     /// The name written in the rule file.
     pub fn as_str(&self) -> &'static str {
         match self {

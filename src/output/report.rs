@@ -109,6 +109,9 @@ pub struct Report {
     pub files: Vec<FileReport>,
     /// Repeated user ids.
     pub duplicate_ids: DuplicateIds,
+    /// Mixing: target against achieved shares per group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mix: Option<crate::mix::MixReport>,
     /// Task and tag distributions and complexity signals of the kept records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diversity: Option<crate::output::diversity::DiversityReport>,

@@ -156,6 +156,11 @@ pub(crate) fn check_stages(rules: &Rules, opts: &RunOptions) -> Result<bool> {
     if !dedup_on && !opts.decontaminate.is_empty() {
         return Err(Error::Usage("--decontaminate needs the dedup stage".into()));
     }
+    if !dedup_on && rules.mix.is_some() {
+        return Err(Error::Usage(
+            "mixing (mix.toml) runs after the dedup stage: include `dedup` in --stages (turn exact and near dedup off in dedup.toml to mix without deduplicating)".into(),
+        ));
+    }
     Ok(dedup_on)
 }
 
@@ -284,6 +289,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             &mut writers.rejected,
             &opts.out,
             d.lines.as_ref(),
+            setup.rules.mix.as_ref().map(|m| (m, d.mix_items)),
         )?;
         report.stages[setup.dedup_stage].cpu_seconds = t.elapsed().as_secs_f64();
         drop(ids);
@@ -303,6 +309,39 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     Ok(report)
 }
 
+/// The mix over the records dedup keeps (`items` and `drops` by sequence number).
+fn mix_decision(
+    mut items: Vec<crate::mix::MixItem>,
+    drops: &[crate::dedup::clusters::Drop],
+    cfg: &crate::mix::MixConfig,
+) -> crate::mix::MixDecision {
+    let mut d = drops.iter().map(|d| d.seq).peekable();
+    items.retain(|it| {
+        while d.peek().is_some_and(|&s| s < it.seq) {
+            d.next();
+        }
+        d.peek() != Some(&it.seq)
+    });
+    crate::mix::decide(&items, cfg)
+}
+
+/// The mix stage's report before it runs.
+pub(crate) fn mix_stage_report(mix: &crate::mix::MixConfig) -> StageReport {
+    StageReport {
+        name: task::MIX_STAGE.into(),
+        rules: vec![RuleSummary {
+            id: crate::mix::RULE_ID.into(),
+            threshold: format!(
+                "sampled (seed {}) to target shares of {} groups by {}",
+                mix.seed,
+                mix.targets.len(),
+                mix.by.name()
+            ),
+        }],
+        ..Default::default()
+    }
+}
+
 /// Applies a dedup decision: routes the staged records (`staging`: one
 /// folder per task, in order) to kept or rejected, writes the clusters table
 /// and the boilerplate lines, and counts it all in the report.
@@ -319,7 +358,9 @@ pub(crate) fn finish_dedup(
     rejected: &mut BackgroundWriter,
     out: &Path,
     lines: Option<&crate::dedup::boilerplate::LineCounter>,
+    mix: Option<(&crate::mix::MixConfig, Vec<crate::mix::MixItem>)>,
 ) -> Result<()> {
+    let mix = mix.map(|(cfg, items)| mix_decision(items, &decision.drops, cfg));
     let file_index: std::collections::HashMap<String, usize> = report
         .files
         .iter()
@@ -334,6 +375,7 @@ pub(crate) fn finish_dedup(
     crate::dedup::route::route(
         staging,
         decision,
+        mix.as_ref(),
         references,
         cfg.near.threshold,
         id,
@@ -348,6 +390,13 @@ pub(crate) fn finish_dedup(
             .counts
             .insert("boilerplate_lines".into(), lines.len() as u64);
         write_json(&out.join("dedup").join("boilerplate.json"), &lines)?;
+    }
+    if let Some(m) = mix {
+        let input = report.stages[stage].kept;
+        let s = &mut report.stages[stage + 1];
+        s.input = input;
+        s.kept = input - s.dropped;
+        report.mix = Some(m.report);
     }
     let s = &mut report.stages[stage];
     s.counts.insert("reference_records".into(), references as u64);
@@ -365,7 +414,7 @@ struct DedupCounts<'r> {
 }
 
 impl crate::dedup::route::RouteSink for DedupCounts<'_> {
-    fn dropped(&mut self, source_file: &str, rule: DropRule) {
+    fn dropped(&mut self, source_file: &str, rule: Option<DropRule>) {
         let r = &mut *self.report;
         if let Some(&i) = self.file_index.get(source_file) {
             r.files[i].counts.kept -= 1;
@@ -373,11 +422,18 @@ impl crate::dedup::route::RouteSink for DedupCounts<'_> {
         }
         r.totals.kept -= 1;
         r.totals.rejected += 1;
-        let s = &mut r.stages[self.stage];
-        s.kept -= 1;
+        // The mix stage follows dedup; its input is set once routing is done.
+        let (stage, id) = match rule {
+            Some(rule) => (self.stage, rule.id()),
+            None => (self.stage + 1, crate::mix::RULE_ID),
+        };
+        let s = &mut r.stages[stage];
+        if rule.is_some() {
+            s.kept -= 1;
+        }
         s.dropped += 1;
-        *s.dropped_per_rule.entry(rule.id().into()).or_default() += 1;
-        *s.failed_per_rule.entry(rule.id().into()).or_default() += 1;
+        *s.dropped_per_rule.entry(id.into()).or_default() += 1;
+        *s.failed_per_rule.entry(id.into()).or_default() += 1;
     }
 }
 

@@ -32,6 +32,9 @@ use crate::text::Lang;
 
 use super::RunOptions;
 
+/// The stage name of mixing in reports and `rejected` rows.
+pub(crate) const MIX_STAGE: &str = "mix";
+
 struct Batch {
     file: u32,
     items: Vec<RawItem>,
@@ -361,6 +364,10 @@ impl Setup {
                 let e = Engine::new(cfg.clone(), index);
                 stage_reports.push(super::dedup_stage_report(&e));
                 stage_names.push(crate::registry::DEDUP_STAGE.into());
+                if let Some(mix) = &rules.mix {
+                    stage_reports.push(super::mix_stage_report(mix));
+                    stage_names.push(MIX_STAGE.into());
+                }
                 Some(Arc::new(e))
             }
             _ => None,
@@ -433,6 +440,8 @@ pub(crate) struct DedupTask {
     staging_rows: RecordRows,
     pub reference_malformed: u64,
     pub lines: Option<LineCounter>,
+    /// What mixing needs of each staged record (when `mix.toml` is enabled).
+    pub mix_items: Vec<crate::mix::MixItem>,
 }
 
 /// What phase 1 leaves.
@@ -479,6 +488,7 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, range: Range<usize>, t:
             )?),
             staging_rows: RecordRows::new(false),
             reference_malformed: 0,
+            mix_items: Vec::new(),
             lines: e.cfg.lines.enabled.then(|| {
                 if t.user_ids.is_some() {
                     LineCounter::for_task(e.cfg.lines.clone())
@@ -701,9 +711,19 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, range: Range<usize>, t:
                     s.kept += 1;
                     fr.counts.kept += 1;
                     report.totals.kept += 1;
-                    if let Err(e) = d.collector.push(&rec.id, &keys) {
-                        failure = Some(e);
-                        break 'batches;
+                    let seq = match d.collector.push(&rec.id, &keys) {
+                        Ok(seq) => seq,
+                        Err(e) => {
+                            failure = Some(e);
+                            break 'batches;
+                        }
+                    };
+                    if let Some(mix) = &rules.mix {
+                        d.mix_items.push(crate::mix::MixItem {
+                            seq,
+                            id_hash: crate::mix::id_hash(&rec.id),
+                            group: crate::mix::group_of(mix, rec.task.as_deref().unwrap_or(""), &rec.tags, &label),
+                        });
                     }
                     d.staging_rows.push(rec, &label, None);
                 }

@@ -8,6 +8,7 @@ mod formats;
 mod harness;
 mod invariants;
 mod malformed;
+mod mix;
 mod quality;
 mod rules;
 mod run;
