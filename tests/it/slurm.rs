@@ -80,7 +80,10 @@ fn slurm<'a>(env: &'a Env, extra: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn slurm_dry_run_writes_the_plan_and_scripts_and_submits_nothing() {
     let env = Env::new();
-    let o = env.curate(&slurm(&env, &["--dry-run", "--curate", "/opt/curate"]), None);
+    let o = env.curate(
+        &slurm(&env, &["--dry-run", "--curate", "/opt/curate", "--cpus-per-task", "3"]),
+        None,
+    );
     let stdout = text(&o.stdout);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(env.out.join("plan.json").exists());
@@ -89,12 +92,15 @@ fn slurm_dry_run_writes_the_plan_and_scripts_and_submits_nothing() {
         let path = env.out.join(format!(".work/slurm/{step}.sbatch"));
         assert!(stdout.contains(&format!("==> {} <==\n", path.display())), "{stdout}");
     }
+    // Each task runs as many threads as it has CPUs.
+    let plan = std::fs::read_to_string(env.out.join("plan.json")).expect("plan written");
+    let plan: serde_json::Value = serde_json::from_str(&plan).expect("plan is JSON");
+    assert_eq!(plan["threads"], 3);
     let process = env.script("process");
     assert!(process.contains("#SBATCH --array=0-1\n"), "{process}");
-    assert!(
-        process.contains("#SBATCH --partition=cpu\n#SBATCH --mem=2G\n"),
-        "{process}"
-    );
+    for d in ["--partition=cpu", "--cpus-per-task=3", "--mem=2G"] {
+        assert!(process.contains(&format!("#SBATCH {d}\n")), "{process}");
+    }
     assert!(
         process.contains(&format!("#SBATCH --chdir={}\n", root().display())),
         "{process}"
