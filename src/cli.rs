@@ -86,6 +86,10 @@ pub enum Command {
     TagEval(TagEvalArgs),
     /// Train a linear text classifier (hashed word and character n-grams).
     Train(TrainArgs),
+    /// Plan a distributed run and submit its steps to Slurm as chained job arrays.
+    Slurm(Box<SlurmArgs>),
+    /// Show which tasks of a distributed run are done, failed or missing.
+    Status(StatusArgs),
 }
 
 /// `curate audit`.
@@ -337,4 +341,130 @@ pub struct TrainArgs {
     /// Seed of the example order and the split.
     #[arg(long, default_value_t = 17)]
     pub seed: u64,
+}
+
+/// `curate slurm`.
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    /// Input files, folders and glob patterns, as for `curate run`.
+    #[arg(value_name = "INPUT", required_unless_present = "resume")]
+    pub inputs: Vec<String>,
+
+    /// Output folder, which every node must see (plan.json, .work/, the results).
+    #[arg(short, long, value_name = "DIR", required_unless_present = "resume")]
+    pub out: Option<PathBuf>,
+
+    /// Tasks of the `process` and `pairs` steps.
+    #[arg(long, value_name = "N", required_unless_present = "resume")]
+    pub world: Option<usize>,
+
+    /// Submit again the tasks of a planned run that have no completion
+    /// marker (the plan and the earlier submission's settings are kept).
+    #[arg(
+        long,
+        value_name = "OUT",
+        conflicts_with_all = [
+            "inputs", "out", "world", "rules", "stages", "threads", "overwrite", "max_malformed",
+            "max_record_bytes", "shard_bytes", "batch_records", "references", "decontaminate",
+        ]
+    )]
+    pub resume: Option<PathBuf>,
+
+    /// Rules folder replacing the built-in rules.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
+    /// Comma-separated stages to run (default: every stage with rules).
+    #[arg(long, value_delimiter = ',', value_name = "STAGES")]
+    pub stages: Option<Vec<String>>,
+
+    /// Worker threads of each task (default: --cpus-per-task, else one per
+    /// core of its node).
+    #[arg(short = 'j', long, default_value_t = 0)]
+    pub threads: usize,
+
+    /// Replace an earlier run in the output folder.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Fail the run when more than N records are malformed (default: never).
+    #[arg(long, value_name = "N")]
+    pub max_malformed: Option<u64>,
+
+    /// Quarantine records larger than this many bytes without reading them whole.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    pub max_record_bytes: usize,
+
+    /// Start a new Parquet shard after about this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    pub shard_bytes: u64,
+
+    /// Records per processing batch.
+    #[arg(long, value_name = "N", default_value_t = 4096, hide = true)]
+    pub batch_records: usize,
+
+    /// Deduplicate the inputs against these corpora too (not written out).
+    #[arg(long = "reference", value_name = "PATH", num_args = 1..)]
+    pub references: Vec<String>,
+
+    /// Drop records containing items of these benchmark files.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub decontaminate: Vec<String>,
+
+    /// Resources of every task.
+    #[command(flatten)]
+    pub sbatch: SbatchArgs,
+
+    /// The curate binary the tasks run, which every node must see (default:
+    /// this one; with --resume, the one submitted before).
+    #[arg(long, value_name = "PATH")]
+    pub curate: Option<PathBuf>,
+
+    /// Write the plan and the scripts and print them with the sbatch
+    /// commands, without submitting (submit later with --resume).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Wait until the jobs end; exit 0 only if every step is done.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Seconds between two looks at the queue with --wait.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    pub poll: f64,
+}
+
+/// `curate slurm`'s resources for every task (unset: the cluster's defaults).
+#[derive(Debug, Args)]
+pub struct SbatchArgs {
+    /// Slurm partition.
+    #[arg(long, value_name = "NAME")]
+    pub partition: Option<String>,
+
+    /// Time limit of each task (Slurm's format, e.g. 2:00:00).
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+
+    /// CPUs of each task.
+    #[arg(long, value_name = "N")]
+    pub cpus_per_task: Option<usize>,
+
+    /// Memory of each task (e.g. 8G).
+    #[arg(long, value_name = "SIZE")]
+    pub mem: Option<String>,
+
+    /// Another sbatch option for every step, e.g. --sbatch-arg=--account=nlp (repeatable).
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch_args: Vec<String>,
+}
+
+/// `curate status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A distributed run's output folder.
+    pub out: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::distributed::status::StatusFormat,
 }

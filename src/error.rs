@@ -62,6 +62,15 @@ pub enum Error {
     /// such as `--max-malformed`.
     #[error("run failed: {0}")]
     Run(String),
+    /// An external program the command needs (`sbatch`, `squeue`) could not
+    /// be started or failed; the message holds its command line and stderr.
+    #[error("{command}: {message}")]
+    Command {
+        /// The command line, as it could be typed again.
+        command: String,
+        /// Why it failed: not found, its exit status and stderr.
+        message: String,
+    },
 }
 
 impl Error {

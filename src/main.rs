@@ -183,6 +183,19 @@ fn tune(args: TuneArgs) -> Result<(), Error> {
     Ok(())
 }
 
+/// The exit code of a command that answers yes (0) or no (1); errors as for
+/// every command.
+fn judged(result: Result<bool, Error>) -> ExitCode {
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -218,6 +231,8 @@ fn main() -> ExitCode {
         Command::TagExplain(args) => curate::tag::commands::tag_explain(&args),
         Command::TagEval(args) => curate::tag::commands::tag_eval(&args),
         Command::Train(args) => curate::tag::commands::train(&args),
+        Command::Slurm(args) => return judged(curate::distributed::slurm::command(&args)),
+        Command::Status(args) => return judged(curate::distributed::status::command(&args.out, args.format)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

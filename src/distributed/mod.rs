@@ -20,6 +20,8 @@
 //! same steps run in one process, so both produce byte-identical shards.
 
 pub mod plan;
+pub mod slurm;
+pub mod status;
 pub mod steps;
 
 pub use plan::{Plan, PlannedFile, StepPlan};

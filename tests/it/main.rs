@@ -13,4 +13,5 @@ mod quality;
 mod rules;
 mod run;
 mod sensitive;
+mod slurm;
 mod tag;
