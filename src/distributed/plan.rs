@@ -30,9 +30,12 @@ impl PlannedFile {
     /// The plan's entry for an input file (its size read now).
     pub fn of(f: &InputFile) -> Result<Self> {
         let bytes = std::fs::metadata(&f.path).map_err(|e| Error::io(&f.path, e))?.len();
+        // Tasks may start in another folder (or on another node): they read
+        // the file by its absolute path; outputs keep the label as given.
+        let path = std::path::absolute(&f.path).map_err(|e| Error::io(&f.path, e))?;
         Ok(PlannedFile {
             label: f.label.clone(),
-            path: f.path.to_string_lossy().into_owned(),
+            path: path.to_string_lossy().into_owned(),
             bytes,
             kind: f.kind,
         })
@@ -165,7 +168,11 @@ pub fn make_plan(rules: &crate::rules::Rules, opts: &RunOptions, world: usize) -
         rules_origin: rules.files.origin.clone(),
         references: references.iter().map(PlannedFile::of).collect::<Result<_>>()?,
         inputs: inputs.iter().map(PlannedFile::of).collect::<Result<_>>()?,
-        decontaminate: opts.decontaminate.clone(),
+        decontaminate: opts
+            .decontaminate
+            .iter()
+            .map(|p| std::path::absolute(p).map_or_else(|_| p.clone(), |a| a.to_string_lossy().into_owned()))
+            .collect(),
         stages: opts.stages.clone(),
         max_malformed: opts.max_malformed,
         max_record_bytes: opts.read.max_record_bytes,

@@ -16,8 +16,8 @@
 //! arrays is queued or running, then judges the run by its markers.
 //!
 //! The scripts (`OUT/.work/slurm/<step>.sbatch`) use absolute paths and run in
-//! the folder the run was planned from, where the plan's relative input paths
-//! resolve. What the scripts need and every submission's job ids are kept in
+//! the folder the run was planned from (input paths in the plan are
+//! absolute; benchmark paths named in the rules resolve from there). What the scripts need and every submission's job ids are kept in
 //! `OUT/.work/slurm/slurm.json`, so a resume submits the same way and refuses
 //! to start while an earlier submission still has jobs in the queue.
 

@@ -206,12 +206,21 @@ fn tasks(parts: &[(PathBuf, Partial)]) -> Result<Tasks> {
     )
 }
 
+/// Threads of a task: the plan's, else the CPUs Slurm gave the task, else
+/// every core.
+fn task_threads(plan: &Plan) -> usize {
+    if plan.threads > 0 {
+        return plan.threads;
+    }
+    std::env::var("SLURM_CPUS_PER_TASK")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 fn pool(plan: &Plan) -> Result<rayon::ThreadPool> {
-    let threads = if plan.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        plan.threads
-    };
+    let threads = task_threads(plan);
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
