@@ -218,6 +218,12 @@ pub struct PlanArgs {
     /// Tasks of the `process` and `pairs` steps.
     #[arg(long, value_name = "N")]
     pub world: usize,
+
+    /// Cut plain JSON Lines files larger than this into pieces of whole
+    /// lines of about this size, shared out like files (default: a quarter
+    /// of a task's share of the input, at least 64 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub split_bytes: Option<u64>,
 }
 
 /// A step of a distributed run.

@@ -44,7 +44,8 @@ fn run_options(args: &RunArgs) -> RunOptions {
 
 fn plan(args: PlanArgs) -> Result<(), Error> {
     let rules = load_rules(args.run.rules.as_deref())?;
-    let plan = curate::distributed::plan::make_plan(&rules, &run_options(&args.run), args.world)?;
+    let plan =
+        curate::distributed::plan::make_plan_split(&rules, &run_options(&args.run), args.world, args.split_bytes)?;
     if !args.run.quiet {
         eprintln!(
             "planned {} input files ({} references) in {}: {}",

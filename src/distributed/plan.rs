@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::pipeline::RunOptions;
-use crate::read::{InputFile, InputKind};
+use crate::read::{ByteRange, InputFile, InputKind};
 
 /// The plan's file name in the output folder.
 pub const PLAN_FILE: &str = "plan.json";
@@ -51,6 +51,19 @@ pub struct StepPlan {
     pub world: usize,
 }
 
+/// A unit of the `process` partition: a file (an index into
+/// [`Plan::files`]), whole or a range of its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PlannedPiece {
+    /// The file.
+    pub file: usize,
+    /// Its bytes (all of them, or the range's).
+    pub bytes: u64,
+    /// The range, for a plain JSON Lines file cut into pieces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<ByteRange>,
+}
+
 /// Everything a task needs besides the rules (in `OUT/rules/`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -81,6 +94,10 @@ pub struct Plan {
     pub threads: usize,
     /// The steps with their number of tasks.
     pub steps: Vec<StepPlan>,
+    /// The units of the `process` partition, in input order (empty: one per
+    /// file).
+    #[serde(default)]
+    pub pieces: Vec<PlannedPiece>,
 }
 
 impl Plan {
@@ -123,6 +140,23 @@ impl Plan {
             .collect()
     }
 
+    /// The units of the `process` partition, in input order.
+    pub fn pieces(&self) -> Vec<PlannedPiece> {
+        if !self.pieces.is_empty() {
+            return self.pieces.clone();
+        }
+        self.references
+            .iter()
+            .chain(&self.inputs)
+            .enumerate()
+            .map(|(file, f)| PlannedPiece {
+                file,
+                bytes: f.bytes,
+                range: None,
+            })
+            .collect()
+    }
+
     /// The options of a run that follows this plan.
     pub fn run_options(&self, out: &Path) -> RunOptions {
         RunOptions {
@@ -149,6 +183,25 @@ impl Plan {
 /// the `process` and `pairs` steps: checks the rules and stages, writes the
 /// rules snapshot and `plan.json`. Nothing is read but the inputs' sizes.
 pub fn make_plan(rules: &crate::rules::Rules, opts: &RunOptions, world: usize) -> Result<Plan> {
+    make_plan_split(rules, opts, world, None)
+}
+
+/// The size above which a plain JSON Lines file is cut into pieces: a
+/// quarter of a task's share of the input, and at least 64 MiB.
+pub fn default_split_bytes(total: u64, world: usize) -> u64 {
+    (total / (world.max(1) as u64 * 4)).max(64 << 20)
+}
+
+/// [`make_plan`], cutting plain JSON Lines files larger than `split_bytes`
+/// (default: [`default_split_bytes`]) into pieces of whole lines of about
+/// that size, so that one large file does not make one task do all the
+/// work. Cutting reads each such file once, counting lines.
+pub fn make_plan_split(
+    rules: &crate::rules::Rules,
+    opts: &RunOptions,
+    world: usize,
+    split_bytes: Option<u64>,
+) -> Result<Plan> {
     if world == 0 {
         return Err(Error::Usage("the number of tasks must be at least 1".into()));
     }
@@ -186,7 +239,31 @@ pub fn make_plan(rules: &crate::rules::Rules, opts: &RunOptions, world: usize) -
                 world: if name == "process" || name == "pairs" { world } else { 1 },
             })
             .collect(),
+        pieces: Vec::new(),
     };
+    let mut plan = plan;
+    let files = plan.files();
+    let total: u64 = plan.references.iter().chain(&plan.inputs).map(|f| f.bytes).sum();
+    let split = split_bytes.unwrap_or_else(|| default_split_bytes(total, world)).max(1);
+    let mut pieces = Vec::new();
+    for (i, (f, planned)) in files.iter().zip(plan.references.iter().chain(&plan.inputs)).enumerate() {
+        if planned.bytes > split && crate::read::splittable(f) {
+            for r in crate::read::split_lines(f, split).map_err(|e| Error::io(&f.path, e))? {
+                pieces.push(PlannedPiece {
+                    file: i,
+                    bytes: r.end - r.start,
+                    range: Some(r),
+                });
+            }
+        } else {
+            pieces.push(PlannedPiece {
+                file: i,
+                bytes: planned.bytes,
+                range: None,
+            });
+        }
+    }
+    plan.pieces = pieces;
     plan.save(&opts.out)?;
     Ok(plan)
 }

@@ -271,6 +271,7 @@ pub(crate) fn test_plan(world: usize) -> Plan {
                 world: if name == "process" || name == "pairs" { world } else { 1 },
             })
             .collect(),
+        pieces: Vec::new(),
     }
 }
 

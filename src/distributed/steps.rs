@@ -16,7 +16,7 @@ use crate::output::diversity::Diversity;
 use crate::output::metrics::MetricsRows;
 use crate::output::rechunk::{copy_dirs, Weight, FLUSH_ROWS, METRICS_ROWS};
 use crate::output::{BackgroundWriter, Report, ShardWriter};
-use crate::pipeline::task::{run_task, Setup, Targets, TaskOutput, UserIdLine};
+use crate::pipeline::task::{run_task, Piece, Setup, Targets, TaskOutput, UserIdLine};
 use crate::rules::{RuleFiles, Rules};
 
 use super::plan::{partition, Plan};
@@ -135,9 +135,17 @@ fn process(out: &Path, plan: &Plan, rank: usize, world: usize) -> Result<u64> {
     let setup = setup(out, plan)?;
     let opts = plan.run_options(out);
     let planned: Vec<_> = plan.references.iter().chain(&plan.inputs).collect();
-    let bytes: Vec<u64> = planned.iter().map(|f| f.bytes).collect();
-    let range = partition(&bytes, world)[rank].clone();
-    for f in &planned[range.clone()] {
+    let all = plan.pieces();
+    let bytes: Vec<u64> = all.iter().map(|p| p.bytes).collect();
+    let mine = &all[partition(&bytes, world)[rank].clone()];
+    let mut checked = std::collections::BTreeSet::new();
+    for p in mine {
+        let f = planned
+            .get(p.file)
+            .ok_or_else(|| Error::Run(format!("plan.json: piece of file {} out of range", p.file)))?;
+        if !checked.insert(p.file) {
+            continue;
+        }
         let meta = std::fs::metadata(&f.path).map_err(|e| Error::io(&f.path, e))?;
         if meta.len() != f.bytes {
             return Err(Error::Run(format!(
@@ -148,6 +156,13 @@ fn process(out: &Path, plan: &Plan, rank: usize, world: usize) -> Result<u64> {
             )));
         }
     }
+    let pieces: Vec<Piece> = mine
+        .iter()
+        .map(|p| Piece {
+            file: p.file,
+            range: p.range,
+        })
+        .collect();
     let dir = task_dir(out, "process", rank);
     fresh_dir(&dir)?;
     let targets = Targets {
@@ -164,7 +179,7 @@ fn process(out: &Path, plan: &Plan, rank: usize, world: usize) -> Result<u64> {
         mut writers,
         dedup,
         ..
-    } = run_task(&setup, &opts, range, &targets)?;
+    } = run_task(&setup, &opts, &pieces, &targets)?;
     writers.kept.finish()?;
     writers.rejected.finish()?;
     writers.malformed.finish()?;

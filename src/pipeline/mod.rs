@@ -265,7 +265,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         mut writers,
         dedup,
         bytes_read,
-    } = task::run_task(&setup, opts, 0..setup.files.len(), &targets)?;
+    } = task::run_task(&setup, opts, &task::Piece::whole_files(setup.files.len()), &targets)?;
     if let (Some(d), Some(engine)) = (dedup, setup.engine.as_deref()) {
         let t = Instant::now();
         let n = d.collector.len();

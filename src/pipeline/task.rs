@@ -1,4 +1,4 @@
-//! Phase 1 of a run over a range of the input files: read, parse, run the
+//! Phase 1 of a run over some of the input (files or ranges of lines): read, parse, run the
 //! per-record stages, write rejected, malformed and metrics rows, and stage
 //! the survivors with their dedup keys (or write them as kept when there is
 //! no dedup stage). A local run does this once over every file, writing its
@@ -7,7 +7,6 @@
 
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -24,7 +23,7 @@ use crate::output::diversity::Diversity;
 use crate::output::metrics::MetricsRows;
 use crate::output::report::{FileReport, RuleSummary, StageReport};
 use crate::output::{BackgroundWriter, MalformedRows, RecordRows, Rejection, Report, ShardWriter};
-use crate::read::{read_file, InputFile, RawItem, ReadOptions};
+use crate::read::{read_file, read_range, ByteRange, InputFile, RawItem, ReadOptions};
 use crate::record::{map_record, Origin, Record};
 use crate::rules::Rules;
 use crate::stage::{RecordStage, RuleInfo, StageOutcome};
@@ -181,8 +180,7 @@ fn process(
 }
 
 fn spawn_reader(
-    files: Vec<InputFile>,
-    first: u32,
+    pieces: Vec<(u32, InputFile, Option<ByteRange>)>,
     opts: ReadOptions,
     batch_records: usize,
     bytes: Arc<AtomicU64>,
@@ -190,39 +188,31 @@ fn spawn_reader(
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         const BATCH_BYTES: usize = 16 << 20;
-        for (i, f) in files.iter().enumerate() {
+        for (file, f, range) in &pieces {
+            let file = *file;
             let mut items = Vec::with_capacity(batch_records.min(4096));
             let mut size = 0usize;
             let mut alive = true;
-            read_file(f, opts, bytes.clone(), &mut |item| {
+            let mut sink = |item: RawItem| {
                 size += item.bytes.len();
                 items.push(item);
                 if items.len() >= batch_records || size >= BATCH_BYTES {
                     size = 0;
                     let full = std::mem::take(&mut items);
-                    if tx
-                        .send(Batch {
-                            file: first + i as u32,
-                            items: full,
-                        })
-                        .is_err()
-                    {
+                    if tx.send(Batch { file, items: full }).is_err() {
                         alive = false;
                     }
                 }
                 alive
-            });
+            };
+            match range {
+                Some(r) => read_range(f, *r, opts, bytes.clone(), &mut sink),
+                None => read_file(f, opts, bytes.clone(), &mut sink),
+            }
             if !alive {
                 return;
             }
-            if !items.is_empty()
-                && tx
-                    .send(Batch {
-                        file: first + i as u32,
-                        items,
-                    })
-                    .is_err()
-            {
+            if !items.is_empty() && tx.send(Batch { file, items }).is_err() {
                 return;
             }
         }
@@ -466,16 +456,37 @@ fn writer(dir: &Path, schema: arrow::datatypes::SchemaRef, opts: &RunOptions, sc
     }
 }
 
-/// Runs phase 1 over `setup.files[range]`.
-pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, range: Range<usize>, t: &Targets) -> Result<TaskOutput> {
+/// A part of the input one task reads: a file (an index into
+/// `Setup::files`), whole or a range of its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Piece {
+    pub file: usize,
+    pub range: Option<ByteRange>,
+}
+
+impl Piece {
+    /// Every file, whole.
+    pub fn whole_files(n: usize) -> Vec<Piece> {
+        (0..n).map(|file| Piece { file, range: None }).collect()
+    }
+}
+
+/// Runs phase 1 over `pieces` (in input order).
+pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &Targets) -> Result<TaskOutput> {
     let rules = setup.rules.clone();
     let n_ref = setup.n_ref;
     let n_record_stages = setup.record_stages();
     let labels: Arc<Vec<String>> = Arc::new(setup.files.iter().map(|f| f.label.clone()).collect());
-    let files: Vec<InputFile> = setup.files[range.clone()].to_vec();
-    let total_bytes: u64 = files
+    let to_read: Vec<(u32, InputFile, Option<ByteRange>)> = pieces
         .iter()
-        .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
+        .map(|p| (p.file as u32, setup.files[p.file].clone(), p.range))
+        .collect();
+    let total_bytes: u64 = to_read
+        .iter()
+        .map(|(_, f, r)| match r {
+            Some(r) => r.end - r.start,
+            None => std::fs::metadata(&f.path).map_or(0, |m| m.len()),
+        })
         .sum();
     let mut report = setup.template.clone();
     let mut dd = match &setup.engine {
@@ -504,8 +515,7 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, range: Range<usize>, t:
     let (raw_tx, raw_rx) = sync_channel::<Batch>(2);
     let (done_tx, done_rx) = sync_channel::<ProcessedBatch>(2);
     let reader = spawn_reader(
-        files,
-        range.start as u32,
+        to_read,
         opts.read,
         opts.batch_records.max(1),
         bytes_read.clone(),

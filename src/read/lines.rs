@@ -8,8 +8,18 @@ use super::{RawItem, ReadOptions};
 /// How much of an oversize record is kept for the quarantine row.
 pub(super) const PREVIEW: usize = 1024;
 
-pub(super) fn read(mut r: Box<dyn BufRead + Send>, opts: ReadOptions, sink: &mut dyn FnMut(RawItem) -> bool) {
-    let mut line_no = 0u64;
+pub(super) fn read(r: Box<dyn BufRead + Send>, opts: ReadOptions, sink: &mut dyn FnMut(RawItem) -> bool) {
+    read_from(r, 1, opts, sink)
+}
+
+/// [`read`] for a reader whose first line is line `first_line` of its file.
+pub(super) fn read_from(
+    mut r: Box<dyn BufRead + Send>,
+    first_line: u64,
+    opts: ReadOptions,
+    sink: &mut dyn FnMut(RawItem) -> bool,
+) {
+    let mut line_no = first_line.saturating_sub(1);
     let mut buf: Vec<u8> = Vec::new();
     loop {
         buf.clear();

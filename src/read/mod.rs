@@ -100,6 +100,103 @@ fn open_text(file: &InputFile, count: Arc<AtomicU64>) -> std::io::Result<Box<dyn
     Ok(reader)
 }
 
+/// A piece of a plain JSON Lines file: whole lines from byte `start` (a line
+/// start) to byte `end` (a line start or the end of the file), the first of
+/// them being line `first_line`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ByteRange {
+    /// First byte.
+    pub start: u64,
+    /// One past the last byte.
+    pub end: u64,
+    /// Line number (from 1) of the line at `start`.
+    pub first_line: u64,
+}
+
+/// Whether `file` is plain (uncompressed) JSON Lines, so that it can be read
+/// in byte ranges.
+pub fn splittable(file: &InputFile) -> bool {
+    if file.kind != InputKind::JsonLines {
+        return false;
+    }
+    let mut head = [0u8; 4];
+    let Ok(mut f) = std::fs::File::open(&file.path) else {
+        return false;
+    };
+    let n = std::io::Read::read(&mut f, &mut head).unwrap_or(0);
+    !(head[..n].starts_with(&GZIP_MAGIC) || head[..n].starts_with(&ZSTD_MAGIC))
+}
+
+/// Cuts a plain JSON Lines file into ranges of whole lines of about
+/// `target` bytes each (one pass over the file, counting lines).
+pub fn split_lines(file: &InputFile, target: u64) -> std::io::Result<Vec<ByteRange>> {
+    let f = std::fs::File::open(&file.path)?;
+    let size = f.metadata()?.len();
+    let mut r = BufReader::with_capacity(1 << 20, f);
+    let target = target.max(1);
+    let mut out = Vec::new();
+    let (mut start, mut first_line) = (0u64, 1u64);
+    let (mut pos, mut line) = (0u64, 1u64);
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len();
+        for (i, &b) in buf.iter().enumerate() {
+            if b == b'\n' {
+                line += 1;
+                let next = pos + i as u64 + 1;
+                if next - start >= target && next < size {
+                    out.push(ByteRange {
+                        start,
+                        end: next,
+                        first_line,
+                    });
+                    start = next;
+                    first_line = line;
+                }
+            }
+        }
+        pos += n as u64;
+        r.consume(n);
+    }
+    out.push(ByteRange {
+        start,
+        end: size,
+        first_line,
+    });
+    Ok(out)
+}
+
+/// Streams the items of one range of a plain JSON Lines file to `sink`.
+pub fn read_range(
+    file: &InputFile,
+    range: ByteRange,
+    opts: ReadOptions,
+    count: Arc<AtomicU64>,
+    sink: &mut dyn FnMut(RawItem) -> bool,
+) {
+    use std::io::{Read, Seek, SeekFrom};
+    let opened = std::fs::File::open(&file.path).and_then(|mut f| {
+        f.seek(SeekFrom::Start(range.start))?;
+        Ok(f)
+    });
+    let f = match opened {
+        Ok(f) => f,
+        Err(e) => {
+            sink(RawItem::bad(range.first_line, Vec::new(), format!("cannot open: {e}")));
+            return;
+        }
+    };
+    let limited = Counting {
+        inner: f.take(range.end - range.start),
+        count,
+    };
+    let reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 16, limited));
+    lines::read_from(reader, range.first_line, opts, sink);
+}
+
 /// Streams the items of one file to `sink`, in order. `sink` returns false to stop.
 pub fn read_file(file: &InputFile, opts: ReadOptions, count: Arc<AtomicU64>, sink: &mut dyn FnMut(RawItem) -> bool) {
     if file.kind == InputKind::Parquet {
@@ -158,6 +255,53 @@ pub(crate) fn read_all(file: &InputFile, opts: ReadOptions) -> Vec<RawItem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_of_lines_cover_the_file_and_number_lines_as_a_whole() {
+        let dir = tempfile::tempdir().expect("test");
+        let path = dir.path().join("a.jsonl");
+        let mut text = String::new();
+        for i in 0..50 {
+            text.push_str(&format!(
+                "{{\"instruction\":\"q{i}\",\"output\":\"{}\"}}\n",
+                "x".repeat(i)
+            ));
+            if i % 7 == 0 {
+                text.push('\n');
+            }
+        }
+        std::fs::write(&path, &text).expect("test");
+        let file = InputFile {
+            path: path.clone(),
+            label: "a.jsonl".into(),
+            kind: InputKind::JsonLines,
+        };
+        assert!(splittable(&file));
+        let whole = read_all(&file, ReadOptions::default());
+        let ranges = split_lines(&file, 200).expect("test");
+        assert!(ranges.len() > 5);
+        assert_eq!(ranges[0].start, 0);
+        assert_eq!(ranges.last().map(|r| r.end), Some(text.len() as u64));
+        let mut pieces = Vec::new();
+        for w in ranges.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+            assert_eq!(text.as_bytes()[w[1].start as usize - 1], b'\n');
+        }
+        for r in ranges {
+            read_range(
+                &file,
+                r,
+                ReadOptions::default(),
+                Arc::new(AtomicU64::new(0)),
+                &mut |i| {
+                    pieces.push(i);
+                    true
+                },
+            );
+        }
+        let key = |v: &[RawItem]| v.iter().map(|i| (i.line, i.bytes.clone())).collect::<Vec<_>>();
+        assert_eq!(key(&whole), key(&pieces));
+    }
 
     fn items(name: &str, content: &[u8], max: usize) -> Vec<RawItem> {
         items_as(name, content, max, InputKind::Json)

@@ -140,3 +140,35 @@ fn steps_resume_refuse_to_start_early_and_mark_failures() {
     assert_accounting(&out);
     assert!(out.join("_SUCCESS").exists());
 }
+
+#[test]
+fn a_large_file_is_cut_into_ranges_of_lines_with_the_same_result() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // One plain JSON Lines file from the fixtures, with blank and bad lines.
+    let mut text = String::new();
+    for f in ["alpaca_en.jsonl", "alpaca_zh.jsonl", "glaive_toolcall_en.jsonl"] {
+        text.push_str(&std::fs::read_to_string(root().join("fixtures/sample").join(f)).expect("fixture"));
+        text.push_str("\n\nnot json\n");
+    }
+    let big = tmp.path().join("big.jsonl");
+    std::fs::write(&big, &text).expect("write");
+    let b = big.to_str().expect("utf-8");
+    let local = tmp.path().join("local");
+    let dist = tmp.path().join("dist");
+    let (l, d) = (local.to_str().expect("utf-8"), dist.to_str().expect("utf-8"));
+    curate_ok(&["run", b, "--out", l, "-q"]);
+    curate_ok(&["plan", b, "--out", d, "--world", "3", "-q", "--split-bytes", "20000"]);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dist.join("plan.json")).expect("plan")).expect("json");
+    let pieces = plan["pieces"].as_array().expect("pieces");
+    assert!(pieces.len() >= 6, "the file is cut: {} pieces", pieces.len());
+    assert!(pieces.iter().all(|p| p["range"]["first_line"].as_u64().is_some()));
+    steps(d, 3);
+    let report = assert_accounting(&dist);
+    assert_eq!(report["totals"]["malformed"], 3);
+    let (a, b) = (all_shards(&local), all_shards(&dist));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x.1 == y.1, "{} differs between the local and the distributed run", x.0);
+    }
+}
