@@ -27,6 +27,11 @@ fn check_measurable(old: &Rules, new: &Rules, stages: &[String]) -> Result<()> {
             "formats.toml differs from the run's: records would map differently; run `curate run` again".into(),
         ));
     }
+    if old.mix.is_some() || new.mix.is_some() {
+        return Err(Error::Usage(
+            "mixing (mix.toml) samples from what every other stage keeps: run `curate run` again".into(),
+        ));
+    }
     let mut problems = Vec::new();
     for stage in stages {
         let (a, b) = (rule_definitions(&old.files, stage), rule_definitions(&new.files, stage));
