@@ -520,7 +520,7 @@ impl<const P: usize> Lib for Txtfp<P> {
     fn sign(&self, c: &Corpus, i: usize) -> Self::Sig {
         use txtfp::Fingerprinter as _;
         // Cannot fail: the corpus has no empty record.
-        self.fp.fingerprint(&c.hex[i]).unwrap_or_else(|_| txtfp::MinHashSig {
+        self.fp.fingerprint(&c.hex[i]).unwrap_or(txtfp::MinHashSig {
             schema: 0,
             _pad: [0; 6],
             hashes: [0; P],
