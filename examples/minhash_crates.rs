@@ -19,9 +19,11 @@
 //! and datasketch (128 permutations, 16 x 8, 0.8).
 //!
 //! Per library it prints:
-//! - signature throughput, best of `--reps` runs, with rayon on 1 and 2
-//!   threads: records/s and MB/s of the compared text (the shingling, common
-//!   to all, is timed once apart);
+//! - signature throughput with rayon on 1 and 2 threads: records/s and MB/s
+//!   of the compared text from the shortest of `--reps` runs (default 10),
+//!   and records per CPU-second on 1 thread from the mean CPU time of those
+//!   runs, which depends less on other load on the machine (the shingling,
+//!   common to all, is timed once apart);
 //! - LSH: building the band index and querying every record (1 thread);
 //! - memory from a counting allocator: bytes per record held by the
 //!   signatures, by the index once built, and the peak above the signatures
@@ -562,6 +564,8 @@ impl<const P: usize> Lib for Txtfp<P> {
 struct Row {
     name: String,
     sig_s: [f64; 2],
+    /// CPU seconds of one signature run on 1 thread.
+    sig_cpu: f64,
     lsh_s: f64,
     sig_bytes: f64,
     index_bytes: f64,
@@ -570,9 +574,26 @@ struct Row {
     note: String,
 }
 
-fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+/// CPU time used so far by all threads of this process, in seconds (the
+/// first field of every `/proc/self/task/*/schedstat`, in nanoseconds).
+fn cpu_seconds() -> f64 {
+    let mut ns = 0u64;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
+                ns += s.split_whitespace().next().and_then(|x| x.parse().ok()).unwrap_or(0);
+            }
+        }
+    }
+    ns as f64 / 1e9
+}
+
+/// The shortest wall time of `reps` runs, the mean CPU time per run, and
+/// the last run's result.
+fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, f64, T) {
     let mut best = f64::INFINITY;
     let mut last = None;
+    let cpu = cpu_seconds();
     for _ in 0..reps.max(1) {
         drop(last.take());
         let t = Instant::now();
@@ -580,7 +601,8 @@ fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, T) {
         best = best.min(t.elapsed().as_secs_f64());
         last = Some(v);
     }
-    (best, last.expect("at least one run"))
+    let cpu = (cpu_seconds() - cpu) / reps.max(1) as f64;
+    (best, cpu, last.expect("at least one run"))
 }
 
 /// Accuracy of one run against the exhaustive truth.
@@ -690,12 +712,16 @@ fn measure<L: Lib>(
     let n = corpus.shingles.len();
     let pools = [1, 2].map(|t| rayon::ThreadPoolBuilder::new().num_threads(t).build());
     let mut sig_s = [0.0; 2];
+    let mut sig_cpu = 0.0;
     for (k, pool) in pools.iter().enumerate().rev() {
         let pool = pool.as_ref().map_err(|e| e.to_string())?;
-        let (s, sigs) = best_of(reps, || {
+        let (s, cpu, sigs) = best_of(reps, || {
             pool.install(|| (0..n).into_par_iter().map(|i| lib.sign(corpus, i)).collect::<Vec<_>>())
         });
         sig_s[k] = s;
+        if k == 0 {
+            sig_cpu = cpu;
+        }
         drop(sigs);
     }
     let base = ALLOC.current_usage();
@@ -731,6 +757,7 @@ fn measure<L: Lib>(
     Ok(Row {
         name: lib.name(),
         sig_s,
+        sig_cpu,
         lsh_s,
         sig_bytes: per(with_sigs.saturating_sub(base)),
         index_bytes: per(built.saturating_sub(with_sigs)),
@@ -794,7 +821,7 @@ fn main() -> Result<(), Err> {
         v
     };
     let preset = opt("--preset").unwrap_or_else(|| "default".into());
-    let reps: usize = opt("--reps").map_or(Ok(3), |v| v.parse())?;
+    let reps: usize = opt("--reps").map_or(Ok(10), |v| v.parse())?;
     let seeds: u64 = opt("--seeds").map_or(Ok(8), |v| v.parse())?;
     let only: Option<Vec<String>> = opt("--only").map(|v| v.split(',').map(str::to_owned).collect());
     let rules = Rules::compile(RuleFiles::embedded()).map_err(|e| format!("{e:?}"))?;
@@ -882,13 +909,14 @@ fn main() -> Result<(), Err> {
     }
 
     println!();
-    println!("| library | rec/s 1 thread | MB/s 1 thread | rec/s 2 threads | LSH build+query s | signature B/rec | index B/rec | peak B/rec | candidate pairs | candidate recall | estimate recall | estimate precision | estimate - J (bias / rms) |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| library | rec/s 1 thread | rec per CPU-s 1 thread | MB/s 1 thread | rec/s 2 threads | LSH build+query s | signature B/rec | index B/rec | peak B/rec | candidate pairs | candidate recall | estimate recall | estimate precision | estimate - J (bias / rms) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {:.0} | {:.1} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.3} | {:.3} | {:.3} | {:+.3} / {:.3} |",
+            "| {} | {:.0} | {:.0} | {:.1} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.3} | {:.3} | {:.3} | {:+.3} / {:.3} |",
             r.name,
             n as f64 / r.sig_s[0],
+            n as f64 / r.sig_cpu,
             corpus.bytes as f64 / 1e6 / r.sig_s[0],
             n as f64 / r.sig_s[1],
             r.lsh_s,
