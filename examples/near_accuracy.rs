@@ -22,6 +22,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+#[path = "support/exhaustive.rs"]
+mod exhaustive;
+
 use curate::dedup::clusters::{decide_keeping_pairs, DropRule};
 use curate::dedup::decontam::Index;
 use curate::dedup::state::Collector;
@@ -87,44 +90,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
 
     // Exhaustive side: exact Jaccard of every pair sharing a shingle.
-    let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
-    for (i, s) in shingles.iter().enumerate() {
-        if exact_dropped.contains(&(i as u32)) {
-            continue;
-        }
-        for &h in s {
-            postings.entry(h).or_default().push(i as u32);
-        }
-    }
-    let mut truth: HashMap<(u32, u32), f64> = HashMap::new();
-    let mut overlap: Vec<u32> = vec![0; n];
-    let mut touched: Vec<u32> = Vec::new();
-    for (i, s) in shingles.iter().enumerate() {
-        if exact_dropped.contains(&(i as u32)) {
-            continue;
-        }
-        for h in s {
-            for &j in &postings[h] {
-                if (j as usize) >= i {
-                    break;
-                }
-                if overlap[j as usize] == 0 {
-                    touched.push(j);
-                }
-                overlap[j as usize] += 1;
-            }
-        }
-        for &j in &touched {
-            let inter = overlap[j as usize] as f64;
-            let uni = (shingles[j as usize].len() + s.len()) as f64 - inter;
-            let jac = inter / uni;
-            if jac >= t {
-                truth.insert((j, i as u32), jac);
-            }
-            overlap[j as usize] = 0;
-        }
-        touched.clear();
-    }
+    let truth = exhaustive::similar_pairs(&shingles, |i| exact_dropped.contains(&i), t);
     let exact_j = |a: u32, b: u32| curate::dedup::minhash::jaccard(&shingles[a as usize], &shingles[b as usize]);
 
     let errs: Vec<f64> = d.pairs.iter().map(|&(a, b, e)| e - exact_j(a, b)).collect();
