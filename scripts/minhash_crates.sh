@@ -8,7 +8,7 @@
 # (128 permutations, 16 x 8, as scripts/bench_dedup.sh gives rensa and
 # datasketch); default: default. INPUT: corpora to read (default: gpteacher and
 # alpaca_5000 from ../shared/corpora, the set examples/near_accuracy.rs uses).
-# Prints one Markdown table row per library; see examples/minhash_crates.rs for
+# Prints one Markdown table row per library; see benches/minhash_crates/src/main.rs for
 # what each column measures. Run it on an otherwise idle machine: the
 # throughput columns are wall-clock figures.
 set -euo pipefail
@@ -20,5 +20,5 @@ if [ $# -eq 0 ]; then
   set -- "$ROOT/../shared/corpora/gpteacher" "$ROOT/../shared/corpora/alpaca_5000"
 fi
 cd "$ROOT"
-cargo build --release -q --example minhash_crates
-"${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/minhash_crates" --preset "$PRESET" "$@"
+cargo build --release -q --manifest-path benches/minhash_crates/Cargo.toml
+"${CARGO_TARGET_DIR:-$ROOT/benches/minhash_crates/target}/release/minhash-crates" --preset "$PRESET" "$@"

@@ -26,7 +26,7 @@
 //! per permutation, on `u32` lanes: the loop compiles to vector
 //! instructions on baseline x86-64 (4 lanes), where the earlier
 //! multiply-shift family (`a_i * h + b_i` on 64 bits) could not be
-//! vectorised. `examples/minhash_crates.rs` measures it against the MinHash
+//! vectorised. `benches/minhash_crates/src/main.rs` measures it against the MinHash
 //! crates; `docs/dedup.md` has the figures and the accuracy checks.
 
 use crate::text::words;

@@ -492,11 +492,19 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
     let mut dd = match &setup.engine {
         Some(e) => Some(DedupTask {
             collector: Collector::partitioned(&t.staging.join("dedup"), &e.cfg, t.partitions)?,
-            staging: BackgroundWriter::spawn(ShardWriter::scratch(
-                &t.staging.join("records"),
-                crate::output::schema::kept_schema(),
-                opts.shard_bytes,
-            )?),
+            staging: BackgroundWriter::spawn(if t.scratch {
+                ShardWriter::scratch(
+                    &t.staging.join("records"),
+                    crate::output::schema::kept_schema(),
+                    opts.shard_bytes,
+                )?
+            } else {
+                ShardWriter::staging(
+                    &t.staging.join("records"),
+                    crate::output::schema::kept_schema(),
+                    opts.shard_bytes,
+                )?
+            }),
             staging_rows: RecordRows::new(false),
             reference_malformed: 0,
             mix_items: Vec::new(),

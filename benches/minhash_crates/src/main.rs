@@ -57,7 +57,7 @@ use curate::record::{map_record, Origin};
 use curate::rules::{RuleFiles, Rules};
 use rayon::prelude::*;
 
-#[path = "support/exhaustive.rs"]
+#[path = "../../../examples/support/exhaustive.rs"]
 mod exhaustive;
 
 #[global_allocator]
