@@ -183,6 +183,13 @@ pub fn near_pairs(
     let bands = std::mem::replace(&mut c.bands, crate::dedup::lsh::BandStore::from_runs(Vec::new()));
     let threshold = cfg.near.threshold;
     let mut edges: Vec<(u32, u32, u32)> = Vec::new();
+    // Candidate checks read a record's signature (and shingle set) once per
+    // bucket it shares: from memory when a quarter of the budget holds them.
+    let spare = cfg.memory_bytes / 4;
+    let used = c.sigs.preload(spare)?;
+    if let Some(sets) = c.sets.as_mut() {
+        sets.preload(spare.saturating_sub(used))?;
+    }
     let sets = c.sets.as_ref();
     if cfg.near.enabled && c.sigs.perms() > 0 {
         let sigs = &c.sigs;

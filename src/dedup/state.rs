@@ -346,7 +346,11 @@ impl Tasks {
             let p = dir.join("signatures.bin");
             parts.push((off, File::open(&p).map_err(|e| Error::io(&p, e))?, p));
         }
-        Ok(Signatures { parts, perms })
+        Ok(Signatures {
+            parts,
+            perms,
+            mem: None,
+        })
     }
 
     fn blobs(&self, name: &str) -> Result<Blobs> {
@@ -359,6 +363,7 @@ impl Tasks {
                 file: File::open(&p).map_err(|e| Error::io(&p, e))?,
                 idx: File::open(&ip).map_err(|e| Error::io(&ip, e))?,
                 path: p,
+                mem: None,
             });
         }
         Ok(Blobs { parts })
@@ -431,6 +436,8 @@ impl Ids {
 pub struct Signatures {
     parts: Vec<(u32, File, PathBuf)>,
     perms: usize,
+    /// The files' bytes, when [`Self::preload`] found room for them.
+    mem: Option<Vec<Vec<u8>>>,
 }
 
 /// The part holding `seq`: the last one starting at or before it.
@@ -443,6 +450,7 @@ impl Signatures {
         Ok(Signatures {
             parts: vec![(0, File::open(path).map_err(|e| Error::io(path, e))?, path.to_path_buf())],
             perms,
+            mem: None,
         })
     }
 
@@ -451,13 +459,41 @@ impl Signatures {
         self.perms
     }
 
+    /// Reads the files into memory when they fit in `max_bytes` (candidate
+    /// checks read each signature once per shared bucket); returns the bytes
+    /// loaded.
+    pub fn preload(&mut self, max_bytes: u64) -> Result<u64> {
+        let mut total = 0u64;
+        for (_, f, p) in &self.parts {
+            total += f.metadata().map_err(|e| Error::io(p, e))?.len();
+        }
+        if total > max_bytes {
+            return Ok(0);
+        }
+        let mut mem = Vec::with_capacity(self.parts.len());
+        for (_, _, p) in &self.parts {
+            mem.push(std::fs::read(p).map_err(|e| Error::io(p, e))?);
+        }
+        self.mem = Some(mem);
+        Ok(total)
+    }
+
     /// Reads the signature of `seq` into `out`.
     pub fn read(&self, seq: u32, out: &mut Vec<u32>) -> Result<()> {
-        let (first, file, path) = &self.parts[part_of(&self.parts, |p| p.0, seq)];
-        let mut b = vec![0u8; self.perms * 4];
-        file.read_exact_at(&mut b, (seq - first) as u64 * self.perms as u64 * 4)
-            .map_err(|e| Error::io(path, e))?;
+        let i = part_of(&self.parts, |p| p.0, seq);
+        let (first, file, path) = &self.parts[i];
+        let at = (seq - first) as usize * self.perms * 4;
         out.clear();
+        if let Some(bytes) = self.mem.as_ref().and_then(|m| m[i].get(at..at + self.perms * 4)) {
+            out.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+            return Ok(());
+        }
+        let mut b = vec![0u8; self.perms * 4];
+        file.read_exact_at(&mut b, at as u64).map_err(|e| Error::io(path, e))?;
         out.extend(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
         Ok(())
     }
@@ -507,6 +543,7 @@ impl BlobWriter {
                 file: File::open(&self.path).map_err(|e| Error::io(&self.path, e))?,
                 idx: File::open(&ip).map_err(|e| Error::io(&ip, e))?,
                 path: self.path,
+                mem: None,
             }],
         })
     }
@@ -522,13 +559,48 @@ struct BlobPart {
     file: File,
     idx: File,
     path: PathBuf,
+    /// The data and index bytes, when [`Blobs::preload`] found room for them.
+    mem: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Blobs {
+    /// Reads the files into memory when they fit in `max_bytes`; returns
+    /// the bytes loaded.
+    pub fn preload(&mut self, max_bytes: u64) -> Result<u64> {
+        let mut total = 0u64;
+        for p in &self.parts {
+            total += p.file.metadata().map_err(|e| Error::io(&p.path, e))?.len();
+            total += p.idx.metadata().map_err(|e| Error::io(&p.path, e))?.len();
+        }
+        if total > max_bytes {
+            return Ok(0);
+        }
+        for p in &mut self.parts {
+            let ip = idx_path(&p.path);
+            let data = std::fs::read(&p.path).map_err(|e| Error::io(&p.path, e))?;
+            let idx = std::fs::read(&ip).map_err(|e| Error::io(&ip, e))?;
+            p.mem = Some((data, idx));
+        }
+        Ok(total)
+    }
+
     /// The bytes of blob `i`.
     pub fn get(&self, i: u32) -> Result<Vec<u8>> {
         let part = &self.parts[part_of(&self.parts, |p| p.first, i)];
         let i = (i - part.first) as u64;
+        if let Some((data, idx)) = &part.mem {
+            let end_at = |k: u64| -> Option<u64> {
+                let b = idx.get(k as usize * 8..k as usize * 8 + 8)?;
+                Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            };
+            let start = if i == 0 { Some(0) } else { end_at(i - 1) };
+            if let (Some(start), Some(end)) = (start, end_at(i)) {
+                if let Some(b) = data.get(start as usize..end as usize) {
+                    return Ok(b.to_vec());
+                }
+            }
+            return Err(Error::Run(format!("{}: no blob {i}", part.path.display())));
+        }
         let mut b = [0u8; 16];
         let (start, end) = if i == 0 {
             part.idx

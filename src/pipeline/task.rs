@@ -601,7 +601,7 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
             continue;
         }
         let fi = (file - n_ref) as usize;
-        for p in batch {
+        for mut p in batch {
             let fr = &mut report.files[fi];
             for (i, n) in p.nanos.iter().enumerate() {
                 stage_nanos[i] += n;
@@ -692,7 +692,7 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                     }
                     let s = &mut report.stages[n_record_stages];
                     s.input += 1;
-                    let keys = p.keys.as_deref().cloned().unwrap_or_default();
+                    let keys = p.keys.take().map(|k| *k).unwrap_or_default();
                     if let Some(hit) = keys.contaminated {
                         s.dropped += 1;
                         *s.dropped_per_rule.entry("dedup/decontam".into()).or_default() += 1;
