@@ -145,18 +145,10 @@ pub struct TuneArgs {
     pub examples: usize,
 }
 
-/// `curate run`.
+/// The settings of a run, shared by `curate run`, `curate plan` and
+/// `curate slurm`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Input files, folders (recursed) and glob patterns: .jsonl/.json (JSON
-    /// Lines or a JSON array), also .gz/.zst compressed, and .parquet.
-    #[arg(required = true, value_name = "INPUT")]
-    pub inputs: Vec<String>,
-
-    /// Output folder: kept/, rejected/, malformed/, report.json, reports/.
-    #[arg(short, long, value_name = "DIR")]
-    pub out: PathBuf,
-
+pub struct RunSettings {
     /// Rules folder replacing the built-in rules (see `curate init-rules`).
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
@@ -165,7 +157,7 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',', value_name = "STAGES")]
     pub stages: Option<Vec<String>>,
 
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core; for Slurm tasks, --cpus-per-task).
     #[arg(short = 'j', long, default_value_t = 0)]
     pub threads: usize,
 
@@ -198,6 +190,45 @@ pub struct RunArgs {
     /// known format), besides those named in dedup.toml.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub decontaminate: Vec<String>,
+}
+
+impl RunSettings {
+    /// The options of a run of `inputs` into `out`.
+    pub fn options(&self, inputs: Vec<String>, out: PathBuf) -> crate::pipeline::RunOptions {
+        crate::pipeline::RunOptions {
+            inputs,
+            out,
+            stages: self.stages.clone(),
+            threads: self.threads,
+            overwrite: self.overwrite,
+            max_malformed: self.max_malformed,
+            read: crate::read::ReadOptions {
+                max_record_bytes: self.max_record_bytes,
+            },
+            shard_bytes: self.shard_bytes,
+            batch_records: self.batch_records,
+            references: self.references.clone(),
+            decontaminate: self.decontaminate.clone(),
+            ..crate::pipeline::RunOptions::default()
+        }
+    }
+}
+
+/// `curate run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Input files, folders (recursed) and glob patterns: .jsonl/.json (JSON
+    /// Lines or a JSON array), also .gz/.zst compressed, and .parquet.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Output folder: kept/, rejected/, malformed/, report.json, reports/.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// The run's settings.
+    #[command(flatten)]
+    pub settings: RunSettings,
 
     /// Do not show the progress bar.
     #[arg(long)]
@@ -376,46 +407,9 @@ pub struct SlurmArgs {
     )]
     pub resume: Option<PathBuf>,
 
-    /// Rules folder replacing the built-in rules.
-    #[arg(long, value_name = "DIR")]
-    pub rules: Option<PathBuf>,
-
-    /// Comma-separated stages to run (default: every stage with rules).
-    #[arg(long, value_delimiter = ',', value_name = "STAGES")]
-    pub stages: Option<Vec<String>>,
-
-    /// Worker threads of each task (default: --cpus-per-task, else one per
-    /// core of its node).
-    #[arg(short = 'j', long, default_value_t = 0)]
-    pub threads: usize,
-
-    /// Replace an earlier run in the output folder.
-    #[arg(long)]
-    pub overwrite: bool,
-
-    /// Fail the run when more than N records are malformed (default: never).
-    #[arg(long, value_name = "N")]
-    pub max_malformed: Option<u64>,
-
-    /// Quarantine records larger than this many bytes without reading them whole.
-    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
-    pub max_record_bytes: usize,
-
-    /// Start a new Parquet shard after about this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
-    pub shard_bytes: u64,
-
-    /// Records per processing batch.
-    #[arg(long, value_name = "N", default_value_t = 4096, hide = true)]
-    pub batch_records: usize,
-
-    /// Deduplicate the inputs against these corpora too (not written out).
-    #[arg(long = "reference", value_name = "PATH", num_args = 1..)]
-    pub references: Vec<String>,
-
-    /// Drop records containing items of these benchmark files.
-    #[arg(long, value_name = "PATH", num_args = 1..)]
-    pub decontaminate: Vec<String>,
+    /// The run's settings, as for `curate run`.
+    #[command(flatten)]
+    pub settings: RunSettings,
 
     /// Resources of every task.
     #[command(flatten)]

@@ -10,7 +10,6 @@ use curate::audit::list::{audit, show_id, AuditQuery};
 use curate::audit::run_dir::RunDir;
 use curate::cli::{AuditArgs, Cli, Command, ExplainArgs, PlanArgs, RunArgs, StepArgs, TuneArgs};
 use curate::pipeline::{self, RunOptions};
-use curate::read::ReadOptions;
 use curate::rules::{RuleFiles, Rules};
 use curate::Error;
 
@@ -24,26 +23,13 @@ fn load_rules(dir: Option<&Path>) -> Result<Rules, Error> {
 
 fn run_options(args: &RunArgs) -> RunOptions {
     RunOptions {
-        inputs: args.inputs.clone(),
-        out: args.out.clone(),
-        stages: args.stages.clone(),
-        threads: args.threads,
-        overwrite: args.overwrite,
-        max_malformed: args.max_malformed,
-        read: ReadOptions {
-            max_record_bytes: args.max_record_bytes,
-        },
-        shard_bytes: args.shard_bytes,
-        batch_records: args.batch_records,
         progress: !args.no_progress,
-        references: args.references.clone(),
-        decontaminate: args.decontaminate.clone(),
-        ..RunOptions::default()
+        ..args.settings.options(args.inputs.clone(), args.out.clone())
     }
 }
 
 fn plan(args: PlanArgs) -> Result<(), Error> {
-    let rules = load_rules(args.run.rules.as_deref())?;
+    let rules = load_rules(args.run.settings.rules.as_deref())?;
     let plan =
         curate::distributed::plan::make_plan_split(&rules, &run_options(&args.run), args.world, args.split_bytes)?;
     if !args.run.quiet {
@@ -72,24 +58,8 @@ fn step(name: &str, args: StepArgs) -> Result<(), Error> {
 }
 
 fn run(args: RunArgs) -> Result<(), Error> {
-    let rules = load_rules(args.rules.as_deref())?;
-    let opts = RunOptions {
-        inputs: args.inputs,
-        out: args.out.clone(),
-        stages: args.stages,
-        threads: args.threads,
-        overwrite: args.overwrite,
-        max_malformed: args.max_malformed,
-        read: ReadOptions {
-            max_record_bytes: args.max_record_bytes,
-        },
-        shard_bytes: args.shard_bytes,
-        batch_records: args.batch_records,
-        progress: !args.no_progress,
-        references: args.references,
-        decontaminate: args.decontaminate,
-        ..RunOptions::default()
-    };
+    let rules = load_rules(args.settings.rules.as_deref())?;
+    let opts = run_options(&args);
     let report = pipeline::run(rules, &opts)?;
     if !args.quiet {
         eprint!("{}", report.summary());

@@ -32,8 +32,6 @@ use super::status::{rank_ranges, ranks_phrase, RunStatus, StepStatus};
 use super::{read_json, write_json_atomic, Plan, WORK_DIR};
 use crate::cli::{SbatchArgs, SlurmArgs};
 use crate::error::{Error, Result};
-use crate::pipeline::RunOptions;
-use crate::read::ReadOptions;
 use crate::rules::{RuleFiles, Rules};
 
 /// The folder of the scripts, their logs and `slurm.json`.
@@ -512,35 +510,20 @@ fn load_rules(dir: Option<&Path>) -> Result<Rules> {
 
 /// Plans the run of `args` in `out` (absolute).
 fn plan_run(args: &SlurmArgs, out: &Path) -> Result<Plan> {
-    if out.join(super::plan::PLAN_FILE).exists() && !args.overwrite {
+    if out.join(super::plan::PLAN_FILE).exists() && !args.settings.overwrite {
         return Err(Error::Usage(format!(
             "{0}: holds a planned run; resume it with `curate slurm --resume {0}`, \
              or pass --overwrite to start again",
             out.display()
         )));
     }
-    let rules = load_rules(args.rules.as_deref())?;
-    let opts = RunOptions {
-        inputs: args.inputs.clone(),
-        out: out.to_path_buf(),
-        stages: args.stages.clone(),
-        // A task's threads: those Slurm gives it, unless told otherwise.
-        threads: match (args.threads, args.sbatch.cpus_per_task) {
-            (0, Some(cpus)) => cpus,
-            (t, _) => t,
-        },
-        overwrite: args.overwrite,
-        max_malformed: args.max_malformed,
-        read: ReadOptions {
-            max_record_bytes: args.max_record_bytes,
-        },
-        shard_bytes: args.shard_bytes,
-        batch_records: args.batch_records,
-        progress: false,
-        references: args.references.clone(),
-        decontaminate: args.decontaminate.clone(),
-        ..RunOptions::default()
-    };
+    let rules = load_rules(args.settings.rules.as_deref())?;
+    let mut opts = args.settings.options(args.inputs.clone(), out.to_path_buf());
+    opts.progress = false;
+    // A task's threads: those Slurm gives it, unless told otherwise.
+    if let (0, Some(cpus)) = (opts.threads, args.sbatch.cpus_per_task) {
+        opts.threads = cpus;
+    }
     let world = args
         .world
         .ok_or_else(|| Error::Usage("--world is needed unless --resume".into()))?;
