@@ -7,21 +7,7 @@ use std::process::Command;
 use crate::harness::*;
 
 fn all_shards(out: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut all = Vec::new();
-    for sub in ["kept", "rejected", "malformed", "metrics", "dedup"] {
-        let Ok(entries) = std::fs::read_dir(out.join(sub)) else {
-            continue;
-        };
-        let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        files.sort();
-        for f in files {
-            all.push((
-                format!("{sub}/{}", f.file_name().expect("name").to_string_lossy()),
-                std::fs::read(&f).expect("read"),
-            ));
-        }
-    }
-    all
+    shard_files(out, &["kept", "rejected", "malformed", "metrics", "dedup"])
 }
 
 fn steps(out: &str, world: usize) {

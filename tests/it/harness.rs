@@ -119,3 +119,23 @@ pub fn assert_accounting(out: &Path) -> serde_json::Value {
     assert_eq!(rows(&out.join("malformed")) as u64, n(t, "malformed"));
     r
 }
+
+/// The bytes of every shard under `subs` of a run's output folder, by
+/// `sub/file` name in order (folders that do not exist are skipped).
+pub fn shard_files(out: &Path, subs: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut all = Vec::new();
+    for sub in subs {
+        let Ok(entries) = std::fs::read_dir(out.join(sub)) else {
+            continue;
+        };
+        let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for f in files {
+            all.push((
+                format!("{sub}/{}", f.file_name().expect("name").to_string_lossy()),
+                std::fs::read(&f).expect("read"),
+            ));
+        }
+    }
+    all
+}

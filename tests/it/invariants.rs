@@ -8,22 +8,7 @@ use proptest::prelude::*;
 use crate::harness::*;
 
 fn shard_bytes(out: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut all = Vec::new();
-    for sub in ["kept", "rejected", "malformed"] {
-        let mut files: Vec<_> = std::fs::read_dir(out.join(sub))
-            .expect("shards")
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        for f in files {
-            all.push((
-                format!("{sub}/{}", f.file_name().expect("name").to_string_lossy()),
-                std::fs::read(&f).expect("read"),
-            ));
-        }
-    }
-    all
+    shard_files(out, &["kept", "rejected", "malformed"])
 }
 
 #[test]
