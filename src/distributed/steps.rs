@@ -544,7 +544,7 @@ fn write(out: &Path, plan: &Plan) -> Result<u64> {
     for (s, n) in report.stages.iter_mut().zip(stage_nanos) {
         s.cpu_seconds = n as f64 / 1e9;
     }
-    report.diversity = Some(diversity.finish());
+    report.diversity = Some(crate::output::diversity::label(diversity.finish(), &report));
     let planned_at = std::fs::metadata(out.join(super::plan::PLAN_FILE))
         .and_then(|m| m.modified())
         .ok()

@@ -1,5 +1,7 @@
 //! The diversity and complexity section of the report (`report.json` →
-//! `diversity`), accumulated over the kept records of a run.
+//! `diversity`), accumulated over the records that pass the per-record
+//! stages: the kept records, or with dedup (and mixing) the records that
+//! reach it (`of` in the report says which).
 //!
 //! Why: a corpus that is 80% one task, or whose instructions never carry a
 //! constraint, trains a narrow model, and no single record shows it. InsTag
@@ -322,6 +324,15 @@ impl Diversity {
             complexity: self.signals.iter().map(|(k, h)| (k.clone(), h.finish())).collect(),
         }
     }
+}
+
+/// Names what a finished report covers: with the global stages (dedup,
+/// mix) it is counted before them, over the records that reached dedup.
+pub fn label(mut d: DiversityReport, report: &crate::output::Report) -> DiversityReport {
+    if report.stages_run.iter().any(|s| s == crate::registry::DEDUP_STAGE) {
+        d.of = "records that passed the per-record stages (before dedup and mixing)".into();
+    }
+    d
 }
 
 #[cfg(test)]

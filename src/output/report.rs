@@ -112,7 +112,8 @@ pub struct Report {
     /// Mixing: target against achieved shares per group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mix: Option<crate::mix::MixReport>,
-    /// Task and tag distributions and complexity signals of the kept records.
+    /// Task and tag distributions and complexity signals of the records that
+    /// passed the per-record stages (`of` says which).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diversity: Option<crate::output::diversity::DiversityReport>,
 }

@@ -301,7 +301,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     for (s, n) in report.stages.iter_mut().zip(stage_nanos) {
         s.cpu_seconds = n as f64 / 1e9;
     }
-    report.diversity = Some(diversity.finish());
+    report.diversity = Some(crate::output::diversity::label(diversity.finish(), &report));
     report.input_bytes = bytes_read;
     report.seconds = started.elapsed().as_secs_f64();
     report.verify().map_err(Error::Run)?;
