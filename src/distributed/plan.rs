@@ -64,6 +64,19 @@ pub struct PlannedPiece {
     pub range: Option<ByteRange>,
 }
 
+impl StepPlan {
+    /// Every step: `process` and `pairs` with `world` tasks, the others with one.
+    pub fn all(world: usize) -> Vec<StepPlan> {
+        super::STEPS
+            .iter()
+            .map(|&name| StepPlan {
+                name: name.into(),
+                world: if name == "process" || name == "pairs" { world } else { 1 },
+            })
+            .collect()
+    }
+}
+
 /// Everything a task needs besides the rules (in `OUT/rules/`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -232,13 +245,7 @@ pub fn make_plan_split(
         shard_bytes: opts.shard_bytes,
         batch_records: opts.batch_records,
         threads: opts.threads,
-        steps: super::STEPS
-            .iter()
-            .map(|&name| StepPlan {
-                name: name.into(),
-                world: if name == "process" || name == "pairs" { world } else { 1 },
-            })
-            .collect(),
+        steps: StepPlan::all(world),
         pieces: Vec::new(),
     };
     let mut plan = plan;

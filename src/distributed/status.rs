@@ -264,13 +264,7 @@ pub(crate) fn test_plan(world: usize) -> Plan {
         shard_bytes: 1 << 20,
         batch_records: 16,
         threads: 1,
-        steps: super::STEPS
-            .iter()
-            .map(|&name| super::StepPlan {
-                name: name.into(),
-                world: if name == "process" || name == "pairs" { world } else { 1 },
-            })
-            .collect(),
+        steps: super::StepPlan::all(world),
         pieces: Vec::new(),
     }
 }

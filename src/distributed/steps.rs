@@ -235,11 +235,7 @@ fn task_threads(plan: &Plan) -> usize {
 }
 
 fn pool(plan: &Plan) -> Result<rayon::ThreadPool> {
-    let threads = task_threads(plan);
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))
+    crate::pipeline::task::thread_pool(task_threads(plan))
 }
 
 /// `pairs`: verified near-duplicate pairs among the records that share a
@@ -250,7 +246,7 @@ fn pairs(out: &Path, plan: &Plan, rank: usize) -> Result<u64> {
     fresh_dir(&dir)?;
     let mut edges: Edges = Vec::new();
     let mut counts = PairCounts::default();
-    if let (Some(cfg), true) = (&rules.dedup, dedup_runs(plan, &rules)) {
+    if let (Some(cfg), true) = (&rules.dedup, dedup_runs(out, plan, &rules)?) {
         let parts = partials(out, plan)?;
         let tasks = tasks(&parts)?;
         let mut c = tasks.collected(cfg, Some(rank))?;
@@ -271,12 +267,8 @@ fn pairs(out: &Path, plan: &Plan, rank: usize) -> Result<u64> {
     Ok(edges.len() as u64)
 }
 
-fn dedup_runs(plan: &Plan, rules: &Rules) -> bool {
-    rules.dedup.is_some()
-        && plan
-            .stages
-            .as_ref()
-            .is_none_or(|w| w.iter().any(|s| s == crate::registry::DEDUP_STAGE))
+fn dedup_runs(out: &Path, plan: &Plan, rules: &Rules) -> Result<bool> {
+    crate::pipeline::check_stages(rules, &plan.run_options(out))
 }
 
 /// `decide`: survivors and drops from the exact keys and every partition's pairs.
@@ -285,7 +277,7 @@ fn decide(out: &Path, plan: &Plan) -> Result<u64> {
     let dir = task_dir(out, "decide", 0);
     fresh_dir(&dir)?;
     let mut decision = Decision::default();
-    if let (Some(cfg), true) = (&rules.dedup, dedup_runs(plan, &rules)) {
+    if let (Some(cfg), true) = (&rules.dedup, dedup_runs(out, plan, &rules)?) {
         let parts = partials(out, plan)?;
         let tasks = tasks(&parts)?;
         let c = tasks.collected(cfg, None)?;
@@ -497,7 +489,7 @@ fn write(out: &Path, plan: &Plan) -> Result<u64> {
         Weight::Record,
         &mut |b| kept.write(b),
     )?;
-    if let (Some(engine), true) = (setup.engine.as_deref(), dedup_runs(plan, &setup.rules)) {
+    if let Some(engine) = setup.engine.as_deref() {
         let t = Instant::now();
         let cfg = &engine.cfg;
         let tasks = tasks(&parts)?;

@@ -438,11 +438,7 @@ impl crate::dedup::route::RouteSink for DedupCounts<'_> {
 }
 
 pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::Run(format!("cannot encode {}: {e}", path.display())))?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text + "\n").map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    crate::distributed::write_json_atomic(path, value)
 }
 
 pub(crate) fn write_reports(out: &Path, report: &Report) -> Result<()> {

@@ -362,17 +362,8 @@ impl Setup {
             }
             _ => None,
         };
-        let threads = if opts.threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            opts.threads
-        };
-        let pool = Arc::new(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?,
-        );
+        let pool = Arc::new(thread_pool(opts.threads)?);
+        let threads = pool.current_num_threads();
         let template = Report {
             curate_version: env!("CARGO_PKG_VERSION").to_string(),
             rules_hash: rules.files.hash(),
@@ -406,6 +397,19 @@ impl Setup {
     pub fn record_stages(&self) -> usize {
         self.dedup_stage
     }
+}
+
+/// A pool of `threads` workers (0: one per core).
+pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))
 }
 
 /// Where phase 1 writes.
