@@ -19,18 +19,17 @@
 //! - drop precision: MinHash drops whose true J with their survivor >= threshold.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 
 #[path = "support/exhaustive.rs"]
 mod exhaustive;
+#[path = "support/records.rs"]
+mod records;
 
 use curate::dedup::clusters::{decide_keeping_pairs, DropRule};
 use curate::dedup::decontam::Index;
 use curate::dedup::state::Collector;
 use curate::dedup::Engine;
-use curate::read::{expand_inputs, read_file, ReadOptions};
-use curate::record::{map_record, Origin, Record};
+use curate::record::Record;
 use curate::rules::{RuleFiles, Rules};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,21 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = rules.dedup.clone().ok_or("no dedup.toml")?;
     let t = cfg.near.threshold;
     let engine = Engine::new(cfg.clone(), Index::default());
-    let mut recs: Vec<Record> = Vec::new();
-    for (fi, f) in expand_inputs(&args)?.iter().enumerate() {
-        read_file(f, ReadOptions::default(), Arc::new(AtomicU64::new(0)), &mut |item| {
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&item.bytes) {
-                let o = Origin {
-                    file: fi as u32,
-                    line: item.line,
-                };
-                if let Ok(r) = map_record(&rules.adapters, &v, o, &f.label) {
-                    recs.push(r);
-                }
-            }
-            true
-        });
-    }
+    let recs: Vec<Record> = records::read_records(&args, &rules)?;
     let n = recs.len();
     eprintln!("{n} records");
 

@@ -44,21 +44,19 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 use std::time::Instant;
 
 use curate::dedup::decontam::Index;
 use curate::dedup::lsh::{band_keys, BandStore};
 use curate::dedup::minhash::MinHasher;
 use curate::dedup::Engine;
-use curate::read::{expand_inputs, read_file, ReadOptions};
-use curate::record::{map_record, Origin};
 use curate::rules::{RuleFiles, Rules};
 use rayon::prelude::*;
 
 #[path = "../../../examples/support/exhaustive.rs"]
 mod exhaustive;
+#[path = "../../../examples/support/records.rs"]
+mod records;
 
 #[global_allocator]
 static ALLOC: peak_alloc::PeakAlloc = peak_alloc::PeakAlloc;
@@ -770,21 +768,7 @@ fn measure<L: Lib>(
 fn load(args: &[String], rules: &Rules) -> Result<(Corpus, usize, usize), Err> {
     let cfg = rules.dedup.clone().ok_or("no dedup.toml")?;
     let engine = Engine::new(cfg.clone(), Index::default());
-    let mut recs = Vec::new();
-    for (fi, f) in expand_inputs(args)?.iter().enumerate() {
-        read_file(f, ReadOptions::default(), Arc::new(AtomicU64::new(0)), &mut |item| {
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&item.bytes) {
-                let o = Origin {
-                    file: fi as u32,
-                    line: item.line,
-                };
-                if let Ok(r) = map_record(&rules.adapters, &v, o, &f.label) {
-                    recs.push(r);
-                }
-            }
-            true
-        });
-    }
+    let recs = records::read_records(args, rules)?;
     let total = recs.len();
     let t = Instant::now();
     let mut seen = HashSet::new();
