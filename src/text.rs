@@ -20,8 +20,153 @@ use unicode_segmentation::UnicodeSegmentation;
 
 /// The words of `text`: UAX #29 word segments holding a letter or digit; one
 /// Han character is one word.
-pub fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.unicode_words()
+///
+/// The same words as `unicode_words`, found faster: UAX #29 always breaks
+/// before ASCII whitespace, and after it unless an extending mark follows,
+/// so the text is cut at whitespace into pieces. A piece of ASCII alone is
+/// split by the rules restricted to ASCII (below); the other pieces, with the
+/// whitespace around them, go to the full segmenter. A property test checks
+/// that both give the same words.
+pub fn words(text: &str) -> Words<'_> {
+    Words {
+        text,
+        pos: 0,
+        piece_end: 0,
+        full: None,
+    }
+}
+
+/// The iterator of [`words`].
+pub struct Words<'a> {
+    text: &'a str,
+    /// Next byte to look at.
+    pos: usize,
+    /// End of the ASCII piece being split (`pos < piece_end` inside one).
+    piece_end: usize,
+    /// The full segmenter over a piece that is not ASCII.
+    full: Option<unicode_segmentation::UnicodeWords<'a>>,
+}
+
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// ALetter, Numeric or ExtendNumLet: ASCII characters that always join.
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+impl<'a> Words<'a> {
+    /// The end of the piece starting at `start` (the next ASCII whitespace)
+    /// and whether it is all ASCII.
+    fn piece(&self, start: usize) -> (usize, bool) {
+        let b = self.text.as_bytes();
+        let mut i = start;
+        let mut ascii = true;
+        while i < b.len() && !is_ascii_space(b[i]) {
+            ascii &= b[i].is_ascii();
+            i += 1;
+        }
+        (i, ascii)
+    }
+
+    /// The next word of the ASCII piece `pos..piece_end`. Within ASCII,
+    /// UAX #29 joins letters, digits and `_` (WB5, WB8-WB10, WB13a/b), a
+    /// letter to a letter across one of `:` `.` `'` (WB6/WB7), and a digit
+    /// to a digit across one of `,` `;` `.` `'` (WB11/WB12); everything else
+    /// is a segment of its own, and only segments with a letter or digit are
+    /// words.
+    fn next_ascii(&mut self) -> Option<&'a str> {
+        let b = self.text.as_bytes();
+        let end = self.piece_end;
+        while self.pos < end {
+            if !is_word_byte(b[self.pos]) {
+                self.pos += 1;
+                continue;
+            }
+            let start = self.pos;
+            let mut alnum = false;
+            let mut i = start;
+            loop {
+                while i < end && is_word_byte(b[i]) {
+                    alnum |= b[i] != b'_';
+                    i += 1;
+                }
+                if i + 1 < end {
+                    let (x, m, y) = (b[i - 1], b[i], b[i + 1]);
+                    let letters =
+                        x.is_ascii_alphabetic() && y.is_ascii_alphabetic() && matches!(m, b':' | b'.' | b'\'');
+                    let digits = x.is_ascii_digit() && y.is_ascii_digit() && matches!(m, b',' | b';' | b'.' | b'\'');
+                    if letters || digits {
+                        i += 1;
+                        continue;
+                    }
+                }
+                break;
+            }
+            self.pos = i;
+            if alnum {
+                return Some(&self.text[start..i]);
+            }
+        }
+        None
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        loop {
+            if let Some(full) = &mut self.full {
+                match full.next() {
+                    Some(w) => return Some(w),
+                    None => self.full = None,
+                }
+            }
+            if self.pos < self.piece_end {
+                if let Some(w) = self.next_ascii() {
+                    return Some(w);
+                }
+            }
+            let b = self.text.as_bytes();
+            let space = self.pos;
+            while self.pos < b.len() && is_ascii_space(b[self.pos]) {
+                self.pos += 1;
+            }
+            if self.pos >= b.len() {
+                return None;
+            }
+            let start = self.pos;
+            let (end, ascii) = self.piece(start);
+            if ascii {
+                self.piece_end = end;
+                continue;
+            }
+            // Up to the next ASCII piece: whitespace after a piece of other
+            // characters may join it (WB3d), and a mark after whitespace
+            // joins the whitespace (WB4).
+            let mut region_end = end;
+            while region_end < b.len() {
+                let mut q = region_end;
+                while q < b.len() && is_ascii_space(b[q]) {
+                    q += 1;
+                }
+                if q >= b.len() {
+                    region_end = q;
+                    break;
+                }
+                let (e, ascii) = self.piece(q);
+                if ascii {
+                    region_end = q;
+                    break;
+                }
+                region_end = e;
+            }
+            self.pos = region_end;
+            self.full = Some(self.text[space..region_end].unicode_words());
+        }
+    }
 }
 
 /// A record's language, as far as the rules need it.
@@ -136,6 +281,7 @@ impl fmt::Display for Lang {
 #[cfg(test)]
 mod tests {
     use super::Lang;
+    use unicode_segmentation::UnicodeSegmentation;
 
     #[test]
     fn words_split_spaced_and_unspaced_scripts() {
@@ -145,6 +291,54 @@ mod tests {
         assert_eq!(zh, ["给", "出", "三", "个", "秘", "诀"]);
         let mixed: Vec<&str> = super::words("用 Python 写").collect();
         assert_eq!(mixed, ["用", "Python", "写"]);
+    }
+
+    #[test]
+    fn ascii_rules_match_uax29() {
+        let cases = [
+            "can't stop, won't stop",
+            "3.14 and 1,000,000; v1.2.3 e.g. a:b a::b a..b",
+            "snake_case __init__ _ __ _a a_ 1_000 x.1 1.x 1'2 a'b a,b 1;2 1:2",
+            "tab\there\r\nCRLF\x0bvt\x0cff end.",
+            "'quoted' \"double\" (paren) [x] {y} <z> #tag @user $5 50% a-b a/b",
+        ];
+        for c in cases {
+            let fast: Vec<&str> = super::words(c).collect();
+            let full: Vec<&str> = c.unicode_words().collect();
+            assert_eq!(fast, full, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn marks_after_whitespace_follow_the_full_rules() {
+        // A combining mark after whitespace attaches to it (UAX #29 WB4).
+        for c in [
+            "x \u{93f}y",
+            "x\n\u{93f}y",
+            "caf\u{e9} au lait",
+            "a \u{301}b",
+            "用 Python 写",
+        ] {
+            let fast: Vec<&str> = super::words(c).collect();
+            let full: Vec<&str> = c.unicode_words().collect();
+            assert_eq!(fast, full, "{c:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// The fast path gives exactly the words of the full segmenter.
+        #[test]
+        fn words_equal_unicode_words(
+            s in "[a-zA-Z0-9_.:',;\\- \t\r\n\x0b\x0c\"!?()#@]{0,40}",
+            t in "[a-z0-9_.:' \n\u{301}\u{93f}\u{200d}\u{4e00}-\u{4e05}\u{e9}\u{3000}\u{1f600}]{0,24}",
+        ) {
+            for text in [s.as_str(), t.as_str(), &format!("{s}{t}"), &format!("{t}{s}")] {
+                let fast: Vec<&str> = super::words(text).collect();
+                let full: Vec<&str> = text.unicode_words().collect();
+                proptest::prop_assert_eq!(fast, full, "{:?}", text);
+            }
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! Everything is sorted before it is decided, so the result does not depend
 //! on the thread count or on how buckets were batched.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use rayon::prelude::*;
 
 use crate::dedup::config::{DedupConfig, Policy};
 use crate::dedup::exact;
+use crate::dedup::lsh::first_meeting;
 use crate::dedup::minhash::estimate;
 use crate::dedup::state::Collected;
 use crate::error::{Error, Result};
@@ -75,7 +77,8 @@ pub struct Drop {
 pub struct Decision {
     /// Dropped records, by sequence number.
     pub drops: Vec<Drop>,
-    /// Candidate pairs compared (counting a pair once per shared bucket).
+    /// Candidate pairs compared: each pair once, in the bucket of the
+    /// first band whose rows it shares (see [`first_meeting`]).
     pub candidate_pairs: u64,
     /// Pairs at or above the threshold.
     pub verified_pairs: u64,
@@ -194,68 +197,69 @@ pub fn near_pairs(
     if cfg.near.enabled && c.sigs.perms() > 0 {
         let sigs = &c.sigs;
         let prefilter = cfg.near.prefilter;
-        let mut batch: Vec<Vec<u32>> = Vec::new();
+        let (n_bands, rows) = (cfg.near.bands, cfg.near.rows);
+        let mut batch: Vec<(u64, Vec<u32>)> = Vec::new();
         let mut batch_len = 0usize;
-        let run_batch = |batch: &mut Vec<Vec<u32>>, edges: &mut Vec<(u32, u32, u32)>, d: &mut Decision| -> Result<()> {
-            let found: Vec<Result<BucketPairs>> = pool.install(|| {
-                batch
-                    .par_iter()
-                    .map(|bucket| {
-                        let mut s: Vec<Vec<u32>> = Vec::with_capacity(bucket.len());
-                        for &seq in bucket {
-                            let mut v = Vec::new();
-                            sigs.read(seq, &mut v)?;
-                            s.push(v);
-                        }
-                        let mut out = Vec::new();
-                        let mut compared = 0u64;
-                        let mut loaded: Vec<Option<Vec<u32>>> = vec![None; bucket.len()];
-                        for i in 0..bucket.len() {
-                            for j in i + 1..bucket.len() {
-                                compared += 1;
-                                let e = estimate(&s[i], &s[j]);
-                                let Some(sets) = sets else {
-                                    if e >= threshold {
-                                        out.push((bucket[i], bucket[j], sim_key(e)));
+        let run_batch =
+            |batch: &mut Vec<(u64, Vec<u32>)>, edges: &mut Vec<(u32, u32, u32)>, d: &mut Decision| -> Result<()> {
+                let found: Vec<Result<BucketPairs>> = pool.install(|| {
+                    batch
+                        .par_iter()
+                        .map(|(key, bucket)| {
+                            let s: Vec<Cow<'_, [u32]>> =
+                                bucket.iter().map(|&seq| sigs.get(seq)).collect::<Result<_>>()?;
+                            let mut out = Vec::new();
+                            let mut compared = 0u64;
+                            let mut loaded: Vec<Option<Vec<u32>>> = vec![None; bucket.len()];
+                            for i in 0..bucket.len() {
+                                for j in i + 1..bucket.len() {
+                                    if !first_meeting(*key, &s[i], &s[j], n_bands, rows) {
+                                        continue;
                                     }
-                                    continue;
-                                };
-                                if e < threshold - prefilter {
-                                    continue;
-                                }
-                                for k in [i, j] {
-                                    if loaded[k].is_none() {
-                                        loaded[k] = Some(sets.get_u32s(bucket[k])?);
+                                    compared += 1;
+                                    let e = estimate(&s[i], &s[j]);
+                                    let Some(sets) = sets else {
+                                        if e >= threshold {
+                                            out.push((bucket[i], bucket[j], sim_key(e)));
+                                        }
+                                        continue;
+                                    };
+                                    if e < threshold - prefilter {
+                                        continue;
                                     }
-                                }
-                                if let (Some(a), Some(b)) = (&loaded[i], &loaded[j]) {
-                                    let x = jaccard_sorted(a, b);
-                                    if x >= threshold {
-                                        out.push((bucket[i], bucket[j], sim_key(x)));
+                                    for k in [i, j] {
+                                        if loaded[k].is_none() {
+                                            loaded[k] = Some(sets.get_u32s(bucket[k])?);
+                                        }
+                                    }
+                                    if let (Some(a), Some(b)) = (&loaded[i], &loaded[j]) {
+                                        let x = jaccard_sorted(a, b);
+                                        if x >= threshold {
+                                            out.push((bucket[i], bucket[j], sim_key(x)));
+                                        }
                                     }
                                 }
                             }
-                        }
-                        Ok((out, compared))
-                    })
-                    .collect()
-            });
-            for r in found {
-                let (e, compared) = r?;
-                d.candidate_pairs += compared;
-                edges.extend(e);
-            }
-            batch.clear();
-            Ok(())
-        };
-        bands.buckets(|bucket| {
+                            Ok((out, compared))
+                        })
+                        .collect()
+                });
+                for r in found {
+                    let (e, compared) = r?;
+                    d.candidate_pairs += compared;
+                    edges.extend(e);
+                }
+                batch.clear();
+                Ok(())
+            };
+        bands.buckets(|key, bucket| {
             let live: Vec<u32> = bucket.iter().copied().filter(|&s| !dropped[s as usize]).collect();
             if live.len() < 2 {
                 return Ok(());
             }
             decision.buckets += 1;
             batch_len += live.len();
-            batch.push(live);
+            batch.push((key, live));
             if batch_len >= 1 << 18 {
                 batch_len = 0;
                 run_batch(&mut batch, &mut edges, decision)?;

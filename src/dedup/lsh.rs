@@ -30,12 +30,30 @@ pub fn band_keys(sig: &[u32], bands: usize, rows: usize, out: &mut Vec<u64>) {
     out.clear();
     let mut bytes = Vec::with_capacity(rows * 4);
     for b in 0..bands {
-        bytes.clear();
-        for v in &sig[b * rows..(b + 1) * rows] {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        out.push(xxh3_64_with_seed(&bytes, b as u64));
+        out.push(band_key(sig, b, rows, &mut bytes));
     }
+}
+
+/// The key of band `b` of a signature (`bytes` is scratch space).
+fn band_key(sig: &[u32], b: usize, rows: usize, bytes: &mut Vec<u8>) -> u64 {
+    bytes.clear();
+    for v in &sig[b * rows..(b + 1) * rows] {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    xxh3_64_with_seed(bytes, b as u64)
+}
+
+/// Whether the bucket of `key` is where the pair `a`, `b` is compared: the
+/// bucket of the first band whose rows they share. A pair sharing several
+/// bands meets in several buckets and is compared in one of them only, the
+/// same one whatever the order or partition of the buckets. A pair that
+/// shares no band's rows (a bucket from a key collision) is compared where
+/// it meets.
+pub fn first_meeting(key: u64, a: &[u32], b: &[u32], bands: usize, rows: usize) -> bool {
+    let Some(first) = (0..bands).find(|&k| a[k * rows..(k + 1) * rows] == b[k * rows..(k + 1) * rows]) else {
+        return true;
+    };
+    band_key(a, first, rows, &mut Vec::with_capacity(rows * 4)) == key
 }
 
 /// Band entries, spilled to sorted runs past a budget.
@@ -131,14 +149,14 @@ impl BandStore {
 
     /// Calls `f` with every bucket of two or more records (sequence numbers
     /// ascending), in key order. Removes the run files.
-    pub fn buckets(mut self, mut f: impl FnMut(&[u32]) -> Result<()>) -> Result<()> {
+    pub fn buckets(mut self, mut f: impl FnMut(u64, &[u32]) -> Result<()>) -> Result<()> {
         let mut bucket: Vec<u32> = Vec::new();
         let mut current: Option<u64> = None;
         let mut feed = |e: u128, bucket: &mut Vec<u32>| -> Result<()> {
             let key = (e >> 64) as u64;
             if current != Some(key) {
-                if bucket.len() > 1 {
-                    f(bucket)?;
+                if let (Some(k), true) = (current, bucket.len() > 1) {
+                    f(k, bucket)?;
                 }
                 bucket.clear();
                 current = Some(key);
@@ -191,8 +209,8 @@ impl BandStore {
                 }
             }
         }
-        if bucket.len() > 1 {
-            f(&bucket)?;
+        if let (Some(k), true) = (current, bucket.len() > 1) {
+            f(k, &bucket)?;
         }
         Ok(())
     }
@@ -205,12 +223,27 @@ mod tests {
     fn collect(store: BandStore) -> Vec<Vec<u32>> {
         let mut out = Vec::new();
         store
-            .buckets(|b| {
+            .buckets(|_, b| {
                 out.push(b.to_vec());
                 Ok(())
             })
             .expect("test");
         out
+    }
+
+    /// A pair sharing bands 1 and 3 is compared in band 1's bucket only.
+    #[test]
+    fn pairs_meet_first_in_their_first_shared_band() {
+        let (bands, rows) = (4, 2);
+        let a = [1, 2, 3, 4, 5, 6, 7, 8];
+        let b = [9, 2, 3, 4, 0, 6, 7, 8];
+        let mut keys = Vec::new();
+        band_keys(&a, bands, rows, &mut keys);
+        assert!(!first_meeting(keys[0], &a, &b, bands, rows));
+        assert!(first_meeting(keys[1], &a, &b, bands, rows));
+        assert!(!first_meeting(keys[3], &a, &b, bands, rows));
+        // No band shared: a bucket from a key collision still compares.
+        assert!(first_meeting(keys[0], &a, &[0; 8], bands, rows));
     }
 
     proptest::proptest! {

@@ -9,6 +9,7 @@
 //! ones with an offset file): they are read back only for candidate pairs and
 //! for the records a decision names.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -437,7 +438,7 @@ pub struct Signatures {
     parts: Vec<(u32, File, PathBuf)>,
     perms: usize,
     /// The files' bytes, when [`Self::preload`] found room for them.
-    mem: Option<Vec<Vec<u8>>>,
+    mem: Option<Vec<Vec<u32>>>,
 }
 
 /// The part holding `seq`: the last one starting at or before it.
@@ -472,30 +473,34 @@ impl Signatures {
         }
         let mut mem = Vec::with_capacity(self.parts.len());
         for (_, _, p) in &self.parts {
-            mem.push(std::fs::read(p).map_err(|e| Error::io(p, e))?);
+            let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+            mem.push(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            );
         }
         self.mem = Some(mem);
         Ok(total)
     }
 
-    /// Reads the signature of `seq` into `out`.
-    pub fn read(&self, seq: u32, out: &mut Vec<u32>) -> Result<()> {
+    /// The signature of `seq`: borrowed when the signatures are in memory.
+    pub fn get(&self, seq: u32) -> Result<Cow<'_, [u32]>> {
         let i = part_of(&self.parts, |p| p.0, seq);
         let (first, file, path) = &self.parts[i];
-        let at = (seq - first) as usize * self.perms * 4;
-        out.clear();
-        if let Some(bytes) = self.mem.as_ref().and_then(|m| m[i].get(at..at + self.perms * 4)) {
-            out.extend(
-                bytes
-                    .chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            );
-            return Ok(());
+        let at = (seq - first) as usize * self.perms;
+        if let Some(sig) = self.mem.as_ref().and_then(|m| m[i].get(at..at + self.perms)) {
+            return Ok(Cow::Borrowed(sig));
         }
         let mut b = vec![0u8; self.perms * 4];
-        file.read_exact_at(&mut b, at as u64).map_err(|e| Error::io(path, e))?;
-        out.extend(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
-        Ok(())
+        file.read_exact_at(&mut b, at as u64 * 4)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Cow::Owned(
+            b.chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ))
     }
 }
 
@@ -584,8 +589,8 @@ impl Blobs {
         Ok(total)
     }
 
-    /// The bytes of blob `i`.
-    pub fn get(&self, i: u32) -> Result<Vec<u8>> {
+    /// The bytes of blob `i`: borrowed when the blobs are in memory.
+    pub fn get(&self, i: u32) -> Result<Cow<'_, [u8]>> {
         let part = &self.parts[part_of(&self.parts, |p| p.first, i)];
         let i = (i - part.first) as u64;
         if let Some((data, idx)) = &part.mem {
@@ -596,7 +601,7 @@ impl Blobs {
             let start = if i == 0 { Some(0) } else { end_at(i - 1) };
             if let (Some(start), Some(end)) = (start, end_at(i)) {
                 if let Some(b) = data.get(start as usize..end as usize) {
-                    return Ok(b.to_vec());
+                    return Ok(Cow::Borrowed(b));
                 }
             }
             return Err(Error::Run(format!("{}: no blob {i}", part.path.display())));
@@ -623,7 +628,7 @@ impl Blobs {
         part.file
             .read_exact_at(&mut buf, start)
             .map_err(|e| Error::io(&part.path, e))?;
-        Ok(buf)
+        Ok(Cow::Owned(buf))
     }
 
     /// Blob `i` as little-endian `u32`s.

@@ -452,12 +452,19 @@ pub(crate) struct TaskOutput {
 /// index, the line and the id.
 pub(crate) type UserIdLine = (u64, u32, u64, String);
 
-fn writer(dir: &Path, schema: arrow::datatypes::SchemaRef, opts: &RunOptions, scratch: bool) -> Result<ShardWriter> {
-    if scratch {
+fn writer(
+    dir: &Path,
+    schema: arrow::datatypes::SchemaRef,
+    opts: &RunOptions,
+    t: &Targets,
+    pool: &Arc<rayon::ThreadPool>,
+) -> Result<ShardWriter> {
+    let w = if t.scratch {
         ShardWriter::scratch(dir, schema, opts.shard_bytes)
     } else {
         ShardWriter::new(dir, schema, opts.shard_bytes)
-    }
+    };
+    Ok(w?.encode_on(pool.clone()))
 }
 
 /// A part of the input one task reads: a file (an index into
@@ -502,12 +509,14 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                     crate::output::schema::kept_schema(),
                     opts.shard_bytes,
                 )?
+                .encode_on(setup.pool.clone())
             } else {
                 ShardWriter::staging(
                     &t.staging.join("records"),
                     crate::output::schema::kept_schema(),
                     opts.shard_bytes,
                 )?
+                .encode_on(setup.pool.clone())
             }),
             staging_rows: RecordRows::new(false),
             reference_malformed: 0,
@@ -547,25 +556,28 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
     let rule_ids = &setup.rule_ids;
     let metric_columns: Vec<String> = rule_ids.iter().flatten().cloned().collect();
     let mut metrics_rows = MetricsRows::new(&metric_columns);
-    let mut metrics = writer(&t.root.join("metrics"), metrics_rows.schema(), opts, t.scratch)?;
+    let mut metrics = writer(&t.root.join("metrics"), metrics_rows.schema(), opts, t, &setup.pool)?;
     let mut w = Writers {
         kept: BackgroundWriter::spawn(writer(
             &t.root.join("kept"),
             crate::output::schema::kept_schema(),
             opts,
-            t.scratch,
+            t,
+            &setup.pool,
         )?),
         rejected: BackgroundWriter::spawn(writer(
             &t.root.join("rejected"),
             crate::output::schema::rejected_schema(),
             opts,
-            t.scratch,
+            t,
+            &setup.pool,
         )?),
         malformed: writer(
             &t.root.join("malformed"),
             crate::output::schema::malformed_schema(),
             opts,
-            t.scratch,
+            t,
+            &setup.pool,
         )?,
         kept_rows: RecordRows::new(false),
         rejected_rows: RecordRows::new(true),
