@@ -10,8 +10,9 @@
 //! 2. Near pairs: every LSH bucket's members (exact duplicates already
 //!    removed) are compared pairwise on their full signatures, in parallel;
 //!    pairs with estimated Jaccard >= threshold are edges.
-//! 3. Records are visited in policy order (references first, then by policy,
-//!    ties by input order). A record with an edge to a record that stayed is
+//! 3. Records are visited in policy order (references first, then by policy:
+//!    input order, longest last answer, or best value of a per-record metric
+//!    with unmeasured records last; ties by input order). A record with an edge to a record that stayed is
 //!    dropped for the most similar such survivor (ties: the better-ranked);
 //!    otherwise it stays. Every survivor is decided before anything ranked
 //!    after it, so `duplicate_of` always names a record that stays and is
@@ -33,7 +34,7 @@ use arrow::array::{ArrayRef, Float64Builder, RecordBatch, StringBuilder, UInt64B
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use rayon::prelude::*;
 
-use crate::dedup::config::{DedupConfig, Policy};
+use crate::dedup::config::{DedupConfig, Policy, Prefer};
 use crate::dedup::exact;
 use crate::dedup::lsh::first_meeting;
 use crate::dedup::minhash::estimate;
@@ -91,28 +92,55 @@ pub struct Decision {
 /// Verified pairs of one bucket `(a, b, similarity key)` and pairs compared.
 type BucketPairs = (Vec<(u32, u32, u32)>, u64);
 
+/// Orders two survivor metric values, the better first: a measured value
+/// before `NaN` (not measured), then the larger (`Prefer::Max`) or the smaller.
+pub fn better_metric(a: f32, b: f32, prefer: Prefer) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        (false, false) => match prefer {
+            Prefer::Max => b.total_cmp(&a),
+            Prefer::Min => a.total_cmp(&b),
+        },
+    }
+}
+
 /// Rank of each record: references first, then by policy, ties by input order.
-fn ranks(c: &Collected, n: u32, policy: Policy) -> Option<Vec<u32>> {
-    match policy {
-        Policy::First => None,
-        Policy::LongestResponse => {
-            let r = c.references;
-            let mut order: Vec<u32> = (0..n).collect();
-            order.sort_by_key(|&s| {
-                let len = if s < r {
-                    u32::MAX
+fn ranks(c: &Collected, n: u32, cfg: &DedupConfig) -> Option<Vec<u32>> {
+    let r = c.references;
+    let mut order: Vec<u32> = (0..n).collect();
+    match cfg.survivor {
+        Policy::First => return None,
+        Policy::LongestResponse => order.sort_by_key(|&s| {
+            let len = if s < r {
+                u32::MAX
+            } else {
+                c.response_len.get(s as usize).copied().unwrap_or(0)
+            };
+            (s >= r, std::cmp::Reverse(len), s)
+        }),
+        Policy::BestMetric => {
+            let metric = |s: u32| {
+                if s < r {
+                    f32::NAN
                 } else {
-                    c.response_len.get(s as usize).copied().unwrap_or(0)
-                };
-                (s >= r, std::cmp::Reverse(len), s)
+                    c.metric.get(s as usize).copied().unwrap_or(f32::NAN)
+                }
+            };
+            order.sort_by(|&a, &b| {
+                (a >= r)
+                    .cmp(&(b >= r))
+                    .then_with(|| better_metric(metric(a), metric(b), cfg.survivor_prefer))
+                    .then(a.cmp(&b))
             });
-            let mut rank = vec![0u32; n as usize];
-            for (i, s) in order.into_iter().enumerate() {
-                rank[s as usize] = i as u32;
-            }
-            Some(rank)
         }
     }
+    let mut rank = vec![0u32; n as usize];
+    for (i, s) in order.into_iter().enumerate() {
+        rank[s as usize] = i as u32;
+    }
+    Some(rank)
 }
 
 /// Decides every record of `c` (`n` records); runs the pair checks on `pool`.
@@ -179,7 +207,7 @@ pub fn near_pairs(
     pool: &rayon::ThreadPool,
     decision: &mut Decision,
 ) -> Result<Edges> {
-    let rank = ranks(c, n, cfg.survivor);
+    let rank = ranks(c, n, cfg);
     let mut entries = std::mem::take(&mut c.exact);
     let (dropped, _) = exact_groups(c, &mut entries, &rank, n);
     c.exact = entries;
@@ -285,7 +313,7 @@ pub fn decide_with_pairs(
     mut edges: Edges,
     mut decision: Decision,
 ) -> Result<Decision> {
-    let rank = ranks(&c, n, cfg.survivor);
+    let rank = ranks(&c, n, cfg);
     let rank_of = |s: u32| rank.as_ref().map_or(s, |r| r[s as usize]);
     let is_ref = |s: u32| s < c.references;
     let mut entries = c.exact;
@@ -451,7 +479,7 @@ pub fn write_clusters(path: &Path, decision: &Decision, id: &dyn Fn(u32) -> Resu
 mod tests {
     use super::*;
     use crate::dedup::config::Policy;
-    use crate::dedup::state::Collector;
+    use crate::dedup::state::{Collector, Keys};
     use crate::dedup::Engine;
     use crate::record::{Origin, Record, Role, Shape, Turn};
 
@@ -495,36 +523,75 @@ mod tests {
             .collect()
     }
 
-    fn run(recs: &[Record], policy: Policy, threads: usize) -> Vec<Drop> {
+    fn run(recs: &[Record], metric: &[f32], cfg: &DedupConfig, threads: usize) -> Vec<Drop> {
         let dir = tempfile::tempdir().expect("temp");
-        let cfg = DedupConfig {
-            survivor: policy,
-            ..DedupConfig::default()
-        };
         let engine = Engine::new(cfg.clone(), crate::dedup::decontam::Index::default());
-        let mut c = Collector::new(dir.path(), &cfg).expect("collector");
-        for r in recs {
-            c.push(&r.id, &engine.keys(r)).expect("push");
+        let mut c = Collector::new(dir.path(), cfg).expect("collector");
+        for (r, &m) in recs.iter().zip(metric) {
+            let keys = Keys {
+                metric: m,
+                ..engine.keys(r)
+            };
+            c.push(&r.id, &keys).expect("push");
         }
         let (collected, _) = c.finish().expect("finish");
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .expect("pool");
-        decide(collected, recs.len() as u32, &cfg, &pool).expect("decide").drops
+        decide(collected, recs.len() as u32, cfg, &pool).expect("decide").drops
+    }
+
+    #[test]
+    fn best_metric_keeps_the_better_record_and_unmeasured_ones_last() {
+        let recs = corpus(&[(0, 0, 0), (0, 0, 0), (0, 0, 0), (1, 0, 0), (1, 0, 0)]);
+        let cfg = |prefer| DedupConfig {
+            survivor: Policy::BestMetric,
+            survivor_metric: Some("quality/test".into()),
+            survivor_prefer: prefer,
+            ..DedupConfig::default()
+        };
+        let metric = [1.0, 3.0, 2.0, f32::NAN, -1.0];
+        let pairs = |drops: Vec<Drop>| drops.iter().map(|d| (d.seq, d.survivor)).collect::<Vec<_>>();
+        assert_eq!(
+            pairs(run(&recs, &metric, &cfg(Prefer::Max), 1)),
+            [(0, 1), (2, 1), (3, 4)]
+        );
+        assert_eq!(
+            pairs(run(&recs, &metric, &cfg(Prefer::Min), 1)),
+            [(1, 0), (2, 0), (3, 4)]
+        );
     }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
         /// 1 and 2 threads decide the same; every dropped record's survivor
-        /// stays and is above the threshold with it (no chaining).
+        /// stays, is above the threshold with it (no chaining) and comes
+        /// before it in policy order.
         #[test]
         fn deterministic_and_never_chained(seeds in proptest::collection::vec((0u8..4, 0u8..30, 0u8..4), 1..60),
-                                           longest in proptest::bool::ANY) {
+                                           metrics in proptest::collection::vec(0u8..5, 60),
+                                           policy in 0u8..4) {
             let recs = corpus(&seeds);
-            let policy = if longest { Policy::LongestResponse } else { Policy::First };
-            let one = run(&recs, policy, 1);
-            let two = run(&recs, policy, 2);
+            // Few distinct values, so ties are common; 4 is "not measured".
+            let metric: Vec<f32> = metrics
+                .iter()
+                .map(|&m| if m == 4 { f32::NAN } else { m as f32 - 1.5 })
+                .collect();
+            let (policy, prefer) = match policy {
+                0 => (Policy::First, Prefer::Max),
+                1 => (Policy::LongestResponse, Prefer::Max),
+                2 => (Policy::BestMetric, Prefer::Max),
+                _ => (Policy::BestMetric, Prefer::Min),
+            };
+            let cfg = DedupConfig {
+                survivor: policy,
+                survivor_metric: (policy == Policy::BestMetric).then(|| "quality/test".to_string()),
+                survivor_prefer: prefer,
+                ..DedupConfig::default()
+            };
+            let one = run(&recs, &metric, &cfg, 1);
+            let two = run(&recs, &metric, &cfg, 2);
             proptest::prop_assert_eq!(&one, &two);
             let dropped: std::collections::HashSet<u32> = one.iter().map(|d| d.seq).collect();
             let engine = Engine::new(DedupConfig::default(), crate::dedup::decontam::Index::default());
@@ -537,8 +604,16 @@ mod tests {
                 if d.rule == DropRule::Near {
                     proptest::prop_assert!(j >= 0.8 - 1e-9, "{} -> {}: {}", d.seq, d.survivor, j);
                 }
-                if policy == Policy::First {
-                    proptest::prop_assert!(d.survivor < d.seq);
+                let (a, b) = (d.survivor as usize, d.seq as usize);
+                match policy {
+                    Policy::First => proptest::prop_assert!(a < b),
+                    Policy::LongestResponse => proptest::prop_assert!(
+                        (recs[a].response().map_or(0, str::len), b) > (recs[b].response().map_or(0, str::len), a)
+                    ),
+                    Policy::BestMetric => proptest::prop_assert!(
+                        better_metric(metric[a], metric[b], prefer).then(a.cmp(&b)).is_lt(),
+                        "{} ({}) kept over {} ({})", a, metric[a], b, metric[b]
+                    ),
                 }
             }
         }

@@ -18,6 +18,32 @@ pub enum Policy {
     First,
     /// The longest last answer; ties go to the first in input order.
     LongestResponse,
+    /// The best value of a per-record rule's measurement (`survivor-metric`,
+    /// `survivor-prefer`); ties go to the first in input order, and records
+    /// the rule did not measure come after those it did.
+    BestMetric,
+}
+
+impl Policy {
+    /// The name used in `dedup.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::First => "first",
+            Policy::LongestResponse => "longest-response",
+            Policy::BestMetric => "best-metric",
+        }
+    }
+}
+
+/// Which values of the survivor metric are better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Prefer {
+    /// The largest value.
+    #[default]
+    Max,
+    /// The smallest value.
+    Min,
 }
 
 /// How LSH candidates are confirmed.
@@ -49,6 +75,8 @@ pub enum KeyScope {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Raw {
     survivor: Option<Policy>,
+    survivor_metric: Option<String>,
+    survivor_prefer: Option<Prefer>,
     memory_mb: Option<u64>,
     exact: Option<RawExact>,
     near: Option<RawNear>,
@@ -149,6 +177,11 @@ pub struct DecontamConfig {
 pub struct DedupConfig {
     /// Survivor policy.
     pub survivor: Policy,
+    /// The rule id (`stage/name`) whose measured value ranks records under
+    /// [`Policy::BestMetric`].
+    pub survivor_metric: Option<String>,
+    /// Which values of `survivor_metric` are better.
+    pub survivor_prefer: Prefer,
     /// Memory budget of the dedup state, in bytes.
     pub memory_bytes: u64,
     /// Exact dedup.
@@ -165,6 +198,8 @@ impl Default for DedupConfig {
     fn default() -> Self {
         DedupConfig {
             survivor: Policy::First,
+            survivor_metric: None,
+            survivor_prefer: Prefer::Max,
             memory_bytes: 1024 << 20,
             exact: ExactConfig {
                 enabled: true,
@@ -193,13 +228,37 @@ impl Default for DedupConfig {
     }
 }
 
+/// The 1-based line of top-level `key` (before the first table header).
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            return None;
+        }
+        if t.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// An error about top-level `key` of the `dedup.toml` in `files`, found
+/// after the file was parsed (e.g. against the other rule files).
+pub fn key_error(files: &RuleFiles, key: &str, message: String) -> RulesError {
+    RulesError {
+        file: FILE.to_string(),
+        line: files.get(FILE).and_then(|t| key_line(t, key)),
+        key: Some(key.to_string()),
+        message,
+    }
+}
+
 fn err(text: &str, table: Option<&str>, key: &str, message: String) -> RulesError {
     let line = match table {
         Some(t) => locate(text, t, Some(key)),
-        None => text
-            .lines()
-            .position(|l| l.trim_start().starts_with(key))
-            .map(|i| i + 1),
+        None => key_line(text, key),
     };
     RulesError {
         file: FILE.to_string(),
@@ -248,6 +307,8 @@ impl DedupConfig {
         let ln = raw.lines.unwrap_or_default();
         let cfg = DedupConfig {
             survivor: raw.survivor.unwrap_or(d.survivor),
+            survivor_metric: raw.survivor_metric.clone(),
+            survivor_prefer: raw.survivor_prefer.unwrap_or(d.survivor_prefer),
             memory_bytes: raw.memory_mb.map_or(d.memory_bytes, |m| m << 20),
             exact: ExactConfig {
                 enabled: exact.enabled.unwrap_or(true),
@@ -278,6 +339,38 @@ impl DedupConfig {
                 top: ln.top.unwrap_or(d.lines.top),
             },
         };
+        match (cfg.survivor, &raw.survivor_metric) {
+            (Policy::BestMetric, None) => errors.push(RulesError {
+                file: FILE.to_string(),
+                line: key_line(text, "survivor"),
+                key: Some("survivor-metric".into()),
+                message: "survivor = \"best-metric\" needs survivor-metric = \"<rule id>\", the per-record rule whose value ranks duplicates (e.g. \"quality/gopher-word-count\")".into(),
+            }),
+            (Policy::BestMetric, Some(m)) if m.split_once('/').is_none_or(|(s, n)| s.is_empty() || n.is_empty()) => {
+                errors.push(err(
+                    text,
+                    None,
+                    "survivor-metric",
+                    format!("`{m}` is not a rule id; rule ids are `stage/name` (e.g. \"quality/gopher-word-count\")"),
+                ))
+            }
+            (Policy::BestMetric, Some(_)) => {}
+            (p, _) => {
+                for (key, set) in [
+                    ("survivor-metric", raw.survivor_metric.is_some()),
+                    ("survivor-prefer", raw.survivor_prefer.is_some()),
+                ] {
+                    if set {
+                        errors.push(err(
+                            text,
+                            None,
+                            key,
+                            format!("only used with survivor = \"best-metric\" (survivor is \"{}\")", p.name()),
+                        ));
+                    }
+                }
+            }
+        }
         if cfg.memory_bytes < 1 << 20 {
             errors.push(err(text, None, "memory-mb", "must be at least 1".into()));
         }
@@ -336,6 +429,73 @@ mod tests {
         assert_eq!(e[0].file, "dedup.toml");
         assert_eq!(e[0].line, Some(4));
         assert_eq!(e[0].key.as_deref(), Some("bandz"));
+    }
+
+    #[test]
+    fn best_metric_reads_its_metric_and_preference() {
+        let cfg = DedupConfig::parse(
+            "survivor = \"best-metric\"\nsurvivor-metric = \"quality/gopher-word-count\"\nsurvivor-prefer = \"min\"\n",
+        )
+        .expect("parses");
+        assert_eq!(cfg.survivor, Policy::BestMetric);
+        assert_eq!(cfg.survivor_metric.as_deref(), Some("quality/gopher-word-count"));
+        assert_eq!(cfg.survivor_prefer, Prefer::Min);
+        let cfg = DedupConfig::parse("survivor = \"best-metric\"\nsurvivor-metric = \"quality/x\"\n").expect("parses");
+        assert_eq!(cfg.survivor_prefer, Prefer::Max);
+    }
+
+    #[test]
+    fn best_metric_errors_name_file_line_and_key() {
+        let one = |text: &str| {
+            let e = DedupConfig::parse(text).expect_err("must fail");
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert_eq!(e[0].file, "dedup.toml");
+            (e[0].line, e[0].key.clone().unwrap_or_default(), e[0].message.clone())
+        };
+        // No metric.
+        let (line, key, msg) = one("memory-mb = 64\nsurvivor = \"best-metric\"\n[near]\nngram = 5\n");
+        assert_eq!((line, key.as_str()), (Some(2), "survivor-metric"));
+        assert!(msg.contains("needs survivor-metric"), "{msg}");
+        // Not a rule id.
+        let (line, key, msg) = one("survivor = \"best-metric\"\nsurvivor-metric = \"alpha\"\n");
+        assert_eq!((line, key.as_str()), (Some(2), "survivor-metric"));
+        assert!(msg.contains("`alpha` is not a rule id"), "{msg}");
+        // A metric without the policy that uses it.
+        let (line, key, msg) = one("survivor = \"first\"\nsurvivor-prefer = \"min\"\n");
+        assert_eq!((line, key.as_str()), (Some(2), "survivor-prefer"));
+        assert!(msg.contains("only used with survivor = \"best-metric\""), "{msg}");
+        // A preference that is neither max nor min.
+        let (line, _, msg) =
+            one("survivor = \"best-metric\"\nsurvivor-metric = \"quality/x\"\nsurvivor-prefer = \"high\"\n");
+        assert_eq!(line, Some(3));
+        assert!(msg.contains("unknown variant `high`"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_or_disabled_metric_rules_are_errors_of_dedup_toml() {
+        let compile = |metric: &str| {
+            let mut files = RuleFiles::embedded();
+            let text = files.get(FILE).expect("dedup.toml").replace(
+                "survivor = \"first\"",
+                &format!("survivor = \"best-metric\"\nsurvivor-metric = \"{metric}\""),
+            );
+            files.set(FILE, text);
+            crate::rules::Rules::compile(files).err().unwrap_or_default()
+        };
+        assert!(compile("quality/gopher-word-count").is_empty());
+        assert!(compile("sensitive/pii-ssn").is_empty());
+        for (metric, words) in [
+            ("quality/alpha-ratio", "unknown rule `quality/alpha-ratio`"),
+            ("quality/c4-terminal-punct", "is disabled"),
+            ("dedup/near", "unknown rule `dedup/near`"),
+        ] {
+            let e = compile(metric);
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert_eq!(e[0].file, "dedup.toml");
+            assert_eq!(e[0].key.as_deref(), Some("survivor-metric"));
+            assert!(e[0].line.is_some());
+            assert!(e[0].message.contains(words), "{}", e[0].message);
+        }
     }
 
     #[test]

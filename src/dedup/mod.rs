@@ -24,7 +24,8 @@
 //!
 //! ## Bytes per record
 //! In memory: 16 bytes (the exact entry; 20 with the response length the
-//! `longest-response` policy needs), plus
+//! `longest-response` policy needs, or with the metric value the
+//! `best-metric` policy needs), plus
 //! band entries of 16 bytes per band (336 bytes at 21 bands): the exact and
 //! band entries together are held up to half the memory budget, beyond which
 //! band entries spill to sorted runs (the rest of the budget is for batches in
@@ -104,6 +105,7 @@ impl Engine {
             sig,
             shingles,
             response_len: rec.response().map_or(0, |r| r.len()) as u32,
+            metric: f32::NAN,
             contaminated: None,
         }
     }

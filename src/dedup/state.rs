@@ -2,7 +2,8 @@
 //!
 //! Held in memory per record: its exact hash packed with its sequence number
 //! (16 bytes) and, for the `longest-response` policy, its response length (4
-//! bytes). Band entries (16 bytes per band per record) are held until they and
+//! bytes), or, for the `best-metric` policy, the value of its survivor metric
+//! (4 bytes). Band entries (16 bytes per band per record) are held until they and
 //! the exact entries reach half of the memory budget, and then spilled
 //! ([`super::lsh::BandStore`]). Signatures (`4 * permutations` bytes), shingle
 //! sets and ids go straight to files in the staging folder (variable-length
@@ -30,6 +31,9 @@ pub struct Keys {
     pub shingles: Vec<u32>,
     /// Length in bytes of the last answer.
     pub response_len: u32,
+    /// The value of the survivor metric (`best-metric` policy; `NaN`: not
+    /// measured). Set by the pipeline from what the record stages measured.
+    pub metric: f32,
     /// The benchmark item the record contains, if any.
     pub contaminated: Option<crate::dedup::decontam::Hit>,
 }
@@ -49,6 +53,8 @@ pub struct Collector {
     pub exact: Vec<u128>,
     response_len: Vec<u32>,
     keep_lengths: bool,
+    metric: Vec<f32>,
+    keep_metric: bool,
     /// One band store per band partition (one in a local run).
     bands_store: Vec<BandStore>,
     band_buf: Vec<u64>,
@@ -93,6 +99,8 @@ impl Collector {
             exact: Vec::new(),
             response_len: Vec::new(),
             keep_lengths: cfg.survivor == Policy::LongestResponse,
+            metric: Vec::new(),
+            keep_metric: cfg.survivor == Policy::BestMetric,
             // The exact entries and band entries share half of the budget; the
             // rest is for the pipeline's batches, the writers and the
             // decision's verified pairs.
@@ -156,6 +164,10 @@ impl Collector {
         if self.keep_lengths {
             self.response_len.push(keys.response_len);
         }
+        if self.keep_metric {
+            // One zero, so that -0 and 0 rank alike.
+            self.metric.push(keys.metric + 0.0);
+        }
         if self.perms > 0 {
             if keys.sig.len() == self.perms {
                 let mut b = Vec::with_capacity(self.perms * 4);
@@ -164,7 +176,7 @@ impl Collector {
                 }
                 self.sigs.write_all(&b).map_err(|e| Error::io(&self.sig_path, e))?;
                 band_keys(&keys.sig, self.bands, self.rows, &mut self.band_buf);
-                let other = self.exact.capacity() * 16 + self.response_len.capacity() * 4;
+                let other = self.exact.capacity() * 16 + self.response_len.capacity() * 4 + self.metric.capacity() * 4;
                 if self.bands_store.len() == 1 {
                     self.bands_store[0].push(seq, &self.band_buf, other)?;
                 } else {
@@ -216,6 +228,7 @@ impl Collector {
                 dir: self.dir,
                 exact: self.exact,
                 response_len: self.response_len,
+                metric: self.metric,
                 bands,
                 sigs,
                 sets,
@@ -245,6 +258,12 @@ impl Collector {
         }
         let p = self.dir.join("response_len.bin");
         std::fs::write(&p, lens).map_err(|e| Error::io(&p, e))?;
+        let mut metric = Vec::with_capacity(self.metric.len() * 4);
+        for v in &self.metric {
+            metric.extend_from_slice(&v.to_le_bytes());
+        }
+        let p = self.dir.join("metric.bin");
+        std::fs::write(&p, metric).map_err(|e| Error::io(&p, e))?;
         let mut band_runs = Vec::new();
         for store in self.bands_store {
             band_runs.push(store.into_runs()?);
@@ -329,6 +348,17 @@ impl Tasks {
         Ok(out)
     }
 
+    /// Every task's survivor metric values, in global order.
+    pub fn metric(&self) -> Result<Vec<f32>> {
+        let mut out = Vec::new();
+        for dir in &self.dirs {
+            let p = dir.join("metric.bin");
+            let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            out.extend(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+        }
+        Ok(out)
+    }
+
     /// Band entries of band partition `p` from every task.
     pub fn bands(&self, p: usize) -> BandStore {
         let mut runs = Vec::new();
@@ -393,6 +423,11 @@ impl Tasks {
             } else {
                 Vec::new()
             },
+            metric: if cfg.survivor == Policy::BestMetric {
+                self.metric()?
+            } else {
+                Vec::new()
+            },
             bands: match p {
                 Some(p) => self.bands(p),
                 None => BandStore::from_runs(Vec::new()),
@@ -412,6 +447,8 @@ pub struct Collected {
     pub exact: Vec<u128>,
     /// Response lengths (`longest-response` policy only).
     pub response_len: Vec<u32>,
+    /// Survivor metric values (`best-metric` policy only; `NaN`: not measured).
+    pub metric: Vec<f32>,
     /// Band entries.
     pub bands: BandStore,
     /// Signatures on disk.

@@ -150,6 +150,9 @@ pub(crate) fn check_stages(rules: &Rules, opts: &RunOptions) -> Result<bool> {
             .stages
             .as_ref()
             .is_none_or(|w| w.iter().any(|s| s == crate::registry::DEDUP_STAGE));
+    if let (Some(cfg), true) = (&rules.dedup, dedup_on) {
+        check_survivor_metric(rules, cfg, opts)?;
+    }
     if !dedup_on && !opts.references.is_empty() {
         return Err(Error::Usage("--reference needs the dedup stage".into()));
     }
@@ -162,6 +165,30 @@ pub(crate) fn check_stages(rules: &Rules, opts: &RunOptions) -> Result<bool> {
         ));
     }
     Ok(dedup_on)
+}
+
+/// The `best-metric` survivor policy ranks records by what a per-record
+/// rule measured in phase 1: that rule's stage must run too.
+fn check_survivor_metric(rules: &Rules, cfg: &DedupConfig, opts: &RunOptions) -> Result<()> {
+    let Some(metric) = cfg.survivor_metric.as_deref() else {
+        return Ok(());
+    };
+    let measured = select_stages(rules, &opts.stages)?
+        .iter()
+        .any(|s| s.rules().iter().any(|r| r.id == metric));
+    if measured {
+        return Ok(());
+    }
+    let stage = metric.split('/').next().unwrap_or("");
+    let e = crate::dedup::config::key_error(
+        &rules.files,
+        "survivor-metric",
+        format!(
+            "the survivor policy ranks duplicates by `{metric}`, which the `{stage}` stage measures, \
+             but this run does not run it: add `{stage}` to --stages (or choose another survivor policy)"
+        ),
+    );
+    Err(Error::Usage(e.to_string()))
 }
 
 /// Picks the stages to run, in pipeline order.

@@ -310,6 +310,9 @@ pub(crate) struct Setup {
     pub template: Report,
     /// Index of the dedup stage in the report.
     pub dedup_stage: usize,
+    /// Where the survivor metric of the `best-metric` policy is among the
+    /// measured values: (stage, rule).
+    pub survivor_metric: Option<(usize, usize)>,
     pub pool: Arc<rayon::ThreadPool>,
     /// Every file in reading order (references first) and how many are references.
     pub files: Vec<InputFile>,
@@ -362,6 +365,16 @@ impl Setup {
             }
             _ => None,
         };
+        // `check_stages` made sure the stage measuring it runs.
+        let survivor_metric = engine
+            .as_ref()
+            .and_then(|e| e.cfg.survivor_metric.as_deref())
+            .and_then(|m| {
+                rule_ids
+                    .iter()
+                    .enumerate()
+                    .find_map(|(s, ids)| ids.iter().position(|id| id == m).map(|r| (s, r)))
+            });
         let pool = Arc::new(thread_pool(opts.threads)?);
         let threads = pool.current_num_threads();
         let template = Report {
@@ -387,6 +400,7 @@ impl Setup {
             engine,
             template,
             dedup_stage,
+            survivor_metric,
             pool,
             files,
             n_ref,
@@ -708,7 +722,11 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                     }
                     let s = &mut report.stages[n_record_stages];
                     s.input += 1;
-                    let keys = p.keys.take().map(|k| *k).unwrap_or_default();
+                    let mut keys = p.keys.take().map(|k| *k).unwrap_or_default();
+                    keys.metric = setup
+                        .survivor_metric
+                        .and_then(|(stage, rule)| p.values.get(stage)?.get(rule).copied())
+                        .map_or(f32::NAN, |v| v as f32);
                     if let Some(hit) = keys.contaminated {
                         s.dropped += 1;
                         *s.dropped_per_rule.entry("dedup/decontam".into()).or_default() += 1;

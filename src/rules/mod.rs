@@ -133,6 +133,12 @@ impl Rules {
                 None
             }
         };
+        if let Some(e) = dedup
+            .as_ref()
+            .and_then(|d| survivor_metric_error(d, &record_stages, &files))
+        {
+            errors.push(e);
+        }
         let mix = match crate::mix::MixConfig::from_files(&files) {
             Ok(m) => m.filter(|m| m.enabled),
             Err(mut e) => {
@@ -161,6 +167,46 @@ impl Rules {
         }
         names
     }
+}
+
+/// Checks that `survivor-metric` in `dedup.toml` names an enabled rule of a
+/// per-record stage, whose value phase 1 measures for every record.
+fn survivor_metric_error(
+    dedup: &crate::dedup::DedupConfig,
+    stages: &[Box<dyn RecordStage>],
+    files: &RuleFiles,
+) -> Option<RulesError> {
+    let metric = dedup.survivor_metric.as_deref()?;
+    if stages.iter().any(|s| s.rules().iter().any(|r| r.id == metric)) {
+        return None;
+    }
+    let stage = metric.split('/').next().unwrap_or("");
+    let disabled = rule_definitions(files, stage).contains_key(metric);
+    let message = if disabled {
+        format!("rule `{metric}` is disabled (enabled = false), so it measures nothing")
+    } else {
+        let known: Vec<String> = stages
+            .iter()
+            .flat_map(|s| s.rules())
+            .map(|r| r.id)
+            .filter(|id| id.starts_with(&format!("{stage}/")))
+            .take(8)
+            .collect();
+        let hint = if known.is_empty() {
+            format!(
+                "rule ids are `stage/name`, with stages {}",
+                registry::RECORD_STAGES
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            format!("rules of `{stage}` include {}", known.join(", "))
+        };
+        format!("unknown rule `{metric}`; survivor-metric names an enabled per-record rule ({hint})")
+    };
+    Some(crate::dedup::config::key_error(files, "survivor-metric", message))
 }
 
 fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> RulesError {

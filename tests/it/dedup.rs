@@ -205,3 +205,101 @@ fn benchmark_items_inside_records_are_dropped() {
     assert_eq!(rej[0].1, "dedup/decontam");
     assert!(rej[0].2.contains("gsm8k_test.jsonl:4"), "{}", rej[0].2);
 }
+
+/// A rules folder with the built-in rules, the survivor policy replaced by `policy`.
+fn rules_with_survivor(dir: &Path, policy: &str) -> String {
+    let rules = dir.join("rules");
+    let r = rules.to_str().expect("utf-8").to_string();
+    curate_ok(&["init-rules", &r]);
+    let path = rules.join("dedup.toml");
+    let text = std::fs::read_to_string(&path).expect("dedup.toml");
+    assert!(text.contains("\nsurvivor = \"first\"\n"));
+    std::fs::write(
+        &path,
+        text.replace("\nsurvivor = \"first\"\n", &format!("\n{policy}\n")),
+    )
+    .expect("write");
+    r
+}
+
+/// The ids of kept rows and (id, rule, duplicate_of) of rejected rows.
+fn fates(out: &Path) -> (Vec<String>, Vec<(String, String, String)>) {
+    let kept = strings(&out.join("kept"), "id");
+    let rej = rejected(out)
+        .into_iter()
+        .map(|(id, rule, dup, _)| (id, rule, dup))
+        .collect();
+    (kept, rej)
+}
+
+#[test]
+fn best_metric_keeps_the_duplicate_with_the_better_value() {
+    // Two near-duplicates of the FastChat identity set (Jaccard 0.86): the
+    // later one asks "What's your name?" where the earlier asks "What is
+    // your name?", so it has one word fewer (quality/gopher-word-count 24
+    // against 25).
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let fixture = std::fs::read_to_string(root().join("fixtures/sample/sharegpt_identity.jsonl")).expect("fixture");
+    let lines: Vec<&str> = fixture.lines().collect();
+    assert!(lines[6].contains("\"identity_6\"") && lines[24].contains("\"identity_24\""));
+    let input = tmp.path().join("pair.jsonl");
+    std::fs::write(&input, format!("{}\n{}\n", lines[6], lines[24])).expect("write");
+    let input = input.display().to_string();
+    let run_with = |name: &str, policy: &str| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).expect("mkdir");
+        let rules = rules_with_survivor(&dir, policy);
+        let (t, out) = run(std::slice::from_ref(&input), &["--rules", &rules]);
+        assert_accounting(&out);
+        (t, fates(&out))
+    };
+    let metric = "survivor-metric = \"quality/gopher-word-count\"";
+    let pair = |kept: &str, dropped: &str| {
+        (
+            vec![kept.to_string()],
+            vec![(dropped.to_string(), "dedup/near".to_string(), kept.to_string())],
+        )
+    };
+
+    // Fewest words wins: the later record stays, the earlier one names it.
+    let (_a, min) = run_with(
+        "min",
+        &format!("survivor = \"best-metric\"\n{metric}\nsurvivor-prefer = \"min\""),
+    );
+    assert_eq!(min, pair("identity_24", "identity_6"));
+    // The same input under the other policies keeps the first.
+    let (_b, max) = run_with("max", &format!("survivor = \"best-metric\"\n{metric}"));
+    assert_eq!(max, pair("identity_6", "identity_24"));
+    let (_c, first) = run_with("first", "survivor = \"first\"");
+    assert_eq!(first, pair("identity_6", "identity_24"));
+}
+
+#[test]
+fn best_metric_needs_the_stage_that_measures_it() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rules = rules_with_survivor(
+        tmp.path(),
+        "survivor = \"best-metric\"\nsurvivor-metric = \"quality/gopher-word-count\"",
+    );
+    let out = tmp.path().join("out");
+    let o = out.to_str().expect("utf-8");
+    let input = fixture("sample/sharegpt_identity.jsonl");
+    let failed = curate(&["run", &input, "--out", o, "-q", "--rules", &rules, "--stages", "dedup"]);
+    assert_eq!(failed.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        err.contains("dedup.toml:") && err.contains("survivor-metric") && err.contains("add `quality` to --stages"),
+        "{err}"
+    );
+    curate_ok(&[
+        "run",
+        &input,
+        "--out",
+        o,
+        "-q",
+        "--rules",
+        &rules,
+        "--stages",
+        "quality,dedup",
+    ]);
+}
