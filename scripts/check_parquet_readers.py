@@ -36,6 +36,9 @@ for table, expect in [("kept", KEPT), ("rejected", REJECTED), ("malformed", MALF
         assert pa.types.is_list(t.schema.field("tags").type)
         pii = t.schema.field("pii").type
         assert [f.name for f in pii.value_type] == ["turn", "start", "end", "type"], pii
+    if table == "kept":
+        stripped = t.schema.field("stripped_lines").type
+        assert pa.types.is_list(stripped) and stripped.value_type == pa.string(), stripped
     n_duck = duckdb.sql(f"select count(*) from read_parquet('{out}/{table}/*.parquet')").fetchall()[0][0]
     df = pl.read_parquet(f"{out}/{table}/*.parquet")
     assert len(df) == t.num_rows == n_duck, (table, len(df), t.num_rows, n_duck)

@@ -7,11 +7,14 @@
 //! needs is then in `OUT/metrics`. A new rule, or one whose parameters
 //! changed, needs measuring, and `apply` says so and stops. Dedup decisions
 //! are kept as they were, except for records a per-record rule now drops.
+//! Records keep their text as the run wrote it: a kept record keeps its
+//! `stripped_lines`, and one now dropped goes to `rejected` with the text it
+//! had in `kept` (boilerplate lines stripped).
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::audit::run_dir::{read_batches, record_at, rejection_at, str_at, str_col, u64_col, RunDir};
+use crate::audit::run_dir::{read_batches, record_at, rejection_at, str_at, str_col, stripped_at, u64_col, RunDir};
 use crate::audit::tune::{load_metrics, Decider};
 use crate::error::{Error, Result};
 use crate::output::report::{RuleSummary, StageReport};
@@ -224,7 +227,8 @@ pub fn apply(run: &RunDir, rules: Rules, out: &Path, overwrite: bool, shard_byte
                 }
                 None => {
                     report.tally_kept(file);
-                    kept_rows.push(&rec, &label, None);
+                    let stripped = if take_kept { stripped_at(batch, i) } else { None };
+                    kept_rows.push_stripped(&rec, &label, None, stripped.as_deref());
                 }
             },
         }

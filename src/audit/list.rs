@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use arrow::array::{Array, ListArray, RecordBatch, StructArray};
 
-use crate::audit::run_dir::{f64_col, str_at, str_col, u64_col, RunDir};
+use crate::audit::run_dir::{f64_col, str_at, str_col, stripped_at, u64_col, RunDir};
 use crate::audit::tune::{load_metrics, Decider};
 use crate::error::Result;
 use crate::stage::num;
@@ -188,6 +188,9 @@ pub fn show_id(run: &RunDir, want: &str) -> Result<String> {
                 let _ = writeln!(out, "{want}  {file}:{line}\n  {fate}");
                 for (role, text) in messages_at(&b, i) {
                     let _ = writeln!(out, "  [{role}] {}", text.replace('\n', "\n    "));
+                }
+                for line in stripped_at(&b, i).unwrap_or_default() {
+                    let _ = writeln!(out, "  stripped boilerplate line: {line}");
                 }
                 verdicts(run, &file, line, &mut out)?;
             }

@@ -219,6 +219,21 @@ pub fn record_at(b: &RecordBatch, i: usize) -> (crate::record::Record, String) {
     (rec, str_at(str_col(b, "source_file"), i).to_string())
 }
 
+/// The boilerplate lines stripped from row `i` of a `kept` batch (`None`:
+/// nothing was stripped, or the column is missing).
+pub fn stripped_at(b: &RecordBatch, i: usize) -> Option<Vec<String>> {
+    let list = b
+        .column_by_name(crate::output::schema::STRIPPED_LINES)?
+        .as_any()
+        .downcast_ref::<arrow::array::ListArray>()?;
+    if list.is_null(i) {
+        return None;
+    }
+    let v = list.value(i);
+    let s = v.as_any().downcast_ref::<StringArray>()?;
+    Some((0..s.len()).map(|j| s.value(j).to_string()).collect())
+}
+
 /// The rejection columns of row `i` of a `rejected` batch.
 pub fn rejection_at(b: &RecordBatch, i: usize) -> crate::output::Rejection {
     let f = |name: &str| f64_col(b, name).filter(|c| !c.is_null(i)).map(|c| c.value(i));

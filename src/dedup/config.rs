@@ -91,6 +91,9 @@ struct RawLines {
     min_records: Option<u32>,
     min_chars: Option<usize>,
     top: Option<usize>,
+    strip: Option<bool>,
+    strip_roles: Option<Vec<String>>,
+    strip_min_words: Option<usize>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -337,6 +340,9 @@ impl DedupConfig {
                 min_records: ln.min_records.unwrap_or(d.lines.min_records),
                 min_chars: ln.min_chars.unwrap_or(d.lines.min_chars),
                 top: ln.top.unwrap_or(d.lines.top),
+                strip: ln.strip.unwrap_or(d.lines.strip),
+                strip_roles: ln.strip_roles.unwrap_or(d.lines.strip_roles),
+                strip_min_words: ln.strip_min_words.unwrap_or(d.lines.strip_min_words),
             },
         };
         match (cfg.survivor, &raw.survivor_metric) {
@@ -399,6 +405,16 @@ impl DedupConfig {
                 "threshold",
                 format!("threshold {} is out of range (0, 1]", n.threshold),
             ));
+        }
+        for r in &cfg.lines.strip_roles {
+            if crate::record::Role::parse(r).map(|p| p.as_str()) != Some(r.as_str()) {
+                errors.push(err(
+                    text,
+                    Some("lines"),
+                    "strip-roles",
+                    format!("unknown role {r:?} (system, user, assistant, function_call, observation)"),
+                ));
+            }
         }
         if cfg.decontam.ngram == 0 {
             errors.push(err(text, Some("decontam"), "ngram", "must be at least 1".into()));

@@ -1,5 +1,6 @@
 //! Phase 2: stream the staging shards to `kept/` or `rejected/` by the
-//! decision, in input order, filling the dedup audit columns.
+//! decision, in input order, filling the dedup audit columns, and strip the
+//! boilerplate lines from the kept records when asked.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,9 +16,10 @@ use crate::mix::{MixDecision, MixVerdict};
 
 /// The stage of mix rows in `rejected`.
 const MIX_STAGE: &str = "mix";
+use crate::dedup::boilerplate::Stripper;
 use crate::error::{Error, Result};
 use crate::output::rechunk::{read_dirs, Rechunk, Weight, FLUSH_BYTES, FLUSH_ROWS};
-use crate::output::schema::{kept_schema, rejected_schema};
+use crate::output::schema::{kept_schema, rejected_schema, RECORD_COLUMNS};
 use crate::output::BackgroundWriter;
 
 /// What routing counted: per source file label, (kept, dropped by rule).
@@ -37,7 +39,8 @@ enum Gone<'a> {
 /// folder per task, in order) and cut into batches by a rule over the rows
 /// alone ([`crate::output::rechunk`]), so that where the staged rows were
 /// split does not change the output; `first_seq` is the sequence number of
-/// the first staged record (the number of reference records).
+/// the first staged record (the number of reference records). With
+/// `stripper`, kept records lose their boilerplate lines.
 #[allow(clippy::too_many_arguments)]
 pub fn route(
     staging: &[PathBuf],
@@ -49,6 +52,7 @@ pub fn route(
     kept: &mut BackgroundWriter,
     rejected: &mut BackgroundWriter,
     sink: &mut dyn RouteSink,
+    mut stripper: Option<&mut Stripper>,
 ) -> Result<()> {
     let mut seq = first_seq;
     let mut next = decision.drops.iter().peekable();
@@ -76,11 +80,15 @@ pub fn route(
             }
             seq += 1;
         }
+        let mut keep_batch = |b: RecordBatch| match stripper.as_deref_mut() {
+            Some(s) => kept.write(s.strip_batch(b).map_err(|e| pq(&e))?),
+            None => kept.write(b),
+        };
         if drops.is_empty() {
-            return kept.write(batch);
+            return keep_batch(batch);
         }
         let mask = BooleanArray::from(keep);
-        kept.write(filter_record_batch(&batch, &mask).map_err(|e| pq(&e))?)?;
+        keep_batch(filter_record_batch(&batch, &mask).map_err(|e| pq(&e))?)?;
         let inverse = arrow::compute::not(&mask).map_err(|e| pq(&e))?;
         let gone = filter_record_batch(&batch, &inverse).map_err(|e| pq(&e))?;
         let files = gone
@@ -135,7 +143,7 @@ pub fn route(
             dup.append_value(&survivor);
             sim.append_value(d.similarity);
         }
-        let mut cols: Vec<ArrayRef> = gone.columns().to_vec();
+        let mut cols: Vec<ArrayRef> = gone.columns()[..RECORD_COLUMNS].to_vec();
         cols.extend::<[ArrayRef; 8]>([
             Arc::new(stage.finish()),
             Arc::new(rule.finish()),

@@ -3,8 +3,10 @@
 //!
 //! - `kept`: `id`, `source_file`, `source_line`, `format`, `messages`
 //!   (list of struct `role`, `content`), `task`, `tags` (list of string), `pii`
-//!   (list of struct `turn`, `start`, `end`, `type`), `raw`.
-//! - `rejected`: the kept columns plus `stage`, `rule`, `value`, `threshold`,
+//!   (list of struct `turn`, `start`, `end`, `type`), `raw`, `stripped_lines`
+//!   (list of string, null unless boilerplate lines were stripped from the
+//!   record's messages: [`crate::dedup::boilerplate`]).
+//! - `rejected`: the record columns (the kept ones but `stripped_lines`) plus `stage`, `rule`, `value`, `threshold`,
 //!   `reason`, `failed_rules` (list of string), `duplicate_of`, `similarity`.
 //! - `malformed`: `source_file`, `source_line`, `error`, `raw`.
 
@@ -51,10 +53,37 @@ fn record_fields() -> Vec<Field> {
     ]
 }
 
-/// Schema of `kept/`.
+/// The number of record columns, which `kept` and `rejected` begin with.
+pub const RECORD_COLUMNS: usize = 9;
+
+/// Schema of `kept/` (also that of the records staged for dedup).
 pub fn kept_schema() -> SchemaRef {
     static S: OnceLock<SchemaRef> = OnceLock::new();
-    S.get_or_init(|| Arc::new(Schema::new(record_fields()))).clone()
+    S.get_or_init(|| {
+        let mut f = record_fields();
+        f.push(Field::new(STRIPPED_LINES, list_of(DataType::Utf8), true));
+        Arc::new(Schema::new(f))
+    })
+    .clone()
+}
+
+/// The kept column listing the boilerplate lines stripped from a record.
+pub const STRIPPED_LINES: &str = "stripped_lines";
+
+/// A builder of `messages` values.
+pub(crate) fn messages_builder() -> ListBuilder<StructBuilder> {
+    ListBuilder::new(StructBuilder::from_fields(message_fields(), 0))
+        .with_field(list_field(DataType::Struct(message_fields())))
+}
+
+/// A builder of `pii` values.
+pub(crate) fn pii_builder() -> ListBuilder<StructBuilder> {
+    ListBuilder::new(StructBuilder::from_fields(pii_fields(), 0)).with_field(list_field(DataType::Struct(pii_fields())))
+}
+
+/// A builder of list-of-string values (`tags`, `stripped_lines`).
+pub(crate) fn strings_builder() -> ListBuilder<StringBuilder> {
+    ListBuilder::new(StringBuilder::new()).with_field(list_field(DataType::Utf8))
 }
 
 /// Schema of `rejected/`.
@@ -123,6 +152,7 @@ pub struct RecordRows {
     tags: ListBuilder<StringBuilder>,
     pii: ListBuilder<StructBuilder>,
     raw: StringBuilder,
+    stripped: ListBuilder<StringBuilder>,
     rejection: Option<RejectionCols>,
     rows: usize,
     bytes: usize,
@@ -146,10 +176,8 @@ fn list_field(dt: DataType) -> Arc<Field> {
 impl RecordRows {
     /// Builders for `kept` (`rejected == false`) or `rejected`.
     pub fn new(rejected: bool) -> Self {
-        let messages = ListBuilder::new(StructBuilder::from_fields(message_fields(), 0))
-            .with_field(list_field(DataType::Struct(message_fields())));
-        let pii = ListBuilder::new(StructBuilder::from_fields(pii_fields(), 0))
-            .with_field(list_field(DataType::Struct(pii_fields())));
+        let messages = messages_builder();
+        let pii = pii_builder();
         RecordRows {
             id: StringBuilder::new(),
             file: StringBuilder::new(),
@@ -157,8 +185,9 @@ impl RecordRows {
             format: StringBuilder::new(),
             messages,
             task: StringBuilder::new(),
-            tags: ListBuilder::new(StringBuilder::new()).with_field(list_field(DataType::Utf8)),
+            tags: strings_builder(),
             pii,
+            stripped: strings_builder(),
             raw: StringBuilder::new(),
             rejection: rejected.then(|| RejectionCols {
                 stage: StringBuilder::new(),
@@ -192,6 +221,18 @@ impl RecordRows {
 
     /// Adds a record; `rejection` must be given exactly for `rejected` builders.
     pub fn push(&mut self, rec: &Record, source_file: &str, rejection: Option<&Rejection>) {
+        self.push_stripped(rec, source_file, rejection, None);
+    }
+
+    /// Adds a record with the boilerplate lines stripped from it (`kept`
+    /// builders only; `None`: nothing was stripped).
+    pub fn push_stripped(
+        &mut self,
+        rec: &Record,
+        source_file: &str,
+        rejection: Option<&Rejection>,
+        stripped: Option<&[String]>,
+    ) {
         self.rows += 1;
         self.bytes += crate::output::rechunk::Weight::record(rec.raw.len());
         self.id.append_value(&rec.id);
@@ -220,6 +261,17 @@ impl RecordRows {
         }
         self.pii.append(true);
         self.raw.append_value(&rec.raw);
+        if self.rejection.is_none() {
+            match stripped {
+                Some(lines) => {
+                    for l in lines {
+                        self.stripped.values().append_value(l);
+                    }
+                    self.stripped.append(true);
+                }
+                None => self.stripped.append(false),
+            }
+        }
         if let (Some(c), Some(r)) = (self.rejection.as_mut(), rejection) {
             c.stage.append_value(&r.stage);
             c.rule.append_value(&r.rule);
@@ -261,6 +313,7 @@ impl RecordRows {
             ]);
             rejected_schema()
         } else {
+            cols.push(Arc::new(self.stripped.finish()));
             kept_schema()
         };
         self.rows = 0;
@@ -277,13 +330,13 @@ fn batch(schema: SchemaRef, cols: Vec<ArrayRef>) -> RecordBatch {
     }
 }
 
-fn append_str(s: &mut StructBuilder, i: usize, v: &str) {
+pub(crate) fn append_str(s: &mut StructBuilder, i: usize, v: &str) {
     if let Some(b) = s.field_builder::<StringBuilder>(i) {
         b.append_value(v);
     }
 }
 
-fn append_u32(s: &mut StructBuilder, i: usize, v: u32) {
+pub(crate) fn append_u32(s: &mut StructBuilder, i: usize, v: u32) {
     if let Some(b) = s.field_builder::<UInt32Builder>(i) {
         b.append_value(v);
     }

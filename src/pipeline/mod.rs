@@ -371,7 +371,10 @@ pub(crate) fn mix_stage_report(mix: &crate::mix::MixConfig) -> StageReport {
 
 /// Applies a dedup decision: routes the staged records (`staging`: one
 /// folder per task, in order) to kept or rejected, writes the clusters table
-/// and the boilerplate lines, and counts it all in the report.
+/// and the boilerplate lines, and counts it all in the report. With `[lines]
+/// strip = true`, the kept records lose their boilerplate lines, decided from
+/// `lines` (counted over every task) before any record is routed; the
+/// decision above was made on the text as read.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn finish_dedup(
     report: &mut Report,
@@ -394,6 +397,9 @@ pub(crate) fn finish_dedup(
         .enumerate()
         .map(|(i, f)| (f.path.clone(), i))
         .collect();
+    let mut stripper = lines
+        .filter(|_| cfg.lines.strip)
+        .map(crate::dedup::boilerplate::Stripper::new);
     let mut sink = DedupCounts {
         report,
         stage,
@@ -409,13 +415,18 @@ pub(crate) fn finish_dedup(
         kept,
         rejected,
         &mut sink,
+        stripper.as_mut(),
     )?;
     crate::dedup::clusters::write_clusters(&out.join("dedup").join("clusters.parquet"), decision, id)?;
     if let Some(lc) = lines {
-        let lines = lc.report();
-        report.stages[stage]
-            .counts
-            .insert("boilerplate_lines".into(), lines.len() as u64);
+        let lines = lc.report(stripper.as_ref());
+        let c = &mut report.stages[stage].counts;
+        c.insert("boilerplate_lines".into(), lines.len() as u64);
+        if let Some(st) = &stripper {
+            c.insert("boilerplate_stripped_records".into(), st.records);
+            c.insert("boilerplate_stripped_lines".into(), st.lines_stripped);
+            c.insert("boilerplate_unstripped_messages".into(), st.unstripped_messages);
+        }
         write_json(&out.join("dedup").join("boilerplate.json"), &lines)?;
     }
     if let Some(m) = mix {

@@ -2,6 +2,7 @@
 //! (fixtures cut from ../shared/corpora, and the corpora themselves when present).
 
 mod audit;
+mod boilerplate;
 mod dedup;
 mod distributed;
 mod formats;
