@@ -177,6 +177,10 @@ pub struct RunSettings {
     #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
     pub shard_bytes: u64,
 
+    /// Compression of the output shards.
+    #[arg(long, value_enum, default_value_t = crate::output::shard::Codec::Zstd)]
+    pub compression: crate::output::shard::Codec,
+
     /// Records per processing batch.
     #[arg(long, value_name = "N", default_value_t = 4096, hide = true)]
     pub batch_records: usize,
@@ -206,6 +210,7 @@ impl RunSettings {
                 max_record_bytes: self.max_record_bytes,
             },
             shard_bytes: self.shard_bytes,
+            compression: self.compression,
             batch_records: self.batch_records,
             references: self.references.clone(),
             decontaminate: self.decontaminate.clone(),
@@ -402,7 +407,7 @@ pub struct SlurmArgs {
         value_name = "OUT",
         conflicts_with_all = [
             "inputs", "out", "world", "rules", "stages", "threads", "overwrite", "max_malformed",
-            "max_record_bytes", "shard_bytes", "batch_records", "references", "decontaminate",
+            "max_record_bytes", "shard_bytes", "compression", "batch_records", "references", "decontaminate",
         ]
     )]
     pub resume: Option<PathBuf>,

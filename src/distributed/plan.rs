@@ -101,6 +101,9 @@ pub struct Plan {
     pub max_record_bytes: usize,
     /// Shard rotation size.
     pub shard_bytes: u64,
+    /// Compression of the output shards.
+    #[serde(default)]
+    pub compression: crate::output::shard::Codec,
     /// Records per processing batch.
     pub batch_records: usize,
     /// Threads per task (0: one per core of the node).
@@ -183,6 +186,7 @@ impl Plan {
                 max_record_bytes: self.max_record_bytes,
             },
             shard_bytes: self.shard_bytes,
+            compression: self.compression,
             batch_records: self.batch_records,
             progress: false,
             references: Vec::new(),
@@ -243,6 +247,7 @@ pub fn make_plan_split(
         max_malformed: opts.max_malformed,
         max_record_bytes: opts.read.max_record_bytes,
         shard_bytes: opts.shard_bytes,
+        compression: opts.compression,
         batch_records: opts.batch_records,
         threads: opts.threads,
         steps: StepPlan::all(world),

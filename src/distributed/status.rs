@@ -262,6 +262,7 @@ pub(crate) fn test_plan(world: usize) -> Plan {
         max_malformed: None,
         max_record_bytes: 1 << 20,
         shard_bytes: 1 << 20,
+        compression: Default::default(),
         batch_records: 16,
         threads: 1,
         steps: super::StepPlan::all(world),

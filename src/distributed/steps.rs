@@ -447,31 +447,39 @@ fn write(out: &Path, plan: &Plan) -> Result<u64> {
     }
     let dirs = |name: &str| -> Vec<PathBuf> { parts.iter().map(|(d, _)| d.join(name)).collect() };
     let mut kept = BackgroundWriter::spawn(
-        ShardWriter::new(
+        ShardWriter::output(
             &out.join("kept"),
             crate::output::schema::kept_schema(),
             opts.shard_bytes,
+            opts.compression,
         )?
         .encode_on(setup.pool.clone()),
     );
     let mut rejected = BackgroundWriter::spawn(
-        ShardWriter::new(
+        ShardWriter::output(
             &out.join("rejected"),
             crate::output::schema::rejected_schema(),
             opts.shard_bytes,
+            opts.compression,
         )?
         .encode_on(setup.pool.clone()),
     );
-    let mut malformed = ShardWriter::new(
+    let mut malformed = ShardWriter::output(
         &out.join("malformed"),
         crate::output::schema::malformed_schema(),
         opts.shard_bytes,
+        opts.compression,
     )?
     .encode_on(setup.pool.clone());
     let metric_columns: Vec<String> = setup.rule_ids.iter().flatten().cloned().collect();
     let metrics_schema = MetricsRows::new(&metric_columns).schema();
-    let mut metrics =
-        ShardWriter::new(&out.join("metrics"), metrics_schema.clone(), opts.shard_bytes)?.encode_on(setup.pool.clone());
+    let mut metrics = ShardWriter::output(
+        &out.join("metrics"),
+        metrics_schema.clone(),
+        opts.shard_bytes,
+        opts.compression,
+    )?
+    .encode_on(setup.pool.clone());
     copy_dirs(
         &dirs("rejected"),
         crate::output::schema::rejected_schema(),

@@ -72,8 +72,28 @@ const DICTIONARY_COLUMNS: &[&str] = &[
     "lang",
 ];
 
-fn props() -> WriterProperties {
-    props_with(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+/// How the output shards (kept, rejected, malformed, metrics) are compressed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Codec {
+    /// Zstandard, level 3: about a third smaller than Snappy on text.
+    #[default]
+    Zstd,
+    /// Snappy: the fastest to write and read, the default of most Parquet
+    /// writers.
+    Snappy,
+    /// No compression.
+    None,
+}
+
+impl Codec {
+    fn compression(self) -> Compression {
+        match self {
+            Codec::Zstd => Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()),
+            Codec::Snappy => Compression::SNAPPY,
+            Codec::None => Compression::UNCOMPRESSED,
+        }
+    }
 }
 
 fn props_with(compression: Compression) -> WriterProperties {
@@ -123,9 +143,15 @@ fn encode(
 }
 
 impl ShardWriter {
-    /// A writer into `dir` (created) rotating shards at about `max_bytes`.
+    /// A writer into `dir` (created) rotating shards at about `max_bytes`
+    /// (Zstandard).
     pub fn new(dir: &Path, schema: SchemaRef, max_bytes: u64) -> Result<Self> {
-        Self::with_props(dir, schema, max_bytes, props())
+        Self::output(dir, schema, max_bytes, Codec::Zstd)
+    }
+
+    /// A writer of output shards compressed with `codec`.
+    pub fn output(dir: &Path, schema: SchemaRef, max_bytes: u64, codec: Codec) -> Result<Self> {
+        Self::with_props(dir, schema, max_bytes, props_with(codec.compression()))
     }
 
     /// A writer for intermediate shards that another task reads back once

@@ -59,6 +59,8 @@ pub struct RunOptions {
     pub read: ReadOptions,
     /// Rotate shards at about this many bytes.
     pub shard_bytes: u64,
+    /// Compression of the output shards.
+    pub compression: crate::output::shard::Codec,
     /// Records per processing batch.
     pub batch_records: usize,
     /// Show a progress bar (only on a terminal).
@@ -82,6 +84,7 @@ impl Default for RunOptions {
             max_malformed: None,
             read: ReadOptions::default(),
             shard_bytes: 256 << 20,
+            compression: crate::output::shard::Codec::Zstd,
             batch_records: 4096,
             progress: true,
             warn_malformed: 5,

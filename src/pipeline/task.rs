@@ -476,7 +476,7 @@ fn writer(
     let w = if t.scratch {
         ShardWriter::scratch(dir, schema, opts.shard_bytes)
     } else {
-        ShardWriter::new(dir, schema, opts.shard_bytes)
+        ShardWriter::output(dir, schema, opts.shard_bytes, opts.compression)
     };
     Ok(w?.encode_on(pool.clone()))
 }

@@ -22,3 +22,38 @@ fn all_shared_corpora_are_accounted_for() {
     assert_eq!(r["totals"]["malformed"], 0, "malformed: {}", r["malformed_by_error"]);
     assert!(out.join("_SUCCESS").exists());
 }
+
+/// `--compression snappy` writes Snappy shards holding the same rows as the
+/// default (Zstandard).
+#[test]
+fn compression_changes_the_codec_not_the_rows() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let sample = fixture("sample");
+    let mut seen = Vec::new();
+    for codec in ["zstd", "snappy"] {
+        let out = tmp.path().join(codec);
+        curate_ok(&[
+            "run",
+            &sample,
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--compression",
+            codec,
+            "-q",
+        ]);
+        assert_accounting(&out);
+        for sub in ["kept", "rejected", "metrics"] {
+            let f = std::fs::File::open(out.join(sub).join("part-00000.parquet")).expect("shard");
+            let meta = parquet::file::reader::SerializedFileReader::new(f).expect("parquet");
+            let c = parquet::file::reader::FileReader::metadata(&meta)
+                .row_group(0)
+                .column(0)
+                .compression();
+            let want = if codec == "zstd" { "ZSTD" } else { "SNAPPY" };
+            assert!(format!("{c:?}").starts_with(want), "{sub}: {c:?}");
+        }
+        seen.push((strings(&out.join("kept"), "id"), strings(&out.join("rejected"), "id")));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(!seen[0].0.is_empty() && !seen[0].1.is_empty());
+}
