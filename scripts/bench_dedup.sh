@@ -7,7 +7,8 @@
 # PEERS_DIR: the peer harness folder holding run_peers.sh (default ../shared/bench).
 # Runs `curate run --stages dedup` with the peers' parameters (word 5-grams,
 # 128 permutations, 16 bands x 8 rows, threshold 0.8; exact dedup off so the
-# work is the same) under /usr/bin/time, then rensa, datasketch and datatrove's
+# work is the same) under /usr/bin/time, once with zstd output (the default)
+# and once with Snappy (the codec of the peers' Parquet writer), then rensa, datasketch and datatrove's
 # MinHash (2 workers) through run_peers.sh on the same file, and prints one line
 # per tool and the ratios (wall time and peak RSS).
 set -euo pipefail
@@ -36,22 +37,28 @@ s = re.sub(r"(?m)^(\[exact\]\n)enabled = true", r"\1enabled = false", s)
 open(p, "w").write(s)
 PY
 
-rm -rf "$OUTROOT/curate-out"
-/usr/bin/time -v "$BIN" run "$INPUT" --out "$OUTROOT/curate-out" --rules "$RULES" --stages dedup -q \
-  2>"$OUTROOT/curate.time"
-python3 - "$OUTROOT" "$INPUT" <<'PY' | tee "$OUTROOT/curate.line"
+# Twice: with the default output compression (zstd) and with Snappy, the
+# codec the peers' Parquet writer uses (the same work on the output side).
+: >"$OUTROOT/curate.lines"
+for CODEC in zstd snappy; do
+  rm -rf "$OUTROOT/curate-out"
+  /usr/bin/time -v "$BIN" run "$INPUT" --out "$OUTROOT/curate-out" --rules "$RULES" --stages dedup -q \
+    --compression "$CODEC" 2>"$OUTROOT/curate.time"
+  python3 - "$OUTROOT" "$INPUT" "$CODEC" <<'PY2' | tee -a "$OUTROOT/curate.lines"
 import json, re, sys, os
-out, inp = sys.argv[1], sys.argv[2]
+out, inp, codec = sys.argv[1], sys.argv[2], sys.argv[3]
 t = open(os.path.join(out, "curate.time")).read()
 wall = re.search(r"Elapsed \(wall clock\) time.*: (.*)", t).group(1)
 parts = [float(x) for x in wall.split(":")]
 secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", t).group(1)) + float(re.search(r"System time \(seconds\): ([\d.]+)", t).group(1))
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)) / 1024
 r = json.load(open(os.path.join(out, "curate-out", "report.json")))
 n, k = r["totals"]["input"], r["totals"]["kept"]
 mb = os.path.getsize(inp) / 1e6
-print(f"peer=curate in={n} out={k} wall_s={secs:.2f} recs_per_s={n/secs:.1f} mb_per_s={mb/secs:.3f} peak_rss_mb={rss:.0f}")
-PY
+print(f"peer=curate-{codec} in={n} out={k} wall_s={secs:.2f} cpu_s={cpu:.2f} recs_per_s={n/secs:.1f} mb_per_s={mb/secs:.3f} peak_rss_mb={rss:.0f}")
+PY2
+done
 
 rm -f "$OUTROOT/summary.txt"
 "$PEERS/run_peers.sh" "$INPUT" "$OUTROOT" rensa datasketch dt_minhash_w2 >/dev/null
@@ -62,11 +69,12 @@ import re, sys, os
 out = sys.argv[1]
 def parse(line):
     return dict(kv.split("=", 1) for kv in line.split())
-ours = parse(open(os.path.join(out, "curate.line")).read().strip())
+ours = [parse(l) for l in open(os.path.join(out, "curate.lines")) if l.strip()]
 for line in open(os.path.join(out, "summary.txt")):
     p = parse(line.strip())
-    w = float(p["wall_s"]) / float(ours["wall_s"])
-    m = float(p["peak_rss_mb"]) / float(ours["peak_rss_mb"])
-    print(f"ratio vs {p['peer']}: {w:.1f}x faster, {m:.1f}x less memory "
-          f"(removed: curate {int(ours['in']) - int(ours['out'])}, {p['peer']} {int(p['in']) - int(p['out'])})")
+    for o in ours:
+        w = float(p["wall_s"]) / float(o["wall_s"])
+        m = float(p["peak_rss_mb"]) / float(o["peak_rss_mb"])
+        print(f"ratio {o['peer']} vs {p['peer']}: {w:.1f}x faster, {m:.1f}x less memory "
+              f"(removed: curate {int(o['in']) - int(o['out'])}, {p['peer']} {int(p['in']) - int(p['out'])})")
 PY

@@ -280,10 +280,12 @@ impl Diversity {
     /// Counts one kept record read from `file`.
     pub fn add(&mut self, rec: &Record, file: &str) {
         let task = rec.task.as_deref().unwrap_or("none");
-        let lang = rec.tags.iter().find_map(|t| t.strip_prefix("lang:")).map_or_else(
-            || crate::tag::score::record_lang(rec).code().to_string(),
-            str::to_string,
-        );
+        let lang = rec
+            .tags
+            .iter()
+            .find_map(|t| t.strip_prefix("lang:"))
+            .unwrap_or(rec.lang.code())
+            .to_string();
         self.overall.add(task, rec);
         self.per_file.entry(file.to_string()).or_default().add(task, rec);
         self.per_lang.entry(lang).or_default().add(task, rec);

@@ -146,7 +146,7 @@ pub fn shards(dir: &Path) -> Result<Vec<PathBuf>> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.extension().is_some_and(|e| e == "parquet")
+            p.extension().is_some_and(|e| e == "parquet" || e == "arrow")
                 && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
         })
         .collect();
@@ -164,6 +164,15 @@ pub fn read_dirs(dirs: &[PathBuf], f: &mut dyn FnMut(RecordBatch) -> Result<()>)
                 message: e.to_string(),
             };
             let file = std::fs::File::open(&shard).map_err(|e| Error::io(&shard, e))?;
+            if shard.extension().is_some_and(|e| e == "arrow") {
+                let reader =
+                    arrow::ipc::reader::FileReader::try_new(std::io::BufReader::with_capacity(1 << 20, file), None)
+                        .map_err(|e| pq(&e))?;
+                for batch in reader {
+                    f(batch.map_err(|e| pq(&e))?)?;
+                }
+                continue;
+            }
             let reader = ParquetRecordBatchReaderBuilder::try_new(file)
                 .map_err(|e| pq(&e))?
                 .with_batch_size(FLUSH_ROWS)

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use std::collections::VecDeque;
+use std::io::Write;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
@@ -158,12 +159,6 @@ impl ShardWriter {
     /// over shared storage (Snappy: fast, and a third of the bytes).
     pub fn scratch(dir: &Path, schema: SchemaRef, max_bytes: u64) -> Result<Self> {
         Self::with_props(dir, schema, max_bytes, props_with(Compression::SNAPPY))
-    }
-
-    /// A writer for intermediate shards read back once by the same process
-    /// (uncompressed: the cheapest to write and read on a local disk).
-    pub fn staging(dir: &Path, schema: SchemaRef, max_bytes: u64) -> Result<Self> {
-        Self::with_props(dir, schema, max_bytes, props_with(Compression::UNCOMPRESSED))
     }
 
     fn with_props(dir: &Path, schema: SchemaRef, max_bytes: u64, props: WriterProperties) -> Result<Self> {
@@ -334,7 +329,71 @@ impl ShardWriter {
     }
 }
 
-/// A [`ShardWriter`] on its own thread: `write` hands the batch over (at most
+/// Where a [`BackgroundWriter`] puts its batches.
+pub trait BatchSink: Send + 'static {
+    /// Appends a batch.
+    fn write(&mut self, batch: &RecordBatch) -> Result<()>;
+    /// Closes the output; returns the files written.
+    fn finish(self: Box<Self>) -> Result<Vec<PathBuf>>;
+}
+
+impl BatchSink for ShardWriter {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        ShardWriter::write(self, batch)
+    }
+
+    fn finish(self: Box<Self>) -> Result<Vec<PathBuf>> {
+        ShardWriter::finish(*self)
+    }
+}
+
+/// Records staged for the same process to read back once: one Arrow IPC
+/// file (`part-00000.arrow`), written under a temporary name. The batches are
+/// stored as they are, with no encoding or compression: the cheapest to
+/// write and read on a local disk.
+pub struct IpcStaging {
+    writer: Option<arrow::ipc::writer::FileWriter<std::io::BufWriter<File>>>,
+    tmp: PathBuf,
+    fin: PathBuf,
+}
+
+impl IpcStaging {
+    /// A staging file in `dir` (created).
+    pub fn new(dir: &Path, schema: SchemaRef) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let tmp = dir.join(".part-00000.arrow.tmp");
+        let fin = dir.join("part-00000.arrow");
+        let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let writer = arrow::ipc::writer::FileWriter::try_new(std::io::BufWriter::with_capacity(1 << 20, f), &schema)
+            .map_err(|e| ShardWriter::pq_err(&tmp, e))?;
+        Ok(IpcStaging {
+            writer: Some(writer),
+            tmp,
+            fin,
+        })
+    }
+}
+
+impl BatchSink for IpcStaging {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match self.writer.as_mut() {
+            Some(w) => w.write(batch).map_err(|e| ShardWriter::pq_err(&self.tmp, e)),
+            None => Err(Error::Run("staging file already closed".into())),
+        }
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Vec<PathBuf>> {
+        if let Some(mut w) = self.writer.take() {
+            w.finish().map_err(|e| ShardWriter::pq_err(&self.tmp, e))?;
+            let mut inner = w.into_inner().map_err(|e| ShardWriter::pq_err(&self.tmp, e))?;
+            inner.flush().map_err(|e| Error::io(&self.tmp, e))?;
+        }
+        std::fs::rename(&self.tmp, &self.fin).map_err(|e| Error::io(&self.fin, e))?;
+        Ok(vec![self.fin.clone()])
+    }
+}
+
+/// A [`BatchSink`] on its own thread: `write` hands the batch over (at most
 /// two batches wait), so encoding and compressing overlap with the caller's
 /// work. Shards are the same as with the writer used directly.
 pub struct BackgroundWriter {
@@ -344,7 +403,8 @@ pub struct BackgroundWriter {
 
 impl BackgroundWriter {
     /// Moves `writer` to a new thread.
-    pub fn spawn(mut writer: ShardWriter) -> Self {
+    pub fn spawn(writer: impl BatchSink) -> Self {
+        let mut writer: Box<dyn BatchSink> = Box::new(writer);
         let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
         let handle = std::thread::spawn(move || {
             for b in rx {

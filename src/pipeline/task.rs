@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::output::diversity::Diversity;
 use crate::output::metrics::MetricsRows;
 use crate::output::report::{FileReport, RuleSummary, StageReport};
+use crate::output::shard::IpcStaging;
 use crate::output::{BackgroundWriter, MalformedRows, RecordRows, Rejection, Report, ShardWriter};
 use crate::read::{read_file, read_range, ByteRange, InputFile, RawItem, ReadOptions};
 use crate::record::{map_record, Origin, Record};
@@ -517,21 +518,21 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
     let mut dd = match &setup.engine {
         Some(e) => Some(DedupTask {
             collector: Collector::partitioned(&t.staging.join("dedup"), &e.cfg, t.partitions)?,
-            staging: BackgroundWriter::spawn(if t.scratch {
-                ShardWriter::scratch(
-                    &t.staging.join("records"),
-                    crate::output::schema::kept_schema(),
-                    opts.shard_bytes,
-                )?
-                .encode_on(setup.pool.clone())
+            staging: if t.scratch {
+                BackgroundWriter::spawn(
+                    ShardWriter::scratch(
+                        &t.staging.join("records"),
+                        crate::output::schema::kept_schema(),
+                        opts.shard_bytes,
+                    )?
+                    .encode_on(setup.pool.clone()),
+                )
             } else {
-                ShardWriter::staging(
+                BackgroundWriter::spawn(IpcStaging::new(
                     &t.staging.join("records"),
                     crate::output::schema::kept_schema(),
-                    opts.shard_bytes,
-                )?
-                .encode_on(setup.pool.clone())
-            }),
+                )?)
+            },
             staging_rows: RecordRows::new(false),
             reference_malformed: 0,
             mix_items: Vec::new(),

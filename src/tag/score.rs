@@ -366,7 +366,7 @@ impl Tagger {
             }
         }
         tags.extend(model_tags);
-        let lang = record_lang(rec);
+        let lang = rec.lang;
         if s.lang_tag {
             tags.push(format!("lang:{}", lang.code()));
         }
@@ -392,19 +392,6 @@ impl Tagger {
         }
         t
     }
-}
-
-/// The record's language from its user and assistant turns.
-pub fn record_lang(rec: &Record) -> Lang {
-    let mut s = String::new();
-    for t in &rec.turns {
-        if s.len() > 4096 {
-            break;
-        }
-        s.push_str(&t.content);
-        s.push('\n');
-    }
-    Lang::detect(&s)
 }
 
 #[cfg(test)]
