@@ -337,26 +337,25 @@ impl Tasks {
         Ok(out)
     }
 
-    /// Every task's response lengths, in global order.
-    pub fn response_len(&self) -> Result<Vec<u32>> {
+    /// Every task's 4-byte values of file `name`, in global order.
+    fn per_record<T>(&self, name: &str, decode: fn([u8; 4]) -> T) -> Result<Vec<T>> {
         let mut out = Vec::new();
         for dir in &self.dirs {
-            let p = dir.join("response_len.bin");
+            let p = dir.join(name);
             let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            out.extend(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+            out.extend(b.chunks_exact(4).map(|c| decode([c[0], c[1], c[2], c[3]])));
         }
         Ok(out)
     }
 
+    /// Every task's response lengths, in global order.
+    pub fn response_len(&self) -> Result<Vec<u32>> {
+        self.per_record("response_len.bin", u32::from_le_bytes)
+    }
+
     /// Every task's survivor metric values, in global order.
     pub fn metric(&self) -> Result<Vec<f32>> {
-        let mut out = Vec::new();
-        for dir in &self.dirs {
-            let p = dir.join("metric.bin");
-            let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            out.extend(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
-        }
-        Ok(out)
+        self.per_record("metric.bin", f32::from_le_bytes)
     }
 
     /// Band entries of band partition `p` from every task.

@@ -25,16 +25,6 @@ fn rules_with_max_answer(dir: &std::path::Path, max: u32) -> std::path::PathBuf 
     rules
 }
 
-fn stdout(args: &[&str]) -> String {
-    let o = curate(args);
-    assert!(
-        o.status.success(),
-        "curate {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 #[test]
 fn metrics_hold_one_row_per_read_record_with_every_rule() {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -57,7 +47,7 @@ fn tune_recomputes_drops_and_matches_a_real_rerun() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let out = sample_run(tmp.path(), &[]);
     let o = out.to_str().expect("utf-8");
-    let text = stdout(&[
+    let text = curate_stdout(&[
         "tune",
         o,
         "--set",
@@ -78,7 +68,7 @@ fn tune_recomputes_drops_and_matches_a_real_rerun() {
         .expect("number");
     assert_eq!(after, r2["totals"]["kept"].as_u64().expect("kept"), "{text}");
     assert!(text.contains("newly dropped: "), "{text}");
-    let sweep = stdout(&["tune", o, "--sweep", "quality/response-too-long=100..300:100"]);
+    let sweep = curate_stdout(&["tune", o, "--sweep", "quality/response-too-long=100..300:100"]);
     assert_eq!(
         sweep
             .lines()
@@ -113,18 +103,18 @@ fn audit_lists_drops_and_explains_one_record() {
     let out = tmp.path().join("out");
     let o = out.to_str().expect("utf-8");
     curate_ok(&["run", input.to_str().expect("utf-8"), "--out", o, "-q"]);
-    let text = stdout(&["audit", o]);
+    let text = curate_stdout(&["audit", o]);
     assert!(
         text.contains("1 dropped records") && text.contains("quality/empty-response"),
         "{text}"
     );
     assert!(text.contains("drop-1"), "{text}");
-    let jsonl = stdout(&["audit", o, "--format", "jsonl", "--rule", "quality/"]);
+    let jsonl = curate_stdout(&["audit", o, "--format", "jsonl", "--rule", "quality/"]);
     let row: serde_json::Value = serde_json::from_str(jsonl.lines().next().expect("a row")).expect("json");
     assert_eq!(row["id"], "drop-1");
     assert_eq!(row["value"], 1.0);
     assert_eq!(row["threshold"], 0.0);
-    let one = stdout(&["audit", o, "--id", "drop-1"]);
+    let one = curate_stdout(&["audit", o, "--id", "drop-1"]);
     assert!(
         one.contains("dropped by quality/empty-response") && one.contains("FAIL"),
         "{one}"
@@ -135,7 +125,7 @@ fn audit_lists_drops_and_explains_one_record() {
         r#"{"instruction": "Name a primary color.", "input": "", "output": ""}"#,
     )
     .expect("write");
-    let ex = stdout(&["explain", rec.to_str().expect("utf-8")]);
+    let ex = curate_stdout(&["explain", rec.to_str().expect("utf-8")]);
     assert!(
         ex.contains("quality/empty-response")
             && ex.contains("verdict: dropped by quality/empty-response")
@@ -150,7 +140,7 @@ fn diff_shows_records_whose_fate_changed() {
     let a = sample_run(tmp.path(), &[]);
     let rules = rules_with_max_answer(tmp.path(), 500);
     let b = sample_run(tmp.path(), &["--rules", rules.to_str().expect("utf-8")]);
-    let text = stdout(&["diff", a.to_str().expect("utf-8"), b.to_str().expect("utf-8")]);
+    let text = curate_stdout(&["diff", a.to_str().expect("utf-8"), b.to_str().expect("utf-8")]);
     assert!(
         text.contains("kept") && text.contains("-> quality/response-too-long"),
         "{text}"
@@ -180,7 +170,7 @@ fn html_report_is_self_contained_with_charts_and_thresholds() {
     }
     // `curate report` rebuilds the same page.
     std::fs::remove_file(out.join("report.html")).expect("rm");
-    stdout(&["report", out.to_str().expect("utf-8")]);
+    curate_stdout(&["report", out.to_str().expect("utf-8")]);
     assert_eq!(std::fs::read_to_string(out.join("report.html")).expect("rebuilt"), html);
 }
 

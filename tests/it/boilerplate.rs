@@ -228,7 +228,7 @@ fn a_shared_sign_off_is_stripped_from_kept_records_and_recorded() {
         .find(|(_, (_, s))| s.as_ref().is_some_and(|s| s[0] == SIGN_OFF))
         .map(|(id, _)| id.clone())
         .expect("a stripped record");
-    let shown = curate_ok_stdout(&["explain", on.to_str().expect("utf-8"), "--id", &id]);
+    let shown = curate_stdout(&["explain", on.to_str().expect("utf-8"), "--id", &id]);
     assert!(
         shown.contains(&format!("stripped boilerplate line: {SIGN_OFF}")),
         "{shown}"
@@ -263,14 +263,4 @@ fn a_shared_sign_off_is_stripped_from_kept_records_and_recorded() {
     for key in ["boilerplate_stripped_records", "boilerplate_stripped_lines"] {
         assert_eq!(dedup_count(&report(&dist), key), dedup_count(&on_report, key));
     }
-}
-
-fn curate_ok_stdout(args: &[&str]) -> String {
-    let o = curate(args);
-    assert!(
-        o.status.success(),
-        "curate {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }

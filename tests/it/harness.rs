@@ -43,6 +43,17 @@ pub fn curate_ok(args: &[&str]) -> String {
     stderr
 }
 
+/// Runs `curate` and asserts success, returning stdout.
+pub fn curate_stdout(args: &[&str]) -> String {
+    let o = curate(args);
+    assert!(
+        o.status.success(),
+        "curate {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// Every batch of every shard in `dir`, in shard order.
 pub fn read_dir_batches(dir: &Path) -> Vec<RecordBatch> {
     let mut shards: Vec<PathBuf> = std::fs::read_dir(dir)
