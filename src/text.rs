@@ -169,6 +169,31 @@ impl<'a> Iterator for Words<'a> {
     }
 }
 
+/// The width of `text` in columns, as a terminal shows it: a wide East Asian
+/// character (Han, kana, Hangul, fullwidth forms and CJK punctuation) counts
+/// two, any other character one. A length limit in columns treats a Chinese
+/// and an English line of about the same content alike, where a count of
+/// characters would make the Chinese one look half as long.
+pub fn columns(text: &str) -> usize {
+    text.chars()
+        .map(|c| match c {
+            '\u{1100}'..='\u{115F}'
+            | '\u{2E80}'..='\u{303E}'
+            | '\u{3041}'..='\u{33FF}'
+            | '\u{3400}'..='\u{4DBF}'
+            | '\u{4E00}'..='\u{9FFF}'
+            | '\u{A000}'..='\u{A4CF}'
+            | '\u{AC00}'..='\u{D7A3}'
+            | '\u{F900}'..='\u{FAFF}'
+            | '\u{FE30}'..='\u{FE4F}'
+            | '\u{FF00}'..='\u{FF60}'
+            | '\u{FFE0}'..='\u{FFE6}'
+            | '\u{20000}'..='\u{3FFFD}' => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
 /// A record's language, as far as the rules need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Lang {
@@ -291,6 +316,13 @@ mod tests {
         assert_eq!(zh, ["给", "出", "三", "个", "秘", "诀"]);
         let mixed: Vec<&str> = super::words("用 Python 写").collect();
         assert_eq!(mixed, ["用", "Python", "写"]);
+    }
+
+    #[test]
+    fn wide_characters_take_two_columns() {
+        assert_eq!(super::columns("Hope this helps!"), 16);
+        assert_eq!(super::columns("希望对你有所帮助！"), 18);
+        assert_eq!(super::columns("用 Python 写"), 12);
     }
 
     #[test]

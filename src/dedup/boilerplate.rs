@@ -7,7 +7,8 @@
 //! record differs.
 //!
 //! Counting (phase 1): each line of a record's messages (every role; trimmed,
-//! whitespace collapsed, at least `min-chars` characters) is hashed; a line
+//! whitespace collapsed, at least `min-chars` columns wide, a Han or other
+//! wide character counting two) is hashed; a line
 //! counts once per record. Every record that reaches dedup is counted,
 //! duplicates included. The writer keeps one counter per distinct line (12
 //! bytes) and the text of a line once it reaches `min-records`; the tasks of
@@ -137,11 +138,12 @@ fn collapse(line: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The hash of a line as counted (`None`: shorter than `min_chars`), and its
+/// The hash of a line as counted (`None`: narrower than `min_chars` columns,
+/// a wide character counting two), and its
 /// normalised text.
 fn line_key(line: &str, min_chars: usize) -> Option<(u64, String)> {
     let line = line.trim();
-    if line.chars().count() < min_chars {
+    if crate::text::columns(line) < min_chars {
         return None;
     }
     let norm = collapse(line);
@@ -507,6 +509,16 @@ impl Stripper {
 mod tests {
     use super::*;
     use crate::record::{Origin, Role, Shape, Turn};
+
+    /// `min-chars` counts columns: a Chinese sign-off of 10 characters is as
+    /// wide as an English one of 20.
+    #[test]
+    fn lines_are_measured_in_columns() {
+        assert!(line_key("希望这对你有所帮助！", 20).is_some());
+        assert!(line_key("希望对你有所帮助！", 20).is_none());
+        assert!(line_key("I hope this helps you", 20).is_some());
+        assert!(line_key("Hope this helps!", 20).is_none());
+    }
 
     fn rec(a: &str) -> Record {
         Record {
