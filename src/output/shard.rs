@@ -57,6 +57,10 @@ struct OpenShard {
 pub const ROW_GROUP_ROWS: usize = 65_536;
 /// A row group closes once it holds this many bytes of Arrow data.
 pub const ROW_GROUP_BYTES: usize = 16 << 20;
+/// At most this many row groups of one writer are encoded at once, so a
+/// writer holds at most `(MAX_IN_FLIGHT + 1) * ROW_GROUP_BYTES` of rows
+/// however many threads the pool has.
+const MAX_IN_FLIGHT: usize = 4;
 
 /// Columns with few distinct values, worth dictionary encoding; the text
 /// columns (messages, raw) are not, and trying costs time.
@@ -181,8 +185,8 @@ impl ShardWriter {
         })
     }
 
-    /// Encodes row groups on `pool`, up to one per thread at a time. The
-    /// shards are the same as without it.
+    /// Encodes row groups on `pool`, up to one per thread at a time (at most
+    /// four). The shards are the same as without it.
     pub fn encode_on(mut self, pool: Arc<rayon::ThreadPool>) -> Self {
         self.pool = Some(pool);
         self
@@ -270,7 +274,10 @@ impl ShardWriter {
             }
         }
         self.in_flight.push_back(rx);
-        let limit = self.pool.as_ref().map_or(1, |p| p.current_num_threads().max(1));
+        let limit = self
+            .pool
+            .as_ref()
+            .map_or(1, |p| p.current_num_threads().clamp(1, MAX_IN_FLIGHT));
         while self.in_flight.len() > limit.saturating_sub(1) {
             self.append_oldest()?;
         }
