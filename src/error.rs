@@ -33,6 +33,29 @@ impl fmt::Display for RulesError {
 
 impl std::error::Error for RulesError {}
 
+impl RulesError {
+    /// A rule file `file` (text `text`) that is not valid TOML or does not
+    /// fit its schema: the line of the error and, for an unknown key or
+    /// value, that key.
+    pub fn from_toml(file: &str, text: &str, e: &toml::de::Error) -> RulesError {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let message = e.message().trim().to_string();
+        let key = message
+            .split('`')
+            .nth(1)
+            .filter(|_| message.contains("unknown field") || message.contains("unknown variant"))
+            .map(str::to_string);
+        RulesError {
+            file: file.to_string(),
+            line,
+            key,
+            message,
+        }
+    }
+}
+
 /// Errors that stop a run (as opposed to bad records, which are quarantined).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

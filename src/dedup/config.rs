@@ -285,23 +285,7 @@ impl DedupConfig {
 
     /// Parses and validates the text of `dedup.toml`.
     pub fn parse(text: &str) -> Result<DedupConfig, Vec<RulesError>> {
-        let raw: Raw = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            let message = e.message().trim().to_string();
-            let key = message
-                .split('`')
-                .nth(1)
-                .filter(|_| message.contains("unknown field") || message.contains("unknown variant"))
-                .map(str::to_string);
-            vec![RulesError {
-                file: FILE.to_string(),
-                line,
-                key,
-                message,
-            }]
-        })?;
+        let raw: Raw = toml::from_str(text).map_err(|e| vec![RulesError::from_toml(FILE, text, &e)])?;
         let d = DedupConfig::default();
         let mut errors = Vec::new();
         let exact = raw.exact.unwrap_or_default();

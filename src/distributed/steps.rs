@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::output::diversity::Diversity;
 use crate::output::metrics::MetricsRows;
 use crate::output::rechunk::{copy_dirs, Weight, FLUSH_ROWS, METRICS_ROWS};
-use crate::output::{BackgroundWriter, Report, ShardWriter};
+use crate::output::{BackgroundWriter, Report};
 use crate::pipeline::task::{run_task, Piece, Setup, Targets, TaskOutput, UserIdLine};
 use crate::rules::{RuleFiles, Rules};
 
@@ -446,40 +446,13 @@ fn write(out: &Path, plan: &Plan) -> Result<u64> {
         }
     }
     let dirs = |name: &str| -> Vec<PathBuf> { parts.iter().map(|(d, _)| d.join(name)).collect() };
-    let mut kept = BackgroundWriter::spawn(
-        ShardWriter::output(
-            &out.join("kept"),
-            crate::output::schema::kept_schema(),
-            opts.shard_bytes,
-            opts.compression,
-        )?
-        .encode_on(setup.pool.clone()),
-    );
-    let mut rejected = BackgroundWriter::spawn(
-        ShardWriter::output(
-            &out.join("rejected"),
-            crate::output::schema::rejected_schema(),
-            opts.shard_bytes,
-            opts.compression,
-        )?
-        .encode_on(setup.pool.clone()),
-    );
-    let mut malformed = ShardWriter::output(
-        &out.join("malformed"),
-        crate::output::schema::malformed_schema(),
-        opts.shard_bytes,
-        opts.compression,
-    )?
-    .encode_on(setup.pool.clone());
+    let w = |name: &str, schema| crate::pipeline::task::writer(&out.join(name), schema, &opts, false, &setup.pool);
+    let mut kept = BackgroundWriter::spawn(w("kept", crate::output::schema::kept_schema())?);
+    let mut rejected = BackgroundWriter::spawn(w("rejected", crate::output::schema::rejected_schema())?);
+    let mut malformed = w("malformed", crate::output::schema::malformed_schema())?;
     let metric_columns: Vec<String> = setup.rule_ids.iter().flatten().cloned().collect();
     let metrics_schema = MetricsRows::new(&metric_columns).schema();
-    let mut metrics = ShardWriter::output(
-        &out.join("metrics"),
-        metrics_schema.clone(),
-        opts.shard_bytes,
-        opts.compression,
-    )?
-    .encode_on(setup.pool.clone());
+    let mut metrics = w("metrics", metrics_schema.clone())?;
     copy_dirs(
         &dirs("rejected"),
         crate::output::schema::rejected_schema(),

@@ -171,24 +171,6 @@ fn top_level_line(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-fn syntax_error(text: &str, e: &toml::de::Error) -> RulesError {
-    let line = e
-        .span()
-        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    let message = e.message().trim().to_string();
-    let key = message
-        .split('`')
-        .nth(1)
-        .filter(|_| message.contains("unknown field") || message.contains("unknown variant"))
-        .map(str::to_string);
-    RulesError {
-        file: FILE.to_string(),
-        line,
-        key,
-        message,
-    }
-}
-
 impl MixConfig {
     /// Reads `mix.toml` from the rule files; `None` when there is none.
     pub fn from_files(files: &RuleFiles) -> Result<Option<MixConfig>, Vec<RulesError>> {
@@ -200,7 +182,7 @@ impl MixConfig {
 
     /// Parses and validates the text of `mix.toml`.
     pub fn parse(text: &str) -> Result<MixConfig, Vec<RulesError>> {
-        let raw: Raw = toml::from_str(text).map_err(|e| vec![syntax_error(text, &e)])?;
+        let raw: Raw = toml::from_str(text).map_err(|e| vec![RulesError::from_toml(FILE, text, &e)])?;
         let mut errors = Vec::new();
         let by = match (raw.by.unwrap_or(RawBy::Task), raw.prefix) {
             (RawBy::Tag, Some(prefix)) => By::Tag { prefix },

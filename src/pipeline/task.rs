@@ -467,14 +467,16 @@ pub(crate) struct TaskOutput {
 /// index, the line and the id.
 pub(crate) type UserIdLine = (u64, u32, u64, String);
 
-fn writer(
+/// A shard writer of the run's output in `dir`, encoding on `pool`: with
+/// the run's codec, or Snappy for the scratch shards of a distributed task.
+pub(crate) fn writer(
     dir: &Path,
     schema: arrow::datatypes::SchemaRef,
     opts: &RunOptions,
-    t: &Targets,
+    scratch: bool,
     pool: &Arc<rayon::ThreadPool>,
 ) -> Result<ShardWriter> {
-    let w = if t.scratch {
+    let w = if scratch {
         ShardWriter::scratch(dir, schema, opts.shard_bytes)
     } else {
         ShardWriter::output(dir, schema, opts.shard_bytes, opts.compression)
@@ -519,14 +521,13 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
         Some(e) => Some(DedupTask {
             collector: Collector::partitioned(&t.staging.join("dedup"), &e.cfg, t.partitions)?,
             staging: if t.scratch {
-                BackgroundWriter::spawn(
-                    ShardWriter::scratch(
-                        &t.staging.join("records"),
-                        crate::output::schema::kept_schema(),
-                        opts.shard_bytes,
-                    )?
-                    .encode_on(setup.pool.clone()),
-                )
+                BackgroundWriter::spawn(writer(
+                    &t.staging.join("records"),
+                    crate::output::schema::kept_schema(),
+                    opts,
+                    true,
+                    &setup.pool,
+                )?)
             } else {
                 BackgroundWriter::spawn(IpcStaging::new(
                     &t.staging.join("records"),
@@ -571,27 +572,33 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
     let rule_ids = &setup.rule_ids;
     let metric_columns: Vec<String> = rule_ids.iter().flatten().cloned().collect();
     let mut metrics_rows = MetricsRows::new(&metric_columns);
-    let mut metrics = writer(&t.root.join("metrics"), metrics_rows.schema(), opts, t, &setup.pool)?;
+    let mut metrics = writer(
+        &t.root.join("metrics"),
+        metrics_rows.schema(),
+        opts,
+        t.scratch,
+        &setup.pool,
+    )?;
     let mut w = Writers {
         kept: BackgroundWriter::spawn(writer(
             &t.root.join("kept"),
             crate::output::schema::kept_schema(),
             opts,
-            t,
+            t.scratch,
             &setup.pool,
         )?),
         rejected: BackgroundWriter::spawn(writer(
             &t.root.join("rejected"),
             crate::output::schema::rejected_schema(),
             opts,
-            t,
+            t.scratch,
             &setup.pool,
         )?),
         malformed: writer(
             &t.root.join("malformed"),
             crate::output::schema::malformed_schema(),
             opts,
-            t,
+            t.scratch,
             &setup.pool,
         )?,
         kept_rows: RecordRows::new(false),

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{locate, params, toml_error, RuleFiles};
+use super::{locate, params, RuleFiles};
 use crate::error::RulesError;
 use crate::record::fieldmap::{Declared, FormatSpec};
 use crate::record::Adapters;
@@ -24,7 +24,7 @@ pub(super) fn compile(files: &RuleFiles) -> Result<Adapters, Vec<RulesError>> {
     let Some(text) = files.get(FILE) else {
         return Ok(Adapters::default());
     };
-    let table: toml::Table = toml::from_str(text).map_err(|e| vec![toml_error(FILE, text, &e)])?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| vec![RulesError::from_toml(FILE, text, &e)])?;
     let f: FormatsFile = params(&table).map_err(|(key, message)| {
         vec![RulesError {
             file: FILE.into(),

@@ -209,18 +209,6 @@ fn survivor_metric_error(
     Some(crate::dedup::config::key_error(files, "survivor-metric", message))
 }
 
-fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> RulesError {
-    let line = e
-        .span()
-        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    RulesError {
-        file: file.to_string(),
-        line,
-        key: None,
-        message: e.message().trim().to_string(),
-    }
-}
-
 /// Compiles every rule of `rules/<stage>/*.toml`, in file then table order.
 pub fn compile_filter_stage(files: &RuleFiles, stage: &str) -> Result<Vec<Rule>, Vec<RulesError>> {
     let mut rules: Vec<Rule> = Vec::new();
@@ -231,7 +219,7 @@ pub fn compile_filter_stage(files: &RuleFiles, stage: &str) -> Result<Vec<Rule>,
         let table: toml::Table = match toml::from_str(text) {
             Ok(t) => t,
             Err(e) => {
-                errors.push(toml_error(path, text, &e));
+                errors.push(RulesError::from_toml(path, text, &e));
                 continue;
             }
         };

@@ -259,15 +259,7 @@ impl TopicRules {
             let table: toml::Table = match toml::from_str(text) {
                 Ok(t) => t,
                 Err(e) => {
-                    let line = e
-                        .span()
-                        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-                    errors.push(RulesError {
-                        file: path.into(),
-                        line,
-                        key: None,
-                        message: e.message().trim().to_string(),
-                    });
+                    errors.push(RulesError::from_toml(path, text, &e));
                     continue;
                 }
             };

@@ -82,14 +82,7 @@ fn detector(ty: PiiType, public_only: bool) -> Result<Box<dyn Detector>, regex::
 }
 
 fn table(path: &str, text: &str) -> Result<toml::Table, RulesError> {
-    toml::from_str(text).map_err(|e: toml::de::Error| RulesError {
-        file: path.to_string(),
-        line: e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
-        key: None,
-        message: e.message().trim().to_string(),
-    })
+    toml::from_str(text).map_err(|e: toml::de::Error| RulesError::from_toml(path, text, &e))
 }
 
 fn key_error(path: &str, text: &str, name: &str, (key, message): KeyError) -> RulesError {
