@@ -121,11 +121,17 @@ pub struct Report {
 impl Report {
     /// Counts a record of input file `file` that passed every stage.
     pub fn tally_kept(&mut self, file: usize) {
+        self.tally_kept_through(file, self.stages.len());
+    }
+
+    /// Counts a record that the first `stages` stages keep (the stages after
+    /// them decide later, e.g. dedup).
+    pub fn tally_kept_through(&mut self, file: usize, stages: usize) {
         self.files[file].counts.input += 1;
         self.files[file].counts.kept += 1;
         self.totals.input += 1;
         self.totals.kept += 1;
-        for s in &mut self.stages {
+        for s in &mut self.stages[..stages] {
             s.input += 1;
             s.kept += 1;
         }

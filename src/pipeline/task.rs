@@ -722,25 +722,14 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                         break 'kept;
                     };
                     // Every per-record stage passed it on; the dedup stage decides.
-                    fr.counts.input += 1;
-                    report.totals.input += 1;
-                    for s in &mut report.stages[..n_record_stages] {
-                        s.input += 1;
-                        s.kept += 1;
-                    }
-                    let s = &mut report.stages[n_record_stages];
-                    s.input += 1;
+                    let dedup_stage = n_record_stages;
                     let mut keys = p.keys.take().map(|k| *k).unwrap_or_default();
                     keys.metric = setup
                         .survivor_metric
                         .and_then(|(stage, rule)| p.values.get(stage)?.get(rule).copied())
                         .map_or(f32::NAN, |v| v as f32);
                     if let Some(hit) = keys.contaminated {
-                        s.dropped += 1;
-                        *s.dropped_per_rule.entry("dedup/decontam".into()).or_default() += 1;
-                        *s.failed_per_rule.entry("dedup/decontam".into()).or_default() += 1;
-                        fr.counts.rejected += 1;
-                        report.totals.rejected += 1;
+                        report.tally_rejected(fi, dedup_stage, "dedup/decontam", std::iter::once("dedup/decontam"));
                         let item = engine
                             .benchmarks
                             .items
@@ -748,7 +737,7 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                             .cloned()
                             .unwrap_or_default();
                         let rejection = Rejection {
-                            stage: s.name.clone(),
+                            stage: report.stages[dedup_stage].name.clone(),
                             rule: "dedup/decontam".into(),
                             value: None,
                             threshold: Some(engine.cfg.decontam.ngram as f64),
@@ -768,9 +757,7 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                     }
                     // Kept for now; phase 2 moves the duplicates to rejected.
                     diversity.add(rec, &label);
-                    s.kept += 1;
-                    fr.counts.kept += 1;
-                    report.totals.kept += 1;
+                    report.tally_kept_through(fi, dedup_stage + 1);
                     let seq = match d.collector.push(&rec.id, &keys) {
                         Ok(seq) => seq,
                         Err(e) => {
