@@ -204,6 +204,15 @@ fn benchmark_items_inside_records_are_dropped() {
     assert_eq!(rej.len(), 1);
     assert_eq!(rej[0].1, "dedup/decontam");
     assert!(rej[0].2.contains("gsm8k_test.jsonl:4"), "{}", rej[0].2);
+    let r = report(&out);
+    let dedup = r["stages"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "dedup"))
+        .expect("dedup stage");
+    assert_eq!(dedup["input"], 2);
+    assert_eq!(dedup["kept"], 1);
+    assert_eq!(dedup["dropped_per_rule"]["dedup/decontam"], 1);
+    assert_eq!(dedup["failed_per_rule"]["dedup/decontam"], 1);
 }
 
 /// A rules folder with the built-in rules, the survivor policy replaced by `policy`.
