@@ -9,6 +9,12 @@
 //! the unit every word-based rule and every word shingle uses, so rules do
 //! not misfire on text without spaces.
 //!
+//! Most text is split without the general segmenter: ASCII, Han ideographs
+//! and CJK punctuation that joins nothing (`。` `、` `！` `？`, brackets,
+//! quotes; not `，` `：` `；`, which join digits or letters) by a few byte
+//! rules, stretches with any other character by `unicode_words`; the words
+//! are the same (property-tested).
+//!
 //! The language is decided from scripts, not from a model: Han characters make
 //! a record `zh` (kana `ja`, Hangul `ko`), Latin letters make it `en`. This is
 //! what the word-based rules need to know (is the text spaced or not?), it
@@ -21,17 +27,20 @@ use unicode_segmentation::UnicodeSegmentation;
 /// The words of `text`: UAX #29 word segments holding a letter or digit; one
 /// Han character is one word.
 ///
-/// The same words as `unicode_words`, found faster: UAX #29 always breaks
-/// before ASCII whitespace, and after it unless an extending mark follows,
-/// so the text is cut at whitespace into pieces. A piece of ASCII alone is
-/// split by the rules restricted to ASCII (below); the other pieces, with the
-/// whitespace around them, go to the full segmenter. A property test checks
-/// that both give the same words.
+/// The same words as `unicode_words`, found faster. Text of ASCII, Han
+/// ideographs (U+3400-U+4DBF, U+4E00-U+9FFF) and the CJK punctuation
+/// `— “ ” … 、 。 〈 〉 《 》 「 」 『 』 【 】 ！ （ ） ？` (Word_Break Other) is
+/// split by the UAX #29 rules restricted to those characters: ASCII by its
+/// own rules, each Han character a word, the punctuation no word, nothing
+/// joining across a Han character or the punctuation. At any other
+/// character the full segmenter takes over, from where the simple rules
+/// last stopped (the end of a word, or of the previous such stretch) up to
+/// the next of those characters after ASCII whitespace, where UAX #29
+/// always breaks. A property test checks that both give the same words.
 pub fn words(text: &str) -> Words<'_> {
     Words {
         text,
         pos: 0,
-        piece_end: 0,
         full: None,
     }
 }
@@ -39,77 +48,168 @@ pub fn words(text: &str) -> Words<'_> {
 /// The iterator of [`words`].
 pub struct Words<'a> {
     text: &'a str,
-    /// Next byte to look at.
+    /// Where the simple rules go on: a word boundary after which the
+    /// segments do not depend on the text before it (the end of a word the
+    /// simple rules found, or a covered character after whitespace).
     pos: usize,
-    /// End of the ASCII piece being split (`pos < piece_end` inside one).
-    piece_end: usize,
-    /// The full segmenter over a piece that is not ASCII.
+    /// The full segmenter over a stretch with other characters.
     full: Option<unicode_segmentation::UnicodeWords<'a>>,
 }
 
-fn is_ascii_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+// The word classes of a byte, bits of [`CLASS`].
+/// ASCII whitespace.
+const SPACE: u8 = 1;
+/// ASCII letter (ALetter).
+const LETTER: u8 = 2;
+/// ASCII digit (Numeric).
+const DIGIT: u8 = 4;
+/// `_` (ExtendNumLet): joins letters and digits but is no word alone.
+const UNDERSCORE: u8 = 8;
+/// Joins two letters (MidLetter, MidNumLet): `:` `.` `'`.
+const MID_LETTER: u8 = 16;
+/// Joins two digits (MidNum, MidNumLet): `,` `;` `.` `'`.
+const MID_NUM: u8 = 32;
+/// A byte of a character outside ASCII.
+const NON_ASCII: u8 = 64;
+/// Letters, digits and `_`: any two side by side are in one word.
+const JOINS: u8 = LETTER | DIGIT | UNDERSCORE;
+
+/// The UAX #29 word classes of each byte.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => SPACE,
+            b'a'..=b'z' | b'A'..=b'Z' => LETTER,
+            b'0'..=b'9' => DIGIT,
+            b'_' => UNDERSCORE,
+            b':' => MID_LETTER,
+            b',' | b';' => MID_NUM,
+            b'.' | b'\'' => MID_LETTER | MID_NUM,
+            0x80..=0xff => NON_ASCII,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+fn class(b: u8) -> u8 {
+    CLASS[usize::from(b)]
 }
 
-/// ALetter, Numeric or ExtendNumLet: ASCII characters that always join.
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+/// A character outside ASCII that the simple rules split.
+#[derive(Clone, Copy)]
+enum Wide {
+    /// A Han ideograph: a word of its own.
+    Han,
+    /// CJK punctuation of Word_Break Other: no word, and joins nothing.
+    Punct,
+}
+
+/// The kind of the character starting at byte `i` of `b` (valid UTF-8), if
+/// the simple rules cover it. All of them take three bytes.
+fn wide_at(b: &[u8], i: usize) -> Option<Wide> {
+    if b[i] & 0xf0 != 0xe0 {
+        return None;
+    }
+    let c = (u32::from(b[i] & 0x0f) << 12) | (u32::from(b[i + 1] & 0x3f) << 6) | u32::from(b[i + 2] & 0x3f);
+    match c {
+        0x3400..=0x4dbf | 0x4e00..=0x9fff => Some(Wide::Han),
+        // — “ ” … 、 。 〈〉《》「」『』【】 ！ （ ） ？
+        0x2014 | 0x201c | 0x201d | 0x2026 | 0x3001 | 0x3002 | 0x3008..=0x3011 | 0xff01 | 0xff08 | 0xff09 | 0xff1f => {
+            Some(Wide::Punct)
+        }
+        _ => None,
+    }
 }
 
 impl<'a> Words<'a> {
-    /// The end of the piece starting at `start` (the next ASCII whitespace)
-    /// and whether it is all ASCII.
-    fn piece(&self, start: usize) -> (usize, bool) {
+    /// The next word from `pos` by the simple rules, or `Err(q)` when the
+    /// character at `q` is not one they cover (then nothing from `pos` on
+    /// has been taken). Within ASCII, UAX #29 joins letters, digits and `_`
+    /// (WB5, WB8-WB10, WB13a/b), a letter to a letter across one of `:` `.`
+    /// `'` (WB6/WB7), and a digit to a digit across one of `,` `;` `.` `'`
+    /// (WB11/WB12); everything else is a segment of its own, and only
+    /// segments with a letter or digit are words. A Han character or the
+    /// punctuation of [`wide_at`] is a segment of its own (WB999), being
+    /// neither letter, digit nor joiner. A word is taken only once the
+    /// characters deciding its end are known to be covered: the one after
+    /// it, which might be an extending mark (WB4), and after a `:` `,` `;`
+    /// `.` `'` the one after that (WB6, WB12).
+    fn next_simple(&mut self) -> Result<Option<&'a str>, usize> {
         let b = self.text.as_bytes();
-        let mut i = start;
-        let mut ascii = true;
-        while i < b.len() && !is_ascii_space(b[i]) {
-            ascii &= b[i].is_ascii();
-            i += 1;
-        }
-        (i, ascii)
-    }
-
-    /// The next word of the ASCII piece `pos..piece_end`. Within ASCII,
-    /// UAX #29 joins letters, digits and `_` (WB5, WB8-WB10, WB13a/b), a
-    /// letter to a letter across one of `:` `.` `'` (WB6/WB7), and a digit
-    /// to a digit across one of `,` `;` `.` `'` (WB11/WB12); everything else
-    /// is a segment of its own, and only segments with a letter or digit are
-    /// words.
-    fn next_ascii(&mut self) -> Option<&'a str> {
-        let b = self.text.as_bytes();
-        let end = self.piece_end;
-        while self.pos < end {
-            if !is_word_byte(b[self.pos]) {
-                self.pos += 1;
-                continue;
-            }
-            let start = self.pos;
-            let mut alnum = false;
-            let mut i = start;
-            loop {
-                while i < end && is_word_byte(b[i]) {
-                    alnum |= b[i] != b'_';
+        let covered = |i: usize| i >= b.len() || class(b[i]) & NON_ASCII == 0 || wide_at(b, i).is_some();
+        let mut i = self.pos;
+        while i < b.len() {
+            let start = i;
+            let first = class(b[start]);
+            if first & JOINS == 0 {
+                if first & NON_ASCII == 0 {
                     i += 1;
+                    continue;
                 }
-                if i + 1 < end {
-                    let (x, m, y) = (b[i - 1], b[i], b[i + 1]);
-                    let letters =
-                        x.is_ascii_alphabetic() && y.is_ascii_alphabetic() && matches!(m, b':' | b'.' | b'\'');
-                    let digits = x.is_ascii_digit() && y.is_ascii_digit() && matches!(m, b',' | b';' | b'.' | b'\'');
-                    if letters || digits {
-                        i += 1;
+                i += 3;
+                match wide_at(b, start) {
+                    None => return Err(start),
+                    Some(Wide::Punct) => continue,
+                    Some(Wide::Han) if covered(i) => {
+                        self.pos = i;
+                        return Ok(Some(&self.text[start..i]));
+                    }
+                    Some(Wide::Han) => return Err(i),
+                }
+            }
+            i += 1;
+            loop {
+                i += b[i..]
+                    .iter()
+                    .position(|&x| class(x) & JOINS == 0)
+                    .unwrap_or(b.len() - i);
+                if !covered(i) {
+                    return Err(i);
+                }
+                if i + 1 < b.len() && class(b[i]) & (MID_LETTER | MID_NUM) != 0 {
+                    if !covered(i + 1) {
+                        return Err(i + 1);
+                    }
+                    let (x, m, y) = (class(b[i - 1]), class(b[i]), class(b[i + 1]));
+                    if (x & y & LETTER != 0 && m & MID_LETTER != 0) || (x & y & DIGIT != 0 && m & MID_NUM != 0) {
+                        i += 2;
                         continue;
                     }
                 }
                 break;
             }
-            self.pos = i;
-            if alnum {
-                return Some(&self.text[start..i]);
+            if first & UNDERSCORE == 0 || b[start..i].iter().any(|&x| class(x) & (LETTER | DIGIT) != 0) {
+                self.pos = i;
+                return Ok(Some(&self.text[start..i]));
             }
         }
-        None
+        self.pos = i;
+        Ok(None)
+    }
+
+    /// Where the full segmenter can stop after the uncovered character at
+    /// `q`: at the first character after ASCII whitespace that the simple
+    /// rules cover. UAX #29 always breaks there: such a character is no
+    /// extending mark (WB4) nor space (WB3d), and whitespace joins nothing
+    /// (WB5-WB13). Up to there, whitespace may join the characters around it.
+    fn region_end(&self, mut q: usize) -> usize {
+        let b = self.text.as_bytes();
+        loop {
+            while q < b.len() && class(b[q]) & SPACE == 0 {
+                q += 1;
+            }
+            while q < b.len() && class(b[q]) & SPACE != 0 {
+                q += 1;
+            }
+            if q >= b.len() || class(b[q]) & NON_ASCII == 0 || wide_at(b, q).is_some() {
+                return q;
+            }
+        }
     }
 }
 
@@ -124,47 +224,16 @@ impl<'a> Iterator for Words<'a> {
                     None => self.full = None,
                 }
             }
-            if self.pos < self.piece_end {
-                if let Some(w) = self.next_ascii() {
-                    return Some(w);
+            match self.next_simple() {
+                Ok(w) => return w,
+                Err(q) => {
+                    // The segments after `pos` do not depend on the text
+                    // before it, so the full segmenter can start there.
+                    let end = self.region_end(q);
+                    self.full = Some(self.text[self.pos..end].unicode_words());
+                    self.pos = end;
                 }
             }
-            let b = self.text.as_bytes();
-            let space = self.pos;
-            while self.pos < b.len() && is_ascii_space(b[self.pos]) {
-                self.pos += 1;
-            }
-            if self.pos >= b.len() {
-                return None;
-            }
-            let start = self.pos;
-            let (end, ascii) = self.piece(start);
-            if ascii {
-                self.piece_end = end;
-                continue;
-            }
-            // Up to the next ASCII piece: whitespace after a piece of other
-            // characters may join it (WB3d), and a mark after whitespace
-            // joins the whitespace (WB4).
-            let mut region_end = end;
-            while region_end < b.len() {
-                let mut q = region_end;
-                while q < b.len() && is_ascii_space(b[q]) {
-                    q += 1;
-                }
-                if q >= b.len() {
-                    region_end = q;
-                    break;
-                }
-                let (e, ascii) = self.piece(q);
-                if ascii {
-                    region_end = q;
-                    break;
-                }
-                region_end = e;
-            }
-            self.pos = region_end;
-            self.full = Some(self.text[space..region_end].unicode_words());
         }
     }
 }
@@ -357,6 +426,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn real_mixed_chinese_and_english_follow_the_full_rules() {
+        // Lines of alpaca_chinese_carbonz0 and llamafactory_alpaca_zh_demo.
+        let cases = [
+            "说出 5 种可以用 Python 开发的不同类型的应用程序。",
+            "讨论给定的 COVID-19 疫苗对国际贸易的潜在影响。",
+            "最快的陆地动物是猎豹（Cheetah），它的速度能够达到每小时 112 至 120 千米。",
+            "这句话是不正确的，应该改写为“They aren&#39;t any good at all.”。",
+            "cos (x) = cos (x + 2π) = cos (x + 4π) = cos (x + 2kπ)，其中 k 是任意整数。",
+            "输出：{\n    \"姓名\": \"John\",\n    \"年龄\": 35,\n    \"住址\": \"纽约\"\n}",
+        ];
+        for c in cases {
+            let fast: Vec<&str> = super::words(c).collect();
+            let full: Vec<&str> = c.unicode_words().collect();
+            assert_eq!(fast, full, "{c:?}");
+        }
+        let covid: Vec<&str> = super::words(cases[1]).collect();
+        assert_eq!(covid[..7], ["讨", "论", "给", "定", "的", "COVID", "19"]);
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
         /// The fast path gives exactly the words of the full segmenter.
@@ -364,8 +453,17 @@ mod tests {
         fn words_equal_unicode_words(
             s in "[a-zA-Z0-9_.:',;\\- \t\r\n\x0b\x0c\"!?()#@]{0,40}",
             t in "[a-z0-9_.:' \n\u{301}\u{93f}\u{200d}\u{4e00}-\u{4e05}\u{e9}\u{3000}\u{1f600}]{0,24}",
+            // Han (with the ends of its ranges and characters just outside),
+            // the CJK punctuation taken as joining nothing, look-alikes that
+            // join or extend (MidNum, MidLetter, MidNumLet, ALetter,
+            // Numeric, Katakana, Extend, ZWJ, space), next to ASCII.
+            u in "([a-zA-Z]{1,3}|[0-9]{1,3}|[_.:',;\"]|[ \t\n\r]{1,2}|[无一中\u{3400}\u{4dbf}\u{4e00}\u{9fff}]{1,3}\
+                  |[\u{33ff}\u{4dc0}\u{a000}\u{3007}]\
+                  |[—“”…、。〈〉《》「」『』【】！（）？]\
+                  |[，：；．＇‘’·・々\u{3000}\u{301}\u{200d}\u{5d0}ＡＺ０９ア😀]){0,16}",
         ) {
-            for text in [s.as_str(), t.as_str(), &format!("{s}{t}"), &format!("{t}{s}")] {
+            let texts = [s.clone(), t.clone(), u.clone(), format!("{s}{t}"), format!("{t}{s}"), format!("{u}{s}"), format!("{t}{u}")];
+            for text in &texts {
                 let fast: Vec<&str> = super::words(text).collect();
                 let full: Vec<&str> = text.unicode_words().collect();
                 proptest::prop_assert_eq!(fast, full, "{:?}", text);
