@@ -280,7 +280,7 @@ pub fn near_pairs(
                 batch.clear();
                 Ok(())
             };
-        bands.buckets(|key, bucket| {
+        bands.buckets(pool, |key, bucket| {
             let live: Vec<u32> = bucket.iter().copied().filter(|&s| !dropped[s as usize]).collect();
             if live.len() < 2 {
                 return Ok(());

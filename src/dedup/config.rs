@@ -197,6 +197,15 @@ pub struct DedupConfig {
     pub lines: crate::dedup::boilerplate::LinesConfig,
 }
 
+impl DedupConfig {
+    /// Bytes the staged records of a local run and the dedup state held in
+    /// memory may take together before the records go to `.staging`
+    /// ([`crate::output::staging`]): half the memory budget.
+    pub fn staging_budget(&self) -> usize {
+        usize::try_from(self.memory_bytes / 2).unwrap_or(usize::MAX)
+    }
+}
+
 impl Default for DedupConfig {
     fn default() -> Self {
         DedupConfig {

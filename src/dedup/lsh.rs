@@ -118,6 +118,11 @@ impl BandStore {
         Ok(())
     }
 
+    /// Bytes of the entries held in memory.
+    pub fn held_bytes(&self) -> usize {
+        self.buf.len() * 16
+    }
+
     /// Entries written to disk so far.
     pub fn spilled(&self) -> u64 {
         self.spilled
@@ -148,8 +153,9 @@ impl BandStore {
     }
 
     /// Calls `f` with every bucket of two or more records (sequence numbers
-    /// ascending), in key order. Removes the run files.
-    pub fn buckets(mut self, mut f: impl FnMut(u64, &[u32]) -> Result<()>) -> Result<()> {
+    /// ascending), in key order; entries held in memory are sorted on
+    /// `pool`. Removes the run files.
+    pub fn buckets(mut self, pool: &rayon::ThreadPool, mut f: impl FnMut(u64, &[u32]) -> Result<()>) -> Result<()> {
         let mut bucket: Vec<u32> = Vec::new();
         let mut current: Option<u64> = None;
         let mut feed = |e: u128, bucket: &mut Vec<u32>| -> Result<()> {
@@ -168,7 +174,7 @@ impl BandStore {
             Ok(())
         };
         if self.runs.is_empty() {
-            self.buf.sort_unstable();
+            pool.install(|| rayon::slice::ParallelSliceMut::par_sort_unstable(&mut self.buf[..]));
             // (no runs: every entry is in memory, offsets are zero)
             for e in std::mem::take(&mut self.buf) {
                 feed(e, &mut bucket)?;
@@ -222,8 +228,9 @@ mod tests {
 
     fn collect(store: BandStore) -> Vec<Vec<u32>> {
         let mut out = Vec::new();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("test");
         store
-            .buckets(|_, b| {
+            .buckets(&pool, |_, b| {
                 out.push(b.to_vec());
                 Ok(())
             })

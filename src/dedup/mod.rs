@@ -29,10 +29,14 @@
 //! band entries of 16 bytes per band (336 bytes at 21 bands): the exact and
 //! band entries together are held up to half the memory budget, beyond which
 //! band entries spill to sorted runs (the rest of the budget is for batches in
-//! flight, the writers and the decision). On disk in
+//! flight, the writers and the decision). The staged records of a local run
+//! (their Arrow data: about twice the record's text) stay in memory while
+//! they and that state fit in the same half, and go to `.staging` once they
+//! do not ([`crate::output::staging`]); a corpus that fits is never written
+//! and read back. On disk in
 //! `.staging`: the signature (4 bytes per permutation, 504 bytes), the
 //! shingle set (4 bytes per distinct shingle), the id, 16 bytes of offsets,
-//! and the record. The
+//! and, past the budget, the record. The
 //! decision adds 1 byte per record (dropped flag) and 12 bytes per verified
 //! pair.
 //!

@@ -2,7 +2,6 @@
 //! decision, in input order, filling the dedup audit columns, and strip the
 //! boilerplate lines from the kept records when asked.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -18,8 +17,9 @@ use crate::mix::{MixDecision, MixVerdict};
 const MIX_STAGE: &str = "mix";
 use crate::dedup::boilerplate::Stripper;
 use crate::error::{Error, Result};
-use crate::output::rechunk::{read_dirs, Rechunk, Weight, FLUSH_BYTES, FLUSH_ROWS};
+use crate::output::rechunk::{Rechunk, Weight, FLUSH_BYTES, FLUSH_ROWS};
 use crate::output::schema::{kept_schema, rejected_schema, RECORD_COLUMNS};
+use crate::output::staging::Staged;
 use crate::output::BackgroundWriter;
 
 /// What routing counted: per source file label, (kept, dropped by rule).
@@ -35,15 +35,15 @@ enum Gone<'a> {
     Mix(&'a MixVerdict),
 }
 
-/// Routes every staged record, read from the shards of `staging` (one
-/// folder per task, in order) and cut into batches by a rule over the rows
+/// Routes every staged record (`staged`: held in memory, or the shards of
+/// one folder per task, in order), cut into batches by a rule over the rows
 /// alone ([`crate::output::rechunk`]), so that where the staged rows were
 /// split does not change the output; `first_seq` is the sequence number of
 /// the first staged record (the number of reference records). With
 /// `stripper`, kept records lose their boilerplate lines.
 #[allow(clippy::too_many_arguments)]
 pub fn route(
-    staging: &[PathBuf],
+    staged: Staged,
     decision: &Decision,
     mix: Option<&MixDecision>,
     first_seq: u32,
@@ -158,7 +158,7 @@ pub fn route(
         rejected.write(out)
     };
     let mut cut = Rechunk::new(kept_schema(), FLUSH_ROWS, FLUSH_BYTES, Weight::Record);
-    read_dirs(staging, &mut |b| cut.push(b, &mut one))?;
+    staged.for_each(&mut |b| cut.push(b, &mut one))?;
     cut.finish(&mut one)?;
     if next.peek().is_some() || mixed.is_some_and(|mut m| m.peek().is_some()) {
         return Err(Error::Run("dedup decided about records that were not staged".into()));

@@ -202,6 +202,14 @@ impl Collector {
         Ok(seq)
     }
 
+    /// Bytes of the per-record state and band entries held in memory.
+    pub fn held_bytes(&self) -> usize {
+        self.exact.len() * 16
+            + self.response_len.len() * 4
+            + self.metric.len() * 4
+            + self.bands_store.iter().map(|b| b.held_bytes()).sum::<usize>()
+    }
+
     /// Band entries spilled to disk, and run files.
     pub fn spill_stats(&self) -> (u64, usize) {
         (

@@ -499,11 +499,13 @@ fn write(out: &Path, plan: &Plan) -> Result<u64> {
         s.counts.insert("band_entries_spilled".into(), spilled);
         s.counts.insert("band_runs".into(), runs);
         let ids = tasks.ids()?;
-        let staging: Vec<PathBuf> = parts.iter().map(|(d, _)| d.join("staging").join("records")).collect();
+        let staging = crate::output::staging::Staged::Dirs(
+            parts.iter().map(|(d, _)| d.join("staging").join("records")).collect(),
+        );
         crate::pipeline::finish_dedup(
             &mut report,
             setup.dedup_stage,
-            &staging,
+            staging,
             &decision,
             references,
             cfg,

@@ -8,6 +8,7 @@ pub mod rechunk;
 pub mod report;
 pub mod schema;
 pub mod shard;
+pub mod staging;
 
 pub use report::Report;
 pub use schema::{MalformedRows, RecordRows, Rejection};

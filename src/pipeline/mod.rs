@@ -296,9 +296,13 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         dedup,
         bytes_read,
     } = task::run_task(&setup, opts, &task::Piece::whole_files(setup.files.len()), &targets)?;
-    if let (Some(d), Some(engine)) = (dedup, setup.engine.as_deref()) {
+    if let (Some(mut d), Some(engine)) = (dedup, setup.engine.as_deref()) {
         let t = Instant::now();
         let n = d.collector.len();
+        let staged = d
+            .staged
+            .take()
+            .ok_or_else(|| Error::Run("phase 1 left no staged records".into()))?;
         let (spilled, runs) = d.collector.spill_stats();
         let (collected, ids) = d.collector.finish()?;
         let references = collected.references;
@@ -307,10 +311,11 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         s.counts.insert("reference_unreadable".into(), d.reference_malformed);
         s.counts.insert("band_entries_spilled".into(), spilled);
         s.counts.insert("band_runs".into(), runs as u64);
+        s.counts.insert("staged_records_on_disk".into(), d.staged_on_disk);
         finish_dedup(
             &mut report,
             setup.dedup_stage,
-            &[targets.staging.join("records")],
+            staged,
             &decision,
             references,
             &engine.cfg,
@@ -372,8 +377,8 @@ pub(crate) fn mix_stage_report(mix: &crate::mix::MixConfig) -> StageReport {
     }
 }
 
-/// Applies a dedup decision: routes the staged records (`staging`: one
-/// folder per task, in order) to kept or rejected, writes the clusters table
+/// Applies a dedup decision: routes the staged records (`staged`: in
+/// memory, or one folder per task, in order) to kept or rejected, writes the clusters table
 /// and the boilerplate lines, and counts it all in the report. With `[lines]
 /// strip = true`, the kept records lose their boilerplate lines, decided from
 /// `lines` (counted over every task) before any record is routed; the
@@ -382,7 +387,7 @@ pub(crate) fn mix_stage_report(mix: &crate::mix::MixConfig) -> StageReport {
 pub(crate) fn finish_dedup(
     report: &mut Report,
     stage: usize,
-    staging: &[PathBuf],
+    staged: crate::output::staging::Staged,
     decision: &Decision,
     references: u32,
     cfg: &DedupConfig,
@@ -409,7 +414,7 @@ pub(crate) fn finish_dedup(
         file_index,
     };
     crate::dedup::route::route(
-        staging,
+        staged,
         decision,
         mix.as_ref(),
         references,

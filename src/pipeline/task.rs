@@ -23,6 +23,7 @@ use crate::output::diversity::Diversity;
 use crate::output::metrics::MetricsRows;
 use crate::output::report::{FileReport, RuleSummary, StageReport};
 use crate::output::shard::IpcStaging;
+use crate::output::staging::{Staged, Stager};
 use crate::output::{BackgroundWriter, MalformedRows, RecordRows, Rejection, Report, ShardWriter};
 use crate::read::{read_file, read_range, ByteRange, InputFile, RawItem, ReadOptions};
 use crate::record::{map_record, Origin, Record};
@@ -445,7 +446,11 @@ pub(crate) struct Targets {
 /// The dedup stage's state while phase 1 runs.
 pub(crate) struct DedupTask {
     pub collector: Collector,
-    pub staging: BackgroundWriter,
+    staging: Stager,
+    /// The staged records, once phase 1 is over.
+    pub staged: Option<Staged>,
+    /// How many of them went to disk (past the memory budget).
+    pub staged_on_disk: u64,
     staging_rows: RecordRows,
     pub reference_malformed: u64,
     pub lines: Option<LineCounter>,
@@ -520,20 +525,29 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
     let mut dd = match &setup.engine {
         Some(e) => Some(DedupTask {
             collector: Collector::partitioned(&t.staging.join("dedup"), &e.cfg, t.partitions)?,
-            staging: if t.scratch {
-                BackgroundWriter::spawn(writer(
-                    &t.staging.join("records"),
-                    crate::output::schema::kept_schema(),
-                    opts,
-                    true,
-                    &setup.pool,
-                )?)
-            } else {
-                BackgroundWriter::spawn(IpcStaging::new(
-                    &t.staging.join("records"),
-                    crate::output::schema::kept_schema(),
-                )?)
+            staging: {
+                let dir = t.staging.join("records");
+                if t.scratch {
+                    let w = BackgroundWriter::spawn(writer(
+                        &dir,
+                        crate::output::schema::kept_schema(),
+                        opts,
+                        true,
+                        &setup.pool,
+                    )?);
+                    Stager::on_disk(dir, w)
+                } else {
+                    let d = dir.clone();
+                    Stager::new(e.cfg.staging_budget(), dir, move || {
+                        Ok(BackgroundWriter::spawn(IpcStaging::new(
+                            &d,
+                            crate::output::schema::kept_schema(),
+                        )?))
+                    })
+                }
             },
+            staged: None,
+            staged_on_disk: 0,
             staging_rows: RecordRows::new(false),
             reference_malformed: 0,
             mix_items: Vec::new(),
@@ -773,6 +787,14 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                         });
                     }
                     d.staging_rows.push(rec, &label, None);
+                    // Cut by the rule of `rechunk` at the row that reaches it,
+                    // so that routing hands these batches on as they are.
+                    if d.staging_rows.len() >= FLUSH_ROWS || d.staging_rows.bytes() >= FLUSH_BYTES {
+                        if let Err(e) = d.staging.write(d.staging_rows.finish(), d.collector.held_bytes()) {
+                            failure = Some(e);
+                            break 'batches;
+                        }
+                    }
                 }
             }
             if let Err(e) = w
@@ -781,14 +803,6 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
             {
                 failure = Some(e);
                 break 'batches;
-            }
-        }
-        if let Some(d) = dd.as_mut() {
-            if d.staging_rows.bytes() >= FLUSH_BYTES {
-                if let Err(e) = d.staging.write(d.staging_rows.finish()) {
-                    failure = Some(e);
-                    break;
-                }
             }
         }
         pb.set_position(bytes_read.load(Ordering::Relaxed));
@@ -811,9 +825,10 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
     metrics.finish()?;
     if let Some(d) = dd.as_mut() {
         if !d.staging_rows.is_empty() {
-            d.staging.write(d.staging_rows.finish())?;
+            d.staging.write(d.staging_rows.finish(), d.collector.held_bytes())?;
         }
-        d.staging.finish()?;
+        d.staged = Some(d.staging.finish()?);
+        d.staged_on_disk = d.staging.spilled_rows();
     }
     report.input_bytes = bytes_read.load(Ordering::Relaxed);
     Ok(TaskOutput {

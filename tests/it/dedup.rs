@@ -160,6 +160,40 @@ fn same_output_for_one_or_two_threads_and_any_input_order() {
     }
 }
 
+/// A local run keeps its staged records in memory while they fit in the
+/// budget and writes them to disk past it; the output is the same.
+#[test]
+fn staged_records_in_memory_or_on_disk_give_the_same_output() {
+    let (Some(en), Some(zh)) = (
+        corpus("llamafactory_alpaca_en_demo"),
+        corpus("llamafactory_alpaca_zh_demo"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rules = tmp.path().join("rules");
+    let r = rules.to_str().expect("utf-8").to_string();
+    curate_ok(&["init-rules", &r]);
+    let path = rules.join("dedup.toml");
+    let text = std::fs::read_to_string(&path).expect("dedup.toml");
+    assert!(text.contains("\nmemory-mb = 1024\n"));
+    std::fs::write(&path, text.replace("\nmemory-mb = 1024\n", "\nmemory-mb = 1\n")).expect("write");
+    let inputs = [en, zh];
+    let (_a, held) = run(&inputs, &["--stages", "dedup"]);
+    let (_b, spilled) = run(&inputs, &["--stages", "dedup", "--rules", &r]);
+    let on_disk = |out: &Path| report(out)["stages"][0]["counts"]["staged_records_on_disk"].clone();
+    assert_eq!(on_disk(&held), 0);
+    let staged = report(&held)["stages"][0]["input"].as_u64().expect("input");
+    assert!(
+        on_disk(&spilled).as_u64().is_some_and(|n| n > 0 && n <= staged),
+        "{:?} of {staged}",
+        on_disk(&spilled)
+    );
+    for d in ["kept", "rejected", "dedup"] {
+        assert_eq!(shard_bytes(&held.join(d)), shard_bytes(&spilled.join(d)), "{d} differs");
+    }
+}
+
 #[test]
 fn reference_corpora_win_and_are_not_written() {
     let (Some(en), Some(fc)) = (
