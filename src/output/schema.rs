@@ -72,8 +72,63 @@ pub const STRIPPED_LINES: &str = "stripped_lines";
 
 /// A builder of `messages` values.
 pub(crate) fn messages_builder() -> ListBuilder<StructBuilder> {
-    ListBuilder::new(StructBuilder::from_fields(message_fields(), 0))
-        .with_field(list_field(DataType::Struct(message_fields())))
+    messages_builder_with(Sizes::default())
+}
+
+/// A builder of `messages` values with room for `s`.
+fn messages_builder_with(s: Sizes) -> ListBuilder<StructBuilder> {
+    let values = StructBuilder::new(
+        message_fields(),
+        vec![
+            Box::new(StringBuilder::with_capacity(s.messages, s.role_bytes)),
+            Box::new(StringBuilder::with_capacity(s.messages, s.content_bytes)),
+        ],
+    );
+    ListBuilder::with_capacity(values, s.rows).with_field(list_field(DataType::Struct(message_fields())))
+}
+
+/// The sizes of the large columns of a batch of records: the builders of
+/// the next batch start with room for a quarter more, so the text is not
+/// copied again and again while they grow.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sizes {
+    rows: usize,
+    messages: usize,
+    role_bytes: usize,
+    content_bytes: usize,
+    raw_bytes: usize,
+}
+
+impl Sizes {
+    fn of(rows: &RecordRows) -> Self {
+        let values = rows.messages.values_ref();
+        let text = |i: usize| {
+            values
+                .field_builders()
+                .get(i)
+                .and_then(|b| b.as_any().downcast_ref::<StringBuilder>())
+                .map_or(0, |b| b.values_slice().len())
+        };
+        Sizes {
+            rows: rows.rows,
+            messages: arrow::array::ArrayBuilder::len(values),
+            role_bytes: text(0),
+            content_bytes: text(1),
+            raw_bytes: rows.raw.values_slice().len(),
+        }
+        .with_margin()
+    }
+
+    fn with_margin(self) -> Self {
+        let more = |n: usize| n + n / 4;
+        Sizes {
+            rows: more(self.rows),
+            messages: more(self.messages),
+            role_bytes: more(self.role_bytes),
+            content_bytes: more(self.content_bytes),
+            raw_bytes: more(self.raw_bytes),
+        }
+    }
 }
 
 /// A builder of `pii` values.
@@ -289,6 +344,7 @@ impl RecordRows {
 
     /// Takes the buffered rows as a batch.
     pub fn finish(&mut self) -> RecordBatch {
+        let sizes = Sizes::of(self);
         let mut cols: Vec<ArrayRef> = vec![
             Arc::new(self.id.finish()),
             Arc::new(self.file.finish()),
@@ -318,6 +374,8 @@ impl RecordRows {
         };
         self.rows = 0;
         self.bytes = 0;
+        self.messages = messages_builder_with(sizes);
+        self.raw = StringBuilder::with_capacity(sizes.rows, sizes.raw_bytes);
         batch(schema, cols)
     }
 }
