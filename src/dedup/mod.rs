@@ -33,10 +33,10 @@
 //! (their Arrow data: about twice the record's text) stay in memory while
 //! they and that state fit in the same half, and go to `.staging` once they
 //! do not ([`crate::output::staging`]); a corpus that fits is never written
-//! and read back. On disk in
-//! `.staging`: the signature (4 bytes per permutation, 504 bytes), the
-//! shingle set (4 bytes per distinct shingle), the id, 16 bytes of offsets,
-//! and, past the budget, the record. The
+//! and read back. The signature (4 bytes per permutation, 504 bytes), the
+//! shingle set (4 bytes per distinct shingle), the id and 16 bytes of
+//! offsets are held in memory while they fit in a quarter of the budget (and
+//! count towards the half above), and go to `.staging` past it. The
 //! decision adds 1 byte per record (dropped flag) and 12 bytes per verified
 //! pair.
 //!

@@ -6,9 +6,10 @@
 //! (4 bytes). Band entries (16 bytes per band per record) are held until they and
 //! the exact entries reach half of the memory budget, and then spilled
 //! ([`super::lsh::BandStore`]). Signatures (`4 * permutations` bytes), shingle
-//! sets and ids go straight to files in the staging folder (variable-length
-//! ones with an offset file): they are read back only for candidate pairs and
-//! for the records a decision names.
+//! sets and ids (variable-length ones with 8 bytes of offset each) are held
+//! in memory while together they fit in a quarter of the budget, and go to
+//! files in the staging folder past it; they are read only for candidate
+//! pairs and for the records a decision names.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -44,9 +45,11 @@ pub struct Collector {
     perms: usize,
     bands: usize,
     rows: usize,
-    sigs: BufWriter<File>,
-    sig_path: PathBuf,
+    sigs: Spool,
     ids: BlobWriter,
+    /// Bytes of signatures, shingle sets and ids held in memory before they
+    /// all go to files.
+    blob_cap: usize,
     n: u32,
     sets: Option<BlobWriter>,
     /// Packed exact entries ([`super::exact::pack`]).
@@ -79,7 +82,6 @@ impl Collector {
     pub fn partitioned(dir: &Path, cfg: &DedupConfig, partitions: usize) -> Result<Self> {
         let partitions = partitions.max(1);
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let sig_path = dir.join("signatures.bin");
         let id_path = dir.join("ids.bin");
         let perms = if cfg.near.enabled { cfg.near.permutations } else { 0 };
         Ok(Collector {
@@ -87,12 +89,12 @@ impl Collector {
             perms,
             bands: cfg.near.bands,
             rows: cfg.near.rows,
-            sigs: create(&sig_path)?,
-            sig_path,
-            ids: BlobWriter::new(&id_path)?,
+            sigs: Spool::new(&dir.join("signatures.bin")),
+            ids: BlobWriter::new(&id_path),
+            blob_cap: usize::try_from(cfg.memory_bytes / 4).unwrap_or(usize::MAX),
             n: 0,
             sets: if cfg.near.enabled && cfg.near.verify == crate::dedup::config::Verify::Exact {
-                Some(BlobWriter::new(&dir.join("shingles.bin"))?)
+                Some(BlobWriter::new(&dir.join("shingles.bin")))
             } else {
                 None
             },
@@ -174,7 +176,7 @@ impl Collector {
                 for v in &keys.sig {
                     b.extend_from_slice(&v.to_le_bytes());
                 }
-                self.sigs.write_all(&b).map_err(|e| Error::io(&self.sig_path, e))?;
+                self.sigs.write_all(&b)?;
                 band_keys(&keys.sig, self.bands, self.rows, &mut self.band_buf);
                 let other = self.exact.capacity() * 16 + self.response_len.capacity() * 4 + self.metric.capacity() * 4;
                 if self.bands_store.len() == 1 {
@@ -194,17 +196,36 @@ impl Collector {
                     }
                 }
             } else {
-                self.sigs
-                    .write_all(&self.zeros)
-                    .map_err(|e| Error::io(&self.sig_path, e))?;
+                self.sigs.write_all(&self.zeros)?;
             }
+        }
+        if self.blob_bytes() > self.blob_cap {
+            self.spill_blobs()?;
         }
         Ok(seq)
     }
 
-    /// Bytes of the per-record state and band entries held in memory.
+    /// Bytes of signatures, shingle sets and ids held in memory.
+    fn blob_bytes(&self) -> usize {
+        self.sigs.held() + self.ids.held() + self.sets.as_ref().map_or(0, BlobWriter::held)
+    }
+
+    /// Writes the signatures, shingle sets and ids held so far to their
+    /// files, and every later one straight there.
+    fn spill_blobs(&mut self) -> Result<()> {
+        self.sigs.spill()?;
+        self.ids.spill()?;
+        if let Some(s) = self.sets.as_mut() {
+            s.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Bytes of the per-record state, band entries, signatures, shingle
+    /// sets and ids held in memory.
     pub fn held_bytes(&self) -> usize {
-        self.exact.len() * 16
+        self.blob_bytes()
+            + self.exact.len() * 16
             + self.response_len.len() * 4
             + self.metric.len() * 4
             + self.bands_store.iter().map(|b| b.held_bytes()).sum::<usize>()
@@ -220,9 +241,8 @@ impl Collector {
 
     /// Closes the files; returns the parts the decision needs (one task).
     pub fn finish(mut self) -> Result<(Collected, Ids)> {
-        self.sigs.flush().map_err(|e| Error::io(&self.sig_path, e))?;
         let ids = Ids(self.ids.finish()?);
-        let sigs = Signatures::open(&self.sig_path, self.perms)?;
+        let sigs = Signatures::from_spool(self.sigs, self.perms)?;
         let sets = match self.sets {
             Some(w) => Some(w.finish()?),
             None => None,
@@ -249,7 +269,8 @@ impl Collector {
     /// Closes the files and writes what stays in memory to `dir` too, for
     /// the tasks of later steps ([`TaskState`]).
     pub fn finish_to_disk(mut self) -> Result<TaskState> {
-        self.sigs.flush().map_err(|e| Error::io(&self.sig_path, e))?;
+        self.spill_blobs()?;
+        self.sigs.finish()?;
         self.ids.finish()?;
         if let Some(w) = self.sets {
             w.finish()?;
@@ -382,7 +403,7 @@ impl Tasks {
         let mut parts = Vec::new();
         for (dir, &off) in self.dirs.iter().zip(&self.offsets) {
             let p = dir.join("signatures.bin");
-            parts.push((off, File::open(&p).map_err(|e| Error::io(&p, e))?, p));
+            parts.push((off, Some(File::open(&p).map_err(|e| Error::io(&p, e))?), p));
         }
         Ok(Signatures {
             parts,
@@ -398,8 +419,10 @@ impl Tasks {
             let ip = idx_path(&p);
             parts.push(BlobPart {
                 first: off,
-                file: File::open(&p).map_err(|e| Error::io(&p, e))?,
-                idx: File::open(&ip).map_err(|e| Error::io(&ip, e))?,
+                files: Some((
+                    File::open(&p).map_err(|e| Error::io(&p, e))?,
+                    File::open(&ip).map_err(|e| Error::io(&ip, e))?,
+                )),
                 path: p,
                 mem: None,
             });
@@ -458,9 +481,10 @@ pub struct Collected {
     pub metric: Vec<f32>,
     /// Band entries.
     pub bands: BandStore,
-    /// Signatures on disk.
+    /// Signatures (in memory, or on disk past the budget).
     pub sigs: Signatures,
-    /// Shingle sets on disk (exact verification only).
+    /// Shingle sets (exact verification only; in memory, or on disk past
+    /// the budget).
     pub sets: Option<Blobs>,
     /// Reference records (`0..references`).
     pub references: u32,
@@ -479,7 +503,9 @@ impl Ids {
 /// Signatures, by sequence number, from `signatures.bin` (one file per
 /// task, each with the sequence number of its first record).
 pub struct Signatures {
-    parts: Vec<(u32, File, PathBuf)>,
+    /// Per task: its first sequence number, its file (`None` when the
+    /// signatures were held in memory) and the file's path.
+    parts: Vec<(u32, Option<File>, PathBuf)>,
     perms: usize,
     /// The files' bytes, when [`Self::preload`] found room for them.
     mem: Option<Vec<Vec<u32>>>,
@@ -491,11 +517,21 @@ fn part_of<T>(parts: &[T], first: impl Fn(&T) -> u32, seq: u32) -> usize {
 }
 
 impl Signatures {
-    fn open(path: &Path, perms: usize) -> Result<Self> {
-        Ok(Signatures {
-            parts: vec![(0, File::open(path).map_err(|e| Error::io(path, e))?, path.to_path_buf())],
-            perms,
-            mem: None,
+    /// One task's signatures: from memory when they were held, else from
+    /// the spool's file.
+    fn from_spool(spool: Spool, perms: usize) -> Result<Self> {
+        let path = spool.path.clone();
+        Ok(match spool.finish()? {
+            Some(bytes) => Signatures {
+                parts: vec![(0, None, path)],
+                perms,
+                mem: Some(vec![le_u32s(&bytes)]),
+            },
+            None => Signatures {
+                parts: vec![(0, Some(File::open(&path).map_err(|e| Error::io(&path, e))?), path)],
+                perms,
+                mem: None,
+            },
         })
     }
 
@@ -508,22 +544,21 @@ impl Signatures {
     /// checks read each signature once per shared bucket); returns the bytes
     /// loaded.
     pub fn preload(&mut self, max_bytes: u64) -> Result<u64> {
+        if let Some(mem) = &self.mem {
+            return Ok(mem.iter().map(|m| m.len() as u64 * 4).sum());
+        }
         let mut total = 0u64;
         for (_, f, p) in &self.parts {
-            total += f.metadata().map_err(|e| Error::io(p, e))?.len();
+            if let Some(f) = f {
+                total += f.metadata().map_err(|e| Error::io(p, e))?.len();
+            }
         }
         if total > max_bytes {
             return Ok(0);
         }
         let mut mem = Vec::with_capacity(self.parts.len());
         for (_, _, p) in &self.parts {
-            let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
-            mem.push(
-                bytes
-                    .chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
-            );
+            mem.push(le_u32s(&std::fs::read(p).map_err(|e| Error::io(p, e))?));
         }
         self.mem = Some(mem);
         Ok(total)
@@ -538,22 +573,85 @@ impl Signatures {
             return Ok(Cow::Borrowed(sig));
         }
         let mut b = vec![0u8; self.perms * 4];
+        let file = file
+            .as_ref()
+            .ok_or_else(|| Error::Run(format!("{}: no signature {seq}", path.display())))?;
         file.read_exact_at(&mut b, at as u64 * 4)
             .map_err(|e| Error::io(path, e))?;
-        Ok(Cow::Owned(
-            b.chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ))
+        Ok(Cow::Owned(le_u32s(&b)))
     }
 }
 
-/// Variable-length byte strings appended to a file, with their end offsets
-/// in a companion file (`.idx`, 8 bytes each): nothing is held per blob.
-pub struct BlobWriter {
-    w: BufWriter<File>,
-    idx: BufWriter<File>,
+/// Bytes appended in order: held in memory until [`Spool::spill`], then
+/// written to a file.
+struct Spool {
     path: PathBuf,
+    mem: Option<Vec<u8>>,
+    file: Option<BufWriter<File>>,
+}
+
+impl Spool {
+    /// A spool for `path`, holding its bytes in memory for now.
+    fn new(path: &Path) -> Self {
+        Spool {
+            path: path.to_path_buf(),
+            mem: Some(Vec::new()),
+            file: None,
+        }
+    }
+
+    fn write_all(&mut self, b: &[u8]) -> Result<()> {
+        match (&mut self.mem, &mut self.file) {
+            (Some(m), _) => {
+                m.extend_from_slice(b);
+                Ok(())
+            }
+            (None, Some(f)) => f.write_all(b).map_err(|e| Error::io(&self.path, e)),
+            (None, None) => Err(Error::Run(format!("{}: already closed", self.path.display()))),
+        }
+    }
+
+    /// Bytes held in memory.
+    fn held(&self) -> usize {
+        self.mem.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Writes what is held to the file; later bytes go straight there.
+    fn spill(&mut self) -> Result<()> {
+        if let Some(m) = self.mem.take() {
+            let mut f = create(&self.path)?;
+            f.write_all(&m).map_err(|e| Error::io(&self.path, e))?;
+            self.file = Some(f);
+        }
+        Ok(())
+    }
+
+    /// Ends writing: the bytes when they are held, else `None` once the
+    /// file is complete.
+    fn finish(mut self) -> Result<Option<Vec<u8>>> {
+        if let Some(m) = self.mem.take() {
+            return Ok(Some(m));
+        }
+        if let Some(mut f) = self.file.take() {
+            f.flush().map_err(|e| Error::io(&self.path, e))?;
+        }
+        Ok(None)
+    }
+}
+
+/// Little-endian `u32`s.
+fn le_u32s(b: &[u8]) -> Vec<u32> {
+    b.chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Variable-length byte strings appended in order, with their end offsets
+/// (8 bytes each) in a companion (`.idx`): held in memory until spilled,
+/// then in the two files.
+pub struct BlobWriter {
+    w: Spool,
+    idx: Spool,
     end: u64,
 }
 
@@ -562,39 +660,54 @@ fn idx_path(path: &Path) -> PathBuf {
 }
 
 impl BlobWriter {
-    /// A new blob file at `path`.
-    pub fn new(path: &Path) -> Result<Self> {
-        Ok(BlobWriter {
-            w: create(path)?,
-            idx: create(&idx_path(path))?,
-            path: path.to_path_buf(),
+    /// Blobs for the file at `path`, held in memory for now.
+    pub fn new(path: &Path) -> Self {
+        BlobWriter {
+            w: Spool::new(path),
+            idx: Spool::new(&idx_path(path)),
             end: 0,
-        })
+        }
     }
 
     /// Appends one blob.
     pub fn push(&mut self, b: &[u8]) -> Result<()> {
-        self.w.write_all(b).map_err(|e| Error::io(&self.path, e))?;
+        self.w.write_all(b)?;
         self.end += b.len() as u64;
-        self.idx
-            .write_all(&self.end.to_le_bytes())
-            .map_err(|e| Error::io(&self.path, e))
+        self.idx.write_all(&self.end.to_le_bytes())
     }
 
-    /// Closes the files for reading.
-    pub fn finish(mut self) -> Result<Blobs> {
-        self.w.flush().map_err(|e| Error::io(&self.path, e))?;
-        self.idx.flush().map_err(|e| Error::io(&self.path, e))?;
-        let ip = idx_path(&self.path);
-        Ok(Blobs {
-            parts: vec![BlobPart {
+    /// Bytes held in memory.
+    pub fn held(&self) -> usize {
+        self.w.held() + self.idx.held()
+    }
+
+    /// Writes the blobs held so far to the files, and later ones straight there.
+    pub fn spill(&mut self) -> Result<()> {
+        self.w.spill()?;
+        self.idx.spill()
+    }
+
+    /// Ends writing; the blobs, from memory or from the files.
+    pub fn finish(self) -> Result<Blobs> {
+        let path = self.w.path.clone();
+        let ip = self.idx.path.clone();
+        let (data, idx) = (self.w.finish()?, self.idx.finish()?);
+        let open = |p: &Path| File::open(p).map_err(|e| Error::io(p, e));
+        let part = match (data, idx) {
+            (Some(data), Some(idx)) => BlobPart {
                 first: 0,
-                file: File::open(&self.path).map_err(|e| Error::io(&self.path, e))?,
-                idx: File::open(&ip).map_err(|e| Error::io(&ip, e))?,
-                path: self.path,
+                files: None,
+                path,
+                mem: Some((data, idx)),
+            },
+            _ => BlobPart {
+                first: 0,
+                files: Some((open(&path)?, open(&ip)?)),
+                path,
                 mem: None,
-            }],
-        })
+            },
+        };
+        Ok(Blobs { parts: vec![part] })
     }
 }
 
@@ -605,8 +718,8 @@ pub struct Blobs {
 
 struct BlobPart {
     first: u32,
-    file: File,
-    idx: File,
+    /// The data and index files (`None` when the blobs were held in memory).
+    files: Option<(File, File)>,
     path: PathBuf,
     /// The data and index bytes, when [`Blobs::preload`] found room for them.
     mem: Option<(Vec<u8>, Vec<u8>)>,
@@ -618,13 +731,22 @@ impl Blobs {
     pub fn preload(&mut self, max_bytes: u64) -> Result<u64> {
         let mut total = 0u64;
         for p in &self.parts {
-            total += p.file.metadata().map_err(|e| Error::io(&p.path, e))?.len();
-            total += p.idx.metadata().map_err(|e| Error::io(&p.path, e))?.len();
+            match (&p.mem, &p.files) {
+                (Some((data, idx)), _) => total += (data.len() + idx.len()) as u64,
+                (None, Some((file, idx))) => {
+                    total += file.metadata().map_err(|e| Error::io(&p.path, e))?.len();
+                    total += idx.metadata().map_err(|e| Error::io(&p.path, e))?.len();
+                }
+                (None, None) => {}
+            }
         }
         if total > max_bytes {
             return Ok(0);
         }
         for p in &mut self.parts {
+            if p.mem.is_some() {
+                continue;
+            }
             let ip = idx_path(&p.path);
             let data = std::fs::read(&p.path).map_err(|e| Error::io(&p.path, e))?;
             let idx = std::fs::read(&ip).map_err(|e| Error::io(&ip, e))?;
@@ -650,18 +772,19 @@ impl Blobs {
             }
             return Err(Error::Run(format!("{}: no blob {i}", part.path.display())));
         }
+        let Some((file, idx)) = &part.files else {
+            return Err(Error::Run(format!("{}: no blob {i}", part.path.display())));
+        };
         let mut b = [0u8; 16];
         let (start, end) = if i == 0 {
-            part.idx
-                .read_exact_at(&mut b[8..], 0)
+            idx.read_exact_at(&mut b[8..], 0)
                 .map_err(|e| Error::io(&part.path, e))?;
             (
                 0,
                 u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
             )
         } else {
-            part.idx
-                .read_exact_at(&mut b, (i - 1) * 8)
+            idx.read_exact_at(&mut b, (i - 1) * 8)
                 .map_err(|e| Error::io(&part.path, e))?;
             (
                 u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
@@ -669,18 +792,70 @@ impl Blobs {
             )
         };
         let mut buf = vec![0u8; end.saturating_sub(start) as usize];
-        part.file
-            .read_exact_at(&mut buf, start)
+        file.read_exact_at(&mut buf, start)
             .map_err(|e| Error::io(&part.path, e))?;
         Ok(Cow::Owned(buf))
     }
 
     /// Blob `i` as little-endian `u32`s.
     pub fn get_u32s(&self, i: u32) -> Result<Vec<u32>> {
-        Ok(self
-            .get(i)?
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
+        Ok(le_u32s(&self.get(i)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Blobs read back the same whether they stayed in memory or were
+    /// spilled to their files before, between or after the pushes.
+    #[test]
+    fn blobs_read_back_the_same_held_or_spilled() {
+        let blobs: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; i as usize * 3]).collect();
+        for spill_at in [None, Some(0), Some(4), Some(10)] {
+            let dir = tempfile::tempdir().expect("test");
+            let path = dir.path().join("b.bin");
+            let mut w = BlobWriter::new(&path);
+            for (i, b) in blobs.iter().enumerate() {
+                if spill_at == Some(i) {
+                    w.spill().expect("test");
+                }
+                w.push(b).expect("test");
+            }
+            if spill_at == Some(blobs.len()) {
+                w.spill().expect("test");
+            }
+            assert_eq!(w.held() == 0, spill_at.is_some());
+            let r = w.finish().expect("test");
+            assert_eq!(path.exists(), spill_at.is_some(), "{spill_at:?}");
+            for (i, b) in blobs.iter().enumerate() {
+                assert_eq!(
+                    r.get(i as u32).expect("test").as_ref(),
+                    b.as_slice(),
+                    "{spill_at:?} blob {i}"
+                );
+            }
+        }
+    }
+
+    /// Signatures come back from memory or from the file alike.
+    #[test]
+    fn signatures_read_back_the_same_held_or_spilled() {
+        let sigs: Vec<Vec<u32>> = (0..5u32).map(|i| (0..4).map(|j| i * 10 + j).collect()).collect();
+        for spill in [false, true] {
+            let dir = tempfile::tempdir().expect("test");
+            let mut s = Spool::new(&dir.path().join("signatures.bin"));
+            for (i, sig) in sigs.iter().enumerate() {
+                if spill && i == 2 {
+                    s.spill().expect("test");
+                }
+                let b: Vec<u8> = sig.iter().flat_map(|v| v.to_le_bytes()).collect();
+                s.write_all(&b).expect("test");
+            }
+            let r = Signatures::from_spool(s, 4).expect("test");
+            for (i, sig) in sigs.iter().enumerate() {
+                assert_eq!(r.get(i as u32).expect("test").as_ref(), sig.as_slice(), "spill {spill}");
+            }
+        }
     }
 }
