@@ -57,14 +57,21 @@ fn splitmix(state: &mut u64) -> u64 {
 }
 
 fn word_hash(w: &str, buf: &mut String) -> u64 {
-    if w.bytes().all(|b| !b.is_ascii_uppercase()) && w.is_ascii() {
+    // One pass decides: lower-case ASCII (most words) is hashed as it is.
+    let (mut upper, mut other) = (false, false);
+    for b in w.bytes() {
+        upper |= b.is_ascii_uppercase();
+        other |= b >= 0x80;
+    }
+    if !upper && !other {
         return xxhash_rust::xxh3::xxh3_64(w.as_bytes());
     }
     buf.clear();
-    if w.is_ascii() {
-        buf.extend(w.chars().map(|c| c.to_ascii_lowercase()));
-    } else {
+    if other {
         buf.extend(w.chars().flat_map(char::to_lowercase));
+    } else {
+        buf.push_str(w);
+        buf.make_ascii_lowercase();
     }
     xxhash_rust::xxh3::xxh3_64(buf.as_bytes())
 }
@@ -232,6 +239,17 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// A word's hash is the hash of its lower-case form, whichever path
+        /// computes it.
+        #[test]
+        fn word_hash_is_the_hash_of_the_lower_case_word(w in "[a-zA-Z0-9_'.ÉéÀßİı给ΩΣ]{0,12}") {
+            let mut buf = String::new();
+            proptest::prop_assert_eq!(
+                word_hash(&w, &mut buf),
+                xxhash_rust::xxh3::xxh3_64(w.chars().flat_map(char::to_lowercase).collect::<String>().as_bytes())
+            );
+        }
+
         /// The vectorised loop computes the definition, for any signature length.
         #[test]
         fn signature_is_the_minimum_per_permutation(

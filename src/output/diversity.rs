@@ -266,6 +266,16 @@ pub struct Diversity {
     signals: BTreeMap<String, Histogram>,
 }
 
+
+/// The value at `key`, inserted when missing; the key is copied only then
+/// (this runs for every record).
+fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
+}
+
 impl Diversity {
     /// Adds the counts of another part of the run (a task of a distributed run).
     pub fn absorb(&mut self, o: &Diversity) {
@@ -288,11 +298,10 @@ impl Diversity {
             .tags
             .iter()
             .find_map(|t| t.strip_prefix("lang:"))
-            .unwrap_or(rec.lang.code())
-            .to_string();
+            .unwrap_or(rec.lang.code());
         self.overall.add(task, rec);
-        self.per_file.entry(file.to_string()).or_default().add(task, rec);
-        self.per_lang.entry(lang).or_default().add(task, rec);
+        entry(&mut self.per_file, file).add(task, rec);
+        entry(&mut self.per_lang, lang).add(task, rec);
         let instruction = rec.instruction();
         let response: usize = rec
             .turns
@@ -316,7 +325,7 @@ impl Diversity {
             ("sub_questions", sub_questions(instruction)),
             ("tags", topic_tags as u64),
         ] {
-            self.signals.entry(name.to_string()).or_default().add(v);
+            entry(&mut self.signals, name).add(v);
         }
     }
 
