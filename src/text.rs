@@ -306,22 +306,38 @@ impl Lang {
     /// Guesses the language of several texts taken together (the first 4,096
     /// characters of them), without joining them.
     pub fn detect_parts<'a>(parts: impl Iterator<Item = &'a str>) -> Lang {
+        ScriptCounts::of_parts(parts).lang()
+    }
+}
+
+impl ScriptCounts {
+    /// The counts over the first 4,096 characters of `parts`.
+    fn of_parts<'a>(parts: impl Iterator<Item = &'a str>) -> Self {
         let mut counts = ScriptCounts::default();
         let mut budget = 4096usize;
         for part in parts {
-            for c in part.chars().take(budget) {
-                counts.add(c);
+            if part.is_ascii() {
+                // The same count, a byte at a time (vectorised).
+                let letters = part.as_bytes()[..part.len().min(budget)]
+                    .iter()
+                    .filter(|b| b.is_ascii_alphabetic())
+                    .count();
+                counts.latin += letters as u32;
+            } else {
+                for c in part.chars().take(budget) {
+                    counts.add(c);
+                }
             }
             budget = budget.saturating_sub(part.len());
             if budget == 0 {
                 break;
             }
         }
-        counts.lang()
+        counts
     }
 }
 
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 struct ScriptCounts {
     han: u32,
     kana: u32,
@@ -468,6 +484,30 @@ mod tests {
                 let full: Vec<&str> = text.unicode_words().collect();
                 proptest::prop_assert_eq!(fast, full, "{:?}", text);
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// ASCII parts are counted a byte at a time, as the characters are.
+        #[test]
+        fn ascii_parts_count_like_characters(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof!["[a-zA-Z0-9 .,\n]{0,3000}", "[a-z 给éΩ]{0,40}"],
+                0..5,
+            ),
+        ) {
+            let mut want = super::ScriptCounts::default();
+            let mut budget = 4096usize;
+            for part in &parts {
+                for c in part.chars().take(budget) {
+                    want.add(c);
+                }
+                budget = budget.saturating_sub(part.len());
+                if budget == 0 {
+                    break;
+                }
+            }
+            proptest::prop_assert_eq!(super::ScriptCounts::of_parts(parts.iter().map(String::as_str)), want);
         }
     }
 

@@ -157,11 +157,7 @@ impl Collector {
             self.exact.push(crate::dedup::exact::pack(h, seq));
         }
         if let Some(sets) = self.sets.as_mut() {
-            let mut b = Vec::with_capacity(keys.shingles.len() * 4);
-            for v in &keys.shingles {
-                b.extend_from_slice(&v.to_le_bytes());
-            }
-            sets.push(&b)?;
+            sets.push_u32s(&keys.shingles)?;
         }
         if self.keep_lengths {
             self.response_len.push(keys.response_len);
@@ -172,11 +168,7 @@ impl Collector {
         }
         if self.perms > 0 {
             if keys.sig.len() == self.perms {
-                let mut b = Vec::with_capacity(self.perms * 4);
-                for v in &keys.sig {
-                    b.extend_from_slice(&v.to_le_bytes());
-                }
-                self.sigs.write_all(&b)?;
+                self.sigs.write_u32s(&keys.sig)?;
                 band_keys(&keys.sig, self.bands, self.rows, &mut self.band_buf);
                 let other = self.exact.capacity() * 16 + self.response_len.capacity() * 4 + self.metric.capacity() * 4;
                 if self.bands_store.len() == 1 {
@@ -611,6 +603,20 @@ impl Spool {
         }
     }
 
+    /// Appends `vs` as little-endian bytes.
+    fn write_u32s(&mut self, vs: &[u32]) -> Result<()> {
+        match &mut self.mem {
+            Some(m) => {
+                m.reserve(vs.len() * 4);
+                for v in vs {
+                    m.extend_from_slice(&v.to_le_bytes());
+                }
+                Ok(())
+            }
+            None => self.write_all(&vs.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()),
+        }
+    }
+
     /// Bytes held in memory.
     fn held(&self) -> usize {
         self.mem.as_ref().map_or(0, Vec::len)
@@ -673,6 +679,13 @@ impl BlobWriter {
     pub fn push(&mut self, b: &[u8]) -> Result<()> {
         self.w.write_all(b)?;
         self.end += b.len() as u64;
+        self.idx.write_all(&self.end.to_le_bytes())
+    }
+
+    /// Appends one blob of little-endian `u32`s.
+    pub fn push_u32s(&mut self, vs: &[u32]) -> Result<()> {
+        self.w.write_u32s(vs)?;
+        self.end += vs.len() as u64 * 4;
         self.idx.write_all(&self.end.to_le_bytes())
     }
 
@@ -838,7 +851,7 @@ mod tests {
         }
     }
 
-    /// Signatures come back from memory or from the file alike.
+    /// Signatures and `u32` blobs come back from memory or from the file alike.
     #[test]
     fn signatures_read_back_the_same_held_or_spilled() {
         let sigs: Vec<Vec<u32>> = (0..5u32).map(|i| (0..4).map(|j| i * 10 + j).collect()).collect();
@@ -849,10 +862,20 @@ mod tests {
                 if spill && i == 2 {
                     s.spill().expect("test");
                 }
-                let b: Vec<u8> = sig.iter().flat_map(|v| v.to_le_bytes()).collect();
-                s.write_all(&b).expect("test");
+                s.write_u32s(sig).expect("test");
             }
             let r = Signatures::from_spool(s, 4).expect("test");
+            let mut w = BlobWriter::new(&dir.path().join("sets.bin"));
+            for (i, sig) in sigs.iter().enumerate() {
+                if spill && i == 3 {
+                    w.spill().expect("test");
+                }
+                w.push_u32s(sig).expect("test");
+            }
+            let sets = w.finish().expect("test");
+            for (i, sig) in sigs.iter().enumerate() {
+                assert_eq!(&sets.get_u32s(i as u32).expect("test"), sig, "spill {spill}");
+            }
             for (i, sig) in sigs.iter().enumerate() {
                 assert_eq!(r.get(i as u32).expect("test").as_ref(), sig.as_slice(), "spill {spill}");
             }

@@ -266,7 +266,6 @@ pub struct Diversity {
     signals: BTreeMap<String, Histogram>,
 }
 
-
 /// The value at `key`, inserted when missing; the key is copied only then
 /// (this runs for every record).
 fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
