@@ -77,6 +77,16 @@ const DICTIONARY_COLUMNS: &[&str] = &[
     "lang",
 ];
 
+/// Long free text: min/max statistics of it help no reader (nobody prunes
+/// row groups by the alphabetical range of answers) and cost a comparison
+/// per value.
+const NO_STATISTICS_COLUMNS: &[&str] = &["messages.list.item.content", "raw", "reason", "error"];
+
+/// A column's path from its dotted name (`messages.list.item.role`).
+fn column_path(dotted: &str) -> parquet::schema::types::ColumnPath {
+    parquet::schema::types::ColumnPath::new(dotted.split('.').map(String::from).collect())
+}
+
 /// How the output shards (kept, rejected, malformed, metrics) are compressed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -108,14 +118,17 @@ fn props_with(compression: Compression) -> WriterProperties {
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_max_row_group_bytes(Some(2 * ROW_GROUP_BYTES));
     for c in DICTIONARY_COLUMNS {
-        b = b.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(*c), true);
+        b = b.set_column_dictionary_enabled(column_path(c), true);
+    }
+    for c in NO_STATISTICS_COLUMNS {
+        b = b.set_column_statistics_enabled(column_path(c), parquet::file::properties::EnabledStatistics::None);
     }
     b.set_created_by(format!("curate {}", env!("CARGO_PKG_VERSION")))
         .build()
 }
 
 /// Bytes of Arrow data in `batch` (its values, not its buffers' capacity).
-fn data_bytes(batch: &RecordBatch) -> usize {
+pub(crate) fn data_bytes(batch: &RecordBatch) -> usize {
     batch
         .columns()
         .iter()
@@ -512,6 +525,43 @@ mod tests {
                 assert!(alone.len() > 1, "rotation happened");
             }
         }
+    }
+
+    /// The settings reach nested columns too: roles are dictionary
+    /// encoded, message text carries no min/max statistics.
+    #[test]
+    fn column_settings_reach_nested_columns() {
+        use crate::output::schema::{kept_schema, RecordRows};
+        let dir = tempfile::tempdir().expect("test");
+        let mut rows = RecordRows::new(false);
+        for i in 0..3 {
+            let r = crate::filters::testing::record(&format!(
+                r#"{{"instruction": "question {i}", "output": "answer {i}"}}"#
+            ));
+            rows.push(&r, "f.jsonl", None);
+        }
+        let mut w = ShardWriter::new(dir.path(), kept_schema(), u64::MAX).expect("test");
+        w.write(&rows.finish()).expect("test");
+        let files = w.finish().expect("test");
+        let f = File::open(&files[0]).expect("test");
+        let r = parquet::file::reader::SerializedFileReader::new(f).expect("test");
+        let rg = parquet::file::reader::FileReader::metadata(&r).row_group(0).clone();
+        let col = |name: &str| {
+            rg.columns()
+                .iter()
+                .find(|c| c.column_path().string() == name)
+                .unwrap_or_else(|| panic!("no column {name}"))
+                .clone()
+        };
+        let dict = |name: &str| col(name).dictionary_page_offset().is_some();
+        assert!(dict("messages.list.item.role"));
+        assert!(dict("source_file"));
+        assert!(!dict("messages.list.item.content"));
+        assert!(col("messages.list.item.content")
+            .statistics()
+            .is_none_or(|s| s.min_bytes_opt().is_none()));
+        assert!(col("raw").statistics().is_none_or(|s| s.min_bytes_opt().is_none()));
+        assert!(col("id").statistics().is_some_and(|s| s.min_bytes_opt().is_some()));
     }
 
     /// Rows come back in order, in row groups of at most ROW_GROUP_ROWS.

@@ -19,7 +19,7 @@ use arrow::array::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::output::rechunk::read_dirs;
-use crate::output::shard::BackgroundWriter;
+use crate::output::shard::{data_bytes, BackgroundWriter};
 
 /// Where the staged records are once phase 1 is over.
 #[derive(Debug)]
@@ -39,20 +39,6 @@ impl Staged {
             Staged::Dirs(dirs) => read_dirs(&dirs, f),
         }
     }
-}
-
-/// The bytes of Arrow data of `batch` (what it holds, not the room its
-/// buffers have left).
-fn data_bytes(batch: &RecordBatch) -> usize {
-    batch
-        .columns()
-        .iter()
-        .map(|c| {
-            c.to_data()
-                .get_slice_memory_size()
-                .unwrap_or_else(|_| c.get_array_memory_size())
-        })
-        .sum()
 }
 
 /// Opens the spill sink the first time the budget is exceeded.
