@@ -7,8 +7,9 @@
 # PEERS_DIR: the peer harness folder holding run_peers.sh (default ../shared/bench).
 # Runs `curate run --stages dedup` with the peers' parameters (word 5-grams,
 # 128 permutations, 16 bands x 8 rows, threshold 0.8; exact dedup off so the
-# work is the same) under /usr/bin/time, once with zstd output (the default)
-# and once with Snappy (the codec of the peers' Parquet writer), then rensa, datasketch and datatrove's
+# work is the same) under /usr/bin/time, with zstd output (the default) and
+# with Snappy (the codec of the peers' Parquet writer), RUNS times each (median
+# kept), then rensa, datasketch and datatrove's
 # MinHash (2 workers) through run_peers.sh on the same file, and prints one line
 # per tool and the ratios (wall time and peak RSS).
 set -euo pipefail
@@ -39,42 +40,71 @@ PY
 
 # Twice: with the default output compression (zstd) and with Snappy, the
 # codec the peers' Parquet writer uses (the same work on the output side).
+# A curate run takes a few seconds, where a busy machine's noise is large:
+# each codec runs RUNS times (default 5) and the median wall time is kept
+# (with that run's CPU time and the largest peak RSS).
+RUNS="${RUNS:-5}"
 : >"$OUTROOT/curate.lines"
 for CODEC in zstd snappy; do
-  rm -rf "$OUTROOT/curate-out"
-  /usr/bin/time -v "$BIN" run "$INPUT" --out "$OUTROOT/curate-out" --rules "$RULES" --stages dedup -q \
-    --compression "$CODEC" 2>"$OUTROOT/curate.time"
-  python3 - "$OUTROOT" "$INPUT" "$CODEC" <<'PY2' | tee -a "$OUTROOT/curate.lines"
-import json, re, sys, os
-out, inp, codec = sys.argv[1], sys.argv[2], sys.argv[3]
-t = open(os.path.join(out, "curate.time")).read()
+  : >"$OUTROOT/curate.runs"
+  for _ in $(seq "$RUNS"); do
+    rm -rf "$OUTROOT/curate-out"
+    /usr/bin/time -v "$BIN" run "$INPUT" --out "$OUTROOT/curate-out" --rules "$RULES" --stages dedup -q \
+      --compression "$CODEC" 2>"$OUTROOT/curate.time"
+    python3 - "$OUTROOT" <<'PY1' >>"$OUTROOT/curate.runs"
+import re, sys, os
+t = open(os.path.join(sys.argv[1], "curate.time")).read()
 wall = re.search(r"Elapsed \(wall clock\) time.*: (.*)", t).group(1)
 parts = [float(x) for x in wall.split(":")]
 secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
 cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", t).group(1)) + float(re.search(r"System time \(seconds\): ([\d.]+)", t).group(1))
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)) / 1024
+print(secs, cpu, rss)
+PY1
+  done
+  python3 - "$OUTROOT" "$INPUT" "$CODEC" <<'PY2' | tee -a "$OUTROOT/curate.lines"
+import json, sys, os
+out, inp, codec = sys.argv[1], sys.argv[2], sys.argv[3]
+runs = sorted(tuple(map(float, l.split())) for l in open(os.path.join(out, "curate.runs")) if l.strip())
+secs, cpu, _ = runs[len(runs) // 2]
+rss = max(r[2] for r in runs)
+walls = ",".join(f"{r[0]:.2f}" for r in runs)
 r = json.load(open(os.path.join(out, "curate-out", "report.json")))
 n, k = r["totals"]["input"], r["totals"]["kept"]
 mb = os.path.getsize(inp) / 1e6
-print(f"peer=curate-{codec} in={n} out={k} wall_s={secs:.2f} cpu_s={cpu:.2f} recs_per_s={n/secs:.1f} mb_per_s={mb/secs:.3f} peak_rss_mb={rss:.0f}")
+print(f"peer=curate-{codec} in={n} out={k} wall_s={secs:.2f} cpu_s={cpu:.2f} recs_per_s={n/secs:.1f} mb_per_s={mb/secs:.3f} peak_rss_mb={rss:.0f} runs_wall_s={walls}")
 PY2
 done
 
+# The peers: rensa and datasketch PEER_RUNS times (default 3, median kept),
+# datatrove once (its run takes minutes).
+PEER_RUNS="${PEER_RUNS:-3}"
 rm -f "$OUTROOT/summary.txt"
-"$PEERS/run_peers.sh" "$INPUT" "$OUTROOT" rensa datasketch dt_minhash_w2 >/dev/null
+for _ in $(seq "$PEER_RUNS"); do
+  "$PEERS/run_peers.sh" "$INPUT" "$OUTROOT" rensa datasketch >/dev/null
+done
+"$PEERS/run_peers.sh" "$INPUT" "$OUTROOT" dt_minhash_w2 >/dev/null
 cat "$OUTROOT/summary.txt"
 
 python3 - "$OUTROOT" <<'PY'
-import re, sys, os
+import sys, os
 out = sys.argv[1]
 def parse(line):
     return dict(kv.split("=", 1) for kv in line.split())
 ours = [parse(l) for l in open(os.path.join(out, "curate.lines")) if l.strip()]
+peers = {}
 for line in open(os.path.join(out, "summary.txt")):
-    p = parse(line.strip())
+    if line.strip():
+        p = parse(line.strip())
+        peers.setdefault(p["peer"], []).append(p)
+for name, runs in peers.items():
+    runs.sort(key=lambda p: float(p["wall_s"]))
+    p = runs[len(runs) // 2]
+    walls = ",".join(r["wall_s"] for r in runs)
+    print(f"median of {len(runs)} {name}: wall_s={p['wall_s']} peak_rss_mb={p['peak_rss_mb']} (runs: {walls})")
     for o in ours:
         w = float(p["wall_s"]) / float(o["wall_s"])
         m = float(p["peak_rss_mb"]) / float(o["peak_rss_mb"])
-        print(f"ratio {o['peer']} vs {p['peer']}: {w:.1f}x faster, {m:.1f}x less memory "
-              f"(removed: curate {int(o['in']) - int(o['out'])}, {p['peer']} {int(p['in']) - int(p['out'])})")
+        print(f"ratio {o['peer']} vs {name}: {w:.1f}x faster, {m:.1f}x less memory "
+              f"(removed: curate {int(o['in']) - int(o['out'])}, {name} {int(p['in']) - int(p['out'])})")
 PY

@@ -511,6 +511,51 @@ mod tests {
         }
     }
 
+    /// Every string of the shared Chinese and English corpora (when they
+    /// are there) splits into the same words as with the full segmenter.
+    #[test]
+    fn words_equal_unicode_words_on_real_corpora() {
+        fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::String(s) => out.push(s.clone()),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+                _ => {}
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora");
+        let mut texts = Vec::new();
+        for dir in [
+            "alpaca_chinese_carbonz0",
+            "moss_003_sft_sample",
+            "pclue",
+            "belle_zh_seed_tasks",
+            "alpaca_5000",
+        ] {
+            let Ok(files) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let Ok(data) = std::fs::read_to_string(f.path()) else {
+                    continue;
+                };
+                for line in data.lines().take(2000) {
+                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
+                        strings(&v, &mut texts);
+                    }
+                }
+            }
+        }
+        for t in &texts {
+            let fast: Vec<&str> = super::words(t).collect();
+            let full: Vec<&str> = t.unicode_words().collect();
+            assert_eq!(fast, full, "{t:?}");
+        }
+        if root.exists() {
+            assert!(texts.len() > 10_000, "only {} texts read", texts.len());
+        }
+    }
+
     #[test]
     fn detects_scripts() {
         assert_eq!(Lang::detect("给出三个保持健康的秘诀。"), Lang::Zh);
