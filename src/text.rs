@@ -410,6 +410,13 @@ mod tests {
         assert_eq!(super::columns("用 Python 写"), 12);
     }
 
+    /// `words` gives the words of the full segmenter.
+    fn same_words(text: &str) {
+        let fast: Vec<&str> = super::words(text).collect();
+        let full: Vec<&str> = text.unicode_words().collect();
+        assert_eq!(fast, full, "{text:?}");
+    }
+
     #[test]
     fn ascii_rules_match_uax29() {
         let cases = [
@@ -420,9 +427,7 @@ mod tests {
             "'quoted' \"double\" (paren) [x] {y} <z> #tag @user $5 50% a-b a/b",
         ];
         for c in cases {
-            let fast: Vec<&str> = super::words(c).collect();
-            let full: Vec<&str> = c.unicode_words().collect();
-            assert_eq!(fast, full, "{c:?}");
+            same_words(c);
         }
     }
 
@@ -436,9 +441,7 @@ mod tests {
             "a \u{301}b",
             "用 Python 写",
         ] {
-            let fast: Vec<&str> = super::words(c).collect();
-            let full: Vec<&str> = c.unicode_words().collect();
-            assert_eq!(fast, full, "{c:?}");
+            same_words(c);
         }
     }
 
@@ -454,9 +457,7 @@ mod tests {
             "输出：{\n    \"姓名\": \"John\",\n    \"年龄\": 35,\n    \"住址\": \"纽约\"\n}",
         ];
         for c in cases {
-            let fast: Vec<&str> = super::words(c).collect();
-            let full: Vec<&str> = c.unicode_words().collect();
-            assert_eq!(fast, full, "{c:?}");
+            same_words(c);
         }
         let covid: Vec<&str> = super::words(cases[1]).collect();
         assert_eq!(covid[..7], ["讨", "论", "给", "定", "的", "COVID", "19"]);
@@ -547,9 +548,7 @@ mod tests {
             }
         }
         for t in &texts {
-            let fast: Vec<&str> = super::words(t).collect();
-            let full: Vec<&str> = t.unicode_words().collect();
-            assert_eq!(fast, full, "{t:?}");
+            same_words(t);
         }
         if root.exists() {
             assert!(texts.len() > 10_000, "only {} texts read", texts.len());
