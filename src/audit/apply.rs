@@ -18,6 +18,7 @@ use crate::audit::run_dir::{read_batches, record_at, rejection_at, str_at, str_c
 use crate::audit::tune::{load_metrics, Decider};
 use crate::error::{Error, Result};
 use crate::output::report::{RuleSummary, StageReport};
+use crate::output::shard::Codec;
 use crate::output::{schema, RecordRows, Rejection, Report, ShardWriter};
 use crate::pipeline::{prepare_out, write_reports};
 use crate::rules::{rule_definitions, Rules};
@@ -143,8 +144,11 @@ pub fn apply(run: &RunDir, rules: Rules, out: &Path, overwrite: bool, shard_byte
     let stage_names: Vec<String> = report.stages.iter().map(|s| s.name.clone()).collect();
     let stage_idx = |name: &str| stage_names.iter().position(|s| s == name);
 
-    let mut kept_w = ShardWriter::new(&out.join("kept"), schema::kept_schema(), shard_bytes)?;
-    let mut rej_w = ShardWriter::new(&out.join("rejected"), schema::rejected_schema(), shard_bytes)?;
+    // The new shards are compressed as the run's were.
+    let codec = Codec::of_shards(&run.path.join("kept")).unwrap_or_default();
+    let writer = |sub: &str, schema| ShardWriter::output(&out.join(sub), schema, shard_bytes, codec);
+    let mut kept_w = writer("kept", schema::kept_schema())?;
+    let mut rej_w = writer("rejected", schema::rejected_schema())?;
     let mut kept_rows = RecordRows::new(false);
     let mut rej_rows = RecordRows::new(true);
 
@@ -241,7 +245,7 @@ pub fn apply(run: &RunDir, rules: Rules, out: &Path, overwrite: bool, shard_byte
     rej_w.finish()?;
 
     // Malformed items and metrics do not depend on thresholds: copied as they are.
-    let mut mal_w = ShardWriter::new(&out.join("malformed"), schema::malformed_schema(), shard_bytes)?;
+    let mut mal_w = writer("malformed", schema::malformed_schema())?;
     for b in run.batches("malformed")? {
         let f = str_col(&b, "source_file");
         for i in 0..b.num_rows() {
@@ -255,7 +259,7 @@ pub fn apply(run: &RunDir, rules: Rules, out: &Path, overwrite: bool, shard_byte
     report.malformed_by_error = run.report.malformed_by_error.clone();
     let metrics = read_batches(&run.path.join("metrics"))?;
     if let Some(first) = metrics.first() {
-        let mut mw = ShardWriter::new(&out.join("metrics"), first.schema(), shard_bytes)?;
+        let mut mw = writer("metrics", first.schema())?;
         for b in &metrics {
             mw.write(b)?;
         }

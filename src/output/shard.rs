@@ -102,6 +102,22 @@ pub enum Codec {
 }
 
 impl Codec {
+    /// The codec the shards of `dir` were written with (that of the first
+    /// column of the first shard), if there is one to read.
+    pub fn of_shards(dir: &Path) -> Option<Codec> {
+        let first = crate::output::rechunk::shards(dir).ok()?.into_iter().next()?;
+        let file = File::open(first).ok()?;
+        let reader = parquet::file::reader::SerializedFileReader::new(file).ok()?;
+        let meta = parquet::file::reader::FileReader::metadata(&reader);
+        let chunk = meta.row_groups().first()?.columns().first()?;
+        match chunk.compression() {
+            Compression::ZSTD(_) => Some(Codec::Zstd),
+            Compression::SNAPPY => Some(Codec::Snappy),
+            Compression::UNCOMPRESSED => Some(Codec::None),
+            _ => None,
+        }
+    }
+
     fn compression(self) -> Compression {
         match self {
             Codec::Zstd => Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()),

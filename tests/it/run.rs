@@ -24,7 +24,7 @@ fn all_shared_corpora_are_accounted_for() {
 }
 
 /// `--compression snappy` writes Snappy shards holding the same rows as the
-/// default (Zstandard).
+/// default (Zstandard), and `apply` keeps the run's codec.
 #[test]
 fn compression_changes_the_codec_not_the_rows() {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -42,15 +42,28 @@ fn compression_changes_the_codec_not_the_rows() {
             "-q",
         ]);
         assert_accounting(&out);
-        for sub in ["kept", "rejected", "metrics"] {
-            let f = std::fs::File::open(out.join(sub).join("part-00000.parquet")).expect("shard");
+        // `apply` writes its shards with the codec of the run it applies to.
+        let applied = tmp.path().join(format!("{codec}-applied"));
+        curate_ok(&[
+            "apply",
+            out.to_str().expect("utf-8"),
+            "--rules",
+            out.join("rules").to_str().expect("utf-8"),
+            "--out",
+            applied.to_str().expect("utf-8"),
+        ]);
+        for (dir, sub) in ["kept", "rejected", "metrics"]
+            .iter()
+            .flat_map(|s| [(&out, *s), (&applied, *s)])
+        {
+            let f = std::fs::File::open(dir.join(sub).join("part-00000.parquet")).expect("shard");
             let meta = parquet::file::reader::SerializedFileReader::new(f).expect("parquet");
             let c = parquet::file::reader::FileReader::metadata(&meta)
                 .row_group(0)
                 .column(0)
                 .compression();
             let want = if codec == "zstd" { "ZSTD" } else { "SNAPPY" };
-            assert!(format!("{c:?}").starts_with(want), "{sub}: {c:?}");
+            assert!(format!("{c:?}").starts_with(want), "{}/{sub}: {c:?}", dir.display());
         }
         seen.push((strings(&out.join("kept"), "id"), strings(&out.join("rejected"), "id")));
     }
