@@ -107,6 +107,10 @@ enum Wide {
     Han,
     /// CJK punctuation of Word_Break Other: no word, and joins nothing.
     Punct,
+    /// Full-width punctuation that joins two letters ([`MID_LETTER`]) or
+    /// two digits ([`MID_NUM`]) as its ASCII form does, and no word alone:
+    /// `，` `；` (MidNum), `：` (MidLetter).
+    Mid(u8),
 }
 
 /// The kind of the character starting at byte `i` of `b` (valid UTF-8), if
@@ -122,6 +126,10 @@ fn wide_at(b: &[u8], i: usize) -> Option<Wide> {
         0x2014 | 0x201c | 0x201d | 0x2026 | 0x3001 | 0x3002 | 0x3008..=0x3011 | 0xff01 | 0xff08 | 0xff09 | 0xff1f => {
             Some(Wide::Punct)
         }
+        // ， ；
+        0xff0c | 0xff1b => Some(Wide::Mid(MID_NUM)),
+        // ：
+        0xff1a => Some(Wide::Mid(MID_LETTER)),
         _ => None,
     }
 }
@@ -154,7 +162,7 @@ impl<'a> Words<'a> {
                 i += 3;
                 match wide_at(b, start) {
                     None => return Err(start),
-                    Some(Wide::Punct) => continue,
+                    Some(Wide::Punct | Wide::Mid(_)) => continue,
                     Some(Wide::Han) if covered(i) => {
                         self.pos = i;
                         return Ok(Some(&self.text[start..i]));
@@ -171,13 +179,23 @@ impl<'a> Words<'a> {
                 if !covered(i) {
                     return Err(i);
                 }
-                if i + 1 < b.len() && class(b[i]) & (MID_LETTER | MID_NUM) != 0 {
-                    if !covered(i + 1) {
-                        return Err(i + 1);
+                // A mid character (ASCII, or full-width of three bytes) and
+                // the character after it.
+                let (m, after) = match b.get(i) {
+                    Some(&x) if class(x) & NON_ASCII == 0 => (class(x) & (MID_LETTER | MID_NUM), i + 1),
+                    Some(_) => match wide_at(b, i) {
+                        Some(Wide::Mid(m)) => (m, i + 3),
+                        _ => (0, i),
+                    },
+                    None => (0, i),
+                };
+                if m != 0 && after < b.len() {
+                    if !covered(after) {
+                        return Err(after);
                     }
-                    let (x, m, y) = (class(b[i - 1]), class(b[i]), class(b[i + 1]));
+                    let (x, y) = (class(b[i - 1]), class(b[after]));
                     if (x & y & LETTER != 0 && m & MID_LETTER != 0) || (x & y & DIGIT != 0 && m & MID_NUM != 0) {
-                        i += 2;
+                        i = after + 1;
                         continue;
                     }
                 }
@@ -429,6 +447,21 @@ mod tests {
         for c in cases {
             same_words(c);
         }
+    }
+
+    #[test]
+    fn full_width_mid_punctuation_joins_as_ascii_does() {
+        for c in [
+            "1，000 与 1；2 和 a：b",
+            "a，b a；b 1：2 a：1 1，a",
+            "无：b 1，，1 a：：b a：",
+            "a：\u{301}b 1，\u{200d}2 x：ア",
+            "价格是 3，500 元：总计 12；另计",
+        ] {
+            same_words(c);
+        }
+        let w: Vec<&str> = super::words("共 1，000 元，a：b").collect();
+        assert_eq!(w, ["共", "1，000", "元", "a：b"]);
     }
 
     #[test]
