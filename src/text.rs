@@ -28,11 +28,13 @@ use unicode_segmentation::UnicodeSegmentation;
 /// Han character is one word.
 ///
 /// The same words as `unicode_words`, found faster. Text of ASCII, Han
-/// ideographs (U+3400-U+4DBF, U+4E00-U+9FFF) and the CJK punctuation
-/// `— “ ” … 、 。 〈 〉 《 》 「 」 『 』 【 】 ！ （ ） ？` (Word_Break Other) is
-/// split by the UAX #29 rules restricted to those characters: ASCII by its
-/// own rules, each Han character a word, the punctuation no word, nothing
-/// joining across a Han character or the punctuation. At any other
+/// ideographs (U+3400-U+4DBF, U+4E00-U+9FFF), the CJK punctuation
+/// `— “ ” … 、 。 〈 〉 《 》 「 」 『 』 【 】 ！ （ ） ？` (Word_Break Other) and
+/// the full-width `，` `；` (MidNum) and `：` (MidLetter) is split by the
+/// UAX #29 rules restricted to those characters: ASCII by its own rules,
+/// each Han character a word, the punctuation no word, `，` `；` joining two
+/// digits and `：` two letters as their ASCII forms do, nothing joining
+/// across a Han character or the other punctuation. At any other
 /// character the full segmenter takes over, from where the simple rules
 /// last stopped (the end of a word, or of the previous such stretch) up to
 /// the next of those characters after ASCII whitespace, where UAX #29
