@@ -19,7 +19,9 @@ use arrow::array::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::output::rechunk::read_dirs;
-use crate::output::shard::{data_bytes, BackgroundWriter};
+use arrow::datatypes::SchemaRef;
+
+use crate::output::shard::{data_bytes, BackgroundWriter, IpcStaging};
 
 /// Where the staged records are once phase 1 is over.
 #[derive(Debug)]
@@ -41,33 +43,30 @@ impl Staged {
     }
 }
 
-/// Opens the spill sink the first time the budget is exceeded.
-type OpenSpill = Box<dyn FnOnce() -> Result<BackgroundWriter> + Send>;
-
 /// Holds staged batches up to a budget (shared with other state), then
 /// spills them to disk.
 pub struct Stager {
     held: Vec<RecordBatch>,
     held_bytes: usize,
     budget: usize,
-    /// The folder the spill sink writes to.
+    /// The folder the records go to past the budget.
     dir: PathBuf,
-    open: Option<OpenSpill>,
+    /// The schema of the staged batches.
+    schema: SchemaRef,
     spill: Option<BackgroundWriter>,
     spilled_rows: u64,
 }
 
 impl Stager {
-    /// A stager holding up to `budget` bytes of Arrow buffers in memory;
-    /// past that, `open` gives the sink every batch goes to, writing into
-    /// `dir`.
-    pub fn new(budget: usize, dir: PathBuf, open: impl FnOnce() -> Result<BackgroundWriter> + Send + 'static) -> Self {
+    /// A stager holding up to `budget` bytes of Arrow data in memory; past
+    /// that, every batch goes to an Arrow IPC file in `dir`.
+    pub fn new(budget: usize, dir: PathBuf, schema: SchemaRef) -> Self {
         Stager {
             held: Vec::new(),
             held_bytes: 0,
             budget,
             dir,
-            open: Some(Box::new(open)),
+            schema,
             spill: None,
             spilled_rows: 0,
         }
@@ -75,13 +74,13 @@ impl Stager {
 
     /// A stager that writes every batch to `sink` (writing into `dir`)
     /// from the start.
-    pub fn on_disk(dir: PathBuf, sink: BackgroundWriter) -> Self {
+    pub fn on_disk(dir: PathBuf, schema: SchemaRef, sink: BackgroundWriter) -> Self {
         Stager {
             held: Vec::new(),
             held_bytes: 0,
             budget: 0,
             dir,
-            open: None,
+            schema,
             spill: Some(sink),
             spilled_rows: 0,
         }
@@ -107,11 +106,7 @@ impl Stager {
                 self.held.push(batch);
                 return Ok(());
             }
-            let open = self
-                .open
-                .take()
-                .ok_or_else(|| Error::Run("the staging file cannot be opened twice".into()))?;
-            let mut w = open()?;
+            let mut w = BackgroundWriter::spawn(IpcStaging::new(&self.dir, self.schema.clone())?);
             for b in self.held.drain(..) {
                 self.spilled_rows += b.num_rows() as u64;
                 w.write(b)?;
@@ -146,8 +141,6 @@ mod tests {
     use arrow::array::{ArrayRef, StringArray, UInt64Array};
     use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-    use crate::output::shard::IpcStaging;
-
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
             Field::new("id", DataType::UInt64, false),
@@ -164,10 +157,7 @@ mod tests {
     }
 
     fn stage(budget: usize, dir: &std::path::Path) -> (Staged, Vec<RecordBatch>) {
-        let d = dir.to_path_buf();
-        let mut s = Stager::new(budget, d.clone(), move || {
-            Ok(BackgroundWriter::spawn(IpcStaging::new(&d, schema())?))
-        });
+        let mut s = Stager::new(budget, dir.to_path_buf(), schema());
         let input: Vec<RecordBatch> = (0..7).map(|i| batch(i * 100, 50 + i as usize)).collect();
         for b in &input {
             s.write(b.clone(), 0).expect("test");
@@ -204,10 +194,7 @@ mod tests {
     #[test]
     fn held_batches_count_against_the_budget() {
         let dir = tempfile::tempdir().expect("test");
-        let d = dir.path().to_path_buf();
-        let mut s = Stager::new(1 << 30, d.clone(), move || {
-            Ok(BackgroundWriter::spawn(IpcStaging::new(&d, schema())?))
-        });
+        let mut s = Stager::new(1 << 30, dir.path().to_path_buf(), schema());
         let b = batch(0, 10);
         let size = data_bytes(&b);
         s.write(b, 0).expect("test");

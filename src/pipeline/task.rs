@@ -22,7 +22,6 @@ use crate::error::{Error, Result};
 use crate::output::diversity::Diversity;
 use crate::output::metrics::MetricsRows;
 use crate::output::report::{FileReport, RuleSummary, StageReport};
-use crate::output::shard::IpcStaging;
 use crate::output::staging::{Staged, Stager};
 use crate::output::{BackgroundWriter, MalformedRows, RecordRows, Rejection, Report, ShardWriter};
 use crate::read::{read_file, read_range, ByteRange, InputFile, RawItem, ReadOptions};
@@ -271,9 +270,14 @@ pub(crate) struct Writers {
 // run cuts the same batches from its tasks' rows ([`crate::output::rechunk`]).
 use crate::output::rechunk::{FLUSH_BYTES, FLUSH_ROWS};
 
+/// Whether buffered rows make a batch to write out.
+fn batch_full(rows: usize, bytes: usize) -> bool {
+    rows >= FLUSH_ROWS || bytes >= FLUSH_BYTES
+}
+
 impl Writers {
     fn flush(&mut self, all: bool) -> Result<()> {
-        let due = |rows: usize, bytes: usize| rows > 0 && (all || rows >= FLUSH_ROWS || bytes >= FLUSH_BYTES);
+        let due = |rows: usize, bytes: usize| rows > 0 && (all || batch_full(rows, bytes));
         if due(self.kept_rows.len(), self.kept_rows.bytes()) {
             self.kept.write(self.kept_rows.finish())?;
         }
@@ -535,15 +539,9 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                         true,
                         &setup.pool,
                     )?);
-                    Stager::on_disk(dir, w)
+                    Stager::on_disk(dir, crate::output::schema::kept_schema(), w)
                 } else {
-                    let d = dir.clone();
-                    Stager::new(e.cfg.staging_budget(), dir, move || {
-                        Ok(BackgroundWriter::spawn(IpcStaging::new(
-                            &d,
-                            crate::output::schema::kept_schema(),
-                        )?))
-                    })
+                    Stager::new(e.cfg.staging_budget(), dir, crate::output::schema::kept_schema())
                 }
             },
             staged: None,
@@ -789,7 +787,7 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                     d.staging_rows.push(rec, &label, None);
                     // Cut by the rule of `rechunk` at the row that reaches it,
                     // so that routing hands these batches on as they are.
-                    if d.staging_rows.len() >= FLUSH_ROWS || d.staging_rows.bytes() >= FLUSH_BYTES {
+                    if batch_full(d.staging_rows.len(), d.staging_rows.bytes()) {
                         if let Err(e) = d.staging.write(d.staging_rows.finish(), d.collector.held_bytes()) {
                             failure = Some(e);
                             break 'batches;
