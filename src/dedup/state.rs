@@ -646,7 +646,7 @@ impl Spool {
 }
 
 /// Little-endian `u32`s.
-fn le_u32s(b: &[u8]) -> Vec<u32> {
+pub(crate) fn le_u32s(b: &[u8]) -> Vec<u32> {
     b.chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()

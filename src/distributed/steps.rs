@@ -287,8 +287,8 @@ fn decide(out: &Path, plan: &Plan) -> Result<u64> {
             let pd = task_dir(out, "pairs", r);
             let p = pd.join("edges.bin");
             let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            let u = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            edges.extend(b.chunks_exact(12).map(|c| (u(&c[0..4]), u(&c[4..8]), u(&c[8..12]))));
+            let v = crate::dedup::state::le_u32s(&b);
+            edges.extend(v.chunks_exact(3).map(|t| (t[0], t[1], t[2])));
             let pc: PairCounts = read_json(&pd.join("counts.json"))?;
             counts.buckets += pc.buckets;
             counts.candidate_pairs += pc.candidate_pairs;
