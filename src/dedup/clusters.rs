@@ -238,7 +238,7 @@ pub fn near_pairs(
                                 bucket.iter().map(|&seq| sigs.get(seq)).collect::<Result<_>>()?;
                             let mut out = Vec::new();
                             let mut compared = 0u64;
-                            let mut loaded: Vec<Option<Vec<u32>>> = vec![None; bucket.len()];
+                            let mut loaded: Vec<Option<Cow<'_, [u32]>>> = vec![None; bucket.len()];
                             for i in 0..bucket.len() {
                                 for j in i + 1..bucket.len() {
                                     if !first_meeting(*key, &s[i], &s[j], n_bands, rows) {
@@ -257,7 +257,7 @@ pub fn near_pairs(
                                     }
                                     for k in [i, j] {
                                         if loaded[k].is_none() {
-                                            loaded[k] = Some(sets.get_u32s(bucket[k])?);
+                                            loaded[k] = Some(sets.get(bucket[k])?);
                                         }
                                     }
                                     if let (Some(a), Some(b)) = (&loaded[i], &loaded[j]) {
@@ -382,7 +382,7 @@ pub fn decide_with_pairs(
             continue;
         };
         let sim = match sets {
-            Some(sets) => jaccard_sorted(&sets.get_u32s(d.seq)?, &sets.get_u32s(parent)?),
+            Some(sets) => jaccard_sorted(&sets.get(d.seq)?, &sets.get(parent)?),
             None => sim,
         };
         if sim >= threshold {

@@ -57,6 +57,13 @@ fn splitmix(state: &mut u64) -> u64 {
 }
 
 fn word_hash(w: &str, buf: &mut String) -> u64 {
+    // A Han character (every word of Chinese text) has no case: hashed as
+    // it is, without the case tables.
+    if let &[a @ 0xe0..=0xef, b, c] = w.as_bytes() {
+        if matches!(crate::text::wide_char(a, b, c), 0x3400..=0x4dbf | 0x4e00..=0x9fff) {
+            return xxhash_rust::xxh3::xxh3_64(w.as_bytes());
+        }
+    }
     // One pass decides: lower-case ASCII (most words) is hashed as it is.
     let (mut upper, mut other) = (false, false);
     for b in w.bytes() {
@@ -108,18 +115,32 @@ impl MinHasher {
         let mut buf = String::new();
         let mut wh: Vec<u64> = Vec::new();
         for t in texts {
-            // About one word per 4 bytes (English words and a space; one Han
-            // character is 3 bytes): room before the words, not copies later.
-            wh.reserve(t.len() / 4);
-            wh.extend(words(t).map(|w| word_hash(w, &mut buf)));
+            self.word_hashes(t, &mut wh, &mut buf);
         }
+        let mut out = Vec::new();
+        self.shingles_of(&wh, &mut out);
+        out
+    }
+
+    /// Appends the hashes of the words of `text` to `wh` (`buf` is scratch).
+    pub fn word_hashes(&self, text: &str, wh: &mut Vec<u64>, buf: &mut String) {
+        // About one word per 4 bytes (English words and a space; one Han
+        // character is 3 bytes): room before the words, not copies later.
+        wh.reserve(text.len() / 4);
+        wh.extend(words(text).map(|w| word_hash(w, buf)));
+    }
+
+    /// The shingle hashes of a text's word hashes `wh`, into `out` (cleared).
+    pub fn shingles_of(&self, wh: &[u64], out: &mut Vec<u64>) {
+        out.clear();
         if wh.is_empty() {
-            return Vec::new();
+            return;
         }
         if wh.len() < self.ngram {
-            return vec![combine(&wh)];
+            out.push(combine(wh));
+            return;
         }
-        wh.windows(self.ngram).map(combine).collect()
+        out.extend(wh.windows(self.ngram).map(combine));
     }
 
     /// The signature of a shingle set; `out` is cleared. Empty when there
@@ -261,6 +282,27 @@ mod tests {
             let mut sig = Vec::new();
             m.signature(&shingles, &mut sig);
             proptest::prop_assert_eq!(sig, reference(&m, &shingles));
+        }
+    }
+
+    /// Three-byte words: Han characters take the caseless path, and ASCII
+    /// words of three letters are still lower-cased.
+    #[test]
+    fn three_byte_words_hash_as_their_lower_case() {
+        let mut buf = String::new();
+        for (w, lower) in [
+            ("Dog", "dog"),
+            ("DOG", "dog"),
+            ("给", "给"),
+            ("㐀", "㐀"),
+            ("É1", "é1"),
+            ("Ω", "ω"),
+        ] {
+            assert_eq!(
+                word_hash(w, &mut buf),
+                xxhash_rust::xxh3::xxh3_64(lower.as_bytes()),
+                "{w}"
+            );
         }
     }
 

@@ -61,6 +61,14 @@ pub use state::Keys;
 
 use crate::record::Record;
 
+thread_local! {
+    /// Per thread: word hashes, shingle hashes and a lower-casing buffer,
+    /// reused from record to record.
+    static SCRATCH: std::cell::RefCell<(Vec<u64>, Vec<u64>, String)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new(), String::new()))
+    };
+}
+
 /// The compiled dedup stage: settings, permutations and benchmark index.
 pub struct Engine {
     /// Settings.
@@ -94,15 +102,17 @@ impl Engine {
         let mut sig = Vec::new();
         let mut shingles = Vec::new();
         if self.cfg.near.enabled {
-            let mut parts = Vec::new();
-            keys::for_each_part(rec, self.cfg.near.key, |_, t| parts.push(t));
-            let sh = self.hasher.shingles(parts);
-            self.hasher.signature(&sh, &mut sig);
-            if self.cfg.near.verify == config::Verify::Exact {
-                shingles = sh.iter().map(|&h| h as u32).collect();
-                shingles.sort_unstable();
-                shingles.dedup();
-            }
+            SCRATCH.with_borrow_mut(|(wh, sh, buf)| {
+                wh.clear();
+                keys::for_each_part(rec, self.cfg.near.key, |_, t| self.hasher.word_hashes(t, wh, buf));
+                self.hasher.shingles_of(wh, sh);
+                self.hasher.signature(sh, &mut sig);
+                if self.cfg.near.verify == config::Verify::Exact {
+                    shingles = sh.iter().map(|&h| h as u32).collect();
+                    shingles.sort_unstable();
+                    shingles.dedup();
+                }
+            });
         }
         Keys {
             exact,

@@ -45,13 +45,13 @@ pub struct Collector {
     perms: usize,
     bands: usize,
     rows: usize,
-    sigs: Spool,
-    ids: BlobWriter,
+    sigs: Spool<u32>,
+    ids: BlobWriter<u8>,
     /// Bytes of signatures, shingle sets and ids held in memory before they
     /// all go to files.
     blob_cap: usize,
     n: u32,
-    sets: Option<BlobWriter>,
+    sets: Option<BlobWriter<u32>>,
     /// Packed exact entries ([`super::exact::pack`]).
     pub exact: Vec<u128>,
     response_len: Vec<u32>,
@@ -62,7 +62,7 @@ pub struct Collector {
     bands_store: Vec<BandStore>,
     band_buf: Vec<u64>,
     part_buf: Vec<Vec<u64>>,
-    zeros: Vec<u8>,
+    zeros: Vec<u32>,
     references: u32,
 }
 
@@ -118,7 +118,7 @@ impl Collector {
                 .collect(),
             band_buf: Vec::new(),
             part_buf: vec![Vec::new(); partitions],
-            zeros: vec![0; perms * 4],
+            zeros: vec![0; perms],
             references: 0,
         })
     }
@@ -157,7 +157,7 @@ impl Collector {
             self.exact.push(crate::dedup::exact::pack(h, seq));
         }
         if let Some(sets) = self.sets.as_mut() {
-            sets.push_u32s(&keys.shingles)?;
+            sets.push(&keys.shingles)?;
         }
         if self.keep_lengths {
             self.response_len.push(keys.response_len);
@@ -168,7 +168,7 @@ impl Collector {
         }
         if self.perms > 0 {
             if keys.sig.len() == self.perms {
-                self.sigs.write_u32s(&keys.sig)?;
+                self.sigs.write(&keys.sig)?;
                 band_keys(&keys.sig, self.bands, self.rows, &mut self.band_buf);
                 let other = self.exact.capacity() * 16 + self.response_len.capacity() * 4 + self.metric.capacity() * 4;
                 if self.bands_store.len() == 1 {
@@ -188,7 +188,7 @@ impl Collector {
                     }
                 }
             } else {
-                self.sigs.write_all(&self.zeros)?;
+                self.sigs.write(&self.zeros)?;
             }
         }
         if self.blob_bytes() > self.blob_cap {
@@ -199,7 +199,7 @@ impl Collector {
 
     /// Bytes of signatures, shingle sets and ids held in memory.
     fn blob_bytes(&self) -> usize {
-        self.sigs.held() + self.ids.held() + self.sets.as_ref().map_or(0, BlobWriter::held)
+        self.sigs.held() + self.ids.held() + self.sets.as_ref().map_or(0, |s| s.held())
     }
 
     /// Writes the signatures, shingle sets and ids held so far to their
@@ -404,7 +404,7 @@ impl Tasks {
         })
     }
 
-    fn blobs(&self, name: &str) -> Result<Blobs> {
+    fn blobs<T: Le>(&self, name: &str) -> Result<Blobs<T>> {
         let mut parts = Vec::new();
         for (dir, &off) in self.dirs.iter().zip(&self.offsets) {
             let p = dir.join(name);
@@ -433,7 +433,7 @@ impl Tasks {
     pub fn collected(&self, cfg: &DedupConfig, p: Option<usize>) -> Result<Collected> {
         let perms = if cfg.near.enabled { cfg.near.permutations } else { 0 };
         let sets = if cfg.near.enabled && cfg.near.verify == crate::dedup::config::Verify::Exact {
-            Some(self.blobs("shingles.bin")?)
+            Some(self.blobs::<u32>("shingles.bin")?)
         } else {
             None
         };
@@ -477,13 +477,13 @@ pub struct Collected {
     pub sigs: Signatures,
     /// Shingle sets (exact verification only; in memory, or on disk past
     /// the budget).
-    pub sets: Option<Blobs>,
+    pub sets: Option<Blobs<u32>>,
     /// Reference records (`0..references`).
     pub references: u32,
 }
 
 /// Record ids, by sequence number, read back from `ids.bin`.
-pub struct Ids(Blobs);
+pub struct Ids(Blobs<u8>);
 
 impl Ids {
     /// The id of record `seq`.
@@ -511,13 +511,13 @@ fn part_of<T>(parts: &[T], first: impl Fn(&T) -> u32, seq: u32) -> usize {
 impl Signatures {
     /// One task's signatures: from memory when they were held, else from
     /// the spool's file.
-    fn from_spool(spool: Spool, perms: usize) -> Result<Self> {
+    fn from_spool(spool: Spool<u32>, perms: usize) -> Result<Self> {
         let path = spool.path.clone();
         Ok(match spool.finish()? {
-            Some(bytes) => Signatures {
+            Some(sigs) => Signatures {
                 parts: vec![(0, None, path)],
                 perms,
-                mem: Some(vec![le_u32s(&bytes)]),
+                mem: Some(vec![sigs]),
             },
             None => Signatures {
                 parts: vec![(0, Some(File::open(&path).map_err(|e| Error::io(&path, e))?), path)],
@@ -550,7 +550,7 @@ impl Signatures {
         }
         let mut mem = Vec::with_capacity(self.parts.len());
         for (_, _, p) in &self.parts {
-            mem.push(le_u32s(&std::fs::read(p).map_err(|e| Error::io(p, e))?));
+            mem.push(from_le(&std::fs::read(p).map_err(|e| Error::io(p, e))?));
         }
         self.mem = Some(mem);
         Ok(total)
@@ -570,71 +570,119 @@ impl Signatures {
             .ok_or_else(|| Error::Run(format!("{}: no signature {seq}", path.display())))?;
         file.read_exact_at(&mut b, at as u64 * 4)
             .map_err(|e| Error::io(path, e))?;
-        Ok(Cow::Owned(le_u32s(&b)))
+        Ok(Cow::Owned(from_le(&b)))
     }
 }
 
-/// Bytes appended in order: held in memory until [`Spool::spill`], then
-/// written to a file.
-struct Spool {
-    path: PathBuf,
-    mem: Option<Vec<u8>>,
-    file: Option<BufWriter<File>>,
+/// A fixed-size value stored little-endian in the dedup state's files.
+pub trait Le: Copy + Send + Sync + 'static {
+    /// Bytes per value.
+    const SIZE: usize;
+    /// Appends the value's bytes.
+    fn put(self, out: &mut Vec<u8>);
+    /// The value of `SIZE` bytes.
+    fn take(b: &[u8]) -> Self;
 }
 
-impl Spool {
-    /// A spool for `path`, holding its bytes in memory for now.
+impl Le for u8 {
+    const SIZE: usize = 1;
+    fn put(self, out: &mut Vec<u8>) {
+        out.push(self);
+    }
+    fn take(b: &[u8]) -> Self {
+        b[0]
+    }
+}
+
+impl Le for u32 {
+    const SIZE: usize = 4;
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn take(b: &[u8]) -> Self {
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+}
+
+impl Le for u64 {
+    const SIZE: usize = 8;
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn take(b: &[u8]) -> Self {
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    }
+}
+
+/// The values of little-endian bytes (a trailing partial value is ignored).
+pub(crate) fn from_le<T: Le>(b: &[u8]) -> Vec<T> {
+    b.chunks_exact(T::SIZE).map(T::take).collect()
+}
+
+/// Values appended in order: held in memory as they are until
+/// [`Spool::spill`], then written little-endian to a file. Held values are
+/// handed over without a copy or a decoding step.
+struct Spool<T: Le> {
+    path: PathBuf,
+    mem: Option<Vec<T>>,
+    file: Option<BufWriter<File>>,
+    /// Scratch for the bytes of values written to the file.
+    bytes: Vec<u8>,
+}
+
+impl<T: Le> Spool<T> {
+    /// A spool for `path`, holding its values in memory for now.
     fn new(path: &Path) -> Self {
         Spool {
             path: path.to_path_buf(),
             mem: Some(Vec::new()),
             file: None,
+            bytes: Vec::new(),
         }
     }
 
-    fn write_all(&mut self, b: &[u8]) -> Result<()> {
+    /// Appends `vs`.
+    fn write(&mut self, vs: &[T]) -> Result<()> {
         match (&mut self.mem, &mut self.file) {
             (Some(m), _) => {
-                m.extend_from_slice(b);
+                m.extend_from_slice(vs);
                 Ok(())
             }
-            (None, Some(f)) => f.write_all(b).map_err(|e| Error::io(&self.path, e)),
-            (None, None) => Err(Error::Run(format!("{}: already closed", self.path.display()))),
-        }
-    }
-
-    /// Appends `vs` as little-endian bytes.
-    fn write_u32s(&mut self, vs: &[u32]) -> Result<()> {
-        match &mut self.mem {
-            Some(m) => {
-                m.reserve(vs.len() * 4);
-                for v in vs {
-                    m.extend_from_slice(&v.to_le_bytes());
+            (None, Some(f)) => {
+                self.bytes.clear();
+                for &v in vs {
+                    v.put(&mut self.bytes);
                 }
-                Ok(())
+                f.write_all(&self.bytes).map_err(|e| Error::io(&self.path, e))
             }
-            None => self.write_all(&vs.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()),
+            (None, None) => Err(Error::Run(format!("{}: already closed", self.path.display()))),
         }
     }
 
     /// Bytes held in memory.
     fn held(&self) -> usize {
-        self.mem.as_ref().map_or(0, Vec::len)
+        self.mem.as_ref().map_or(0, |m| m.len() * T::SIZE)
     }
 
-    /// Writes what is held to the file; later bytes go straight there.
+    /// Writes what is held to the file; later values go straight there.
     fn spill(&mut self) -> Result<()> {
         if let Some(m) = self.mem.take() {
             let mut f = create(&self.path)?;
-            f.write_all(&m).map_err(|e| Error::io(&self.path, e))?;
+            for chunk in m.chunks(1 << 16) {
+                self.bytes.clear();
+                for &v in chunk {
+                    v.put(&mut self.bytes);
+                }
+                f.write_all(&self.bytes).map_err(|e| Error::io(&self.path, e))?;
+            }
             self.file = Some(f);
         }
         Ok(())
     }
 
-    /// Ends writing: the bytes when they are held, else `None` once the
+    /// Ends writing: the values when they are held, else `None` once the
     /// file is complete.
-    fn finish(mut self) -> Result<Option<Vec<u8>>> {
+    fn finish(mut self) -> Result<Option<Vec<T>>> {
         if let Some(m) = self.mem.take() {
             return Ok(Some(m));
         }
@@ -645,19 +693,12 @@ impl Spool {
     }
 }
 
-/// Little-endian `u32`s.
-pub(crate) fn le_u32s(b: &[u8]) -> Vec<u32> {
-    b.chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
-/// Variable-length byte strings appended in order, with their end offsets
-/// (8 bytes each) in a companion (`.idx`): held in memory until spilled,
-/// then in the two files.
-pub struct BlobWriter {
-    w: Spool,
-    idx: Spool,
+/// Variable-length lists of values appended in order, with their end
+/// offsets in bytes (8 bytes each) in a companion (`.idx`): held in memory
+/// until spilled, then in the two files.
+pub struct BlobWriter<T: Le> {
+    w: Spool<T>,
+    idx: Spool<u64>,
     end: u64,
 }
 
@@ -665,7 +706,7 @@ fn idx_path(path: &Path) -> PathBuf {
     path.with_extension("idx")
 }
 
-impl BlobWriter {
+impl<T: Le> BlobWriter<T> {
     /// Blobs for the file at `path`, held in memory for now.
     pub fn new(path: &Path) -> Self {
         BlobWriter {
@@ -676,17 +717,10 @@ impl BlobWriter {
     }
 
     /// Appends one blob.
-    pub fn push(&mut self, b: &[u8]) -> Result<()> {
-        self.w.write_all(b)?;
-        self.end += b.len() as u64;
-        self.idx.write_all(&self.end.to_le_bytes())
-    }
-
-    /// Appends one blob of little-endian `u32`s.
-    pub fn push_u32s(&mut self, vs: &[u32]) -> Result<()> {
-        self.w.write_u32s(vs)?;
-        self.end += vs.len() as u64 * 4;
-        self.idx.write_all(&self.end.to_le_bytes())
+    pub fn push(&mut self, vs: &[T]) -> Result<()> {
+        self.w.write(vs)?;
+        self.end += (vs.len() * T::SIZE) as u64;
+        self.idx.write(&[self.end])
     }
 
     /// Bytes held in memory.
@@ -701,7 +735,7 @@ impl BlobWriter {
     }
 
     /// Ends writing; the blobs, from memory or from the files.
-    pub fn finish(self) -> Result<Blobs> {
+    pub fn finish(self) -> Result<Blobs<T>> {
         let path = self.w.path.clone();
         let ip = self.idx.path.clone();
         let (data, idx) = (self.w.finish()?, self.idx.finish()?);
@@ -725,27 +759,28 @@ impl BlobWriter {
 }
 
 /// Blobs by index (one file pair per task, each with its first index).
-pub struct Blobs {
-    parts: Vec<BlobPart>,
+pub struct Blobs<T: Le> {
+    parts: Vec<BlobPart<T>>,
 }
 
-struct BlobPart {
+struct BlobPart<T: Le> {
     first: u32,
     /// The data and index files (`None` when the blobs were held in memory).
     files: Option<(File, File)>,
     path: PathBuf,
-    /// The data and index bytes, when [`Blobs::preload`] found room for them.
-    mem: Option<(Vec<u8>, Vec<u8>)>,
+    /// The values and end offsets, when held or when [`Blobs::preload`]
+    /// found room for them.
+    mem: Option<(Vec<T>, Vec<u64>)>,
 }
 
-impl Blobs {
+impl<T: Le> Blobs<T> {
     /// Reads the files into memory when they fit in `max_bytes`; returns
     /// the bytes loaded.
     pub fn preload(&mut self, max_bytes: u64) -> Result<u64> {
         let mut total = 0u64;
         for p in &self.parts {
             match (&p.mem, &p.files) {
-                (Some((data, idx)), _) => total += (data.len() + idx.len()) as u64,
+                (Some((data, idx)), _) => total += (data.len() * T::SIZE + idx.len() * 8) as u64,
                 (None, Some((file, idx))) => {
                     total += file.metadata().map_err(|e| Error::io(&p.path, e))?.len();
                     total += idx.metadata().map_err(|e| Error::io(&p.path, e))?.len();
@@ -763,56 +798,41 @@ impl Blobs {
             let ip = idx_path(&p.path);
             let data = std::fs::read(&p.path).map_err(|e| Error::io(&p.path, e))?;
             let idx = std::fs::read(&ip).map_err(|e| Error::io(&ip, e))?;
-            p.mem = Some((data, idx));
+            p.mem = Some((from_le(&data), from_le(&idx)));
         }
         Ok(total)
     }
 
-    /// The bytes of blob `i`: borrowed when the blobs are in memory.
-    pub fn get(&self, i: u32) -> Result<Cow<'_, [u8]>> {
+    /// The values of blob `i`: borrowed when the blobs are in memory.
+    pub fn get(&self, i: u32) -> Result<Cow<'_, [T]>> {
         let part = &self.parts[part_of(&self.parts, |p| p.first, i)];
-        let i = (i - part.first) as u64;
+        let i = (i - part.first) as usize;
+        let missing = || Error::Run(format!("{}: no blob {i}", part.path.display()));
         if let Some((data, idx)) = &part.mem {
-            let end_at = |k: u64| -> Option<u64> {
-                let b = idx.get(k as usize * 8..k as usize * 8 + 8)?;
-                Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            let start = if i == 0 { Some(&0) } else { idx.get(i - 1) };
+            let (Some(&start), Some(&end)) = (start, idx.get(i)) else {
+                return Err(missing());
             };
-            let start = if i == 0 { Some(0) } else { end_at(i - 1) };
-            if let (Some(start), Some(end)) = (start, end_at(i)) {
-                if let Some(b) = data.get(start as usize..end as usize) {
-                    return Ok(Cow::Borrowed(b));
-                }
-            }
-            return Err(Error::Run(format!("{}: no blob {i}", part.path.display())));
+            let (start, end) = (start as usize / T::SIZE, end as usize / T::SIZE);
+            return data.get(start..end).map(Cow::Borrowed).ok_or_else(missing);
         }
         let Some((file, idx)) = &part.files else {
-            return Err(Error::Run(format!("{}: no blob {i}", part.path.display())));
+            return Err(missing());
         };
         let mut b = [0u8; 16];
         let (start, end) = if i == 0 {
             idx.read_exact_at(&mut b[8..], 0)
                 .map_err(|e| Error::io(&part.path, e))?;
-            (
-                0,
-                u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
-            )
+            (0, u64::take(&b[8..]))
         } else {
-            idx.read_exact_at(&mut b, (i - 1) * 8)
+            idx.read_exact_at(&mut b, (i as u64 - 1) * 8)
                 .map_err(|e| Error::io(&part.path, e))?;
-            (
-                u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-                u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
-            )
+            (u64::take(&b[..8]), u64::take(&b[8..]))
         };
         let mut buf = vec![0u8; end.saturating_sub(start) as usize];
         file.read_exact_at(&mut buf, start)
             .map_err(|e| Error::io(&part.path, e))?;
-        Ok(Cow::Owned(buf))
-    }
-
-    /// Blob `i` as little-endian `u32`s.
-    pub fn get_u32s(&self, i: u32) -> Result<Vec<u32>> {
-        Ok(le_u32s(&self.get(i)?))
+        Ok(Cow::Owned(from_le(&buf)))
     }
 }
 
@@ -862,7 +882,7 @@ mod tests {
                 if spill && i == 2 {
                     s.spill().expect("test");
                 }
-                s.write_u32s(sig).expect("test");
+                s.write(sig).expect("test");
             }
             let r = Signatures::from_spool(s, 4).expect("test");
             let mut w = BlobWriter::new(&dir.path().join("sets.bin"));
@@ -870,11 +890,15 @@ mod tests {
                 if spill && i == 3 {
                     w.spill().expect("test");
                 }
-                w.push_u32s(sig).expect("test");
+                w.push(sig).expect("test");
             }
             let sets = w.finish().expect("test");
             for (i, sig) in sigs.iter().enumerate() {
-                assert_eq!(&sets.get_u32s(i as u32).expect("test"), sig, "spill {spill}");
+                assert_eq!(
+                    sets.get(i as u32).expect("test").as_ref(),
+                    sig.as_slice(),
+                    "spill {spill}"
+                );
             }
             for (i, sig) in sigs.iter().enumerate() {
                 assert_eq!(r.get(i as u32).expect("test").as_ref(), sig.as_slice(), "spill {spill}");

@@ -287,7 +287,7 @@ fn decide(out: &Path, plan: &Plan) -> Result<u64> {
             let pd = task_dir(out, "pairs", r);
             let p = pd.join("edges.bin");
             let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            let v = crate::dedup::state::le_u32s(&b);
+            let v: Vec<u32> = crate::dedup::state::from_le(&b);
             edges.extend(v.chunks_exact(3).map(|t| (t[0], t[1], t[2])));
             let pc: PairCounts = read_json(&pd.join("counts.json"))?;
             counts.buckets += pc.buckets;

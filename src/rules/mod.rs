@@ -118,9 +118,18 @@ impl Rules {
                 });
             }
         }
+        // The stages compile side by side (their word lists and patterns take
+        // most of a run's start); the results keep pipeline order.
+        let built: Vec<_> = {
+            use rayon::prelude::*;
+            registry::RECORD_STAGES
+                .par_iter()
+                .map(|stage| (stage.build)(&files))
+                .collect()
+        };
         let mut record_stages: Vec<Box<dyn RecordStage>> = Vec::new();
-        for stage in registry::RECORD_STAGES {
-            match (stage.build)(&files) {
+        for b in built {
+            match b {
                 Ok(Some(s)) => record_stages.push(s),
                 Ok(None) => {}
                 Err(mut e) => errors.append(&mut e),
