@@ -181,8 +181,10 @@ pub struct RunSettings {
     #[arg(long, value_enum, default_value_t = crate::output::shard::Codec::Zstd)]
     pub compression: crate::output::shard::Codec,
 
-    /// Records per processing batch.
-    #[arg(long, value_name = "N", default_value_t = 4096, hide = true)]
+    /// Records per processing batch. The writer thread finishes the last
+    /// batches alone once the workers are done, so smaller batches leave
+    /// less of that serial tail.
+    #[arg(long, value_name = "N", default_value_t = 1024, hide = true)]
     pub batch_records: usize,
 
     /// Deduplicate the inputs against these corpora too (files, folders,

@@ -100,6 +100,7 @@ impl Engine {
         }
         let exact = self.cfg.exact.enabled.then(|| exact::key_hash(rec, &self.cfg.exact));
         let mut sig = Vec::new();
+        let mut bands = Vec::new();
         let mut shingles = Vec::new();
         if self.cfg.near.enabled {
             SCRATCH.with_borrow_mut(|(wh, sh, buf)| {
@@ -107,6 +108,9 @@ impl Engine {
                 keys::for_each_part(rec, self.cfg.near.key, |_, t| self.hasher.word_hashes(t, wh, buf));
                 self.hasher.shingles_of(wh, sh);
                 self.hasher.signature(sh, &mut sig);
+                if !sig.is_empty() {
+                    lsh::band_keys(&sig, self.cfg.near.bands, self.cfg.near.rows, &mut bands);
+                }
                 if self.cfg.near.verify == config::Verify::Exact {
                     shingles = sh.iter().map(|&h| h as u32).collect();
                     shingles.sort_unstable();
@@ -117,6 +121,7 @@ impl Engine {
         Keys {
             exact,
             sig,
+            bands,
             shingles,
             response_len: rec.response().map_or(0, |r| r.len()) as u32,
             metric: f32::NAN,

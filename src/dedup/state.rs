@@ -18,7 +18,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::dedup::config::{DedupConfig, Policy};
-use crate::dedup::lsh::{band_keys, BandStore};
+#[cfg(doc)]
+use crate::dedup::lsh::band_keys;
+use crate::dedup::lsh::BandStore;
 use crate::error::{Error, Result};
 
 /// What phase 1 computes for one record (in parallel).
@@ -28,6 +30,8 @@ pub struct Keys {
     pub exact: Option<u128>,
     /// MinHash signature (empty when near dedup is off or the text has no words).
     pub sig: Vec<u32>,
+    /// The signature's LSH band keys ([`band_keys`]), one per band.
+    pub bands: Vec<u64>,
     /// Sorted distinct 32-bit shingle hashes, for exact verification.
     pub shingles: Vec<u32>,
     /// Length in bytes of the last answer.
@@ -44,7 +48,6 @@ pub struct Collector {
     dir: PathBuf,
     perms: usize,
     bands: usize,
-    rows: usize,
     sigs: Spool<u32>,
     ids: BlobWriter<u8>,
     /// Bytes of signatures, shingle sets and ids held in memory before they
@@ -60,7 +63,6 @@ pub struct Collector {
     keep_metric: bool,
     /// One band store per band partition (one in a local run).
     bands_store: Vec<BandStore>,
-    band_buf: Vec<u64>,
     part_buf: Vec<Vec<u64>>,
     zeros: Vec<u32>,
     references: u32,
@@ -88,7 +90,6 @@ impl Collector {
             dir: dir.to_path_buf(),
             perms,
             bands: cfg.near.bands,
-            rows: cfg.near.rows,
             sigs: Spool::new(&dir.join("signatures.bin")),
             ids: BlobWriter::new(&id_path),
             blob_cap: usize::try_from(cfg.memory_bytes / 4).unwrap_or(usize::MAX),
@@ -116,7 +117,6 @@ impl Collector {
                     BandStore::new(&d, cfg.memory_bytes / 2 / partitions as u64)
                 })
                 .collect(),
-            band_buf: Vec::new(),
             part_buf: vec![Vec::new(); partitions],
             zeros: vec![0; perms],
             references: 0,
@@ -167,18 +167,17 @@ impl Collector {
             self.metric.push(keys.metric + 0.0);
         }
         if self.perms > 0 {
-            if keys.sig.len() == self.perms {
+            if keys.sig.len() == self.perms && keys.bands.len() == self.bands {
                 self.sigs.write(&keys.sig)?;
-                band_keys(&keys.sig, self.bands, self.rows, &mut self.band_buf);
                 let other = self.exact.capacity() * 16 + self.response_len.capacity() * 4 + self.metric.capacity() * 4;
                 if self.bands_store.len() == 1 {
-                    self.bands_store[0].push(seq, &self.band_buf, other)?;
+                    self.bands_store[0].push(seq, &keys.bands, other)?;
                 } else {
                     let n = self.bands_store.len() as u64;
                     for b in &mut self.part_buf {
                         b.clear();
                     }
-                    for &k in &self.band_buf {
+                    for &k in &keys.bands {
                         self.part_buf[(k % n) as usize].push(k);
                     }
                     for (store, keys) in self.bands_store.iter_mut().zip(&self.part_buf) {

@@ -85,7 +85,7 @@ impl Default for RunOptions {
             read: ReadOptions::default(),
             shard_bytes: 256 << 20,
             compression: crate::output::shard::Codec::Zstd,
-            batch_records: 4096,
+            batch_records: 1024,
             progress: true,
             warn_malformed: 5,
             references: Vec::new(),

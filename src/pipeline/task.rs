@@ -661,8 +661,14 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
             }
             if let Some(rec) = &p.rec {
                 metrics_rows.push(rec, &label, p.lang, &p.values);
-                *fr.formats.entry(rec.shape.name().to_string()).or_default() += 1;
-                *report.formats.entry(rec.shape.name().to_string()).or_default() += 1;
+                for formats in [&mut fr.formats, &mut report.formats] {
+                    match formats.get_mut(rec.shape.name()) {
+                        Some(n) => *n += 1,
+                        None => {
+                            formats.insert(rec.shape.name().to_string(), 1);
+                        }
+                    }
+                }
                 if rec.user_id {
                     let h = xxhash_rust::xxh3::xxh3_64(rec.id.as_bytes());
                     if let Some((f, path)) = user_ids.as_mut() {
