@@ -11,11 +11,14 @@ use std::sync::Arc;
 
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::SchemaRef;
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory};
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
@@ -152,18 +155,24 @@ pub(crate) fn data_bytes(batch: &RecordBatch) -> usize {
         .sum()
 }
 
-/// Encodes one row group: every column of every batch, in order.
+/// Encodes one row group: every column of every batch, in order. With
+/// `parallel`, the columns are encoded side by side on the current thread
+/// pool (each column chunk is encoded on its own, so the bytes are the
+/// same): the last row group of a run, encoded while nothing else is left
+/// to do, then takes the time of its largest column instead of all of them.
 fn encode(
-    mut writers: Vec<ArrowColumnWriter>,
+    writers: Vec<ArrowColumnWriter>,
     schema: &SchemaRef,
     batches: &[RecordBatch],
+    parallel: bool,
 ) -> parquet::errors::Result<Vec<ArrowColumnChunk>> {
+    let mut leaves: Vec<Vec<ArrowLeafColumn>> = (0..writers.len()).map(|_| Vec::new()).collect();
     for batch in batches {
-        let mut w = writers.iter_mut();
-        for (field, column) in schema.fields().iter().zip(batch.columns()) {
-            for leaf in compute_leaves(field, column)? {
-                match w.next() {
-                    Some(writer) => writer.write(&leaf)?,
+        let mut column = leaves.iter_mut();
+        for (field, array) in schema.fields().iter().zip(batch.columns()) {
+            for leaf in compute_leaves(field, array)? {
+                match column.next() {
+                    Some(c) => c.push(leaf),
                     None => {
                         return Err(parquet::errors::ParquetError::General(
                             "more leaf columns than column writers".into(),
@@ -173,7 +182,17 @@ fn encode(
             }
         }
     }
-    writers.into_iter().map(|w| w.close()).collect()
+    let one = |(mut writer, leaves): (ArrowColumnWriter, Vec<ArrowLeafColumn>)| {
+        for leaf in &leaves {
+            writer.write(leaf)?;
+        }
+        writer.close()
+    };
+    if parallel {
+        writers.into_par_iter().zip(leaves).map(one).collect()
+    } else {
+        writers.into_iter().zip(leaves).map(one).collect()
+    }
 }
 
 impl ShardWriter {
@@ -296,10 +315,10 @@ impl ShardWriter {
         let schema = self.schema.clone();
         match &self.pool {
             Some(pool) => pool.spawn(move || {
-                let _ = tx.send(encode(writers, &schema, &batches));
+                let _ = tx.send(encode(writers, &schema, &batches, true));
             }),
             None => {
-                let _ = tx.send(encode(writers, &schema, &batches));
+                let _ = tx.send(encode(writers, &schema, &batches, false));
             }
         }
         self.in_flight.push_back(rx);
