@@ -11,14 +11,11 @@ use std::sync::Arc;
 
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::SchemaRef;
-use parquet::arrow::arrow_writer::{
-    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
-};
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
@@ -155,24 +152,18 @@ pub(crate) fn data_bytes(batch: &RecordBatch) -> usize {
         .sum()
 }
 
-/// Encodes one row group: every column of every batch, in order. With
-/// `parallel`, the columns are encoded side by side on the current thread
-/// pool (each column chunk is encoded on its own, so the bytes are the
-/// same): the last row group of a run, encoded while nothing else is left
-/// to do, then takes the time of its largest column instead of all of them.
+/// Encodes one row group: every column of every batch, in order.
 fn encode(
-    writers: Vec<ArrowColumnWriter>,
+    mut writers: Vec<ArrowColumnWriter>,
     schema: &SchemaRef,
     batches: &[RecordBatch],
-    parallel: bool,
 ) -> parquet::errors::Result<Vec<ArrowColumnChunk>> {
-    let mut leaves: Vec<Vec<ArrowLeafColumn>> = (0..writers.len()).map(|_| Vec::new()).collect();
     for batch in batches {
-        let mut column = leaves.iter_mut();
-        for (field, array) in schema.fields().iter().zip(batch.columns()) {
-            for leaf in compute_leaves(field, array)? {
-                match column.next() {
-                    Some(c) => c.push(leaf),
+        let mut w = writers.iter_mut();
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            for leaf in compute_leaves(field, column)? {
+                match w.next() {
+                    Some(writer) => writer.write(&leaf)?,
                     None => {
                         return Err(parquet::errors::ParquetError::General(
                             "more leaf columns than column writers".into(),
@@ -182,17 +173,7 @@ fn encode(
             }
         }
     }
-    let one = |(mut writer, leaves): (ArrowColumnWriter, Vec<ArrowLeafColumn>)| {
-        for leaf in &leaves {
-            writer.write(leaf)?;
-        }
-        writer.close()
-    };
-    if parallel {
-        writers.into_par_iter().zip(leaves).map(one).collect()
-    } else {
-        writers.into_iter().zip(leaves).map(one).collect()
-    }
+    writers.into_iter().map(|w| w.close()).collect()
 }
 
 impl ShardWriter {
@@ -315,10 +296,10 @@ impl ShardWriter {
         let schema = self.schema.clone();
         match &self.pool {
             Some(pool) => pool.spawn(move || {
-                let _ = tx.send(encode(writers, &schema, &batches, true));
+                let _ = tx.send(encode(writers, &schema, &batches));
             }),
             None => {
-                let _ = tx.send(encode(writers, &schema, &batches, false));
+                let _ = tx.send(encode(writers, &schema, &batches));
             }
         }
         self.in_flight.push_back(rx);
