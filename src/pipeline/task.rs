@@ -222,6 +222,11 @@ fn spawn_reader(
 
 type ProcessedBatch = (u32, Vec<Processed>);
 
+/// Batches processed at once: while the last records of one batch finish on
+/// one thread, the other threads start on the next, instead of waiting at
+/// the end of every batch.
+const BATCHES_IN_FLIGHT: usize = 2;
+
 #[allow(clippy::too_many_arguments)]
 fn spawn_workers(
     rules: Arc<Rules>,
@@ -234,20 +239,44 @@ fn spawn_workers(
     tx: SyncSender<ProcessedBatch>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let stages: Vec<&dyn RecordStage> = stage_idx.iter().map(|&i| rules.record_stages[i].as_ref()).collect();
-        let engine = engine.as_deref();
+        let stage_idx = Arc::new(stage_idx);
+        // Results are handed on in input order, whichever batch ends first.
+        let mut in_flight: std::collections::VecDeque<(u32, Receiver<Vec<Processed>>)> =
+            std::collections::VecDeque::new();
+        let hand_on = |(file, done): (u32, Receiver<Vec<Processed>>)| match done.recv() {
+            Ok(out) => tx.send((file, out)).is_ok(),
+            Err(_) => false,
+        };
         for batch in rx {
-            let label = &labels[batch.file as usize];
-            // Reference corpora only need their dedup keys.
-            let stages: &[&dyn RecordStage] = if batch.file < references { &[] } else { &stages };
-            let out: Vec<Processed> = pool.install(|| {
-                batch
+            let (done_tx, done_rx) = sync_channel(1);
+            let (rules, stage_idx, labels, engine) = (rules.clone(), stage_idx.clone(), labels.clone(), engine.clone());
+            let file = batch.file;
+            pool.spawn(move || {
+                let label = &labels[batch.file as usize];
+                // Reference corpora only need their dedup keys.
+                let stages: Vec<&dyn RecordStage> = if batch.file < references {
+                    Vec::new()
+                } else {
+                    stage_idx.iter().map(|&i| rules.record_stages[i].as_ref()).collect()
+                };
+                let out: Vec<Processed> = batch
                     .items
                     .into_par_iter()
-                    .map(|item| process(item, batch.file, label, &rules, stages, engine))
-                    .collect()
+                    .map(|item| process(item, batch.file, label, &rules, &stages, engine.as_deref()))
+                    .collect();
+                let _ = done_tx.send(out);
             });
-            if tx.send((batch.file, out)).is_err() {
+            in_flight.push_back((file, done_rx));
+            if in_flight.len() >= BATCHES_IN_FLIGHT {
+                if let Some(b) = in_flight.pop_front() {
+                    if !hand_on(b) {
+                        return;
+                    }
+                }
+            }
+        }
+        while let Some(b) = in_flight.pop_front() {
+            if !hand_on(b) {
                 return;
             }
         }
