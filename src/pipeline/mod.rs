@@ -288,6 +288,9 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         partitions: 1,
         user_ids: None,
     };
+    // A run that fails (a full disk, a bad input with `--max-malformed`)
+    // leaves no staging behind: it can take more room than the output.
+    let _staging = RemoveOnDrop(targets.staging.clone());
     let TaskOutput {
         mut report,
         diversity,
@@ -342,6 +345,17 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     report.verify().map_err(Error::Run)?;
     write_reports(&opts.out, &report)?;
     Ok(report)
+}
+
+/// Removes a folder when dropped, whether the run ended well or not.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if self.0.exists() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// The mix over the records dedup keeps (`items` and `drops` by sequence number).

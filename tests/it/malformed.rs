@@ -88,6 +88,9 @@ fn max_malformed_fails_the_run() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("more than 2 malformed records"), "{stderr}");
     assert!(!out.join("_SUCCESS").exists(), "a failed run leaves no success marker");
+    // Nor its staging (records and dedup state, which can outgrow the output).
+    assert!(out.is_dir(), "the run started writing");
+    assert!(!out.join(".staging").exists(), "a failed run removes its staging");
 }
 
 #[test]
