@@ -8,10 +8,10 @@
 # Runs `curate run --stages dedup` with the peers' parameters (word 5-grams,
 # 128 permutations, 16 bands x 8 rows, threshold 0.8; exact dedup off so the
 # work is the same) under /usr/bin/time, with zstd output (the default) and
-# with Snappy (the codec of the peers' Parquet writer), RUNS times each (median
-# kept), then rensa, datasketch and datatrove's
-# MinHash (2 workers) through run_peers.sh on the same file, and prints one line
-# per tool and the ratios (wall time and peak RSS).
+# with Snappy (the codec of the peers' Parquet writer), in rounds with rensa
+# and datasketch (see below), then datatrove's MinHash (2 workers), the peers
+# through run_peers.sh on the same file, and prints one line per tool and the
+# ratios of medians (wall time and peak RSS).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -40,18 +40,21 @@ PY
 
 # Twice: with the default output compression (zstd) and with Snappy, the
 # codec the peers' Parquet writer uses (the same work on the output side).
-# A curate run takes a few seconds, where a busy machine's noise is large:
-# each codec runs RUNS times (default 5) and the median wall time is kept
-# (with that run's CPU time and the largest peak RSS).
-RUNS="${RUNS:-5}"
+# On a shared machine a few seconds' run moves by 15% from one minute to the
+# next, so curate's runs are spread over the whole benchmark: PEER_RUNS
+# rounds (default 3), each of RUNS_PER_ROUND runs of curate per codec
+# (default 3) and one run of rensa and of datasketch; datatrove runs once at
+# the end (its run takes minutes). Medians are kept: curate's wall time
+# (with that run's CPU time) and the largest peak RSS.
+PEER_RUNS="${PEER_RUNS:-3}"
+RUNS_PER_ROUND="${RUNS_PER_ROUND:-3}"
+rm -f "$OUTROOT/summary.txt" "$OUTROOT"/curate-*.runs
 : >"$OUTROOT/curate.lines"
-for CODEC in zstd snappy; do
-  : >"$OUTROOT/curate.runs"
-  for _ in $(seq "$RUNS"); do
-    rm -rf "$OUTROOT/curate-out"
-    /usr/bin/time -v "$BIN" run "$INPUT" --out "$OUTROOT/curate-out" --rules "$RULES" --stages dedup -q \
-      --compression "$CODEC" 2>"$OUTROOT/curate.time"
-    python3 - "$OUTROOT" <<'PY1' >>"$OUTROOT/curate.runs"
+curate_run() {  # codec
+  rm -rf "$OUTROOT/curate-out"
+  /usr/bin/time -v "$BIN" run "$INPUT" --out "$OUTROOT/curate-out" --rules "$RULES" --stages dedup -q \
+    --compression "$1" 2>"$OUTROOT/curate.time"
+  python3 - "$OUTROOT" <<'PY1' >>"$OUTROOT/curate-$1.runs"
 import re, sys, os
 t = open(os.path.join(sys.argv[1], "curate.time")).read()
 wall = re.search(r"Elapsed \(wall clock\) time.*: (.*)", t).group(1)
@@ -61,11 +64,19 @@ cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", t).group(1)) + float(r
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)) / 1024
 print(secs, cpu, rss)
 PY1
+}
+for _ in $(seq "$PEER_RUNS"); do
+  for CODEC in zstd snappy; do
+    for _ in $(seq "$RUNS_PER_ROUND"); do curate_run "$CODEC"; done
   done
+  "$PEERS/run_peers.sh" "$INPUT" "$OUTROOT" rensa datasketch >/dev/null
+done
+"$PEERS/run_peers.sh" "$INPUT" "$OUTROOT" dt_minhash_w2 >/dev/null
+for CODEC in zstd snappy; do
   python3 - "$OUTROOT" "$INPUT" "$CODEC" <<'PY2' | tee -a "$OUTROOT/curate.lines"
 import json, sys, os
 out, inp, codec = sys.argv[1], sys.argv[2], sys.argv[3]
-runs = sorted(tuple(map(float, l.split())) for l in open(os.path.join(out, "curate.runs")) if l.strip())
+runs = sorted(tuple(map(float, l.split())) for l in open(os.path.join(out, f"curate-{codec}.runs")) if l.strip())
 secs, cpu, _ = runs[len(runs) // 2]
 rss = max(r[2] for r in runs)
 walls = ",".join(f"{r[0]:.2f}" for r in runs)
@@ -75,15 +86,6 @@ mb = os.path.getsize(inp) / 1e6
 print(f"peer=curate-{codec} in={n} out={k} wall_s={secs:.2f} cpu_s={cpu:.2f} recs_per_s={n/secs:.1f} mb_per_s={mb/secs:.3f} peak_rss_mb={rss:.0f} runs_wall_s={walls}")
 PY2
 done
-
-# The peers: rensa and datasketch PEER_RUNS times (default 3, median kept),
-# datatrove once (its run takes minutes).
-PEER_RUNS="${PEER_RUNS:-3}"
-rm -f "$OUTROOT/summary.txt"
-for _ in $(seq "$PEER_RUNS"); do
-  "$PEERS/run_peers.sh" "$INPUT" "$OUTROOT" rensa datasketch >/dev/null
-done
-"$PEERS/run_peers.sh" "$INPUT" "$OUTROOT" dt_minhash_w2 >/dev/null
 cat "$OUTROOT/summary.txt"
 
 python3 - "$OUTROOT" <<'PY'
