@@ -266,24 +266,9 @@ impl Collector {
         if let Some(w) = self.sets {
             w.finish()?;
         }
-        let mut exact = Vec::with_capacity(self.exact.len() * 16);
-        for e in &self.exact {
-            exact.extend_from_slice(&e.to_le_bytes());
-        }
-        let p = self.dir.join("exact.bin");
-        std::fs::write(&p, exact).map_err(|e| Error::io(&p, e))?;
-        let mut lens = Vec::with_capacity(self.response_len.len() * 4);
-        for l in &self.response_len {
-            lens.extend_from_slice(&l.to_le_bytes());
-        }
-        let p = self.dir.join("response_len.bin");
-        std::fs::write(&p, lens).map_err(|e| Error::io(&p, e))?;
-        let mut metric = Vec::with_capacity(self.metric.len() * 4);
-        for v in &self.metric {
-            metric.extend_from_slice(&v.to_le_bytes());
-        }
-        let p = self.dir.join("metric.bin");
-        std::fs::write(&p, metric).map_err(|e| Error::io(&p, e))?;
+        write_le(&self.dir.join("exact.bin"), &self.exact)?;
+        write_le(&self.dir.join("response_len.bin"), &self.response_len)?;
+        write_le(&self.dir.join("metric.bin"), &self.metric)?;
         let mut band_runs = Vec::new();
         for store in self.bands_store {
             band_runs.push(store.into_runs()?);
@@ -346,36 +331,32 @@ impl Tasks {
     pub fn exact(&self) -> Result<Vec<u128>> {
         let mut out = Vec::new();
         for (dir, &off) in self.dirs.iter().zip(&self.offsets) {
-            let p = dir.join("exact.bin");
-            let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            out.extend(b.chunks_exact(16).map(|c| {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(c);
-                u128::from_le_bytes(a) + off as u128
-            }));
+            out.extend(
+                read_le::<u128>(&dir.join("exact.bin"))?
+                    .into_iter()
+                    .map(|e| e + off as u128),
+            );
         }
         Ok(out)
     }
 
-    /// Every task's 4-byte values of file `name`, in global order.
-    fn per_record<T>(&self, name: &str, decode: fn([u8; 4]) -> T) -> Result<Vec<T>> {
+    /// Every task's values of file `name`, in global order.
+    fn per_record<T: Le>(&self, name: &str) -> Result<Vec<T>> {
         let mut out = Vec::new();
         for dir in &self.dirs {
-            let p = dir.join(name);
-            let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            out.extend(b.chunks_exact(4).map(|c| decode([c[0], c[1], c[2], c[3]])));
+            out.extend(read_le::<T>(&dir.join(name))?);
         }
         Ok(out)
     }
 
     /// Every task's response lengths, in global order.
     pub fn response_len(&self) -> Result<Vec<u32>> {
-        self.per_record("response_len.bin", u32::from_le_bytes)
+        self.per_record("response_len.bin")
     }
 
     /// Every task's survivor metric values, in global order.
     pub fn metric(&self) -> Result<Vec<f32>> {
-        self.per_record("metric.bin", f32::from_le_bytes)
+        self.per_record("metric.bin")
     }
 
     /// Band entries of band partition `p` from every task.
@@ -549,7 +530,7 @@ impl Signatures {
         }
         let mut mem = Vec::with_capacity(self.parts.len());
         for (_, _, p) in &self.parts {
-            mem.push(from_le(&std::fs::read(p).map_err(|e| Error::io(p, e))?));
+            mem.push(read_le(p)?);
         }
         self.mem = Some(mem);
         Ok(total)
@@ -613,6 +594,48 @@ impl Le for u64 {
     }
 }
 
+impl Le for u128 {
+    const SIZE: usize = 16;
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn take(b: &[u8]) -> Self {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&b[..16]);
+        u128::from_le_bytes(a)
+    }
+}
+
+impl Le for f32 {
+    const SIZE: usize = 4;
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn take(b: &[u8]) -> Self {
+        f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+}
+
+/// Appends the little-endian bytes of `vs` to `out`.
+fn put_le<T: Le>(vs: &[T], out: &mut Vec<u8>) {
+    out.reserve(vs.len() * T::SIZE);
+    for &v in vs {
+        v.put(out);
+    }
+}
+
+/// Writes `vs` little-endian to the file at `path`.
+pub(crate) fn write_le<T: Le>(path: &Path, vs: &[T]) -> Result<()> {
+    let mut b = Vec::new();
+    put_le(vs, &mut b);
+    std::fs::write(path, b).map_err(|e| Error::io(path, e))
+}
+
+/// The little-endian values of the file at `path`.
+pub(crate) fn read_le<T: Le>(path: &Path) -> Result<Vec<T>> {
+    Ok(from_le(&std::fs::read(path).map_err(|e| Error::io(path, e))?))
+}
+
 /// The values of little-endian bytes (a trailing partial value is ignored).
 pub(crate) fn from_le<T: Le>(b: &[u8]) -> Vec<T> {
     b.chunks_exact(T::SIZE).map(T::take).collect()
@@ -649,9 +672,7 @@ impl<T: Le> Spool<T> {
             }
             (None, Some(f)) => {
                 self.bytes.clear();
-                for &v in vs {
-                    v.put(&mut self.bytes);
-                }
+                put_le(vs, &mut self.bytes);
                 f.write_all(&self.bytes).map_err(|e| Error::io(&self.path, e))
             }
             (None, None) => Err(Error::Run(format!("{}: already closed", self.path.display()))),
@@ -669,9 +690,7 @@ impl<T: Le> Spool<T> {
             let mut f = create(&self.path)?;
             for chunk in m.chunks(1 << 16) {
                 self.bytes.clear();
-                for &v in chunk {
-                    v.put(&mut self.bytes);
-                }
+                put_le(chunk, &mut self.bytes);
                 f.write_all(&self.bytes).map_err(|e| Error::io(&self.path, e))?;
             }
             self.file = Some(f);
@@ -794,10 +813,7 @@ impl<T: Le> Blobs<T> {
             if p.mem.is_some() {
                 continue;
             }
-            let ip = idx_path(&p.path);
-            let data = std::fs::read(&p.path).map_err(|e| Error::io(&p.path, e))?;
-            let idx = std::fs::read(&ip).map_err(|e| Error::io(&ip, e))?;
-            p.mem = Some((from_le(&data), from_le(&idx)));
+            p.mem = Some((read_le(&p.path)?, read_le(&idx_path(&p.path))?));
         }
         Ok(total)
     }

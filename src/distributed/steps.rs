@@ -255,14 +255,8 @@ fn pairs(out: &Path, plan: &Plan, rank: usize) -> Result<u64> {
         counts.buckets = d.buckets;
         counts.candidate_pairs = d.candidate_pairs;
     }
-    let mut b = Vec::with_capacity(edges.len() * 12);
-    for (a, c, s) in &edges {
-        for v in [a, c, s] {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    let p = dir.join("edges.bin");
-    std::fs::write(&p, b).map_err(|e| Error::io(&p, e))?;
+    let flat: Vec<u32> = edges.iter().flat_map(|&(a, c, s)| [a, c, s]).collect();
+    crate::dedup::state::write_le(&dir.join("edges.bin"), &flat)?;
     write_json_atomic(&dir.join("counts.json"), &counts)?;
     Ok(edges.len() as u64)
 }
@@ -285,9 +279,7 @@ fn decide(out: &Path, plan: &Plan) -> Result<u64> {
         let mut counts = PairCounts::default();
         for r in 0..plan.world("pairs")? {
             let pd = task_dir(out, "pairs", r);
-            let p = pd.join("edges.bin");
-            let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            let v: Vec<u32> = crate::dedup::state::from_le(&b);
+            let v: Vec<u32> = crate::dedup::state::read_le(&pd.join("edges.bin"))?;
             edges.extend(v.chunks_exact(3).map(|t| (t[0], t[1], t[2])));
             let pc: PairCounts = read_json(&pd.join("counts.json"))?;
             counts.buckets += pc.buckets;

@@ -268,7 +268,7 @@ pub struct Diversity {
 
 /// The value at `key`, inserted when missing; the key is copied only then
 /// (this runs for every record).
-fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+pub(crate) fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
     if !map.contains_key(key) {
         map.insert(key.to_string(), V::default());
     }

@@ -19,7 +19,7 @@ use crate::dedup::boilerplate::LineCounter;
 use crate::dedup::state::{Collector, Keys};
 use crate::dedup::Engine;
 use crate::error::{Error, Result};
-use crate::output::diversity::Diversity;
+use crate::output::diversity::{entry, Diversity};
 use crate::output::metrics::MetricsRows;
 use crate::output::report::{FileReport, RuleSummary, StageReport};
 use crate::output::staging::{Staged, Stager};
@@ -690,14 +690,8 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
             }
             if let Some(rec) = &p.rec {
                 metrics_rows.push(rec, &label, p.lang, &p.values);
-                for formats in [&mut fr.formats, &mut report.formats] {
-                    match formats.get_mut(rec.shape.name()) {
-                        Some(n) => *n += 1,
-                        None => {
-                            formats.insert(rec.shape.name().to_string(), 1);
-                        }
-                    }
-                }
+                *entry(&mut fr.formats, rec.shape.name()) += 1;
+                *entry(&mut report.formats, rec.shape.name()) += 1;
                 if rec.user_id {
                     let h = xxhash_rust::xxh3::xxh3_64(rec.id.as_bytes());
                     if let Some((f, path)) = user_ids.as_mut() {
