@@ -564,57 +564,25 @@ pub trait Le: Copy + Send + Sync + 'static {
     fn take(b: &[u8]) -> Self;
 }
 
-impl Le for u8 {
-    const SIZE: usize = 1;
-    fn put(self, out: &mut Vec<u8>) {
-        out.push(self);
-    }
-    fn take(b: &[u8]) -> Self {
-        b[0]
-    }
+/// `Le` for the fixed-size number types, through their `to_le_bytes` and
+/// `from_le_bytes`.
+macro_rules! le_numbers {
+    ($($t:ty),*) => {$(
+        impl Le for $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            fn put(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn take(b: &[u8]) -> Self {
+                let mut a = [0u8; std::mem::size_of::<$t>()];
+                a.copy_from_slice(&b[..Self::SIZE]);
+                <$t>::from_le_bytes(a)
+            }
+        }
+    )*};
 }
 
-impl Le for u32 {
-    const SIZE: usize = 4;
-    fn put(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn take(b: &[u8]) -> Self {
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-    }
-}
-
-impl Le for u64 {
-    const SIZE: usize = 8;
-    fn put(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn take(b: &[u8]) -> Self {
-        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-    }
-}
-
-impl Le for u128 {
-    const SIZE: usize = 16;
-    fn put(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn take(b: &[u8]) -> Self {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(&b[..16]);
-        u128::from_le_bytes(a)
-    }
-}
-
-impl Le for f32 {
-    const SIZE: usize = 4;
-    fn put(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn take(b: &[u8]) -> Self {
-        f32::from_le_bytes([b[0], b[1], b[2], b[3]])
-    }
-}
+le_numbers!(u8, u32, u64, u128, f32);
 
 /// Appends the little-endian bytes of `vs` to `out`.
 fn put_le<T: Le>(vs: &[T], out: &mut Vec<u8>) {
