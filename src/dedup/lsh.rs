@@ -28,17 +28,26 @@ use crate::error::{Error, Result};
 /// The band keys of a signature.
 pub fn band_keys(sig: &[u32], bands: usize, rows: usize, out: &mut Vec<u64>) {
     out.clear();
-    let mut bytes = Vec::with_capacity(rows * 4);
-    for b in 0..bands {
-        out.push(band_key(sig, b, rows, &mut bytes));
-    }
+    out.reserve_exact(bands);
+    out.extend((0..bands).map(|b| band_key(sig, b, rows)));
 }
 
-/// The key of band `b` of a signature (`bytes` is scratch space).
-fn band_key(sig: &[u32], b: usize, rows: usize, bytes: &mut Vec<u8>) -> u64 {
-    bytes.clear();
-    for v in &sig[b * rows..(b + 1) * rows] {
-        bytes.extend_from_slice(&v.to_le_bytes());
+/// The key of band `b` of a signature: xxh3 of its rows' little-endian
+/// bytes, seeded with the band's number.
+fn band_key(sig: &[u32], b: usize, rows: usize) -> u64 {
+    let values = &sig[b * rows..(b + 1) * rows];
+    // Bands of up to 16 rows (every sensible setting) are laid out on the
+    // stack; this runs for every band of every record.
+    let mut stack = [0u8; 64];
+    let mut heap = Vec::new();
+    let bytes: &mut [u8] = if rows * 4 <= stack.len() {
+        &mut stack[..rows * 4]
+    } else {
+        heap.resize(rows * 4, 0);
+        &mut heap
+    };
+    for (chunk, v) in bytes.chunks_exact_mut(4).zip(values) {
+        chunk.copy_from_slice(&v.to_le_bytes());
     }
     xxh3_64_with_seed(bytes, b as u64)
 }
@@ -53,7 +62,7 @@ pub fn first_meeting(key: u64, a: &[u32], b: &[u32], bands: usize, rows: usize) 
     let Some(first) = (0..bands).find(|&k| a[k * rows..(k + 1) * rows] == b[k * rows..(k + 1) * rows]) else {
         return true;
     };
-    band_key(a, first, rows, &mut Vec::with_capacity(rows * 4)) == key
+    band_key(a, first, rows) == key
 }
 
 /// Band entries, spilled to sorted runs past a budget.

@@ -104,9 +104,9 @@ impl Counter {
 
     fn add(&mut self, task: &str, rec: &Record) {
         self.records += 1;
-        *self.tasks.entry(task.to_string()).or_default() += 1;
+        *entry(&mut self.tasks, task) += 1;
         for t in rec.tags.iter().filter(|t| !t.starts_with("task:")) {
-            *self.tags.entry(t.clone()).or_default() += 1;
+            *entry(&mut self.tags, t) += 1;
         }
     }
 
