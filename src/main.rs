@@ -13,6 +13,13 @@ use curate::pipeline::{self, RunOptions};
 use curate::rules::{RuleFiles, Rules};
 use curate::Error;
 
+/// jemalloc: every record is allocated by a worker thread and freed by the
+/// thread that writes it out; the system allocator takes the worker's lock
+/// for each such free and the two threads wait on each other.
+#[cfg(all(feature = "jemalloc", unix, not(target_env = "musl")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn load_rules(dir: Option<&Path>) -> Result<Rules, Error> {
     let files = match dir {
         Some(d) => RuleFiles::from_dir(d).map_err(Error::Rules)?,
