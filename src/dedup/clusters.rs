@@ -396,6 +396,11 @@ pub fn decide_with_pairs(
     drops.retain(|d| !kept_again.contains(&d.seq));
     drops.sort_by_key(|d| d.seq);
     decision.drops = drops;
+    // Freeing the signatures, shingle sets and band entries (hundreds of
+    // megabytes on a large run) keeps one thread busy for tens of
+    // milliseconds; routing need not wait for it.
+    let held = (c.sigs, c.sets, c.bands);
+    std::thread::spawn(move || drop(held));
     Ok(decision)
 }
 
