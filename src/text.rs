@@ -102,6 +102,51 @@ fn class(b: u8) -> u8 {
     CLASS[usize::from(b)]
 }
 
+/// `0x0101...01` times a byte: that byte in every lane of a `u64`.
+const fn lanes(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+/// The top bit of every lane.
+const HIGH: u64 = lanes(0x80);
+
+/// The top bit of each lane of `x` (lanes below 0x80) that is at least `n`
+/// (at most 0x80): adding `0x80 - n` carries into the top bit exactly then,
+/// and never out of the lane.
+fn at_least(x: u64, n: u8) -> u64 {
+    x.wrapping_add(lanes(0x80 - n)) & HIGH
+}
+
+/// The top bit of each of the 8 bytes of `v` (little-endian lanes) that is
+/// not an ASCII letter, digit or `_` ([`JOINS`]).
+fn not_joins(v: u64) -> u64 {
+    let ascii = !v & HIGH;
+    let x = v & !HIGH;
+    let in_range = |x: u64, lo: u8, hi: u8| at_least(x, lo) & !at_least(x, hi + 1);
+    // `| 0x20` folds upper-case letters onto lower-case, and sends no other
+    // ASCII byte into `a`..=`z`.
+    let joins = in_range(x | lanes(0x20), b'a', b'z') | in_range(x, b'0', b'9') | in_range(x, b'_', b'_');
+    !(joins & ascii) & HIGH
+}
+
+/// The end of the run of ASCII letters, digits and `_` from `i`: eight
+/// bytes at a time (this scan is most of the time words take).
+fn joins_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let stop = not_joins(u64::from_le_bytes(word));
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && class(b[i]) & JOINS != 0 {
+        i += 1;
+    }
+    i
+}
+
 /// A character outside ASCII that the simple rules split.
 #[derive(Clone, Copy)]
 enum Wide {
@@ -179,10 +224,7 @@ impl<'a> Words<'a> {
             }
             i += 1;
             loop {
-                i += b[i..]
-                    .iter()
-                    .position(|&x| class(x) & JOINS == 0)
-                    .unwrap_or(b.len() - i);
+                i = joins_end(b, i);
                 if !covered(i) {
                     return Err(i);
                 }
@@ -501,6 +543,31 @@ mod tests {
         }
         let covid: Vec<&str> = super::words(cases[1]).collect();
         assert_eq!(covid[..7], ["讨", "论", "给", "定", "的", "COVID", "19"]);
+    }
+
+    /// The eight-bytes-at-a-time scan stops where the byte table says, for
+    /// every byte value at every position of a run.
+    #[test]
+    fn joins_end_stops_at_the_first_byte_that_joins_nothing() {
+        let slow = |b: &[u8], i: usize| {
+            i + b[i..]
+                .iter()
+                .position(|&x| super::class(x) & super::JOINS == 0)
+                .unwrap_or(b.len() - i)
+        };
+        for stop in 0..=255u8 {
+            for at in 0..20 {
+                let mut b: Vec<u8> = b"aZ09_zA9".iter().cycle().take(24).copied().collect();
+                b[at] = stop;
+                for from in 0..at.min(10) + 1 {
+                    assert_eq!(
+                        super::joins_end(&b, from),
+                        slow(&b, from),
+                        "byte {stop:#x} at {at} from {from}"
+                    );
+                }
+            }
+        }
     }
 
     proptest::proptest! {
