@@ -485,6 +485,13 @@ impl BackgroundWriter {
         }
     }
 
+    /// Says no batch follows: the writer encodes what it holds and closes
+    /// its last shard on its own thread, while the caller goes on;
+    /// [`BackgroundWriter::finish`] then waits for it.
+    pub fn close(&mut self) {
+        self.tx = None;
+    }
+
     /// Waits for every queued batch and closes the last shard.
     pub fn finish(&mut self) -> Result<Vec<PathBuf>> {
         self.tx = None;

@@ -439,6 +439,10 @@ pub(crate) fn finish_dedup(
         &mut sink,
         stripper.as_mut(),
     )?;
+    // Every record is routed: both writers encode their last row groups at
+    // once, and while the clusters table is written.
+    kept.close();
+    rejected.close();
     crate::dedup::clusters::write_clusters(&out.join("dedup").join("clusters.parquet"), decision, id)?;
     if let Some(lc) = lines {
         let lines = lc.report(stripper.as_ref());
