@@ -12,6 +12,10 @@
 # and datasketch (see below), then datatrove's MinHash (2 workers), the peers
 # through run_peers.sh on the same file, and prints one line per tool and the
 # ratios of medians (wall time and peak RSS).
+#
+# ALT_FEATURES (e.g. --no-default-features: the system allocator instead of
+# jemalloc) adds a second build of curate, run with zstd output in the same
+# rounds and reported as curate-alt, to compare two builds side by side.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -23,6 +27,13 @@ mkdir -p "$OUTROOT"
 (cd "$ROOT" && cargo build --release -q)
 BIN="$OUTROOT/curate"
 cp "${CARGO_TARGET_DIR:-$ROOT/target}/release/curate" "$BIN"
+VARIANTS="zstd snappy"
+if [ -n "${ALT_FEATURES:-}" ]; then
+  # shellcheck disable=SC2086 # several flags in one variable
+  (cd "$ROOT" && cargo build --release -q $ALT_FEATURES)
+  cp "${CARGO_TARGET_DIR:-$ROOT/target}/release/curate" "$OUTROOT/curate-alt"
+  VARIANTS="zstd snappy alt"
+fi
 
 RULES="$OUTROOT/rules"
 rm -rf "$RULES"
@@ -50,10 +61,12 @@ PEER_RUNS="${PEER_RUNS:-3}"
 RUNS_PER_ROUND="${RUNS_PER_ROUND:-3}"
 rm -f "$OUTROOT/summary.txt" "$OUTROOT"/curate-*.runs
 : >"$OUTROOT/curate.lines"
-curate_run() {  # codec
+curate_run() {  # variant: zstd, snappy (the output codec) or alt (the ALT_FEATURES build, zstd)
+  local bin="$BIN" codec="$1"
+  if [ "$1" = alt ]; then bin="$OUTROOT/curate-alt" codec=zstd; fi
   rm -rf "$OUTROOT/curate-out"
-  /usr/bin/time -v "$BIN" run "$INPUT" --out "$OUTROOT/curate-out" --rules "$RULES" --stages dedup -q \
-    --compression "$1" 2>"$OUTROOT/curate.time"
+  /usr/bin/time -v "$bin" run "$INPUT" --out "$OUTROOT/curate-out" --rules "$RULES" --stages dedup -q \
+    --compression "$codec" 2>"$OUTROOT/curate.time"
   python3 - "$OUTROOT" <<'PY1' >>"$OUTROOT/curate-$1.runs"
 import re, sys, os
 t = open(os.path.join(sys.argv[1], "curate.time")).read()
@@ -66,14 +79,14 @@ print(secs, cpu, rss)
 PY1
 }
 for _ in $(seq "$PEER_RUNS"); do
-  for CODEC in zstd snappy; do
-    for _ in $(seq "$RUNS_PER_ROUND"); do curate_run "$CODEC"; done
+  for VARIANT in $VARIANTS; do
+    for _ in $(seq "$RUNS_PER_ROUND"); do curate_run "$VARIANT"; done
   done
   "$PEERS/run_peers.sh" "$INPUT" "$OUTROOT" rensa datasketch >/dev/null
 done
 "$PEERS/run_peers.sh" "$INPUT" "$OUTROOT" dt_minhash_w2 >/dev/null
-for CODEC in zstd snappy; do
-  python3 - "$OUTROOT" "$INPUT" "$CODEC" <<'PY2' | tee -a "$OUTROOT/curate.lines"
+for VARIANT in $VARIANTS; do
+  python3 - "$OUTROOT" "$INPUT" "$VARIANT" <<'PY2' | tee -a "$OUTROOT/curate.lines"
 import json, sys, os
 out, inp, codec = sys.argv[1], sys.argv[2], sys.argv[3]
 runs = sorted(tuple(map(float, l.split())) for l in open(os.path.join(out, f"curate-{codec}.runs")) if l.strip())
