@@ -494,11 +494,25 @@ impl Signatures {
     fn from_spool(spool: Spool<u32>, perms: usize) -> Result<Self> {
         let path = spool.path.clone();
         Ok(match spool.finish()? {
-            Some(sigs) => Signatures {
-                parts: vec![(0, None, path)],
-                perms,
-                mem: Some(vec![sigs]),
-            },
+            // One part per chunk: each holds whole signatures.
+            Some(chunks) => {
+                let mut parts = Vec::with_capacity(chunks.len().max(1));
+                let mut first = 0u32;
+                for c in &chunks {
+                    parts.push((first, None, path.clone()));
+                    first += c.len().checked_div(perms).unwrap_or(0) as u32;
+                }
+                let mut mem = chunks;
+                if parts.is_empty() {
+                    parts.push((0, None, path));
+                    mem.push(Vec::new());
+                }
+                Signatures {
+                    parts,
+                    perms,
+                    mem: Some(mem),
+                }
+            }
             None => Signatures {
                 parts: vec![(0, Some(File::open(&path).map_err(|e| Error::io(&path, e))?), path)],
                 perms,
@@ -612,20 +626,40 @@ pub(crate) fn from_le<T: Le>(b: &[u8]) -> Vec<T> {
 /// Values appended in order: held in memory as they are until
 /// [`Spool::spill`], then written little-endian to a file. Held values are
 /// handed over without a copy or a decoding step.
+///
+/// Held values are kept in chunks of about [`CHUNK_BYTES`], and one write
+/// never straddles two chunks: a spool grows without copying what it
+/// holds, where a doubling `Vec` copies it all again at every step and
+/// touches twice the memory on the way (the signatures and shingle sets of
+/// a large run are hundreds of megabytes).
 struct Spool<T: Le> {
     path: PathBuf,
-    mem: Option<Vec<T>>,
+    mem: Option<Vec<Vec<T>>>,
+    /// Values held in memory.
+    held: usize,
+    /// Values per chunk.
+    chunk: usize,
     file: Option<BufWriter<File>>,
     /// Scratch for the bytes of values written to the file.
     bytes: Vec<u8>,
 }
 
+/// Bytes of one chunk of a [`Spool`].
+const CHUNK_BYTES: usize = 4 << 20;
+
 impl<T: Le> Spool<T> {
     /// A spool for `path`, holding its values in memory for now.
     fn new(path: &Path) -> Self {
+        Self::with_chunk_bytes(path, CHUNK_BYTES)
+    }
+
+    /// A spool holding its values in chunks of `bytes` (tests use small ones).
+    fn with_chunk_bytes(path: &Path, bytes: usize) -> Self {
         Spool {
             path: path.to_path_buf(),
             mem: Some(Vec::new()),
+            held: 0,
+            chunk: (bytes / T::SIZE).max(1),
             file: None,
             bytes: Vec::new(),
         }
@@ -634,8 +668,15 @@ impl<T: Le> Spool<T> {
     /// Appends `vs`.
     fn write(&mut self, vs: &[T]) -> Result<()> {
         match (&mut self.mem, &mut self.file) {
-            (Some(m), _) => {
-                m.extend_from_slice(vs);
+            (Some(chunks), _) => {
+                let room = chunks.last().map_or(0, |c| c.capacity() - c.len());
+                if vs.len() > room {
+                    chunks.push(Vec::with_capacity(vs.len().max(self.chunk)));
+                }
+                if let Some(c) = chunks.last_mut() {
+                    c.extend_from_slice(vs);
+                }
+                self.held += vs.len();
                 Ok(())
             }
             (None, Some(f)) => {
@@ -649,28 +690,29 @@ impl<T: Le> Spool<T> {
 
     /// Bytes held in memory.
     fn held(&self) -> usize {
-        self.mem.as_ref().map_or(0, |m| m.len() * T::SIZE)
+        self.held * T::SIZE
     }
 
     /// Writes what is held to the file; later values go straight there.
     fn spill(&mut self) -> Result<()> {
-        if let Some(m) = self.mem.take() {
+        if let Some(chunks) = self.mem.take() {
             let mut f = create(&self.path)?;
-            for chunk in m.chunks(1 << 16) {
+            for part in chunks.iter().flat_map(|c| c.chunks(1 << 16)) {
                 self.bytes.clear();
-                put_le(chunk, &mut self.bytes);
+                put_le(part, &mut self.bytes);
                 f.write_all(&self.bytes).map_err(|e| Error::io(&self.path, e))?;
             }
+            self.held = 0;
             self.file = Some(f);
         }
         Ok(())
     }
 
-    /// Ends writing: the values when they are held, else `None` once the
-    /// file is complete.
-    fn finish(mut self) -> Result<Option<Vec<T>>> {
-        if let Some(m) = self.mem.take() {
-            return Ok(Some(m));
+    /// Ends writing: the chunks of values when they are held (each write
+    /// whole in one chunk), else `None` once the file is complete.
+    fn finish(mut self) -> Result<Option<Vec<Vec<T>>>> {
+        if let Some(chunks) = self.mem.take() {
+            return Ok(Some(chunks));
         }
         if let Some(mut f) = self.file.take() {
             f.flush().map_err(|e| Error::io(&self.path, e))?;
@@ -695,8 +737,13 @@ fn idx_path(path: &Path) -> PathBuf {
 impl<T: Le> BlobWriter<T> {
     /// Blobs for the file at `path`, held in memory for now.
     pub fn new(path: &Path) -> Self {
+        Self::with_chunk_bytes(path, CHUNK_BYTES)
+    }
+
+    /// Blobs held in chunks of `bytes` of values (tests use small ones).
+    fn with_chunk_bytes(path: &Path, bytes: usize) -> Self {
         BlobWriter {
-            w: Spool::new(path),
+            w: Spool::with_chunk_bytes(path, bytes),
             idx: Spool::new(&idx_path(path)),
             end: 0,
         }
@@ -726,22 +773,48 @@ impl<T: Le> BlobWriter<T> {
         let ip = self.idx.path.clone();
         let (data, idx) = (self.w.finish()?, self.idx.finish()?);
         let open = |p: &Path| File::open(p).map_err(|e| Error::io(p, e));
-        let part = match (data, idx) {
-            (Some(data), Some(idx)) => BlobPart {
-                first: 0,
-                files: None,
-                path,
-                mem: Some((data, idx)),
-            },
-            _ => BlobPart {
-                first: 0,
-                files: Some((open(&path)?, open(&ip)?)),
-                path,
-                mem: None,
-            },
-        };
-        Ok(Blobs { parts: vec![part] })
+        match (data, idx) {
+            (Some(data), Some(idx)) => Ok(Blobs {
+                parts: held_parts(data, &idx.concat(), &path),
+            }),
+            _ => Ok(Blobs {
+                parts: vec![BlobPart {
+                    first: 0,
+                    files: Some((open(&path)?, open(&ip)?)),
+                    path,
+                    mem: None,
+                }],
+            }),
+        }
     }
+}
+
+/// Held blobs as one part per chunk of values: a chunk holds whole blobs,
+/// and its part's end offsets count from the chunk's start. `ends` are the
+/// blobs' end offsets in bytes over all chunks.
+fn held_parts<T: Le>(chunks: Vec<Vec<T>>, ends: &[u64], path: &Path) -> Vec<BlobPart<T>> {
+    let mut parts = Vec::with_capacity(chunks.len() + 1);
+    let (mut blob, mut base) = (0usize, 0u64);
+    let part = |first: usize, data: Vec<T>, ends: &[u64], base: u64| BlobPart {
+        first: first as u32,
+        files: None,
+        path: path.to_path_buf(),
+        mem: Some((data, ends.iter().map(|e| e - base).collect())),
+    };
+    for data in chunks {
+        let end = base + (data.len() * T::SIZE) as u64;
+        let first = blob;
+        while blob < ends.len() && ends[blob] <= end {
+            blob += 1;
+        }
+        parts.push(part(first, data, &ends[first..blob], base));
+        base = end;
+    }
+    // Empty blobs after the last value (or no values at all).
+    if blob < ends.len() || parts.is_empty() {
+        parts.push(part(blob, Vec::new(), &ends[blob..], base));
+    }
+    parts
 }
 
 /// Blobs by index (one file pair per task, each with its first index).
@@ -827,11 +900,16 @@ mod tests {
     /// spilled to their files before, between or after the pushes.
     #[test]
     fn blobs_read_back_the_same_held_or_spilled() {
-        let blobs: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; i as usize * 3]).collect();
-        for spill_at in [None, Some(0), Some(4), Some(10)] {
+        // Empty blobs first, between and last; chunks of one default size
+        // and of sizes that cut the blobs into many parts.
+        let blobs: Vec<Vec<u8>> = (0..10u8).chain([0, 0]).map(|i| vec![i; i as usize * 3]).collect();
+        for (spill_at, chunk) in [None, Some(0), Some(4), Some(12)]
+            .into_iter()
+            .flat_map(|s| [(s, CHUNK_BYTES), (s, 1), (s, 7), (s, 40)])
+        {
             let dir = tempfile::tempdir().expect("test");
             let path = dir.path().join("b.bin");
-            let mut w = BlobWriter::new(&path);
+            let mut w = BlobWriter::with_chunk_bytes(&path, chunk);
             for (i, b) in blobs.iter().enumerate() {
                 if spill_at == Some(i) {
                     w.spill().expect("test");
@@ -848,9 +926,10 @@ mod tests {
                 assert_eq!(
                     r.get(i as u32).expect("test").as_ref(),
                     b.as_slice(),
-                    "{spill_at:?} blob {i}"
+                    "{spill_at:?} chunk {chunk} blob {i}"
                 );
             }
+            assert!(r.get(blobs.len() as u32).is_err(), "{spill_at:?} chunk {chunk}");
         }
     }
 
@@ -858,9 +937,15 @@ mod tests {
     #[test]
     fn signatures_read_back_the_same_held_or_spilled() {
         let sigs: Vec<Vec<u32>> = (0..5u32).map(|i| (0..4).map(|j| i * 10 + j).collect()).collect();
-        for spill in [false, true] {
+        for (spill, chunk) in [
+            (false, CHUNK_BYTES),
+            (true, CHUNK_BYTES),
+            (false, 16),
+            (false, 40),
+            (true, 40),
+        ] {
             let dir = tempfile::tempdir().expect("test");
-            let mut s = Spool::new(&dir.path().join("signatures.bin"));
+            let mut s = Spool::with_chunk_bytes(&dir.path().join("signatures.bin"), chunk);
             for (i, sig) in sigs.iter().enumerate() {
                 if spill && i == 2 {
                     s.spill().expect("test");
@@ -868,7 +953,7 @@ mod tests {
                 s.write(sig).expect("test");
             }
             let r = Signatures::from_spool(s, 4).expect("test");
-            let mut w = BlobWriter::new(&dir.path().join("sets.bin"));
+            let mut w = BlobWriter::with_chunk_bytes(&dir.path().join("sets.bin"), chunk);
             for (i, sig) in sigs.iter().enumerate() {
                 if spill && i == 3 {
                     w.spill().expect("test");
@@ -880,11 +965,15 @@ mod tests {
                 assert_eq!(
                     sets.get(i as u32).expect("test").as_ref(),
                     sig.as_slice(),
-                    "spill {spill}"
+                    "spill {spill} chunk {chunk}"
                 );
             }
             for (i, sig) in sigs.iter().enumerate() {
-                assert_eq!(r.get(i as u32).expect("test").as_ref(), sig.as_slice(), "spill {spill}");
+                assert_eq!(
+                    r.get(i as u32).expect("test").as_ref(),
+                    sig.as_slice(),
+                    "spill {spill} chunk {chunk}"
+                );
             }
         }
     }
