@@ -166,6 +166,12 @@ pub(crate) fn wide_char(a: u8, b: u8, c: u8) -> u32 {
     (u32::from(a & 0x0f) << 12) | (u32::from(b & 0x3f) << 6) | u32::from(c & 0x3f)
 }
 
+/// A Han ideograph the simple rules cover (U+3400-U+4DBF, U+4E00-U+9FFF):
+/// a word of its own, with no case.
+pub(crate) fn is_han(c: u32) -> bool {
+    matches!(c, 0x3400..=0x4dbf | 0x4e00..=0x9fff)
+}
+
 /// The kind of the character starting at byte `i` of `b` (valid UTF-8), if
 /// the simple rules cover it. All of them take three bytes.
 fn wide_at(b: &[u8], i: usize) -> Option<Wide> {
@@ -173,7 +179,7 @@ fn wide_at(b: &[u8], i: usize) -> Option<Wide> {
         return None;
     }
     match wide_char(b[i], b[i + 1], b[i + 2]) {
-        0x3400..=0x4dbf | 0x4e00..=0x9fff => Some(Wide::Han),
+        c if is_han(c) => Some(Wide::Han),
         // — “ ” … 、 。 〈〉《》「」『』【】 ！ （ ） ？
         0x2014 | 0x201c | 0x201d | 0x2026 | 0x3001 | 0x3002 | 0x3008..=0x3011 | 0xff01 | 0xff08 | 0xff09 | 0xff1f => {
             Some(Wide::Punct)

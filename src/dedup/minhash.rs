@@ -60,7 +60,7 @@ fn word_hash(w: &str, buf: &mut String) -> u64 {
     // A Han character (every word of Chinese text) has no case: hashed as
     // it is, without the case tables.
     if let &[a @ 0xe0..=0xef, b, c] = w.as_bytes() {
-        if matches!(crate::text::wide_char(a, b, c), 0x3400..=0x4dbf | 0x4e00..=0x9fff) {
+        if crate::text::is_han(crate::text::wide_char(a, b, c)) {
             return xxhash_rust::xxh3::xxh3_64(w.as_bytes());
         }
     }

@@ -18,8 +18,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::dedup::config::{DedupConfig, Policy};
-#[cfg(doc)]
-use crate::dedup::lsh::band_keys;
 use crate::dedup::lsh::BandStore;
 use crate::error::{Error, Result};
 
@@ -30,7 +28,7 @@ pub struct Keys {
     pub exact: Option<u128>,
     /// MinHash signature (empty when near dedup is off or the text has no words).
     pub sig: Vec<u32>,
-    /// The signature's LSH band keys ([`band_keys`]), one per band.
+    /// The signature's LSH band keys ([`crate::dedup::lsh::band_keys`]), one per band.
     pub bands: Vec<u64>,
     /// Sorted distinct 32-bit shingle hashes, for exact verification.
     pub shingles: Vec<u32>,
