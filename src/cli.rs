@@ -84,6 +84,9 @@ pub enum Command {
     TagExplain(TagExplainArgs),
     /// Measure the tagger's task accuracy on labelled sets.
     TagEval(TagEvalArgs),
+    /// Measure the quality and sensitive rules on records labelled by reading:
+    /// drop precision per rule, good records kept, junk caught, per language.
+    EvalJudged(EvalJudgedArgs),
     /// Train a linear text classifier (hashed word and character n-grams).
     Train(TrainArgs),
     /// Plan a distributed run and submit its steps to Slurm as chained job arrays.
@@ -294,6 +297,26 @@ pub struct TagExplainArgs {
     /// Print the explanation as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `curate eval-judged`.
+#[derive(Debug, Args)]
+pub struct EvalJudgedArgs {
+    /// The labels (JSON Lines: source, line, sha, lang, label, category, reason).
+    #[arg(value_name = "LABELS.jsonl", default_value = "fixtures/judged/labels.jsonl")]
+    pub labels: PathBuf,
+
+    /// Folder the labels' source paths are relative to.
+    #[arg(long, value_name = "DIR", default_value = "../shared/corpora")]
+    pub corpora: PathBuf,
+
+    /// Rules folder (default: the built-in rules).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
+    /// Also list every record on which the rules and the label disagree.
+    #[arg(long)]
+    pub errors: bool,
 }
 
 /// `curate tag-eval`.

@@ -208,6 +208,12 @@ fn main() -> ExitCode {
             .map(|s| print!("{s}")),
         Command::TagExplain(args) => curate::tag::commands::tag_explain(&args),
         Command::TagEval(args) => curate::tag::commands::tag_eval(&args),
+        Command::EvalJudged(args) => load_rules(args.rules.as_deref()).and_then(|rules| {
+            let labels = curate::audit::judged::read_labels(&args.labels)?;
+            let eval = curate::audit::judged::evaluate(&rules, labels, &args.corpora)?;
+            print!("{}", eval.summary(args.errors));
+            Ok(())
+        }),
         Command::Train(args) => curate::tag::commands::train(&args),
         Command::Slurm(args) => return judged(curate::distributed::slurm::command(&args)),
         Command::Status(args) => return judged(curate::distributed::status::command(&args.out, args.format)),

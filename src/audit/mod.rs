@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod diff;
 pub mod explain;
+pub mod judged;
 pub mod list;
 pub mod run_dir;
 pub mod tune;
