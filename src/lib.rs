@@ -48,6 +48,7 @@ pub mod pipeline;
 pub mod read;
 pub mod record;
 pub mod registry;
+pub mod repair;
 pub mod rules;
 pub mod stage;
 pub mod tag;

@@ -28,6 +28,10 @@ fn filter_stage(files: &RuleFiles, name: &'static str) -> Result<Option<Box<dyn 
 /// Per-record stages, in pipeline order.
 pub static RECORD_STAGES: &[StageDef] = &[
     StageDef {
+        name: "repair",
+        build: crate::repair::build,
+    },
+    StageDef {
         name: "quality",
         build: |files| filter_stage(files, "quality"),
     },
@@ -90,6 +94,8 @@ pub static FILTER_KINDS: &[FilterKind] = &[
     quality::short_lines::KIND,
     quality::newline_ratio::KIND,
     quality::phrases::KIND,
+    quality::placeholder::KIND,
+    quality::refusal::KIND,
     quality::repeats_instruction::KIND,
     quality::truncated::KIND,
     quality::conversation::KIND,

@@ -7,7 +7,8 @@
 //! reason. The labels were written before the tool's verdicts were looked at
 //! (`fixtures/judged/GUIDELINE.md`).
 //!
-//! Every rule of the quality and sensitive stages is evaluated on every
+//! The repair stage runs first, as in a run; then every rule of the quality
+//! and sensitive stages is evaluated on every
 //! labelled record, whatever an earlier rule decided, so each rule's drop
 //! precision stands on its own:
 //! - **precision of a rule**: of the records the rule would drop, the share
@@ -107,8 +108,8 @@ pub fn read_labels(path: &Path) -> Result<Vec<Label>> {
         if line.trim().is_empty() {
             continue;
         }
-        let label: Label = serde_json::from_str(line)
-            .map_err(|e| Error::Usage(format!("{}:{}: {e}", path.display(), i + 1)))?;
+        let label: Label =
+            serde_json::from_str(line).map_err(|e| Error::Usage(format!("{}:{}: {e}", path.display(), i + 1)))?;
         if label.label != "keep" && label.label != "drop" {
             return Err(Error::Usage(format!(
                 "{}:{}: label is {:?}, expected \"keep\" or \"drop\"",
@@ -128,7 +129,7 @@ pub fn evaluate(rules: &Rules, labels: Vec<Label>, corpora: &Path) -> Result<Jud
     let stages: Vec<_> = rules
         .record_stages
         .iter()
-        .filter(|s| matches!(s.name(), "quality" | "sensitive"))
+        .filter(|s| matches!(s.name(), "repair" | "quality" | "sensitive"))
         .collect();
     let rule_ids: Vec<String> = stages.iter().flat_map(|s| s.rules()).map(|r| r.id).collect();
     let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -223,8 +224,11 @@ impl JudgedEval {
     /// Each rule's drops and how many were right, for records whose language
     /// passes `lang` (every rule listed, in order).
     pub fn rule_scores(&self, lang: Option<&str>) -> Vec<(String, RuleScore)> {
-        let mut scores: Vec<(String, RuleScore)> =
-            self.rule_ids.iter().map(|id| (id.clone(), RuleScore::default())).collect();
+        let mut scores: Vec<(String, RuleScore)> = self
+            .rule_ids
+            .iter()
+            .map(|id| (id.clone(), RuleScore::default()))
+            .collect();
         for j in self.records.iter().filter(|j| lang.is_none_or(|l| j.label.lang == l)) {
             for id in &j.failed {
                 if let Some((_, s)) = scores.iter_mut().find(|(r, _)| r == id) {
@@ -292,8 +296,16 @@ impl JudgedEval {
                 pct(s.junk_caught())
             );
         }
-        let _ = writeln!(out, "\n{:<36} {:>6} {:>10} {:>12} {:>12}", "rule", "drops", "precision", "en", "zh");
-        let (all, en, zh) = (self.rule_scores(None), self.rule_scores(Some("en")), self.rule_scores(Some("zh")));
+        let _ = writeln!(
+            out,
+            "\n{:<36} {:>6} {:>10} {:>12} {:>12}",
+            "rule", "drops", "precision", "en", "zh"
+        );
+        let (all, en, zh) = (
+            self.rule_scores(None),
+            self.rule_scores(Some("en")),
+            self.rule_scores(Some("zh")),
+        );
         let cell = |s: &RuleScore| {
             if s.drops == 0 {
                 "-".to_string()
@@ -315,7 +327,11 @@ impl JudgedEval {
                 cell(z)
             );
         }
-        let _ = writeln!(out, "\n{:<18} {:>9} {:>9} {:>7}", "drop category", "labelled", "dropped", "recall");
+        let _ = writeln!(
+            out,
+            "\n{:<18} {:>9} {:>9} {:>7}",
+            "drop category", "labelled", "dropped", "recall"
+        );
         for (c, n, d) in self.categories() {
             let _ = writeln!(out, "{:<18} {:>9} {:>9} {:>7}", c, n, d, pct(ratio(d, n)));
         }
@@ -326,7 +342,11 @@ impl JudgedEval {
                     out,
                     "  {:<4} {:<40} {}:{}  [{}] {}",
                     j.label.label,
-                    if j.failed.is_empty() { "kept".to_string() } else { j.failed.join(",") },
+                    if j.failed.is_empty() {
+                        "kept".to_string()
+                    } else {
+                        j.failed.join(",")
+                    },
                     j.label.source,
                     j.label.line,
                     j.label.category,

@@ -17,6 +17,8 @@ pub mod line_fraction;
 pub mod mean_word_length;
 pub mod newline_ratio;
 pub mod phrases;
+pub mod placeholder;
+pub mod refusal;
 pub mod repeats_instruction;
 pub mod short_lines;
 pub mod stop_words;

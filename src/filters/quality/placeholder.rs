@@ -1,0 +1,210 @@
+//! `placeholder`: answers that are a placeholder or hold an unfilled template
+//! variable.
+//!
+//! ## What it measures
+//! The number of assistant turns that either
+//! - open, once trimmed and with `&lt;`/`&gt;`/`&amp;` decoded, with one of the
+//!   listed `placeholders` (ASCII case-insensitive: `<nooutput`, `<无输出`, …)
+//!   followed by at most `rest_max` characters (the generator's note "GPT 模型无法
+//!   完成此类指令" is no answer; a placeholder before a whole answer is left to
+//!   other rules); or
+//! - hold a template variable `{{name}}` outside code (fenced blocks and inline
+//!   backticks are skipped) when no user turn holds `{{` (the user did not ask
+//!   for a template).
+//!
+//! ## Why
+//! Generated sets mark answers the generator could not give with a
+//! placeholder (`<nooutput>` in the Alpaca generation prompt, `&lt;无输入&gt;`
+//! escaped in translations), and identity sets ship answers to be filled in
+//! (`I am {{name}}, an AI assistant developed by {{author}}`). Trained on, the
+//! model learns to answer with the placeholder. Code answers (Jinja, Vue,
+//! Handlebars) use `{{ }}` legitimately, so code is not read.
+//!
+//! ## Example
+//! llamafactory v1_sft_demo: `"Hello! I am {{name}}, an AI assistant developed
+//! by {{author}}."` measures 1; alpaca_5000: `"<nooutput>"` measures 1.
+//!
+//! ## Parameters
+//! - `placeholders`: what a placeholder answer opens with.
+//! - `rest_max`: characters after the placeholder still counted as a placeholder answer (default 60).
+//! - `template_vars`: look for `{{name}}` variables (default true).
+
+use regex::Regex;
+
+use crate::record::Role;
+use crate::registry::FilterKind;
+use crate::rules::{BuildContext, KeyError};
+use crate::stage::{Analysis, Filter, Measure};
+
+/// Registry entry.
+pub const KIND: FilterKind = FilterKind {
+    name: "placeholder",
+    stage: "quality",
+    default_scope: None,
+    range: (0.0, f64::MAX),
+    summary: "assistant turns that are a placeholder or hold an unfilled {{variable}}",
+    build,
+};
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    placeholders: Vec<String>,
+    #[serde(default = "rest_max")]
+    rest_max: usize,
+    #[serde(default = "yes")]
+    template_vars: bool,
+}
+
+fn rest_max() -> usize {
+    60
+}
+
+struct Placeholder {
+    /// Lower-cased placeholders.
+    placeholders: Vec<String>,
+    rest_max: usize,
+    var: Option<Regex>,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
+    let p: Params = ctx.parse()?;
+    if p.placeholders.iter().any(|s| s.trim().is_empty()) {
+        return Err(("placeholders".into(), "placeholders must not be empty".into()));
+    }
+    let var = if p.template_vars {
+        // A literal pattern: it compiles (checked by the tests).
+        Some(
+            Regex::new(r"\{\{\s*[A-Za-z_][A-Za-z0-9_.]*\s*\}\}")
+                .map_err(|e| ("template_vars".to_string(), e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    Ok(Box::new(Placeholder {
+        placeholders: p.placeholders.iter().map(|s| s.trim().to_lowercase()).collect(),
+        rest_max: p.rest_max,
+        var,
+    }))
+}
+
+/// The text outside fenced code blocks and inline code spans.
+fn prose(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        for (i, part) in line.split('`').enumerate() {
+            if i % 2 == 0 {
+                out.push_str(part);
+                out.push(' ');
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn decode_basic_entities(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+impl Filter for Placeholder {
+    fn metric(&self) -> &str {
+        "placeholder answers"
+    }
+
+    fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
+        let rec = cx.record();
+        let asks_template = rec
+            .turns
+            .iter()
+            .any(|t| t.role == Role::User && t.content.contains("{{"));
+        let mut n = 0usize;
+        let mut first = None;
+        for t in rec.turns.iter().filter(|t| t.role == Role::Assistant) {
+            let whole = decode_basic_entities(t.content.trim()).to_lowercase();
+            let opens = self.placeholders.iter().any(|p| {
+                whole
+                    .strip_prefix(p.as_str())
+                    .is_some_and(|rest| rest.trim().chars().count() <= self.rest_max)
+            });
+            let found = if opens {
+                Some(t.content.trim().to_string())
+            } else if let (Some(var), false) = (&self.var, asks_template) {
+                if t.content.contains("{{") {
+                    var.find(&prose(&t.content)).map(|m| m.as_str().to_string())
+                } else {
+                    None
+                }
+            } else {
+                None
+            };
+            if let Some(f) = found {
+                n += 1;
+                first.get_or_insert(f);
+            }
+        }
+        Some(Measure {
+            value: n as f64,
+            detail: first,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KIND;
+    use crate::filters::testing::{build, record, value};
+
+    const PARAMS: &str = r#"placeholders = ["<nooutput", "<无输出", "<无输入"]"#;
+
+    #[test]
+    fn placeholders_and_template_variables() {
+        let f = build(&KIND, PARAMS, None);
+        // alpaca_5000 and llamafactory v1_sft_demo.
+        let nooutput = record(r#"{"instruction": "Draw a cat.", "input": "", "output": "<nooutput>"}"#);
+        let escaped = record(r#"{"instruction": "画一只猫。", "input": "", "output": " &lt;无输出&gt; "}"#);
+        let template = record(
+            r#"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello! I am {{name}}, an AI assistant developed by {{author}}."}]}"#,
+        );
+        assert_eq!(value(f.as_ref(), &nooutput), Some(1.0));
+        assert_eq!(value(f.as_ref(), &escaped), Some(1.0));
+        assert_eq!(value(f.as_ref(), &template), Some(1.0));
+        // alpaca_chinese_carbonz0: the generator's note after the placeholder.
+        let note = record(
+            r#"{"instruction": "设计一张海报。", "input": "", "output": "&lt;无输入&gt;\n\n该指令不能由 GPT 模型完成，因为它需要视觉输出。"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &note), Some(1.0));
+        let story = format!(
+            r#"{{"instruction": "写一个故事。", "input": "", "output": "&lt;无输入&gt;\n{}"}}"#,
+            "老太婆慢慢地穿过密林。".repeat(10)
+        );
+        assert_eq!(value(f.as_ref(), &record(&story)), Some(0.0));
+    }
+
+    #[test]
+    fn code_and_asked_templates_are_not_placeholders() {
+        let f = build(&KIND, PARAMS, None);
+        let vue = record(
+            r#"{"instruction": "Write a Vue template showing a message.", "input": "", "output": "```html\n<p>{{ message }}</p>\n```\nThe `{{ message }}` binding shows the text."}"#,
+        );
+        assert_eq!(value(f.as_ref(), &vue), Some(0.0));
+        let asked = record(
+            r#"{"instruction": "Fill in {{name}} with a name: Hello {{name}}!", "input": "", "output": "Hello {{name}} becomes Hello Ann!"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &asked), Some(0.0));
+        let fine = record(r#"{"instruction": "Say hi.", "input": "", "output": "No output is needed: hi!"}"#);
+        assert_eq!(value(f.as_ref(), &fine), Some(0.0));
+    }
+}
