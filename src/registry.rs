@@ -96,6 +96,7 @@ pub static FILTER_KINDS: &[FilterKind] = &[
     quality::phrases::KIND,
     quality::placeholder::KIND,
     quality::refusal::KIND,
+    quality::translated_code::KIND,
     quality::repeats_instruction::KIND,
     quality::truncated::KIND,
     quality::conversation::KIND,

@@ -25,6 +25,10 @@
 //! a sentence, e.g. llamafactory_alpaca_zh_demo 'use "shimmer", "keepsake"
 //! and "breadth" in a sentence') are not measured either.
 //!
+//! An English answer that is a list of names or titles (most words capitalised)
+//! to a question in another language is not measured either: names are not
+//! translated (llamafactory_alpaca_zh_demo: the characters of Harry Potter).
+//!
 //! - `exempt`: phrases of the instruction that make a language switch
 //!   expected ("translate", "翻译", "in English", …), ASCII case-insensitive.
 //! - `min_letters`: letters a part needs to count as clear (default 24, so
@@ -143,11 +147,29 @@ impl Filter for LangMismatch {
             return None;
         }
         let resp = clear_lang(&answer, self.min_letters)?;
+        if resp == Lang::En && instr != Lang::En && names_only(&answer) {
+            return None;
+        }
         Some(Measure {
             value: if instr == resp { 0.0 } else { 1.0 },
             detail: (instr != resp).then(|| format!("{instr} -> {resp}")),
         })
     }
+}
+
+/// Whether a Latin-script answer is a list of names or titles: at least 70 %
+/// of its words of two or more letters start with a capital ("Harry Potter,
+/// Hermione Granger, Ron Weasley" to a Chinese question about the characters).
+fn names_only(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 2 && w.chars().all(|c| c.is_ascii_alphabetic()))
+        .collect();
+    let capital = words
+        .iter()
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+        .count();
+    !words.is_empty() && capital * 10 >= words.len() * 7
 }
 
 #[cfg(test)]
@@ -164,6 +186,11 @@ mod tests {
         let same = record(
             r#"{"instruction": "请详细描述一下太阳系的组成，以及各个行星的主要特点和它们之间的关系。", "input": "", "output": "太阳系由太阳和围绕它运行的八大行星、矮行星、卫星以及小行星和彗星等天体组成。"}"#,
         );
+        // llamafactory_alpaca_zh_demo: names stay in English.
+        let names = record(
+            r#"{"instruction": "列出《哈利·波特》中的五个主要角色。", "input": "", "output": "Harry Potter, Hermione Granger, Ron Weasley, Albus Dumbledore, Lord Voldemort"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &names), None);
         let translate = record(
             r#"{"instruction": "把这句话翻译成英文：太阳系由太阳组成。", "input": "", "output": "The solar system is made of the Sun."}"#,
         );

@@ -24,5 +24,6 @@ pub mod short_lines;
 pub mod stop_words;
 pub mod symbol_ratio;
 pub mod top_ngram;
+pub mod translated_code;
 pub mod truncated;
 pub mod word_count;

@@ -4,12 +4,17 @@
 //! 1 when the scoped text shows a sign of truncation, 0 otherwise; the sign
 //! is named in the reason:
 //! - an odd number of code fences (a ```` ``` ```` block never closed);
-//! - more opening than closing brackets of a kind, `()`, `[]`, `{}` and the
-//!   full-width `（）`, `【】`, `《》` (outside of code fences only the
-//!   count matters, so a list marker `1)` does not open anything);
+//! - a bracket of a kind, `()`, `[]`, `{}` and the full-width `（）`, `【】`,
+//!   `《》`, opened on the last line, followed by prose and never closed;
+//! - a last line that is only a list number (`10.`): the item never came;
 //! - an ending that cannot end a sentence: a comma, a colon, a dash, an
-//!   opening bracket, or (`end_words`) a word such as "the", "and", "和" as
-//!   the very last word after at least `min_words` words.
+//!   opening bracket, or (`end_words`, compared as written) a word such as
+//!   "the", "and", "和" as the very last word after at least `min_words` words.
+//!
+//! Not signs: a last line that reads as code (`echo $a`, `return a;`), a
+//! colon ending a form whose other fields end with one, a comma after a
+//! letter's closing word (`Sincerely,`), an unclosed bracket earlier in the
+//! text (a typo in a derivation), a capital `A` ending an answer key.
 //!
 //! ## Why
 //! Generation stopped by a length limit, or text cut by a scraper, ends in
@@ -21,7 +26,7 @@
 //! fence: dropped (`unclosed code fence`).
 //!
 //! ## Parameters
-//! - `end_words`: words that cannot end an answer (compared lowercased).
+//! - `end_words`: words that cannot end an answer (compared as written).
 //! - `min_words`: answers with fewer words are only checked for fences and
 //!   brackets (default 8).
 
@@ -65,7 +70,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     let p: Params = ctx.parse()?;
     Ok(Box::new(Truncated {
         scope: ctx.scope.unwrap_or(Scope::Response),
-        end_words: p.end_words.iter().map(|w| w.to_lowercase()).collect(),
+        end_words: p.end_words.iter().cloned().collect(),
         min_words: p.min_words,
     }))
 }
@@ -74,29 +79,75 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
 /// Chinese text often opens with one and closes with the other.
 const PAIRS: [(&str, &str); 5] = [("(（", ")）"), ("[", "]"), ("{", "}"), ("【", "】"), ("《", "》")];
 
+/// Whether a line reads as code rather than prose: it holds an assignment, a
+/// statement end, a brace, a shell variable or a call.
+fn code_like(line: &str) -> bool {
+    let l = line.trim();
+    l.ends_with(';')
+        || l.contains(" = ")
+        || l.contains('{')
+        || l.contains('}')
+        || l.contains('$')
+        || l.contains("()")
+        || l.starts_with("return ")
+        || l.starts_with('#')
+        || l.starts_with("//")
+}
+
 /// The truncation sign found in `text`, if any.
+///
+/// Brackets: only an opening bracket left open on the last line counts, and
+/// only when prose (a space) follows it: a typo earlier in a derivation
+/// (`(1-(2/3)of distance`) or a password (`B9u(h#-g7`) is no truncation.
+/// Endings: a colon is a form's field when two other lines end with one too
+/// (`- Delivery speed:`); a comma on a short last line after a few paragraphs
+/// is a letter's closing (`Sincerely,`, `真挚地，`); code lines are not read
+/// for endings.
 fn sign(text: &str) -> Option<String> {
     if text.matches("```").count() % 2 == 1 {
         return Some("unclosed code fence".into());
     }
+    let trimmed = text.trim_end();
+    let lines: Vec<&str> = trimmed.lines().filter(|l| !l.trim().is_empty()).collect();
+    let last_line = lines.last().copied().unwrap_or("");
+    if code_like(last_line) {
+        return None;
+    }
     for (open, close) in PAIRS {
-        let (mut o, mut c) = (0usize, 0usize);
-        for ch in text.chars() {
+        let mut depth: Vec<usize> = Vec::new();
+        for (i, ch) in last_line.char_indices() {
             if open.contains(ch) {
-                o += 1;
+                depth.push(i);
             } else if close.contains(ch) {
-                c += 1;
+                depth.pop();
             }
         }
-        if o > c {
-            return Some(format!("unclosed {}", open.chars().next().unwrap_or('(')));
+        if let Some(&at) = depth.first() {
+            if last_line[at..].trim_end().contains(' ') {
+                return Some(format!("unclosed {}", open.chars().next().unwrap_or('(')));
+            }
         }
     }
-    let last = text.trim_end().chars().last()?;
-    if matches!(
-        last,
-        ',' | '，' | '、' | ':' | '：' | '(' | '[' | '{' | '（' | '–' | '—'
-    ) {
+    let marker = last_line.trim();
+    if lines.len() >= 2
+        && marker.len() <= 4
+        && marker.ends_with(['.', ')', '、'])
+        && marker[..marker.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && marker.len() > 1
+    {
+        return Some(format!("ends with the list marker {marker:?}"));
+    }
+    let last = trimmed.chars().last()?;
+    let colon = |l: &&&str| l.trim_end().ends_with([':', '：']);
+    let form = matches!(last, ':' | '：') && lines.iter().rev().skip(1).filter(colon).count() >= 2;
+    let closing = matches!(last, ',' | '，') && lines.len() >= 3 && last_line.trim().chars().count() <= 20;
+    if !form
+        && !closing
+        && matches!(
+            last,
+            ',' | '，' | '、' | ':' | '：' | '(' | '[' | '{' | '（' | '–' | '—'
+        )
+    {
         return Some(format!("ends with {last:?}"));
     }
     None
@@ -118,7 +169,9 @@ impl Filter for Truncated {
             let ends_in_word = text.trim_end().chars().last().is_some_and(char::is_alphanumeric);
             if words.len() >= self.min_words && ends_in_word {
                 if let Some(w) = words.iter().last() {
-                    if self.end_words.contains(&w.to_lowercase()) {
+                    // Compared as written: a capital `A` ends a quiz answer key.
+                    let last_line = text.trim_end().lines().last().unwrap_or("");
+                    if self.end_words.contains(w) && !code_like(last_line) {
                         found = Some(format!("ends with {w:?}"));
                     }
                 }
@@ -165,5 +218,47 @@ min_words = 4"#,
         assert_eq!(value(f.as_ref(), &dangling), Some(1.0));
         assert_eq!(value(f.as_ref(), &zh), Some(1.0));
         assert_eq!(value(f.as_ref(), &ok), Some(0.0));
+    }
+
+    #[test]
+    fn code_forms_letters_typos_and_answer_keys_are_not_cut() {
+        let f = build(&KIND, r#"end_words = ["the", "a", "and"]"#, None);
+        // gpteacher codegen-instruct: a shell script ending on `$a`.
+        let shell = record(
+            r#"{"instruction": "GCD in shell.", "input": "", "output": "a=$1\nb=$2\nwhile [ $b -ne 0 ]; do\n  a=$b\ndone\necho 'GCD:' $a"}"#,
+        );
+        // alpaca_5000: a survey whose fields end with colons.
+        let form = record(
+            r#"{"instruction": "Design a survey.", "input": "", "output": "Rate each item:\n- Product quality:\n- Delivery speed:\n- Overall satisfaction:"}"#,
+        );
+        // alpaca_chinese_carbonz0: a letter's closing line.
+        let letter = record(
+            r#"{"instruction": "写一封道歉信。", "input": "", "output": "尊敬的老师：\n\n我为迟交作业而道歉。\n\n再次，我为这个错误道歉。\n\n真挚地，"}"#,
+        );
+        // alpaca_cot aqua_train: an unclosed bracket in a derivation, then the answer.
+        let typo = record(
+            r#"{"instruction": "Solve.", "input": "", "output": "(1-(3/4))(1-(2/3)of distance = 12 km\nHence distance = 144 km\nThe final answer: (C)."}"#,
+        );
+        let password = record(r#"{"instruction": "生成一个复杂密码。", "input": "", "output": "B9u(h#-g7WH1y"}"#);
+        // llamafactory_alpaca_zh_demo: an answer key ending on a capital A.
+        let key = record(
+            r#"{"instruction": "创建一个测验。", "input": "", "output": "1. 哪个城市是首都？\nA. 罗马\nB. 米兰\n\n正确答案：\n1. A"}"#,
+        );
+        for (name, rec) in [
+            ("shell", shell),
+            ("form", form),
+            ("letter", letter),
+            ("typo", typo),
+            ("password", password),
+            ("key", key),
+        ] {
+            assert_eq!(value(f.as_ref(), &rec), Some(0.0), "{name}");
+        }
+        // llamafactory alpaca_en_demo: a list cut before its tenth item.
+        let list = record(r#"{"instruction": "Name ten characters.", "input": "", "output": "1. Harry\n2. Ron\n10."}"#);
+        assert_eq!(value(f.as_ref(), &list), Some(1.0));
+        // A letter that is only its salutation is cut off.
+        let salutation = record(r#"{"instruction": "写一封信。", "input": "", "output": "亲爱的史密斯博士，"}"#);
+        assert_eq!(value(f.as_ref(), &salutation), Some(1.0));
     }
 }

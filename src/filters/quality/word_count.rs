@@ -19,6 +19,10 @@
 //!
 //! ## Parameters
 //! - `tokenizer`: `unicode` (default) or `spacy-en`.
+//! - `unless_prompt`: phrases (ASCII case-insensitive); the rule measures
+//!   nothing when the first user turn holds one. `response-too-short` uses it
+//!   for answers the instruction asks to be symbols ("reply with an emoji",
+//!   "用表情符号表示": an answer of only 🎉 is right).
 
 use crate::registry::FilterKind;
 use crate::rules::{BuildContext, KeyError};
@@ -40,19 +44,33 @@ pub const KIND: FilterKind = FilterKind {
 struct Params {
     #[serde(default)]
     tokenizer: Tokenizer,
+    #[serde(default)]
+    unless_prompt: Vec<String>,
 }
 
 struct WordCount {
     scope: Scope,
     tokenizer: Tokenizer,
+    unless_prompt: Option<aho_corasick::AhoCorasick>,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     let p: Params = ctx.parse()?;
     p.tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
+    let unless_prompt = if p.unless_prompt.is_empty() {
+        None
+    } else {
+        Some(
+            aho_corasick::AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&p.unless_prompt)
+                .map_err(|e| ("unless_prompt".to_string(), e.to_string()))?,
+        )
+    };
     Ok(Box::new(WordCount {
         scope: ctx.scope.unwrap_or(Scope::Response),
         tokenizer: p.tokenizer,
+        unless_prompt,
     }))
 }
 
@@ -62,6 +80,11 @@ impl Filter for WordCount {
     }
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
+        if let Some(ac) = &self.unless_prompt {
+            if ac.is_match(cx.text(Scope::Prompt).as_ref()) {
+                return None;
+            }
+        }
         let words = cx.words(self.scope, self.tokenizer);
         Some(Measure::from(words.iter().filter(|w| !is_symbol_word(w)).count() as f64))
     }
@@ -84,5 +107,15 @@ mod tests {
         assert_eq!(value(uni.as_ref(), &en), Some(9.0));
         assert_eq!(value(spacy.as_ref(), &en), Some(9.0));
         assert_eq!(value(uni.as_ref(), &zh), Some(13.0));
+    }
+
+    #[test]
+    fn symbol_answers_that_were_asked_for_are_not_measured() {
+        let f = build(&KIND, r#"unless_prompt = ["emoji", "表情"]"#, None);
+        // alpaca_chinese_carbonz0: an emoji answer to an emoji request.
+        let asked = record(r#"{"instruction": "用一个表情符号表示兴奋。", "input": "", "output": "🤩"}"#);
+        let not_asked = record(r#"{"instruction": "法国的首都是哪里？", "input": "", "output": "🤩"}"#);
+        assert_eq!(value(f.as_ref(), &asked), None);
+        assert_eq!(value(f.as_ref(), &not_asked), Some(0.0));
     }
 }

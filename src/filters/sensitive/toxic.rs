@@ -34,7 +34,7 @@
 //! ## Parameters
 //! In `rules/sensitive/toxic.toml`, one table per rule:
 //! `lists` (files under `rules/sensitive/`, one word per line, `#` comments),
-//! `match` (`word` | `substring`), `measure` (`count` | `per-mille`), `min` /
+//! `match` (`word` | `substring`), `measure` (`count` | `distinct` | `per-mille`), `min` /
 //! `max` (keep when within), `action` (`drop` | `tag`; a tag is
 //! `toxic:<rule name>`), `scope` (default `conversation`), `exclude`, `allow`,
 //! `min_chars`, `enabled`, `description`.
@@ -63,6 +63,9 @@ pub enum Matching {
 pub enum Measuring {
     /// Number of matches.
     Count,
+    /// Number of distinct listed words matched (a word said in the question and
+    /// again in the answer counts once).
+    Distinct,
     /// Matches per 1,000 words of the text.
     PerMille,
 }
@@ -214,6 +217,7 @@ impl WordList {
             .collect();
         let metric = match p.measure {
             Measuring::Count => "listed words",
+            Measuring::Distinct => "distinct listed words",
             Measuring::PerMille => "listed words per 1,000 words",
         };
         Ok(WordList {
@@ -241,8 +245,9 @@ impl WordList {
             }
         }
         let text = text.as_ref();
-        let mut n = 0;
-        let mut seen: Vec<&str> = Vec::new();
+        // One occurrence counts once: of overlapping matches (成人小 inside
+        // 成人小说, 他妈 and 妈的 inside 他妈的) only the longest is kept.
+        let mut kept: Vec<(usize, usize, usize)> = Vec::new();
         for m in self.ac.find_overlapping_iter(text) {
             if self.whole[m.pattern().as_usize()] {
                 let prev = text[..m.start()].chars().next_back();
@@ -253,13 +258,24 @@ impl WordList {
                     continue;
                 }
             }
-            n += 1;
-            let w = self.words[m.pattern().as_usize()].as_str();
-            if seen.len() < 5 && !seen.contains(&w) {
+            let here = (m.start(), m.end(), m.pattern().as_usize());
+            match kept.last_mut() {
+                Some(last) if here.0 < last.1 => {
+                    if here.1 - here.0 > last.1 - last.0 {
+                        *last = here;
+                    }
+                }
+                _ => kept.push(here),
+            }
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for &(_, _, p) in &kept {
+            let w = self.words[p].as_str();
+            if !seen.contains(&w) {
                 seen.push(w);
             }
         }
-        (n, seen)
+        (kept.len(), seen)
     }
 }
 
@@ -270,14 +286,16 @@ impl Filter for WordList {
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
         let text = cx.text(self.scope);
-        let (n, seen) = self.scan(&text);
+        let (n, mut seen) = self.scan(&text);
         let value = match self.measure {
             Measuring::Count => n as f64,
+            Measuring::Distinct => seen.len() as f64,
             Measuring::PerMille => {
                 let words = crate::text::words(&text).count().max(1);
                 (n as f64 * 1000.0 / words as f64 * 100.0).round() / 100.0
             }
         };
+        seen.truncate(5);
         Some(Measure {
             value,
             detail: (!seen.is_empty()).then(|| seen.join(", ")),
@@ -325,6 +343,25 @@ allow = ["色情片分级制度"]"#,
         assert_eq!(w.scan("性别、一次性和性质都是普通词，现在13点。").0, 0);
         assert_eq!(w.scan("这是色情内容，他们做爱。").0, 2);
         assert_eq!(w.scan("介绍色情片分级制度。").0, 0);
+    }
+
+    #[test]
+    fn nested_entries_count_once_and_distinct_counts_words() {
+        // alpaca_chinese_carbonz0: 成人小说 holds the entry 成人小.
+        let w = list(
+            r#"lists = ["w.txt"]
+match = "substring"
+action = "drop"
+measure = "distinct""#,
+            "成人小\n成人小说\n他妈\n妈的\n他妈的\n",
+        );
+        assert_eq!(w.scan("两本成人小说。"), (1, vec!["成人小说"]));
+        assert_eq!(w.scan("他妈的！他妈的！").0, 2);
+        let rec = crate::filters::testing::record(
+            r#"{"instruction": "什么是成人小说？", "input": "", "output": "成人小说是写给成人的小说。"}"#,
+        );
+        let mut cx = crate::stage::Analysis::new(&rec);
+        assert_eq!(w.measure(&mut cx).map(|m| m.value), Some(1.0));
     }
 
     #[test]

@@ -1,0 +1,180 @@
+//! `translated-code`: code whose keywords, names or tags were machine-translated.
+//!
+//! ## What it measures
+//! The number of lines of the scoped text (by default every turn) that read as
+//! code passed through a translator:
+//! - a markup tag named in Han characters: `<表>`, `</选择>`, `‹头>`;
+//! - a line that opens with a translated keyword (`定义`, `返回`, `如果`, `对于`,
+//!   `导入`, `打印`, `别的`, `否则`, `函数`, `类`, …) and carries code syntax: it ends
+//!   with a colon or holds `=`, `(`, `（`, `[`, or `;`;
+//! - a built-in or snake_case function name glued to a full-width bracket
+//!   (`print（`, `def calculate_sum（数字）：`; not `Python（编程语言）`), or `def`
+//!   or `return` followed by a Han name.
+//!
+//! One such line can be a Chinese rewrite of an expression (`如果 x 大于 0：`), so
+//! the shipped rule drops from two lines on. Records whose first user turn asks
+//! for pseudocode or a translation (`unless_prompt`) are not measured.
+//!
+//! ## Why
+//! Machine-translated sets translate code like prose: about 260 records of the
+//! Chinese Alpaca translation hold Python, C, JavaScript or HTML whose keywords
+//! became Chinese words (`返回 总和`, `对于 我 在 范围（10）：`). It does not run,
+//! and a model trained on it learns to write it.
+//!
+//! ## Example
+//! alpaca_chinese_carbonz0: `定义 阶乘（数量）：\n    如果 数量 == 0：\n        返回 1`
+//! measures 3.
+//!
+//! ## Parameters
+//! - `keywords`: translated keywords that open a line of code.
+//! - `unless_prompt`: phrases of the first user turn (ASCII case-insensitive)
+//!   that make Chinese code expected.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use regex::Regex;
+
+use crate::registry::FilterKind;
+use crate::rules::{BuildContext, KeyError};
+use crate::stage::{Analysis, Filter, Measure, Scope};
+
+/// Registry entry.
+pub const KIND: FilterKind = FilterKind {
+    name: "translated-code",
+    stage: "quality",
+    default_scope: Some(Scope::Conversation),
+    range: (0.0, f64::MAX),
+    summary: "lines of code with machine-translated keywords, names or tags",
+    build,
+};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    keywords: Vec<String>,
+    #[serde(default)]
+    unless_prompt: Vec<String>,
+}
+
+struct TranslatedCode {
+    scope: Scope,
+    keywords: Vec<String>,
+    unless_prompt: Option<AhoCorasick>,
+    tag: Regex,
+    glued: Regex,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
+    let p: Params = ctx.parse()?;
+    if p.keywords.iter().any(|k| k.trim().is_empty()) {
+        return Err(("keywords".into(), "keywords must not be empty".into()));
+    }
+    let unless_prompt = if p.unless_prompt.is_empty() {
+        None
+    } else {
+        Some(
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&p.unless_prompt)
+                .map_err(|e| ("unless_prompt".to_string(), e.to_string()))?,
+        )
+    };
+    let re = |pattern: &str| Regex::new(pattern).map_err(|e| ("keywords".to_string(), e.to_string()));
+    Ok(Box::new(TranslatedCode {
+        scope: ctx.scope.unwrap_or(Scope::Conversation),
+        keywords: p.keywords,
+        unless_prompt,
+        tag: re(r"[<‹]/?\p{Han}+[^<>\n]{0,40}>")?,
+        glued: re(
+            r"\b(?:print|len|range|input|str|int|float|append|printf|main|sum|sorted|open|format|split|join|console\.log|[a-z]+_[a-z_]+)（|\bdef\s+[A-Za-z_]\w*（|\b(?:def|return)\s+\p{Han}",
+        )?,
+    }))
+}
+
+impl TranslatedCode {
+    fn line_is_translated(&self, line: &str) -> bool {
+        let l = line.trim();
+        if self.tag.is_match(l) || self.glued.is_match(l) {
+            return true;
+        }
+        let Some(kw) = self.keywords.iter().find(|k| l.starts_with(k.as_str())) else {
+            return false;
+        };
+        let rest = &l[kw.len()..];
+        // The keyword starts a statement: a space, a bracket or the end follows.
+        let statement = rest.is_empty() || rest.starts_with([' ', '（', '(', '：', ':']);
+        let syntax =
+            l.ends_with([':', '：']) || rest.contains(['=', '(', '（', '[', ';', '；']) || rest.trim().is_empty();
+        statement && syntax && !l.ends_with(['。', '！', '？'])
+    }
+}
+
+impl Filter for TranslatedCode {
+    fn metric(&self) -> &str {
+        "lines of translated code"
+    }
+
+    fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
+        if let Some(ac) = &self.unless_prompt {
+            if ac.is_match(cx.text(Scope::Prompt).as_ref()) {
+                return None;
+            }
+        }
+        let text = cx.text(self.scope);
+        let mut n = 0usize;
+        let mut first = None;
+        for line in text.lines().filter(|l| self.line_is_translated(l)) {
+            n += 1;
+            first.get_or_insert_with(|| line.trim().chars().take(60).collect::<String>());
+        }
+        Some(Measure {
+            value: n as f64,
+            detail: first,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KIND;
+    use crate::filters::testing::{build, record, value};
+
+    const PARAMS: &str = r#"keywords = ["定义", "返回", "如果", "对于", "打印", "别的", "否则"]
+unless_prompt = ["伪代码"]"#;
+
+    #[test]
+    fn translated_keywords_tags_and_glued_brackets() {
+        let f = build(&KIND, PARAMS, None);
+        // alpaca_chinese_carbonz0: Python and HTML passed through a translator.
+        let python = record(
+            r#"{"instruction": "编写一个计算阶乘的函数。", "input": "", "output": "定义 阶乘（数量）：\n    如果 数量 == 0：\n        返回 1\n    别的：\n        返回 数量 * 阶乘（数量 - 1）"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &python), Some(5.0));
+        let html =
+            record(r#"{"instruction": "创建一个表格。", "input": "", "output": "<表>\n  <tr><td>1</td></tr>\n</表>"}"#);
+        assert_eq!(value(f.as_ref(), &html), Some(2.0));
+        let glued = record(r#"{"instruction": "打印数组。", "input": "", "output": "arr = [1, 2]\nprint（arr）"}"#);
+        assert_eq!(value(f.as_ref(), &glued), Some(1.0));
+    }
+
+    #[test]
+    fn chinese_prose_real_code_and_pseudocode_are_not_counted() {
+        let f = build(&KIND, PARAMS, None);
+        let prose = record(
+            r#"{"instruction": "怎样学习编程？", "input": "", "output": "如果你想学习编程，可以先学 Python。\n对于初学者来说，print() 函数最常用。"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &prose), Some(0.0));
+        let names = record(
+            r#"{"instruction": "介绍几种语言。", "input": "", "output": "Python（一种编程语言）很流行。
+步骤 1：安装 Python。"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &names), Some(0.0));
+        let code = record(
+            r#"{"instruction": "写一个函数。", "input": "", "output": "```python\ndef add(a, b):\n    return a + b\n```\n这个函数返回两数之和。"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &code), Some(0.0));
+        let pseudo = record(
+            r#"{"instruction": "用中文写出冒泡排序的伪代码。", "input": "", "output": "对于 每个 元素：\n    如果 大于 下一个：\n        交换"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &pseudo), None);
+    }
+}
