@@ -3,9 +3,8 @@
 //! ## What it fixes
 //! A text without any real line break that holds at least two literal `\n`
 //! (backslash, n) gets them turned into line breaks (`\r\n` too), and its
-//! literal `\t` into tabs. A `\n` right after a quote or inside a quoted string
-//! of code (`print("a\nb")`) is not an escape to repair, so texts that hold one
-//! are left as they are.
+//! literal `\t` into tabs. A `\n` inside a double-quoted string is code
+//! (`print("a\nb")`), so texts that hold one are left as they are.
 //!
 //! ## Why
 //! Sets converted twice keep the escapes as text: 23,735 records of
@@ -20,10 +19,25 @@ pub fn repair(text: &str) -> Option<String> {
     if text.contains('\n') || text.matches("\\n").count() < 2 {
         return None;
     }
-    if text.contains("\"\\n") || text.contains("'\\n") || text.contains("\\n\"") || text.contains("\\n'") {
+    if escape_in_string(text) {
         return None;
     }
     Some(text.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\\t", "\t"))
+}
+
+/// Whether a `\n` escape sits inside a double-quoted string.
+fn escape_in_string(text: &str) -> bool {
+    let mut quoted = false;
+    let mut prev = '\0';
+    for c in text.chars() {
+        match c {
+            '"' | '“' | '”' if prev != '\\' => quoted = !quoted,
+            'n' if prev == '\\' && quoted => return true,
+            _ => {}
+        }
+        prev = c;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -45,5 +59,7 @@ mod tests {
         assert_eq!(repair("a\nb \\n c \\n"), None);
         assert_eq!(repair("Use \\n for a new line."), None);
         assert_eq!(repair(r#"print("a\nb"); print("c\nd")"#), None);
+        // alpaca_cot creak_train: a quoted claim, then escapes outside it.
+        assert!(repair(r#"Claim: "Greyhounds race."\nIs it correct?\nOptions:\n- yes"#).is_some());
     }
 }

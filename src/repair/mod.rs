@@ -150,14 +150,17 @@ mod tests {
         let stage = build(&files).expect("compiles").expect("has fixes");
         // alpaca_cot aqua_train: literal escapes and mojibake in one record.
         let mut rec = record(
-            r#"{"instruction": "Question: A train runs 60 km/h.\\nOptions:\\n(A) 1\\n(B) 2", "input": "", "output": "Speed Ã— time = distance.\\nThe answer: (B)."}"#,
+            r#"{"instruction": "Question: A train runs 60 km/h.\\nOptions:\\n(A) 1\\n(B) 2", "input": "", "output": "Speed Ã— time = distance.\\nSo 2 hours.\\nThe answer: (B)."}"#,
         );
         let out = stage.process(&mut rec);
         assert_eq!(
             rec.turns[0].content,
             "Question: A train runs 60 km/h.\nOptions:\n(A) 1\n(B) 2"
         );
-        assert_eq!(rec.turns[1].content, "Speed × time = distance.\nThe answer: (B).");
+        assert_eq!(
+            rec.turns[1].content,
+            "Speed × time = distance.\nSo 2 hours.\nThe answer: (B)."
+        );
         assert_eq!(rec.tags, ["repaired:escapes", "repaired:mojibake"]);
         assert_eq!(
             out.counts,

@@ -8,6 +8,7 @@ mod distributed;
 mod formats;
 mod harness;
 mod invariants;
+mod judged;
 mod malformed;
 mod mix;
 mod quality;

@@ -26,19 +26,66 @@ fn dropped_by(dir: &std::path::Path) -> BTreeMap<u64, String> {
     out
 }
 
-#[test]
-fn default_rules_drop_each_fixture_record_for_its_reason() {
+fn run_fixture(rules: Option<&std::path::Path>) -> BTreeMap<u64, String> {
     let tmp = tempfile::tempdir().expect("temp dir");
     let out = tmp.path().join("out");
-    curate_ok(&[
-        "run",
-        &fixture("quality/records.jsonl"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "-q",
-    ]);
+    let mut args = vec![
+        "run".to_string(),
+        fixture("quality/records.jsonl"),
+        "--out".into(),
+        out.to_str().expect("utf-8").into(),
+        "-q".into(),
+    ];
+    if let Some(r) = rules {
+        args.extend(["--rules".into(), r.to_str().expect("utf-8").into()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    curate_ok(&args);
     assert_accounting(&out);
-    let expected: BTreeMap<u64, &str> = [
+    assert!(strings(&out.join("rejected"), "stage").iter().all(|s| s == "quality"));
+    dropped_by(&out.join("rejected"))
+        .into_iter()
+        .map(|(l, r)| (l, r.strip_prefix("quality/").unwrap_or(&r).to_string()))
+        .collect()
+}
+
+#[test]
+fn default_rules_drop_each_fixture_record_for_its_reason() {
+    // The repetition family and three Gopher rules are off by default (their
+    // measured precision on the judged set is in their rule files); line 11's
+    // mojibake is repaired before quality, and line 12 opens with "作为一个AI助手，
+    // 我建议" and then answers: a framing, not a refusal.
+    let got = run_fixture(None);
+    let expected: BTreeMap<u64, String> = [(17, "truncated")]
+        .into_iter()
+        .map(|(l, r)| (l, r.to_string()))
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn rules_that_are_off_by_default_still_drop_their_fixture_records_when_on() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    for file in ["quality/repetition.toml", "quality/gopher.toml"] {
+        let path = rules.join(file);
+        let mut text = std::fs::read_to_string(&path)
+            .expect("rule file")
+            .replace("enabled = false", "enabled = true");
+        // dup-line-frac was off before the judged set was measured (code repeats short lines).
+        if let Some(at) = text.find("[dup-line-frac]") {
+            let on = at + text[at..].find("enabled = true").expect("enabled key");
+            text.replace_range(on..on + "enabled = true".len(), "enabled = false");
+        }
+        std::fs::write(&path, text).expect("write");
+    }
+    let got = run_fixture(Some(&rules));
+    // Line 15 (top-3-gram once) is kept: the repair stage turns its literal
+    // `\n` escapes into line breaks first, and its top 3-gram no longer covers
+    // 18 % of the answer.
+    assert!(!got.contains_key(&15), "{got:?}");
+    for (line, rule) in [
         (1, "dup-5-grams"),
         (2, "dup-6-grams"),
         (3, "dup-8-grams"),
@@ -47,25 +94,12 @@ fn default_rules_drop_each_fixture_record_for_its_reason() {
         (6, "gopher-alpha-words"),
         (7, "gopher-ellipsis-lines"),
         (8, "gopher-hash-ratio"),
-        (11, "mojibake"),
-        (12, "refusal"),
         (14, "top-2-gram"),
-        (15, "top-3-gram"),
         (16, "top-4-gram"),
         (17, "truncated"),
-    ]
-    .into_iter()
-    .collect();
-    let got = dropped_by(&out.join("rejected"));
-    let got: BTreeMap<u64, &str> = got
-        .iter()
-        .map(|(l, r)| (*l, r.strip_prefix("quality/").unwrap_or(r)))
-        .collect();
-    assert_eq!(got, expected);
-    assert!(strings(&out.join("rejected"), "stage").iter().all(|s| s == "quality"));
-    // Lines 9, 10, 13 and 18..=22 are kept (9, 10 and 13 are regressions of
-    // once-wrong drops; see SOURCES.md).
-    assert_eq!(rows(&out.join("kept")), 8);
+    ] {
+        assert_eq!(got.get(&line).map(String::as_str), Some(rule), "line {line}");
+    }
 }
 
 #[test]

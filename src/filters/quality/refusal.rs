@@ -250,7 +250,7 @@ mod tests {
     const PARAMS: &str = r#"
 disclaimers = ["as an AI", "作为一个人工智能"]
 refusals = ["I'm sorry, but I can't", "很抱歉，我无法"]
-negations = ["don't", "can't", "无法"]
+negations = ["don't", "can't", "have no", "无法"]
 help_cues = ["however", "相反"]
 safety_cues = ["illegal", "违法"]
 content_cues = ["rewrite", "改写"]

@@ -6,7 +6,7 @@
 //! - a markup tag named in Han characters: `<表>`, `</选择>`, `‹头>`;
 //! - a line that opens with a translated keyword (`定义`, `返回`, `如果`, `对于`,
 //!   `导入`, `打印`, `别的`, `否则`, `函数`, `类`, …) and carries code syntax: it ends
-//!   with a colon or holds `=`, `(`, `（`, `[`, or `;`;
+//!   with a colon, holds `=`, `(`, `（`, `[`, or `;`, or is indented;
 //! - a built-in or snake_case function name glued to a full-width bracket
 //!   (`print（`, `def calculate_sum（数字）：`; not `Python（编程语言）`), or `def`
 //!   or `return` followed by a Han name.
@@ -102,8 +102,12 @@ impl TranslatedCode {
         let rest = &l[kw.len()..];
         // The keyword starts a statement: a space, a bracket or the end follows.
         let statement = rest.is_empty() || rest.starts_with([' ', '（', '(', '：', ':']);
-        let syntax =
-            l.ends_with([':', '：']) || rest.contains(['=', '(', '（', '[', ';', '；']) || rest.trim().is_empty();
+        // Code syntax, or the indentation of a block (prose is not indented).
+        let indented = line.starts_with("  ") || line.starts_with('\t');
+        let syntax = l.ends_with([':', '：'])
+            || rest.contains(['=', '(', '（', '[', ';', '；'])
+            || rest.trim().is_empty()
+            || indented;
         statement && syntax && !l.ends_with(['。', '！', '？'])
     }
 }
@@ -164,8 +168,7 @@ unless_prompt = ["伪代码"]"#;
         );
         assert_eq!(value(f.as_ref(), &prose), Some(0.0));
         let names = record(
-            r#"{"instruction": "介绍几种语言。", "input": "", "output": "Python（一种编程语言）很流行。
-步骤 1：安装 Python。"}"#,
+            r#"{"instruction": "介绍几种语言。", "input": "", "output": "Python（一种编程语言）很流行。\n步骤 1：安装 Python。"}"#,
         );
         assert_eq!(value(f.as_ref(), &names), Some(0.0));
         let code = record(
