@@ -9,10 +9,13 @@ Three origins, with a fixed seed, from ../shared/corpora (never benchmarks/):
   hard     up to --per-pattern records matching each hard-case pattern (both
            the cases a rule wrongly drops and the junk it wrongly keeps).
 
-Writes draw.jsonl: {source, line, sha, origins}. The origins are not shown to
-whoever labels (see split_for_labelling in this script's --chunks mode).
+Writes the draw as JSON Lines: {source, line, sha, origins}. The records go to
+the labellers without their origins; the labels (fixtures/judged/labels.jsonl)
+carry them back so that `curate eval-judged` can report the uniform draw apart.
 
-Usage: draw_judged.py CORPORA [--run RUN] --out fixtures/judged/draw.jsonl
+Usage: draw_judged.py CORPORA [--run RUN] --out draw.jsonl
+(the shipped set: --run of the default rules of the day before the set was
+labelled, --per-rule 25 --per-pattern 14)
 """
 import argparse, hashlib, json, os, random, re, sys
 

@@ -47,6 +47,10 @@ pub struct Label {
     pub category: String,
     /// One line, in the labeller's words.
     pub reason: String,
+    /// How the record was drawn (`uniform`, `rule:<id>`, `hard:<pattern>`);
+    /// not shown to whoever labelled it.
+    #[serde(default)]
+    pub origins: Vec<String>,
 }
 
 /// What the rules did to one labelled record.
@@ -242,8 +246,19 @@ impl JudgedEval {
 
     /// The figures of one language (`None`: every record).
     pub fn slice(&self, lang: Option<&str>) -> Slice {
+        self.slice_where(|j| lang.is_none_or(|l| j.label.lang == l))
+    }
+
+    /// The figures of the records drawn uniformly from the corpus files: the
+    /// share a run drops without the bias of the records drawn from rule drops
+    /// and hard cases.
+    pub fn uniform(&self) -> Slice {
+        self.slice_where(|j| j.label.origins.iter().any(|o| o == "uniform"))
+    }
+
+    fn slice_where(&self, keep: impl Fn(&Judged) -> bool) -> Slice {
         let mut s = Slice::default();
-        for j in self.records.iter().filter(|j| lang.is_none_or(|l| j.label.lang == l)) {
+        for j in self.records.iter().filter(|j| keep(j)) {
             s.records += 1;
             if j.dropped() {
                 s.dropped += 1;
@@ -283,8 +298,13 @@ impl JudgedEval {
             "{:<10} {:>7} {:>9} {:>10} {:>9} {:>11}",
             "records", "count", "dropped", "precision", "good kept", "junk caught"
         );
-        for (name, lang) in [("all", None), ("en", Some("en")), ("zh", Some("zh"))] {
-            let s = self.slice(lang);
+        let slices = [
+            ("all", self.slice(None)),
+            ("en", self.slice(Some("en"))),
+            ("zh", self.slice(Some("zh"))),
+            ("uniform", self.uniform()),
+        ];
+        for (name, s) in slices {
             let _ = writeln!(
                 out,
                 "{:<10} {:>7} {:>9} {:>10} {:>9} {:>11}",

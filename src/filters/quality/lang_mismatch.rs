@@ -2,7 +2,8 @@
 //!
 //! ## What it measures
 //! 1 when the instruction and the answer are both clearly in a language and
-//! the languages differ, 0 when they agree; not measured when either is not
+//! the languages differ, 0 when they agree (with `pairs`, the number of
+//! user→assistant pairs that differ); not measured when either is not
 //! clear (fewer than `min_letters` letters, only digits or symbols, mostly code) or when the
 //! instruction asks for a translation or names a language (`exempt`).
 //!
@@ -35,9 +36,17 @@
 //!   that a name or an identifier such as `IronyQueen_Sarah` is not a language).
 //! - `code_share`: an answer whose share of code-like characters
 //!   (`{}[]();=<>`) exceeds this is code and not measured (default 0.03).
+//! - `pairs`: measure every user turn against the assistant turn answering it,
+//!   and the first question against the last answer (a switch midway); the value
+//!   is the number of such pairs in different languages; `exempt` is read in the
+//!   first user turn and in each pair's own. Otherwise only the first instruction
+//!   against the scoped answer (default false; the shipped rule sets it: a chat
+//!   that answers its first Chinese question in English and the rest in Chinese
+//!   is caught).
 
 use aho_corasick::AhoCorasick;
 
+use crate::record::Role;
 use crate::registry::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
@@ -70,6 +79,8 @@ struct Params {
     min_letters: usize,
     #[serde(default = "code_share")]
     code_share: f64,
+    #[serde(default)]
+    pairs: bool,
 }
 
 struct LangMismatch {
@@ -77,6 +88,7 @@ struct LangMismatch {
     exempt: Option<AhoCorasick>,
     min_letters: usize,
     code_share: f64,
+    pairs: bool,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
@@ -96,6 +108,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         exempt,
         min_letters: p.min_letters,
         code_share: p.code_share,
+        pairs: p.pairs,
     }))
 }
 
@@ -135,25 +148,79 @@ impl Filter for LangMismatch {
         if self.exempt.as_ref().is_some_and(|ac| ac.is_match(&prompt)) {
             return None;
         }
-        let instruction = cx.text(Scope::Instruction);
-        if mixed(&instruction) {
+        if !self.pairs {
+            let instruction = cx.text(Scope::Instruction).into_owned();
+            let answer = cx.text(self.scope);
+            let (instr, resp) = self.pair(&instruction, &answer)?;
+            return Some(Measure {
+                value: if instr == resp { 0.0 } else { 1.0 },
+                detail: (instr != resp).then(|| format!("{instr} -> {resp}")),
+            });
+        }
+        // Every user turn and the assistant turn that answers it; the first
+        // user turn without its `input` part (the input may be the text to
+        // translate or work on, in any language).
+        let rec = cx.record();
+        let mut measured = false;
+        let (mut n, mut first) = (0usize, None);
+        let mut asked: Option<&str> = None;
+        let mut first_user = true;
+        for t in &rec.turns {
+            match t.role {
+                Role::User => {
+                    asked = Some(if first_user { rec.instruction() } else { &t.content });
+                    first_user = false;
+                }
+                Role::Assistant => {
+                    let Some(q) = asked.take() else { continue };
+                    if self.exempt.as_ref().is_some_and(|ac| ac.is_match(q)) {
+                        continue;
+                    }
+                    if let Some((instr, resp)) = self.pair(q, &t.content) {
+                        measured = true;
+                        if instr != resp {
+                            n += 1;
+                            first.get_or_insert_with(|| format!("{instr} -> {resp}"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        // A conversation that starts in one language and ends in another
+        // switched midway, whichever pair did it.
+        if let Some((instr, resp)) = rec.response().and_then(|a| self.pair(rec.instruction(), a)) {
+            measured = true;
+            if instr != resp {
+                n += 1;
+                first.get_or_insert_with(|| format!("{instr} -> {resp} (first question, last answer)"));
+            }
+        }
+        measured.then(|| Measure {
+            value: n as f64,
+            detail: first,
+        })
+    }
+}
+
+impl LangMismatch {
+    /// The languages of a question and its answer, when both are clear and
+    /// the pair is one the rule judges.
+    fn pair(&self, question: &str, answer: &str) -> Option<(Lang, Lang)> {
+        if mixed(question) {
             return None;
         }
-        let instr = clear_lang(&instruction, self.min_letters)?;
-        let answer = cx.text(self.scope);
+        let instr = clear_lang(question, self.min_letters)?;
         let n = answer.chars().count().max(1);
         let code = answer.chars().filter(|c| "{}[]();=<>".contains(*c)).count();
         if answer.contains("```") || code as f64 / n as f64 > self.code_share {
             return None;
         }
-        let resp = clear_lang(&answer, self.min_letters)?;
-        if resp == Lang::En && instr != Lang::En && names_only(&answer) {
+        let resp = clear_lang(answer, self.min_letters)?;
+        if resp == Lang::En && instr != Lang::En && names_only(answer) {
             return None;
         }
-        Some(Measure {
-            value: if instr == resp { 0.0 } else { 1.0 },
-            detail: (instr != resp).then(|| format!("{instr} -> {resp}")),
-        })
+        Some((instr, resp))
     }
 }
 
@@ -176,6 +243,21 @@ fn names_only(text: &str) -> bool {
 mod tests {
     use super::KIND;
     use crate::filters::testing::{build, record, value};
+
+    #[test]
+    fn every_pair_of_a_chat_is_measured() {
+        let f = build(&KIND, "pairs = true\nmin_letters = 4", None);
+        // glaive_toolcall_zh_demo: the first Chinese question answered in English.
+        let chat = record(
+            r#"{"conversations": [{"from": "human", "value": "请告诉我今天的天气怎么样"}, {"from": "gpt", "value": "The weather today is sunny and warm."}, {"from": "human", "value": "那明天呢？会下雨吗"}, {"from": "gpt", "value": "明天可能会下雨，请带伞。"}]}"#,
+        );
+        // The first pair differs; first question and last answer agree.
+        assert_eq!(value(f.as_ref(), &chat), Some(1.0));
+        let same = record(
+            r#"{"conversations": [{"from": "human", "value": "请告诉我今天的天气怎么样"}, {"from": "gpt", "value": "今天天气晴朗温暖。"}]}"#,
+        );
+        assert_eq!(value(f.as_ref(), &same), Some(0.0));
+    }
 
     #[test]
     fn detects_switches_and_exempts_translation() {

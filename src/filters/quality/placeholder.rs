@@ -10,7 +10,11 @@
 //!   other rules); or
 //! - hold a template variable `{{name}}` outside code (fenced blocks and inline
 //!   backticks are skipped) when no user turn holds `{{` (the user did not ask
-//!   for a template).
+//!   for a template);
+//!
+//! plus 1 when the record's `input` is only a bracketed stand-in for content it
+//! does not carry (`[插入图片]`, `（插入文章）`, `<附照片>`, `(Link to photo)`): one
+//! bracketed token of at most 40 characters holding one of `input_markers`.
 //!
 //! ## Why
 //! Generated sets mark answers the generator could not give with a
@@ -28,6 +32,7 @@
 //! - `placeholders`: what a placeholder answer opens with.
 //! - `rest_max`: characters after the placeholder still counted as a placeholder answer (default 60).
 //! - `template_vars`: look for `{{name}}` variables (default true).
+//! - `input_markers`: words of a stand-in input (ASCII case-insensitive; none by default).
 
 use regex::Regex;
 
@@ -58,6 +63,8 @@ struct Params {
     rest_max: usize,
     #[serde(default = "yes")]
     template_vars: bool,
+    #[serde(default)]
+    input_markers: Vec<String>,
 }
 
 fn rest_max() -> usize {
@@ -69,6 +76,8 @@ struct Placeholder {
     placeholders: Vec<String>,
     rest_max: usize,
     var: Option<Regex>,
+    /// Lower-cased.
+    input_markers: Vec<String>,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
@@ -89,6 +98,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         placeholders: p.placeholders.iter().map(|s| s.trim().to_lowercase()).collect(),
         rest_max: p.rest_max,
         var,
+        input_markers: p.input_markers.iter().map(|m| m.to_lowercase()).collect(),
     }))
 }
 
@@ -113,6 +123,20 @@ fn prose(text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Whether an input is one bracketed stand-in for missing content.
+fn stand_in(input: &str, markers: &[String]) -> bool {
+    let t = decode_basic_entities(input.trim());
+    let (Some(first), Some(last)) = (t.chars().next(), t.chars().last()) else {
+        return false;
+    };
+    let inner: String = t.chars().skip(1).take(t.chars().count().saturating_sub(2)).collect();
+    "[（(<【‹「".contains(first)
+        && "]）)>】›」".contains(last)
+        && t.chars().count() <= 40
+        && !inner.contains(['<', '>', '[', ']'])
+        && markers.iter().any(|m| inner.to_lowercase().contains(m.as_str()))
 }
 
 fn decode_basic_entities(s: &str) -> String {
@@ -155,6 +179,10 @@ impl Filter for Placeholder {
                 first.get_or_insert(f);
             }
         }
+        if !self.input_markers.is_empty() && stand_in(rec.input(), &self.input_markers) {
+            n += 1;
+            first.get_or_insert_with(|| rec.input().trim().to_string());
+        }
         Some(Measure {
             value: n as f64,
             detail: first,
@@ -191,6 +219,26 @@ mod tests {
             "老太婆慢慢地穿过密林。".repeat(10)
         );
         assert_eq!(value(f.as_ref(), &record(&story)), Some(0.0));
+    }
+
+    #[test]
+    fn stand_in_inputs_count() {
+        let f = build(
+            &KIND,
+            &format!("{PARAMS}\ninput_markers = [\"插入\", \"附\", \"photo\"]"),
+            None,
+        );
+        // alpaca_chinese_carbonz0: the article to summarise was never inserted.
+        let missing =
+            record(r#"{"instruction": "总结这篇文章。", "input": "（插入文章）", "output": "这篇文章讲述了……"}"#);
+        let photo = record(
+            r#"{"instruction": "Describe the photo.", "input": "(Link to photo)", "output": "A dog on a beach."}"#,
+        );
+        let filled =
+            record(r#"{"instruction": "翻译菜名。", "input": "<insert cuisine> - 意大利语", "output": "意大利菜"}"#);
+        assert_eq!(value(f.as_ref(), &missing), Some(1.0));
+        assert_eq!(value(f.as_ref(), &photo), Some(1.0));
+        assert_eq!(value(f.as_ref(), &filled), Some(0.0));
     }
 
     #[test]
