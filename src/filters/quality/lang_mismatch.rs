@@ -196,7 +196,7 @@ impl Filter for LangMismatch {
                 first.get_or_insert_with(|| format!("{instr} -> {resp} (first question, last answer)"));
             }
         }
-        measured.then(|| Measure {
+        measured.then_some(Measure {
             value: n as f64,
             detail: first,
         })
