@@ -23,6 +23,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::adapt::{alpaca, content_text, id_value, join_path, kind_of, opt_str, push_turn, AlpacaKeys};
+use super::template::Template;
 use super::{AdaptError, Adapters, Record, Role, Turn};
 
 /// How a declared format lays out its turns.
@@ -102,6 +103,17 @@ impl Default for Tags {
     }
 }
 
+/// Templates composing the prompt or the response from several fields
+/// (`formatting = "alpaca"` only; see [`super::template`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Templates {
+    /// The user turn, replacing `columns.prompt` (and `columns.query`).
+    pub prompt: Option<String>,
+    /// The answer, replacing `columns.response`.
+    pub response: Option<String>,
+}
+
 /// A format as written in `rules/formats.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -128,6 +140,9 @@ pub struct FormatSpec {
     /// `text-list`: `alternate` (user, assistant, user, …; the default) or one
     /// role for every turn (`user`).
     pub list_role: Option<String>,
+    /// Prompt and response composed from several fields (`alpaca` only).
+    #[serde(default)]
+    pub template: Templates,
 }
 
 /// Ordered `key = "role"` pairs, kept in the order written.
@@ -173,7 +188,13 @@ pub struct Declared {
     strip: Vec<Regex>,
     skip_values: Vec<String>,
     list_role: Option<Role>,
+    prompt_template: Option<Template>,
+    response_template: Option<Template>,
 }
+
+/// Keys under which rendered templates are handed to the Alpaca mapping.
+const PROMPT_KEY: &str = "\u{0}prompt";
+const RESPONSE_KEY: &str = "\u{0}response";
 
 impl Declared {
     /// Validates a spec. Errors are `(key, message)` relative to the format's table.
@@ -224,6 +245,16 @@ impl Declared {
         for (i, pat) in spec.strip.iter().enumerate() {
             strip.push(Regex::new(pat).map_err(|e| (format!("strip[{i}]"), format!("bad regex: {e}")))?);
         }
+        let compile = |key: &str, t: &Option<String>| -> Result<Option<Template>, (String, String)> {
+            t.as_deref()
+                .map(|t| Template::parse(t).map_err(|m| (format!("template.{key}"), m)))
+                .transpose()
+        };
+        let prompt_template = compile("prompt", &spec.template.prompt)?;
+        let response_template = compile("response", &spec.template.response)?;
+        if (prompt_template.is_some() || response_template.is_some()) && spec.formatting != Formatting::Alpaca {
+            return Err(("template".into(), "only formatting = \"alpaca\" takes templates".into()));
+        }
         let t = &spec.tags;
         let tag_roles = [
             (&t.user_tag, Role::User),
@@ -247,6 +278,8 @@ impl Declared {
             strip,
             skip_values: spec.skip_values,
             list_role,
+            prompt_template,
+            response_template,
         })
     }
 
@@ -265,15 +298,33 @@ impl Declared {
         let c = &self.columns;
         match self.formatting {
             Formatting::Alpaca => {
-                let answers: Vec<&str> = c.response.iter().map(String::as_str).collect();
-                let keys = AlpacaKeys {
+                let mut answers: Vec<&str> = c.response.iter().map(String::as_str).collect();
+                let mut keys = AlpacaKeys {
                     prompt: c.prompt.as_deref().unwrap_or(""),
                     input: c.query.as_deref().unwrap_or(""),
-                    answers: &answers,
+                    answers: &[],
                     system: c.system.as_deref().unwrap_or(""),
                     history: c.history.as_deref().unwrap_or(""),
                 };
-                alpaca(obj, rec, adapters, &keys)?;
+                if self.prompt_template.is_none() && self.response_template.is_none() {
+                    keys.answers = &answers;
+                    alpaca(obj, rec, adapters, &keys)?;
+                } else {
+                    // The rendered texts join the record under keys no JSON
+                    // field can clash with, and map as plain columns.
+                    let mut o = obj.clone();
+                    if let Some(t) = &self.prompt_template {
+                        o.insert(PROMPT_KEY.into(), Value::String(t.render(obj)?));
+                        keys.prompt = PROMPT_KEY;
+                        keys.input = "";
+                    }
+                    if let Some(t) = &self.response_template {
+                        o.insert(RESPONSE_KEY.into(), Value::String(t.render(obj)?));
+                        answers = vec![RESPONSE_KEY];
+                    }
+                    keys.answers = &answers;
+                    alpaca(&o, rec, adapters, &keys)?;
+                }
             }
             Formatting::Sharegpt => {
                 self.system(obj, rec)?;

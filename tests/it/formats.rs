@@ -190,3 +190,62 @@ fn declared_formats_map_moss_and_pclue() {
         "markers stripped"
     );
 }
+
+#[test]
+fn declared_mmlu_keeps_the_choices_and_answers_with_the_letter() {
+    let Some(c) = corpora() else {
+        eprintln!("../shared/corpora not present; skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let first: Vec<String> = std::fs::read_to_string(c.join("benchmarks/mmlu_test.jsonl"))
+        .expect("mmlu")
+        .lines()
+        .take(2)
+        .map(str::to_string)
+        .collect();
+    let input = tmp.path().join("mmlu.jsonl");
+    std::fs::write(&input, first.join("\n") + "\n").expect("write");
+    let out = tmp.path().join("out");
+    curate_ok(&[
+        "run",
+        input.to_str().expect("utf-8"),
+        "--stages",
+        "quality",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    let rows = kept_rows(&out);
+    let r = rows.iter().find(|r| r.2 == 1).expect("line 1");
+    assert_eq!(
+        r.3,
+        [
+            (
+                "user".to_string(),
+                "Find the degree for the given field extension Q(sqrt(2), sqrt(3), sqrt(18)) over Q.\n\nA. 0\nB. 4\nC. 2\nD. 6"
+                    .to_string()
+            ),
+            ("assistant".to_string(), "B".to_string())
+        ]
+    );
+    let r2 = rows.iter().find(|r| r.2 == 2).expect("line 2");
+    assert_eq!(r2.3[1].1, "C");
+}
+
+#[test]
+fn a_bad_template_is_a_rules_error_naming_the_key() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    let path = rules.join("formats.toml");
+    let text = std::fs::read_to_string(&path).expect("formats.toml");
+    std::fs::write(&path, text.replace("{answer|letter}", "{answer|upper}")).expect("write");
+    let out = curate(&["check-rules", rules.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("format.mmlu.template.response") && err.contains("unknown filter `upper`"),
+        "{err}"
+    );
+}

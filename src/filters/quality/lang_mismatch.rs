@@ -26,6 +26,9 @@
 //! a sentence, e.g. llamafactory_alpaca_zh_demo 'use "shimmer", "keepsake"
 //! and "breadth" in a sentence') are not measured either.
 //!
+//! A pair whose user turn is mostly quoted values, or whose answer opens as
+//! code (`SELECT …`, `def …`), is not measured.
+//!
 //! An English answer that is a list of names or titles (most words capitalised)
 //! to a question in another language is not measured either: names are not
 //! translated (llamafactory_alpaca_zh_demo: the characters of Harry Potter).
@@ -207,7 +210,7 @@ impl LangMismatch {
     /// The languages of a question and its answer, when both are clear and
     /// the pair is one the rule judges.
     fn pair(&self, question: &str, answer: &str) -> Option<(Lang, Lang)> {
-        if mixed(question) {
+        if mixed(question) || quoted(question) || code_start(answer) {
             return None;
         }
         let instr = clear_lang(question, self.min_letters)?;
@@ -222,6 +225,48 @@ impl LangMismatch {
         }
         Some((instr, resp))
     }
+}
+
+/// Whether a user turn is mostly quoted values (`"Grocery Shopping"` given to
+/// fill a form in a Chinese chat): data to act on, not the language of the chat.
+fn quoted(text: &str) -> bool {
+    let (mut inside, mut all, mut open) = (0usize, 0usize, false);
+    for c in text.chars() {
+        if matches!(c, '"' | '“' | '”') {
+            open = !open;
+        } else if c.is_alphabetic() {
+            all += 1;
+            inside += usize::from(open);
+        }
+    }
+    all > 0 && inside * 10 >= all * 6
+}
+
+/// Whether an answer opens as code (a query, a definition, a tag), however
+/// few brackets it has: `SELECT title FROM books WHERE author = '约翰'`.
+fn code_start(answer: &str) -> bool {
+    let a = answer.trim_start();
+    const STARTS: [&str; 18] = [
+        "SELECT ",
+        "INSERT ",
+        "UPDATE ",
+        "DELETE ",
+        "CREATE ",
+        "WITH ",
+        "ALTER ",
+        "def ",
+        "class ",
+        "import ",
+        "from ",
+        "function ",
+        "#include",
+        "public ",
+        "const ",
+        "let ",
+        "var ",
+        "<",
+    ];
+    STARTS.iter().any(|s| a.starts_with(s))
 }
 
 /// Whether a Latin-script answer is a list of names or titles: at least 70 %
@@ -257,6 +302,15 @@ mod tests {
             r#"{"conversations": [{"from": "human", "value": "请告诉我今天的天气怎么样"}, {"from": "gpt", "value": "今天天气晴朗温暖。"}]}"#,
         );
         assert_eq!(value(f.as_ref(), &same), Some(0.0));
+        // glaive_toolcall_zh_demo: quoted values to fill a form; an SQL answer.
+        let quoted = record(
+            r#"{"conversations": [{"from": "human", "value": "\"Grocery Shopping\"\n\"Buy fruits, vegetables, and bread\""}, {"from": "gpt", "value": "好的，我已经为您创建了待办事项。"}]}"#,
+        );
+        assert_eq!(value(f.as_ref(), &quoted), None);
+        let sql = record(
+            r#"{"instruction": "构造一个查询以列出约翰所写的所有书籍的标题", "input": "", "output": "SELECT title FROM books WHERE author = 'John Smith'"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &sql), None);
     }
 
     #[test]

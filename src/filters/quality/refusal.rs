@@ -2,7 +2,7 @@
 //! an AI disclaimer.
 //!
 //! ## What it measures
-//! The number of assistant turns (every one, not only the last) that *open*
+//! The share of assistant turns (every one, not only the last) that *open*
 //! with a listed phrase (it starts within the first `within_first` characters)
 //! or that are short (at most `short_answer` characters) and hold one. Two
 //! lists: `disclaimers` ("As an AI", "作为一个人工智能"), which count only when a
@@ -38,6 +38,9 @@
 //! "帮我订个披萨" → "很抱歉，我无法帮您订披萨，我只能计算BMI。" in a record with
 //! tools: 0.
 //!
+//! The shipped rule drops a record when more than half of its answers refuse:
+//! a long chat with one hedging turn among helpful ones is kept.
+//!
 //! ## Parameters
 //! - `disclaimers`, `refusals`: phrase lists (ASCII case-insensitive).
 //! - `within_first`: characters from a turn's start where a phrase must begin (default 80).
@@ -61,8 +64,8 @@ pub const KIND: FilterKind = FilterKind {
     name: "refusal",
     stage: "quality",
     default_scope: None,
-    range: (0.0, f64::MAX),
-    summary: "assistant turns opening with a refusal or an AI disclaimer of a harmless request",
+    range: (0.0, 1.0),
+    summary: "share of assistant turns opening with a refusal or an AI disclaimer of a harmless request",
     build,
 };
 
@@ -202,7 +205,7 @@ impl Refusal {
 
 impl Filter for Refusal {
     fn metric(&self) -> &str {
-        "assistant turns refusing or disclaiming"
+        "share of assistant turns refusing or disclaiming"
     }
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
@@ -210,6 +213,7 @@ impl Filter for Refusal {
         let tools = declares_tools(rec);
         let mut asked = "";
         let mut n = 0usize;
+        let mut answers = 0usize;
         let mut first = None;
         for t in &rec.turns {
             match t.role {
@@ -218,6 +222,7 @@ impl Filter for Refusal {
                     if tools {
                         break;
                     }
+                    answers += 1;
                     let Some(phrase) = self.opening(&t.content) else {
                         continue;
                     };
@@ -236,7 +241,7 @@ impl Filter for Refusal {
             }
         }
         Some(Measure {
-            value: n as f64,
+            value: if answers == 0 { 0.0 } else { n as f64 / answers as f64 },
             detail: first,
         })
     }
@@ -316,9 +321,14 @@ harmful_cues = ["bomb", "炸弹"]
     #[test]
     fn every_assistant_turn_is_read() {
         let f = build(&KIND, PARAMS, None);
+        // moss_003_sft: one hedging turn of two.
         let chat = record(
             r#"{"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "As an AI, I have no feelings."}, {"from": "human", "value": "Tell a joke"}, {"from": "gpt", "value": "Why did the chicken cross the road?"}]}"#,
         );
-        assert_eq!(value(f.as_ref(), &chat), Some(1.0));
+        assert_eq!(value(f.as_ref(), &chat), Some(0.5));
+        let both = record(
+            r#"{"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "As an AI, I have no feelings."}, {"from": "human", "value": "Tell a joke"}, {"from": "gpt", "value": "I'm sorry, but I can't tell jokes."}]}"#,
+        );
+        assert_eq!(value(f.as_ref(), &both), Some(1.0));
     }
 }

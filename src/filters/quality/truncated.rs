@@ -12,7 +12,8 @@
 //!   "the", "and", "和" as the very last word after at least `min_words` words.
 //!
 //! Not signs: a last line that reads as code (`echo $a`, `return a;`), a
-//! colon ending a form whose other fields end with one, a comma after a
+//! colon ending a form whose other fields end with one or a questionnaire whose
+//! other items are questions, a bracket glued inside a word (`p[laces`), a comma after a
 //! letter's closing word (`Sincerely,`), an unclosed bracket earlier in the
 //! text (a typo in a derivation), a capital `A` ending an answer key.
 //!
@@ -27,8 +28,8 @@
 //!
 //! ## Parameters
 //! - `end_words`: words that cannot end an answer (compared as written).
-//! - `min_words`: answers with fewer words are only checked for fences and
-//!   brackets (default 8).
+//! - `min_words`: answers with fewer words are only checked for fences,
+//!   brackets and list markers, not for their last character or word (default 8).
 
 use std::collections::HashSet;
 
@@ -103,7 +104,7 @@ fn code_like(line: &str) -> bool {
 /// (`- Delivery speed:`); a comma on a short last line after a few paragraphs
 /// is a letter's closing (`Sincerely,`, `真挚地，`); code lines are not read
 /// for endings.
-fn sign(text: &str) -> Option<String> {
+fn sign(text: &str, long: bool) -> Option<String> {
     if text.matches("```").count() % 2 == 1 {
         return Some("unclosed code fence".into());
     }
@@ -123,7 +124,10 @@ fn sign(text: &str) -> Option<String> {
             }
         }
         if let Some(&at) = depth.first() {
-            if last_line[at..].trim_end().contains(' ') {
+            // A bracket inside a word is a typo (`p[laces`), not an opening.
+            let glued = last_line[..at].chars().next_back().is_some_and(char::is_alphanumeric)
+                && last_line[at..].chars().nth(1).is_some_and(char::is_alphanumeric);
+            if !glued && last_line[at..].trim_end().contains(' ') {
                 return Some(format!("unclosed {}", open.chars().next().unwrap_or('(')));
             }
         }
@@ -137,9 +141,15 @@ fn sign(text: &str) -> Option<String> {
     {
         return Some(format!("ends with the list marker {marker:?}"));
     }
+    if !long {
+        return None;
+    }
     let last = trimmed.chars().last()?;
     let colon = |l: &&&str| l.trim_end().ends_with([':', '：']);
-    let form = matches!(last, ':' | '：') && lines.iter().rev().skip(1).filter(colon).count() >= 2;
+    let question = |l: &&&str| l.trim_end().ends_with(['?', '？']);
+    let form = matches!(last, ':' | '：')
+        && (lines.iter().rev().skip(1).filter(colon).count() >= 2
+            || lines.iter().rev().skip(1).filter(question).count() >= 2);
     let closing = matches!(last, ',' | '，') && lines.len() >= 3 && last_line.trim().chars().count() <= 20;
     if !form
         && !closing
@@ -163,7 +173,10 @@ impl Filter for Truncated {
         if text.trim().is_empty() {
             return None;
         }
-        let mut found = sign(&text);
+        // Endings are read from `min_words` words on: a short answer may be
+        // the fragment asked for (a connector "此外，", a poem's next line).
+        let long = cx.words(self.scope, Tokenizer::Unicode).len() >= self.min_words;
+        let mut found = sign(&text, long);
         if found.is_none() && !self.end_words.is_empty() {
             let words = cx.words(self.scope, Tokenizer::Unicode);
             let ends_in_word = text.trim_end().chars().last().is_some_and(char::is_alphanumeric);
