@@ -153,3 +153,19 @@ fn mix_shares_out_of_range_name_file_line_and_key() {
         "{err}"
     );
 }
+
+#[test]
+fn the_readme_lists_every_quality_filter_kind_of_the_registry() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let start = readme.find("Filter kinds:").expect("the list of filter kinds");
+    let end = start + readme[start..].find("The shipped rules").expect("end of the list");
+    let mut listed: Vec<&str> = readme[start..end].split('`').skip(1).step_by(2).collect();
+    listed.sort_unstable();
+    let mut kinds: Vec<&str> = curate::registry::FILTER_KINDS
+        .iter()
+        .filter(|k| k.stage == "quality")
+        .map(|k| k.name)
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(listed, kinds);
+}
