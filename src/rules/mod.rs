@@ -357,19 +357,18 @@ fn compile_rule(
                     } else {
                         format!("lang.{which}.{k}")
                     };
+                    let range = if hi == f64::MAX {
+                        format!("{} or more", crate::stage::num(lo))
+                    } else {
+                        format!("{} to {}", crate::stage::num(lo), crate::stage::num(hi))
+                    };
                     return Err((
                         key,
-                        format!("threshold {v} is out of range [{lo}, {hi}] for `{}`", kind.name),
+                        format!("threshold {v} is out of range for `{}`: it takes {range}", kind.name),
                     ));
                 }
             }
         }
-    }
-    if threshold.min.is_none() && threshold.max.is_none() && by_lang.is_empty() {
-        return Err((
-            String::new(),
-            format!("rule `{name}` sets neither min nor max, so it can never drop a record"),
-        ));
     }
     let scope = scope.or(kind.default_scope);
     let ctx = BuildContext {
@@ -378,7 +377,15 @@ fn compile_rule(
         files,
         file,
     };
+    // Built first, so that a misspelt bound (`mx = 100`) is named as the
+    // unknown key it is rather than reported as a missing bound.
     let filter: Box<dyn Filter> = (kind.build)(&ctx)?;
+    if threshold.min.is_none() && threshold.max.is_none() && by_lang.is_empty() {
+        return Err((
+            String::new(),
+            format!("rule `{name}` sets neither min nor max, so it can never drop a record"),
+        ));
+    }
     if !enabled {
         return Ok(None);
     }

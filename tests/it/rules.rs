@@ -56,9 +56,17 @@ fn threshold_out_of_range_or_inverted_is_an_error() {
     let (code, err) = check_with(|d| append(d, "quality/basic.toml", "\n[x]\nkind = \"empty-response\"\nmax = 5\n"));
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("key `x.max`") && err.contains("out of range [0, 1]"),
+        err.contains("key `x.max`") && err.contains("out of range for `empty-response`: it takes 0 to 1"),
         "{err}"
     );
+    // A negative bound on an unbounded kind says so in plain numbers.
+    let (code, err) = check_with(|d| append(d, "quality/basic.toml", "\n[y]\nkind = \"char-length\"\nmin = -3\n"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("it takes 0 or more") && !err.contains("1797"), "{err}");
+    // A misspelt bound is named as the unknown key it is.
+    let (code, err) = check_with(|d| append(d, "quality/basic.toml", "\n[z]\nkind = \"char-length\"\nmx = 100000\n"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown field `mx`"), "{err}");
     let (code, err) = check_with(|d| {
         append(
             d,

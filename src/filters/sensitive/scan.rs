@@ -29,6 +29,9 @@ pub enum PiiType {
 }
 
 impl PiiType {
+    /// How many types there are: the length of per-type tables.
+    pub const COUNT: usize = Self::ALL.len();
+
     /// Every type, in the order of `pii.toml` and of the rule ids.
     pub const ALL: [PiiType; 8] = [
         PiiType::Email,

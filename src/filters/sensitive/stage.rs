@@ -85,7 +85,7 @@ impl SensitiveStage {
         text: &str,
         cut: Option<usize>,
         spans: &mut Vec<PiiSpan>,
-        per_type: &mut [u64; 8],
+        per_type: &mut [u64; PiiType::COUNT],
         redacted: &mut Vec<(String, String)>,
     ) -> Option<(String, Option<usize>)> {
         let found = self.scan(text);
@@ -184,7 +184,7 @@ impl RecordStage for SensitiveStage {
     fn process(&self, rec: &mut Record) -> StageOutcome {
         let mut out = StageOutcome::default();
         let mut spans = Vec::new();
-        let mut per_type = [0u64; 8];
+        let mut per_type = [0u64; PiiType::COUNT];
         let mut redacted: Vec<(String, String)> = Vec::new();
         if !self.pii.is_empty() {
             let mut idx = 0u32;
