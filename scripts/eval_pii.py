@@ -9,6 +9,10 @@ with its spaCy-free `no_op` NLP engine, pattern recognizers only) analyses the
 same texts; for each type its score threshold is the best of 0, 0.3, 0.5 and
 0.7 on this set, which favours Presidio.
 
+Detection is scored: an `example:<type>` finding (an example or documentation
+value that curate finds and leaves in the text) counts as a finding of <type>,
+and the number of such example decisions is printed apart.
+
 A prediction counts as correct when it overlaps a labelled span of the same
 type (each labelled span matches at most one prediction). Exact-boundary
 matches are counted too.
@@ -31,6 +35,8 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEV = os.path.join(ROOT, "fixtures", "sensitive", "pii_dev.jsonl")
 TYPES = ["email", "phone", "ip", "card", "ssn", "cn-id", "iban", "secret"]
+# Findings of curate that were example or documentation values, per type.
+EXAMPLES = {}
 PRESIDIO_TYPES = {
     "EMAIL_ADDRESS": "email",
     "PHONE_NUMBER": "phone",
@@ -64,8 +70,13 @@ def curate_predictions(binary, dev):
             if not files:
                 continue
             for row in pq.read_table(files, columns=["id", "pii"]).to_pylist():
-                preds[row["id"]] = [(p["start"], p["end"], p["type"].split(":")[0])
+                # `example:<type>` findings were found (detection) and left in
+                # the text as example values (a decision, counted apart).
+                preds[row["id"]] = [(p["start"], p["end"], p["type"].removeprefix("example:").split(":")[0])
                                     for p in row["pii"] if p["turn"] == 0]
+                for p in row["pii"]:
+                    if p["turn"] == 0 and p["type"].startswith("example:"):
+                        EXAMPLES[p["type"].removeprefix("example:")] = EXAMPLES.get(p["type"].removeprefix("example:"), 0) + 1
         missing = [r["id"] for r in dev if r["id"] not in preds]
         if missing:
             sys.exit(f"curate output lacks {len(missing)} dev records, e.g. {missing[:3]}")
@@ -164,6 +175,9 @@ def main():
             else:
                 line += f" | {'n/a':>10} {'':>5} {'':>5}"
         print(line)
+    print("curate's findings left in the text as example values (example.com, 555-01xx, "
+          "documentation IPs, test cards): "
+          + (", ".join(f"{t} {EXAMPLES[t]}" for t in TYPES if t in EXAMPLES) or "none"))
     if args.errors:
         for ty in TYPES:
             for e in errors(dev, ours, ty, limit=20):

@@ -120,6 +120,7 @@ fn contact_data_is_redacted_in_messages_and_raw_with_spans_in_original_character
     // The system prompt is message 0; offsets count characters, not bytes.
     let r = &kept["redact-messages"];
     assert_eq!(r.messages[0], "You are the support bot for host <IP>.");
+    assert!(!r.raw.contains("4539 1488 0343 6467"));
     assert_eq!(
         r.messages[1],
         "Charge my card <CARD> and send the receipt to 王伟 <EMAIL>。"
@@ -134,9 +135,31 @@ fn contact_data_is_redacted_in_messages_and_raw_with_spans_in_original_character
         ])
     );
 
-    // A real record (glaive_toolcall_zh_demo line 183): phone and e-mail of turn 2.
+    // A real record (glaive_toolcall_zh_demo line 183): its phone and e-mail are
+    // a form's placeholder number and an example.com address, left in the text.
     let (_, r) = kept.iter().find(|(id, _)| id.ends_with(":11")).expect("line 11 kept");
-    assert_eq!(r.messages[2], "是的，他的电话号码是<PHONE>，他的电子邮件是<EMAIL>。");
+    assert_eq!(
+        r.messages[2],
+        "是的，他的电话号码是123-456-7890，他的电子邮件是johndoe@example.com。"
+    );
+    assert!(r.pii.iter().any(|p| p.3 == "example:phone") && r.pii.iter().any(|p| p.3 == "example:email"));
+}
+
+#[test]
+fn example_values_and_values_the_task_asks_for_stay_in_the_text() {
+    let (_tmp, kept, _, _) = run(&[]);
+    let ex = &kept["keep-example-values"];
+    assert_eq!(
+        ex.messages[1],
+        "Run ping 8.8.8.8, send a test mail to admin@example.com, and pay with the test card 4111 1111 1111 1111."
+    );
+    let kinds: Vec<&str> = ex.pii.iter().map(|p| p.3.as_str()).collect();
+    assert_eq!(kinds, ["example:ip", "example:email", "example:card"]);
+    assert!(ex.tags.is_empty(), "{:?}", ex.tags);
+    let task = &kept["keep-task-values"];
+    assert!(task.messages[0].contains("74.125.224.72, 192.168.256.1, 151.101.1.69"));
+    assert!(task.messages[1].starts_with("74.125.224.72 and 151.101.1.69 are valid"));
+    assert_eq!(task.tags, ["pii:ip"]);
 }
 
 #[test]
@@ -182,10 +205,18 @@ fn the_report_counts_findings_per_type_and_action() {
         .find(|s| s["name"] == "sensitive")
         .expect("sensitive stage ran");
     let c = &stage["counts"];
-    assert_eq!(c["pii/email/redact"], 4);
-    assert_eq!(c["pii/phone/redact"], 3);
+    // Example values (example.com, 123-456-7890, a public resolver, the Visa
+    // test card) are counted apart and left in the text; so are the values an
+    // instruction asks about.
+    assert_eq!(c["pii/email/redact"], 2);
+    assert_eq!(c["pii/email/example"], 3);
+    assert_eq!(c["pii/phone/redact"], 2);
+    assert_eq!(c["pii/phone/example"], 1);
     assert_eq!(c["pii/card/redact"], 1);
+    assert_eq!(c["pii/card/example"], 1);
     assert_eq!(c["pii/ip/redact"], 1);
+    assert_eq!(c["pii/ip/example"], 1);
+    assert_eq!(c["pii/ip/task"], 4);
     assert_eq!(c["pii/secret/drop"], 2);
     assert_eq!(c["pii/cn-id/drop"], 1);
     assert_eq!(c["toxic/toxic-zh/drop"], 1);
@@ -214,8 +245,9 @@ fn actions_and_placeholders_come_from_pii_toml() {
     assert!(kept["drop-secret"].messages[0].contains("aws_access_key_id = <SECRET>"));
     assert!(kept["drop-cn-id"].pii.is_empty());
     assert!(!rejected.contains_key("drop-secret"));
+    // Without `examples` in pii.toml, example.com addresses are e-mails like any other.
     let stage = &report["stages"][0];
-    assert_eq!(stage["counts"]["pii/email/tag"], 4);
+    assert_eq!(stage["counts"]["pii/email/tag"], 5);
 }
 
 #[test]

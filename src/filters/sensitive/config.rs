@@ -46,6 +46,19 @@ struct PiiParams {
     #[allow(dead_code)]
     description: Option<String>,
     public_only: Option<bool>,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    task_words: Vec<String>,
+}
+
+/// `[task]` of `pii.toml`: what makes a value asked for.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskParams {
+    #[serde(default = "yes")]
+    enabled: bool,
+    verbs: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -62,6 +75,69 @@ pub struct PiiSetting {
     pub placeholder: String,
     /// The detector.
     pub detector: Box<dyn Detector>,
+    /// Globs of example values (see [`super::examples`]).
+    pub examples: Vec<String>,
+    /// Words naming the type in an instruction (`phone number`, `邮箱`).
+    pub task_words: Option<aho_corasick::AhoCorasick>,
+}
+
+impl PiiSetting {
+    /// Whether a found value is an example or documentation value.
+    pub fn is_example(&self, value: &str) -> bool {
+        if self.examples.is_empty() {
+            return false;
+        }
+        let numeric = matches!(
+            self.ty,
+            PiiType::Phone | PiiType::Card | PiiType::Ssn | PiiType::CnId | PiiType::Iban
+        );
+        let v = super::examples::normalise(value, numeric);
+        self.examples.iter().any(|p| super::examples::glob(p, &v))
+    }
+}
+
+/// The compiled `[task]` table: verbs that ask for a value.
+pub struct TaskSetting {
+    /// ASCII case-insensitive.
+    pub verbs: aho_corasick::AhoCorasick,
+}
+
+fn automaton(list: &[String]) -> Result<aho_corasick::AhoCorasick, aho_corasick::BuildError> {
+    aho_corasick::AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build(list)
+}
+
+/// Compiles the `[task]` table of `pii.toml`, if any.
+pub fn compile_task(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Option<TaskSetting> {
+    let text = files.get(PII_FILE)?;
+    let t = table(PII_FILE, text).ok()?;
+    let toml::Value::Table(v) = t.get("task")? else {
+        errors.push(key_error(
+            PII_FILE,
+            text,
+            "task",
+            (String::new(), "`task` must be a table".into()),
+        ));
+        return None;
+    };
+    let p: TaskParams = match params(v) {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push(key_error(PII_FILE, text, "task", e));
+            return None;
+        }
+    };
+    if !p.enabled || p.verbs.is_empty() {
+        return None;
+    }
+    match automaton(&p.verbs) {
+        Ok(verbs) => Some(TaskSetting { verbs }),
+        Err(e) => {
+            errors.push(key_error(PII_FILE, text, "task", ("verbs".into(), e.to_string())));
+            None
+        }
+    }
 }
 
 fn default_placeholder(ty: PiiType) -> String {
@@ -112,6 +188,9 @@ pub fn compile_pii(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Vec<PiiSe
     };
     let mut out = Vec::new();
     for (name, value) in &t {
+        if name == "task" {
+            continue;
+        }
         let Some(ty) = PiiType::parse(name) else {
             let known: Vec<&str> = PiiType::ALL.iter().map(|t| t.as_str()).collect();
             errors.push(key_error(
@@ -153,12 +232,25 @@ pub fn compile_pii(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Vec<PiiSe
         if !p.enabled {
             continue;
         }
+        let task_words = if p.task_words.is_empty() {
+            None
+        } else {
+            match automaton(&p.task_words) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    errors.push(key_error(PII_FILE, text, name, ("task_words".into(), e.to_string())));
+                    continue;
+                }
+            }
+        };
         match detector(ty, p.public_only.unwrap_or(true)) {
             Ok(detector) => out.push(PiiSetting {
                 ty,
                 action: p.action,
                 placeholder: p.placeholder.unwrap_or_else(|| default_placeholder(ty)),
                 detector,
+                examples: p.examples.iter().map(|e| e.to_lowercase()).collect(),
+                task_words,
             }),
             Err(e) => errors.push(key_error(PII_FILE, text, name, (String::new(), e.to_string()))),
         }

@@ -16,7 +16,11 @@
 //!   number of findings as the value and 0 as the threshold; the value is
 //!   masked with the placeholder as well, so the rejected shards kept for
 //!   audit do not carry the secret or the id;
-//! - `tag` adds the tag `pii:<type>`.
+//! - `tag` adds the tag `pii:<type>`;
+//! - example and documentation values (`examples`, e.g. `*@example.com`) are
+//!   `example:<type>` findings, and values the instruction asks to generate,
+//!   validate or extract (`[task]`) are tagged: both stay in the text
+//!   ([`examples`]).
 //!
 //! The report counts findings per type and action (`pii/email/redact`).
 //! Then the word-list rules of the other `rules/sensitive/*.toml` files
@@ -52,6 +56,7 @@ pub mod card;
 pub mod cn_id;
 mod config;
 pub mod email;
+pub mod examples;
 pub mod iban;
 pub mod ip;
 pub mod phone;

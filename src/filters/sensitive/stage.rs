@@ -7,7 +7,7 @@ use crate::record::{PiiSpan, Record};
 use crate::rules::RuleFiles;
 use crate::stage::{num, Analysis, Crossed, Failure, Filter, RecordStage, RuleInfo, StageOutcome, Threshold};
 
-use super::config::{compile_pii, compile_toxic, PiiAction, PiiSetting};
+use super::config::{compile_pii, compile_task, compile_toxic, PiiAction, PiiSetting, TaskSetting};
 use super::scan::{Finding, PiiType};
 use super::toxic::{ToxicAction, ToxicRule};
 
@@ -17,6 +17,7 @@ pub struct SensitiveStage {
     /// Indexes into `pii` of the types whose action is `drop`: one rule each.
     drop_rules: Vec<usize>,
     toxic: Vec<ToxicRule>,
+    task: Option<TaskSetting>,
 }
 
 /// Builds the stage from `rules/sensitive/`; `None` when it has no rules.
@@ -24,6 +25,7 @@ pub fn build(files: &RuleFiles) -> Result<Option<SensitiveStage>, Vec<RulesError
     let mut errors = Vec::new();
     let pii = compile_pii(files, &mut errors);
     let toxic = compile_toxic(files, &mut errors);
+    let task = compile_task(files, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -31,7 +33,12 @@ pub fn build(files: &RuleFiles) -> Result<Option<SensitiveStage>, Vec<RulesError
         return Ok(None);
     }
     let drop_rules = (0..pii.len()).filter(|&i| pii[i].action == PiiAction::Drop).collect();
-    Ok(Some(SensitiveStage { pii, drop_rules, toxic }))
+    Ok(Some(SensitiveStage {
+        pii,
+        drop_rules,
+        toxic,
+        task,
+    }))
 }
 
 /// Keeps the best of overlapping findings (higher type rank, then longer,
@@ -85,7 +92,7 @@ impl SensitiveStage {
         text: &str,
         cut: Option<usize>,
         spans: &mut Vec<PiiSpan>,
-        per_type: &mut [u64; PiiType::COUNT],
+        tally: &mut Tally,
         redacted: &mut Vec<(String, String)>,
     ) -> Option<(String, Option<usize>)> {
         let found = self.scan(text);
@@ -101,22 +108,30 @@ impl SensitiveStage {
         for f in &found {
             chars += text[last..f.start].chars().count() as u32;
             let len = text[f.start..f.end].chars().count() as u32;
+            let i = type_index(f.ty);
+            let setting = self.setting(f.ty);
+            let example = setting.is_some_and(|s| s.is_example(&text[f.start..f.end]));
+            let asked = !example && tally.asked[i];
             spans.push(PiiSpan {
                 turn,
                 start: chars,
                 end: chars + len,
-                kind: f.kind(),
+                kind: if example { format!("example:{}", f.ty) } else { f.kind() },
             });
             chars += len;
-            if let Some(i) = PiiType::ALL.iter().position(|t| *t == f.ty) {
-                per_type[i] += 1;
+            if example {
+                tally.examples[i] += 1;
+            } else if asked {
+                tally.asked_values[i] += 1;
+            } else {
+                tally.per_type[i] += 1;
             }
             out.push_str(&text[last..f.start]);
             last = f.end;
-            match self.setting(f.ty) {
+            match setting {
                 // Dropped records go to the rejected shards for audit: the
                 // secret or id itself is masked there too.
-                Some(s) if s.action != PiiAction::Tag => {
+                Some(s) if s.action != PiiAction::Tag && !example && !asked => {
                     out.push_str(&s.placeholder);
                     changed = true;
                     redacted.push((text[f.start..f.end].to_string(), s.placeholder.clone()));
@@ -138,6 +153,24 @@ impl SensitiveStage {
         let new_cut = cut.map(|c| straddle.unwrap_or((c as isize + shift).max(0) as usize));
         Some((out, new_cut))
     }
+}
+
+/// The position of a type in [`PiiType::ALL`] and in per-type tables.
+fn type_index(ty: PiiType) -> usize {
+    PiiType::ALL.iter().position(|t| *t == ty).unwrap_or(0)
+}
+
+/// Per-record counts of one record's findings, per type.
+#[derive(Default)]
+struct Tally {
+    /// Findings acted on as `pii.toml` says.
+    per_type: [u64; PiiType::COUNT],
+    /// Example and documentation values, left in the text.
+    examples: [u64; PiiType::COUNT],
+    /// Whether the instruction asks for values of the type.
+    asked: [bool; PiiType::COUNT],
+    /// Values the instruction asked for, tagged and left in the text.
+    asked_values: [u64; PiiType::COUNT],
 }
 
 /// Replaces every JSON-escaped occurrence of `value` in the raw record.
@@ -184,12 +217,22 @@ impl RecordStage for SensitiveStage {
     fn process(&self, rec: &mut Record) -> StageOutcome {
         let mut out = StageOutcome::default();
         let mut spans = Vec::new();
-        let mut per_type = [0u64; PiiType::COUNT];
+        let mut tally = Tally::default();
+        if let Some(task) = &self.task {
+            let instruction = rec.instruction();
+            if task.verbs.is_match(instruction) {
+                for s in &self.pii {
+                    if s.task_words.as_ref().is_some_and(|w| w.is_match(instruction)) {
+                        tally.asked[type_index(s.ty)] = true;
+                    }
+                }
+            }
+        }
         let mut redacted: Vec<(String, String)> = Vec::new();
         if !self.pii.is_empty() {
             let mut idx = 0u32;
             if let Some(sys) = rec.system.as_mut() {
-                if let Some((text, _)) = self.message(idx, sys, None, &mut spans, &mut per_type, &mut redacted) {
+                if let Some((text, _)) = self.message(idx, sys, None, &mut spans, &mut tally, &mut redacted) {
                     *sys = text;
                 }
                 idx += 1;
@@ -197,8 +240,7 @@ impl RecordStage for SensitiveStage {
             let input_at = rec.input_at;
             for (ti, t) in rec.turns.iter_mut().enumerate() {
                 let cut = if ti == 0 { input_at } else { None };
-                if let Some((text, new_cut)) =
-                    self.message(idx, &t.content, cut, &mut spans, &mut per_type, &mut redacted)
+                if let Some((text, new_cut)) = self.message(idx, &t.content, cut, &mut spans, &mut tally, &mut redacted)
                 {
                     t.content = text;
                     if ti == 0 {
@@ -211,6 +253,19 @@ impl RecordStage for SensitiveStage {
         // Keep the raw column free of what was redacted.
         for (value, placeholder) in &redacted {
             redact_raw(&mut rec.raw, value, placeholder);
+        }
+        let per_type = tally.per_type;
+        for (i, ty) in PiiType::ALL.into_iter().enumerate() {
+            if tally.examples[i] > 0 {
+                out.counts.push((format!("pii/{ty}/example"), tally.examples[i]));
+            }
+            if tally.asked_values[i] > 0 {
+                out.counts.push((format!("pii/{ty}/task"), tally.asked_values[i]));
+                let tag = format!("pii:{ty}");
+                if !rec.tags.contains(&tag) {
+                    rec.tags.push(tag);
+                }
+            }
         }
         for (i, n) in per_type.iter().enumerate() {
             let ty = PiiType::ALL[i];
