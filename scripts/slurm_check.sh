@@ -87,7 +87,7 @@ make_corpus() {
      "$CORPORA/glaive_toolcall_demo/glaive_toolcall_zh_demo.jsonl" \
      "$CORPORA/llamafactory_v1_sft_demo/v1_sft_demo.jsonl" \
      "$CORPORA/pclue/pCLUE_train_9.jsonl" \
-     "$ROOT/fixtures/broken/bad_lines.jsonl" "$1/"
+     "$ROOT/fixtures/broken/bad_lines.jsonl" "$ROOT/fixtures/sensitive/records.jsonl" "$1/"
   : >"$1/pending.jsonl"
 }
 cd "$WORK"

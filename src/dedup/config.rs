@@ -62,8 +62,12 @@ pub enum Verify {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyScope {
-    /// Every message, the system prompt included.
+    /// Every message but the system prompt: a system prompt shared by a whole
+    /// set (MOSS's 1,236-character one) would make different conversations
+    /// look alike.
     #[default]
+    Turns,
+    /// Every message, the system prompt included.
     Conversation,
     /// The first user turn (instruction and input).
     InstructionInput,
@@ -215,12 +219,12 @@ impl Default for DedupConfig {
             memory_bytes: 1024 << 20,
             exact: ExactConfig {
                 enabled: true,
-                key: KeyScope::Conversation,
+                key: KeyScope::Turns,
                 strip_punctuation: false,
             },
             near: NearConfig {
                 enabled: true,
-                key: KeyScope::Conversation,
+                key: KeyScope::Turns,
                 ngram: 5,
                 permutations: 126,
                 bands: 21,

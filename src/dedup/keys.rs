@@ -1,4 +1,5 @@
-//! What of a record is compared: the whole conversation, the instruction and
+//! What of a record is compared: the turns (the conversation without its
+//! system prompt, the default), the whole conversation, the instruction and
 //! input, or the response ([`KeyScope`]), as one text.
 
 use crate::dedup::config::KeyScope;
@@ -9,6 +10,11 @@ use crate::record::Record;
 /// the same conversation).
 pub fn for_each_part<'r>(rec: &'r Record, scope: KeyScope, mut f: impl FnMut(&'static str, &'r str)) {
     match scope {
+        KeyScope::Turns => {
+            for t in &rec.turns {
+                f(t.role.as_str(), &t.content);
+            }
+        }
         KeyScope::Conversation => {
             for (role, text) in rec.messages() {
                 f(role, text);

@@ -346,3 +346,28 @@ fn best_metric_needs_the_stage_that_measures_it() {
         "quality,dedup",
     ]);
 }
+
+#[test]
+fn a_system_prompt_shared_by_a_set_does_not_make_its_conversations_duplicates() {
+    let Some(moss) = corpus("moss_003_sft_sample/conversation_with_plugins.jsonl") else {
+        return;
+    };
+    // Default key: the turns without the system prompt.
+    let (_a, out) = run(std::slice::from_ref(&moss), &["--stages", "dedup"]);
+    assert_accounting(&out);
+    let near = |out: &Path| rejected(out).iter().filter(|r| r.1 == "dedup/near").count();
+    assert_eq!(near(&out), 0);
+    // With the system prompt in the key, MOSS's 1,236-character prompt makes
+    // different conversations near-duplicates.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    let path = rules.join("dedup.toml");
+    let text = std::fs::read_to_string(&path).expect("dedup.toml");
+    std::fs::write(&path, text.replace("key = \"turns\"", "key = \"conversation\"")).expect("write");
+    let (_b, with_system) = run(
+        &[moss],
+        &["--stages", "dedup", "--rules", rules.to_str().expect("utf-8")],
+    );
+    assert!(near(&with_system) > 10, "{}", near(&with_system));
+}
