@@ -97,6 +97,7 @@ pub static FILTER_KINDS: &[FilterKind] = &[
     quality::placeholder::KIND,
     quality::refusal::KIND,
     quality::translated_code::KIND,
+    quality::answer_in_choices::KIND,
     quality::repeats_instruction::KIND,
     quality::truncated::KIND,
     quality::conversation::KIND,

@@ -5,6 +5,7 @@
 //! which part of a record and with which thresholds per language.
 
 pub mod alpha_words;
+pub mod answer_in_choices;
 pub mod approx_tokens;
 pub mod char_length;
 pub mod classifier;
