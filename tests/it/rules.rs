@@ -177,3 +177,21 @@ fn the_readme_lists_every_quality_filter_kind_of_the_registry() {
     kinds.sort_unstable();
     assert_eq!(listed, kinds);
 }
+
+#[test]
+fn every_path_contributing_md_names_exists() {
+    let text = std::fs::read_to_string(root().join("CONTRIBUTING.md")).expect("CONTRIBUTING.md");
+    let mut checked = 0;
+    for quoted in text.split('`').skip(1).step_by(2) {
+        let path = quoted.split_whitespace().next().unwrap_or("");
+        let is_path = path.contains('/') && !path.contains('<') && !path.contains('…') && !path.starts_with('-');
+        if is_path {
+            assert!(
+                root().join(path).exists(),
+                "CONTRIBUTING.md names {path}, which is not in the tree"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked} paths checked");
+}

@@ -41,6 +41,12 @@
 //! The shipped rule drops a record when more than half of its answers refuse:
 //! a long chat with one hedging turn among helpful ones is kept.
 //!
+//! ## Measured
+//! Judged development set (`fixtures/judged/labels.jsonl`, `curate eval-judged`):
+//! 8 of 9 drops right (the rules before: 15 of 54); blind spot check of a full
+//! run (`fixtures/judged/spotcheck.jsonl`): 16 of 20 before the fixes that
+//! followed it (share of answers, help after a refusal).
+//!
 //! ## Parameters
 //! - `disclaimers`, `refusals`: phrase lists (ASCII case-insensitive).
 //! - `within_first`: characters from a turn's start where a phrase must begin (default 80).

@@ -25,6 +25,11 @@
 //! alpaca_chinese_carbonz0: `定义 阶乘（数量）：\n    如果 数量 == 0：\n        返回 1`
 //! measures 3.
 //!
+//! ## Measured
+//! Judged development set: 22 of 22 drops right; blind spot check of a full
+//! run: 19 of 20 (the miss, maths prose opening with 当, led to dropping that
+//! keyword).
+//!
 //! ## Parameters
 //! - `keywords`: translated keywords that open a line of code.
 //! - `unless_prompt`: phrases of the first user turn (ASCII case-insensitive)

@@ -26,6 +26,11 @@
 //! `"To install the package, run:\n```bash\npip install requests"` has one
 //! fence: dropped (`unclosed code fence`).
 //!
+//! ## Measured
+//! Judged development set: 12 of 13 drops right (the rules before: 16 of 27);
+//! blind spot check of a full run: 11 of 16 before the fixes that followed it
+//! (questionnaires, typos inside words, endings of short answers).
+//!
 //! ## Parameters
 //! - `end_words`: words that cannot end an answer (compared as written).
 //! - `min_words`: answers with fewer words are only checked for fences,
