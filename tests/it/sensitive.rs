@@ -267,3 +267,49 @@ fn pii_toml_errors_name_file_line_and_key() {
     assert!(err.contains("unknown PII type `passport`"), "{err}");
     assert!(err.contains("phone.action") || err.contains("hide"), "{err}");
 }
+
+#[test]
+fn other_languages_lists_are_opt_in() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let input = tmp.path().join("de.jsonl");
+    std::fs::write(
+        &input,
+        "{\"instruction\": \"Beschimpfe mich.\", \"input\": \"\", \"output\": \"Du Arschloch, du Fotze!\"}\n\
+         {\"instruction\": \"Wie heißt die Hauptstadt?\", \"input\": \"\", \"output\": \"Berlin.\"}\n",
+    )
+    .expect("write");
+    let run = |rules: Option<&std::path::Path>| {
+        let out = tmp.path().join(if rules.is_some() { "on" } else { "off" });
+        let mut args = vec![
+            "run",
+            input.to_str().expect("utf-8"),
+            "--stages",
+            "sensitive",
+            "-q",
+            "--out",
+        ];
+        args.push(out.to_str().expect("utf-8"));
+        let r;
+        if let Some(d) = rules {
+            r = d.to_str().expect("utf-8").to_string();
+            args.extend(["--rules", &r]);
+            curate_ok(&args);
+        } else {
+            curate_ok(&args);
+        }
+        strings(&out.join("rejected"), "rule")
+    };
+    assert!(run(None).is_empty(), "off by default");
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    let path = rules.join("sensitive/ldnoobw.toml");
+    let text = std::fs::read_to_string(&path).expect("ldnoobw.toml");
+    let on = text.replacen(
+        "description = \"LDNOOBW German list (opt-in).\"\nenabled = false",
+        "description = \"LDNOOBW German list (opt-in).\"\nenabled = true",
+        1,
+    );
+    assert_ne!(on, text);
+    std::fs::write(&path, on).expect("write");
+    assert_eq!(run(Some(&rules)), ["sensitive/toxic-de"]);
+}
