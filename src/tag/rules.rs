@@ -7,7 +7,8 @@
 //!
 //! ```toml
 //! [settings]                 # at most once across all files
-//! input_factor = 0.5         # cues found only in the input/system count this much
+//! input_factor = 0.5         # cues found only in the input count this much
+//! system_factor = 0.0        # and in the system prompt (default: input_factor)
 //! task_min_score = 1.0       # below this the task is `fallback_task`
 //! fallback_task = "other"
 //! domain_min_score = 2.0     # a domain tag needs at least this score
@@ -135,8 +136,10 @@ pub struct TagRule {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    /// Factor for cues found only in the input or system prompt.
+    /// Factor for cues found only in the input.
     pub input_factor: f64,
+    /// Factor for cues found only in the system prompt (`None`: `input_factor`).
+    pub system_factor: Option<f64>,
     /// Smallest winning task score; below it the task is `fallback_task`.
     pub task_min_score: f64,
     /// The task when no rule scores enough.
@@ -155,6 +158,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             input_factor: 0.5,
+            system_factor: None,
             task_min_score: 1.0,
             fallback_task: "other".into(),
             domain_min_score: 2.0,

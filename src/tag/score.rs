@@ -263,8 +263,9 @@ impl Tagger {
         let mut best: HashMap<usize, (Part, f64)> = HashMap::new();
         self.match_part(rec.instruction(), Part::Instruction, 1.0, &mut best);
         self.match_part(rec.input(), Part::Input, s.input_factor, &mut best);
-        if let Some(sys) = &rec.system {
-            self.match_part(sys, Part::System, s.input_factor, &mut best);
+        let system_factor = s.system_factor.unwrap_or(s.input_factor);
+        if let Some(sys) = rec.system.as_ref().filter(|_| system_factor != 0.0) {
+            self.match_part(sys, Part::System, system_factor, &mut best);
         }
         let has_input = !rec.input().trim().is_empty();
         let user_turns = rec.turns.iter().filter(|t| t.role == Role::User).count();

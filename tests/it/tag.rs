@@ -174,3 +174,48 @@ fn train_evaluates_and_the_model_works_as_tagger_and_filter() {
         .iter()
         .any(|x| x["id"] == "quality/claims"));
 }
+
+/// Task accuracy of the built-in rules on the judged tagging set
+/// (fixtures/judged_tags/, 420 records labelled by reading): a floor against
+/// regressions, at the figures measured when the set was made
+/// (`scripts/eval/tag_judged.py`: en 0.791, zh 0.603).
+#[test]
+fn judged_tagging_set_task_accuracy_does_not_fall() {
+    let Some(corpora) = corpora() else {
+        eprintln!("../shared/corpora not present; skipped");
+        return;
+    };
+    let rules = curate::rules::Rules::compile(curate::rules::RuleFiles::embedded()).expect("rules");
+    let tagger = curate::tag::builtin().expect("built-in tagger");
+    let text = std::fs::read_to_string(root().join("fixtures/judged_tags/labels.jsonl")).expect("labels");
+    let mut files: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    let (mut n, mut right) = ([0usize; 2], [0usize; 2]);
+    for line in text.lines() {
+        let l: serde_json::Value = serde_json::from_str(line).expect("label");
+        let source = l["source"].as_str().expect("source").to_string();
+        let lines = files.entry(source.clone()).or_insert_with(|| {
+            std::fs::read_to_string(corpora.join(&source))
+                .expect("corpus file")
+                .split('\n')
+                .map(str::to_string)
+                .collect()
+        });
+        let at = l["line"].as_u64().expect("line") as usize;
+        let v: serde_json::Value = serde_json::from_str(&lines[at - 1]).expect("record");
+        let origin = curate::record::Origin {
+            file: 0,
+            line: at as u64,
+        };
+        let rec = curate::record::map_record(&rules.adapters, &v, origin, &source).expect("maps");
+        let i = match l["lang"].as_str() {
+            Some("en") => 0,
+            Some("zh") => 1,
+            _ => continue,
+        };
+        n[i] += 1;
+        right[i] += usize::from(tagger.tag(&rec).task == l["task"].as_str().expect("task"));
+    }
+    let acc = |i: usize| right[i] as f64 / n[i] as f64;
+    assert!(acc(0) >= 0.78, "en task accuracy {:.3}", acc(0));
+    assert!(acc(1) >= 0.59, "zh task accuracy {:.3}", acc(1));
+}
