@@ -152,7 +152,9 @@ pub struct TuneArgs {
 /// `curate slurm`.
 #[derive(Debug, Args)]
 pub struct RunSettings {
-    /// Rules folder replacing the built-in rules (see `curate init-rules`).
+    /// Rules folder over the built-in rules: its files replace the built-in
+    /// files of the same path; with `mode = "replace"` in its `rules.toml` it is
+    /// the whole rule set (as `curate init-rules` writes it).
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
 
@@ -290,7 +292,7 @@ pub struct TagExplainArgs {
     #[arg(value_name = "RECORD.json")]
     pub record: PathBuf,
 
-    /// Rules folder replacing the built-in rules.
+    /// Rules folder over the built-in rules (see `curate run --help`).
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
 
@@ -330,7 +332,7 @@ pub struct TagEvalArgs {
     #[arg(long, value_name = "DIR", default_value = "../shared/corpora")]
     pub corpora: PathBuf,
 
-    /// Rules folder replacing the built-in rules.
+    /// Rules folder over the built-in rules (see `curate run --help`).
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
 

@@ -22,7 +22,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn load_rules(dir: Option<&Path>) -> Result<Rules, Error> {
     let files = match dir {
-        Some(d) => RuleFiles::from_dir(d).map_err(Error::Rules)?,
+        Some(d) => RuleFiles::load(d).map_err(Error::Rules)?,
         None => RuleFiles::embedded(),
     };
     Rules::compile(files).map_err(Error::Rules)
@@ -120,7 +120,17 @@ fn init_rules(dir: &Path) -> Result<(), Error> {
     if dir.exists() && std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.next().is_some() {
         return Err(Error::Usage(format!("{}: folder is not empty", dir.display())));
     }
-    RuleFiles::embedded().write_to(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files = RuleFiles::embedded();
+    files.set(
+        curate::rules::MODE_FILE,
+        "# How this folder combines with the built-in rules:\n\
+         #   \"replace\"  it is the whole rule set (a file deleted here is gone)\n\
+         #   \"overlay\"  each file replaces the built-in file of the same path; the\n\
+         #              others stay (a folder may then hold just the files it changes)\n\
+         mode = \"replace\"\n"
+            .to_string(),
+    );
+    files.write_to(dir).map_err(|e| Error::io(dir, e))?;
     println!("wrote the built-in rules to {}", dir.display());
     Ok(())
 }

@@ -502,7 +502,7 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 
 fn load_rules(dir: Option<&Path>) -> Result<Rules> {
     let files = match dir {
-        Some(d) => RuleFiles::from_dir(d).map_err(Error::Rules)?,
+        Some(d) => RuleFiles::load(d).map_err(Error::Rules)?,
         None => RuleFiles::embedded(),
     };
     Rules::compile(files).map_err(Error::Rules)

@@ -9,6 +9,23 @@ use crate::error::RulesError;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
 
+/// The file of a rules folder that says how it combines with the built-in
+/// rules (`mode = "overlay"`, the default, or `"replace"`).
+pub const MODE_FILE: &str = "rules.toml";
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModeFile {
+    mode: Mode,
+}
+
+#[derive(serde::Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+enum Mode {
+    Overlay,
+    Replace,
+}
+
 /// Rule files by path relative to the rules folder (`/`-separated), sorted.
 #[derive(Debug, Clone, Default)]
 pub struct RuleFiles {
@@ -78,6 +95,31 @@ impl RuleFiles {
         } else {
             Err(errors)
         }
+    }
+
+    /// The rules `--rules DIR` names. By default the folder *overlays* the
+    /// built-in rules: each of its files replaces the built-in file of the
+    /// same path and the other built-in files stay, so a folder holding one
+    /// edited `quality/basic.toml` changes that file only (a table with
+    /// `enabled = false` turns a rule off). A folder whose `rules.toml` says
+    /// `mode = "replace"` is the whole rule set, as `curate init-rules`
+    /// writes it.
+    pub fn load(dir: &Path) -> Result<RuleFiles, Vec<RulesError>> {
+        let user = RuleFiles::from_dir(dir)?;
+        let mode = match user.get(MODE_FILE) {
+            None => Mode::Overlay,
+            Some(text) => match toml::from_str::<ModeFile>(text) {
+                Ok(m) => m.mode,
+                Err(e) => return Err(vec![RulesError::from_toml(MODE_FILE, text, &e)]),
+            },
+        };
+        if mode == Mode::Replace {
+            return Ok(user);
+        }
+        let mut files = RuleFiles::embedded();
+        files.origin = format!("built-in, overlaid by {}", dir.display());
+        files.files.extend(user.files);
+        Ok(files)
     }
 
     /// A rule set from in-memory files (tests, `explain`).

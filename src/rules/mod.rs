@@ -25,7 +25,7 @@ mod files;
 mod formats;
 mod locate;
 
-pub use files::RuleFiles;
+pub use files::{RuleFiles, MODE_FILE};
 pub use locate::locate;
 
 use serde::de::DeserializeOwned;
@@ -100,7 +100,22 @@ impl Rules {
             }
         };
         for path in files.paths() {
+            // Stages whose rules are a folder of files: `quality.toml` instead
+            // of `quality/*.toml` would otherwise be read by no stage.
+            if let Some(stage) = ["quality", "sensitive", "topics"]
+                .into_iter()
+                .find(|s| path == format!("{s}.toml"))
+            {
+                errors.push(RulesError {
+                    file: path.to_string(),
+                    line: None,
+                    key: None,
+                    message: format!("the rules of `{stage}` live in the folder `{stage}/` (e.g. `{stage}/my-rules.toml`), not in `{stage}.toml`"),
+                });
+                continue;
+            }
             let known = path == "formats.toml"
+                || path == files::MODE_FILE
                 || !path.ends_with(".toml")
                 || registry::all_stages()
                     .iter()

@@ -14,7 +14,7 @@ use crate::tag::{eval, explain, Tagger};
 
 fn load(dir: Option<&Path>) -> Result<(Rules, Tagger)> {
     let files = match dir {
-        Some(d) => RuleFiles::from_dir(d).map_err(Error::Rules)?,
+        Some(d) => RuleFiles::load(d).map_err(Error::Rules)?,
         None => RuleFiles::embedded(),
     };
     let tagger = crate::tag::tagger(&files)

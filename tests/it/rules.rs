@@ -195,3 +195,72 @@ fn every_path_contributing_md_names_exists() {
     }
     assert!(checked >= 20, "{checked} paths checked");
 }
+
+#[test]
+fn a_rules_folder_overlays_the_built_in_rules_file_by_file() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("mine");
+    std::fs::create_dir_all(dir.join("quality")).expect("mkdir");
+    // One edited file: the other built-in files (and stages) stay.
+    let basic = std::fs::read_to_string(root().join("rules/quality/basic.toml")).expect("basic.toml");
+    std::fs::write(
+        dir.join("quality/basic.toml"),
+        basic.replace("max = 100000", "max = 300"),
+    )
+    .expect("write");
+    let out = tmp.path().join("out");
+    curate_ok(&[
+        "run",
+        &fixture("sample/alpaca_en.jsonl"),
+        "--rules",
+        dir.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    let r = assert_accounting(&out);
+    assert_eq!(
+        r["stages_run"],
+        serde_json::json!(["repair", "quality", "sensitive", "tag", "dedup"])
+    );
+    let rules = strings(&out.join("rejected"), "rule");
+    assert!(rules.iter().any(|r| r == "quality/response-too-long"), "{rules:?}");
+    assert!(
+        out.join("rules/quality/instruction.toml").exists(),
+        "the run's rules hold the built-in files too"
+    );
+    // With mode = "replace" the folder is the whole rule set: one stage only.
+    std::fs::write(dir.join("rules.toml"), "mode = \"replace\"\n").expect("write");
+    let out2 = tmp.path().join("out2");
+    curate_ok(&[
+        "run",
+        &fixture("sample/alpaca_en.jsonl"),
+        "--rules",
+        dir.to_str().expect("utf-8"),
+        "--out",
+        out2.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    assert_eq!(report(&out2)["stages_run"], serde_json::json!(["quality"]));
+}
+
+#[test]
+fn misnamed_rule_files_and_modes_are_errors_naming_them() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("mine");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("quality.toml"), "[x]\nkind = \"char-length\"\nmax = 5\n").expect("write");
+    let o = curate(&["check-rules", dir.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("quality.toml") && err.contains("live in the folder `quality/`"),
+        "{err}"
+    );
+    std::fs::remove_file(dir.join("quality.toml")).expect("rm");
+    std::fs::write(dir.join("rules.toml"), "mode = \"merge\"\n").expect("write");
+    let o = curate(&["check-rules", dir.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("rules.toml") && err.contains("merge"), "{err}");
+}
