@@ -257,7 +257,14 @@ impl TopicRules {
         let mut any = false;
         let mut settings_seen: Option<String> = None;
         let mut index: HashMap<String, usize> = HashMap::new();
-        for path in files.paths().filter(|p| p.starts_with(DIR) && p.ends_with(".toml")) {
+        // The file holding [settings] first: a domain's or tag's default
+        // min_score comes from them, whatever the files' names.
+        let mut paths: Vec<&str> = files
+            .paths()
+            .filter(|p| p.starts_with(DIR) && p.ends_with(".toml"))
+            .collect();
+        paths.sort_by_key(|p| !files.get(p).unwrap_or("").lines().any(|l| l.trim() == "[settings]"));
+        for path in paths {
             any = true;
             let text = files.get(path).unwrap_or("");
             let table: toml::Table = match toml::from_str(text) {
@@ -532,6 +539,27 @@ fn compile_classifier(files: &RuleFiles, name: &str, t: &toml::Table) -> Result<
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn settings_apply_to_domains_of_files_read_before_them() {
+        // domains.toml sorts before tasks.toml, which holds [settings].
+        let files = crate::rules::RuleFiles::from_pairs(
+            "t",
+            [
+                ("topics/domains.toml", "[domain.health]\nkeywords = { health = 2.0 }\n"),
+                (
+                    "topics/tasks.toml",
+                    "[settings]\ndomain_min_score = 5.0\n\n[task.open-qa]\nkeywords = { what = 1.0 }\n",
+                ),
+            ],
+        );
+        let rules = super::TopicRules::compile(&files)
+            .expect("compiles")
+            .expect("has rules");
+        let health = rules.tags.iter().find(|t| t.tag == "domain:health").expect("domain");
+        assert_eq!(health.min_score, 5.0);
+    }
+
     use super::*;
 
     fn compile(text: &str) -> Result<Option<TopicRules>, Vec<RulesError>> {
