@@ -37,7 +37,10 @@ def main():
             for lab in labels:
                 if lab["source"] not in cache:
                     cache[lab["source"]] = open(os.path.join(a.corpora, lab["source"]), encoding="utf-8").read().split("\n")
-                f.write(cache[lab["source"]][lab["line"] - 1] + "\n")
+                line = cache[lab["source"]][lab["line"] - 1]
+                if hashlib.sha256(line.encode("utf-8")).hexdigest()[:16] != lab["sha"]:
+                    sys.exit(f"{lab['source']}:{lab['line']}: the corpus line changed since it was labelled")
+                f.write(line + "\n")
         out = os.path.join(tmp, "out")
         cmd = [a.curate, "run", inp, "--stages", "tag", "--out", out, "-q", "--no-progress"]
         if a.rules:

@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -136,25 +136,14 @@ pub fn evaluate(rules: &Rules, labels: Vec<Label>, corpora: &Path) -> Result<Jud
         .filter(|s| matches!(s.name(), "repair" | "quality" | "sensitive"))
         .collect();
     let rule_ids: Vec<String> = stages.iter().flat_map(|s| s.rules()).map(|r| r.id).collect();
-    let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let infos: Vec<Vec<String>> = stages
+        .iter()
+        .map(|s| s.rules().into_iter().map(|r| r.id).collect())
+        .collect();
+    let mut corpus = CorpusLines::new(corpora);
     let mut records = Vec::with_capacity(labels.len());
     for label in labels {
-        if !files.contains_key(&label.source) {
-            let path = corpora.join(&label.source);
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-            files.insert(label.source.clone(), text.split('\n').map(str::to_string).collect());
-        }
-        let lines = &files[&label.source];
-        let Some(line) = label.line.checked_sub(1).and_then(|i| lines.get(i)) else {
-            return Err(Error::Usage(format!("{}: no line {}", label.source, label.line)));
-        };
-        let sha = hex16(line.as_bytes());
-        if sha != label.sha {
-            return Err(Error::Usage(format!(
-                "{}:{}: the line's hash is {sha}, the label's {}: the corpus changed since it was labelled",
-                label.source, label.line, label.sha
-            )));
-        }
+        let line = corpus.line(&label.source, label.line, &label.sha)?;
         let failed = match serde_json::from_str::<serde_json::Value>(line)
             .map_err(|e| e.to_string())
             .and_then(|v| {
@@ -164,7 +153,7 @@ pub fn evaluate(rules: &Rules, labels: Vec<Label>, corpora: &Path) -> Result<Jud
                 };
                 map_record(&rules.adapters, &v, origin, &label.source)
                     .map(|mut r| {
-                        r.raw = line.clone();
+                        r.raw = line.to_string();
                         r
                     })
                     .map_err(|e| e.to_string())
@@ -172,10 +161,9 @@ pub fn evaluate(rules: &Rules, labels: Vec<Label>, corpora: &Path) -> Result<Jud
             Err(_) => vec!["malformed".to_string()],
             Ok(mut rec) => {
                 let mut failed = Vec::new();
-                for stage in &stages {
-                    let infos = stage.rules();
+                for (stage, ids) in stages.iter().zip(&infos) {
                     let outcome = stage.process(&mut rec);
-                    failed.extend(outcome.failed.iter().map(|f| infos[f.rule].id.clone()));
+                    failed.extend(outcome.failed.iter().map(|f| ids[f.rule].clone()));
                 }
                 failed
             }
@@ -183,6 +171,45 @@ pub fn evaluate(rules: &Rules, labels: Vec<Label>, corpora: &Path) -> Result<Jud
         records.push(Judged { label, failed });
     }
     Ok(JudgedEval { records, rule_ids })
+}
+
+/// The corpus lines labels point at: each file read once, each line checked
+/// against the hash its label was made with.
+pub struct CorpusLines {
+    root: PathBuf,
+    files: BTreeMap<String, Vec<String>>,
+}
+
+impl CorpusLines {
+    /// Lines of the files under `root`.
+    pub fn new(root: &Path) -> Self {
+        CorpusLines {
+            root: root.to_path_buf(),
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// Line `line` (1-based) of `source`, when its hash is `sha` (the first
+    /// 16 hex digits of the SHA-256 of its bytes); an error names the file and
+    /// line when it is missing or changed.
+    pub fn line(&mut self, source: &str, line: usize, sha: &str) -> Result<&str> {
+        if !self.files.contains_key(source) {
+            let path = self.root.join(source);
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            self.files
+                .insert(source.to_string(), text.split('\n').map(str::to_string).collect());
+        }
+        let Some(text) = line.checked_sub(1).and_then(|i| self.files[source].get(i)) else {
+            return Err(Error::Usage(format!("{source}: no line {line}")));
+        };
+        let got = hex16(text.as_bytes());
+        if got != sha {
+            return Err(Error::Usage(format!(
+                "{source}:{line}: the line's hash is {got}, the label's {sha}: the corpus changed since it was labelled"
+            )));
+        }
+        Ok(text)
+    }
 }
 
 fn hex16(bytes: &[u8]) -> String {

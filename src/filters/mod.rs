@@ -4,6 +4,28 @@
 pub mod quality;
 pub mod sensitive;
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::rules::KeyError;
+
+/// One automaton over a rule's phrase list (ASCII case-insensitive, leftmost
+/// longest match): `None` for an empty list, an error naming `key` for an
+/// empty phrase. The cue and exemption lists of the filters go through it.
+pub fn phrase_set(key: &str, list: &[String]) -> Result<Option<AhoCorasick>, KeyError> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    if list.iter().any(|p| p.trim().is_empty()) {
+        return Err((key.into(), "phrases must not be empty".into()));
+    }
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(list)
+        .map(Some)
+        .map_err(|e| (key.to_string(), e.to_string()))
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     //! Helpers to measure a filter on a record built from JSON.

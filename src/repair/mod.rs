@@ -101,12 +101,13 @@ pub fn build(files: &RuleFiles) -> Result<Option<Box<dyn RecordStage>>, Vec<Rule
 }
 
 impl RepairStage {
-    /// Applies every fix to one text; the names of the fixes that changed it.
-    fn repair_text(&self, text: &mut String, done: &mut [bool]) {
+    /// Applies every fix to one text; sets bit `i` of `done` when fix `i`
+    /// changed it.
+    fn repair_text(&self, text: &mut String, done: &mut u32) {
         for (i, fix) in self.fixes.iter().enumerate() {
             if let Some(fixed) = (fix.apply)(text) {
                 *text = fixed;
-                done[i] = true;
+                *done |= 1 << i;
             }
         }
     }
@@ -122,7 +123,7 @@ impl RecordStage for RepairStage {
     }
 
     fn process(&self, rec: &mut Record) -> StageOutcome {
-        let mut done = vec![false; self.fixes.len()];
+        let mut done = 0u32;
         if let Some(s) = rec.system.as_mut() {
             self.repair_text(s, &mut done);
         }
@@ -130,7 +131,7 @@ impl RecordStage for RepairStage {
             self.repair_text(&mut t.content, &mut done);
         }
         let mut out = StageOutcome::default();
-        for (fix, _) in self.fixes.iter().zip(&done).filter(|(_, d)| **d) {
+        for (_, fix) in self.fixes.iter().enumerate().filter(|(i, _)| done & (1 << i) != 0) {
             rec.tags.push(format!("repaired:{}", fix.name));
             out.counts.push((format!("repair/{}", fix.name), 1));
         }

@@ -208,16 +208,20 @@ fn a_rules_folder_overlays_the_built_in_rules_file_by_file() {
         basic.replace("max = 100000", "max = 300"),
     )
     .expect("write");
-    let out = tmp.path().join("out");
-    curate_ok(&[
-        "run",
-        &fixture("sample/alpaca_en.jsonl"),
-        "--rules",
-        dir.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "-q",
-    ]);
+    let run = |name: &str| {
+        let out = tmp.path().join(name);
+        curate_ok(&[
+            "run",
+            &fixture("sample/alpaca_en.jsonl"),
+            "--rules",
+            dir.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+            "-q",
+        ]);
+        out
+    };
+    let out = run("out");
     let r = assert_accounting(&out);
     assert_eq!(
         r["stages_run"],
@@ -231,16 +235,7 @@ fn a_rules_folder_overlays_the_built_in_rules_file_by_file() {
     );
     // With mode = "replace" the folder is the whole rule set: one stage only.
     std::fs::write(dir.join("rules.toml"), "mode = \"replace\"\n").expect("write");
-    let out2 = tmp.path().join("out2");
-    curate_ok(&[
-        "run",
-        &fixture("sample/alpaca_en.jsonl"),
-        "--rules",
-        dir.to_str().expect("utf-8"),
-        "--out",
-        out2.to_str().expect("utf-8"),
-        "-q",
-    ]);
+    let out2 = run("out2");
     assert_eq!(report(&out2)["stages_run"], serde_json::json!(["quality"]));
 }
 

@@ -188,25 +188,21 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
     let rules = curate::rules::Rules::compile(curate::rules::RuleFiles::embedded()).expect("rules");
     let tagger = curate::tag::builtin().expect("built-in tagger");
     let text = std::fs::read_to_string(root().join("fixtures/judged_tags/labels.jsonl")).expect("labels");
-    let mut files: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    let mut lines = curate::audit::judged::CorpusLines::new(&corpora);
     let (mut n, mut right) = ([0usize; 2], [0usize; 2]);
     for line in text.lines() {
         let l: serde_json::Value = serde_json::from_str(line).expect("label");
-        let source = l["source"].as_str().expect("source").to_string();
-        let lines = files.entry(source.clone()).or_insert_with(|| {
-            std::fs::read_to_string(corpora.join(&source))
-                .expect("corpus file")
-                .split('\n')
-                .map(str::to_string)
-                .collect()
-        });
+        let source = l["source"].as_str().expect("source");
         let at = l["line"].as_u64().expect("line") as usize;
-        let v: serde_json::Value = serde_json::from_str(&lines[at - 1]).expect("record");
+        let raw = lines
+            .line(source, at, l["sha"].as_str().expect("sha"))
+            .expect("every labelled line is in the corpora, unchanged");
+        let v: serde_json::Value = serde_json::from_str(raw).expect("record");
         let origin = curate::record::Origin {
             file: 0,
             line: at as u64,
         };
-        let rec = curate::record::map_record(&rules.adapters, &v, origin, &source).expect("maps");
+        let rec = curate::record::map_record(&rules.adapters, &v, origin, source).expect("maps");
         let i = match l["lang"].as_str() {
             Some("en") => 0,
             Some("zh") => 1,

@@ -101,16 +101,7 @@ struct LangMismatch {
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     let p: Params = ctx.parse()?;
-    let exempt = if p.exempt.is_empty() {
-        None
-    } else {
-        Some(
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&p.exempt)
-                .map_err(|e| ("exempt".to_string(), e.to_string()))?,
-        )
-    };
+    let exempt = crate::filters::phrase_set("exempt", &p.exempt)?;
     Ok(Box::new(LangMismatch {
         scope: ctx.scope.unwrap_or(Scope::Response),
         exempt,

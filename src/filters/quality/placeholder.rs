@@ -79,6 +79,9 @@ struct Placeholder {
     /// Lower-cased placeholders.
     placeholders: Vec<String>,
     rest_max: usize,
+    /// Bytes beyond which an answer cannot be a placeholder and `rest_max`
+    /// characters (entities and 4-byte characters allowed for).
+    max_bytes: usize,
     var: Option<Regex>,
     /// Lower-cased.
     input_markers: Vec<String>,
@@ -101,6 +104,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     Ok(Box::new(Placeholder {
         placeholders: p.placeholders.iter().map(|s| s.trim().to_lowercase()).collect(),
         rest_max: p.rest_max,
+        max_bytes: p.placeholders.iter().map(|s| s.len() * 5).max().unwrap_or(0) + p.rest_max * 4 + 16,
         var,
         input_markers: p.input_markers.iter().map(|m| m.to_lowercase()).collect(),
     }))
@@ -129,22 +133,50 @@ fn prose(text: &str) -> String {
     out
 }
 
-/// Whether an input is one bracketed stand-in for missing content.
-fn stand_in(input: &str, markers: &[String]) -> bool {
-    let t = decode_basic_entities(input.trim());
-    let (Some(first), Some(last)) = (t.chars().next(), t.chars().last()) else {
-        return false;
-    };
-    let inner: String = t.chars().skip(1).take(t.chars().count().saturating_sub(2)).collect();
-    "[（(<【‹「".contains(first)
-        && "]）)>】›」".contains(last)
-        && t.chars().count() <= 40
-        && !inner.contains(['<', '>', '[', ']'])
-        && markers.iter().any(|m| inner.to_lowercase().contains(m.as_str()))
+/// `text` with its HTML entities decoded (the repair stage's decoder: an
+/// escaped `&lt;无输出&gt;` is a placeholder even when the repair stage is off).
+fn unescaped(text: &str) -> String {
+    crate::repair::entities::repair(text).unwrap_or_else(|| text.to_string())
 }
 
-fn decode_basic_entities(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+/// Whether an input is one bracketed stand-in for missing content.
+fn stand_in(input: &str, markers: &[String]) -> bool {
+    let input = input.trim();
+    // At most 40 characters once decoded; an entity is at most 10 bytes.
+    if input.is_empty() || input.len() > 400 {
+        return false;
+    }
+    let t = unescaped(input);
+    let chars: Vec<char> = t.chars().collect();
+    let (Some(&first), Some(&last)) = (chars.first(), chars.last()) else {
+        return false;
+    };
+    let inner: String = chars[1..chars.len().saturating_sub(1).max(1)]
+        .iter()
+        .collect::<String>()
+        .to_lowercase();
+    "[（(<【‹「".contains(first)
+        && "]）)>】›」".contains(last)
+        && chars.len() <= 40
+        && !inner.contains(['<', '>', '[', ']'])
+        && markers.iter().any(|m| inner.contains(m.as_str()))
+}
+
+impl Placeholder {
+    /// Whether an answer opens with a placeholder followed by at most
+    /// `rest_max` characters. Long answers are not decoded or lower-cased.
+    fn placeholder_answer(&self, text: &str) -> bool {
+        let text = text.trim();
+        if text.is_empty() || text.len() > self.max_bytes {
+            return false;
+        }
+        let whole = unescaped(text).to_lowercase();
+        self.placeholders.iter().any(|p| {
+            whole
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.trim().chars().count() <= self.rest_max)
+        })
+    }
 }
 
 impl Filter for Placeholder {
@@ -161,13 +193,7 @@ impl Filter for Placeholder {
         let mut n = 0usize;
         let mut first = None;
         for t in rec.turns.iter().filter(|t| t.role == Role::Assistant) {
-            let whole = decode_basic_entities(t.content.trim()).to_lowercase();
-            let opens = self.placeholders.iter().any(|p| {
-                whole
-                    .strip_prefix(p.as_str())
-                    .is_some_and(|rest| rest.trim().chars().count() <= self.rest_max)
-            });
-            let found = if opens {
+            let found = if self.placeholder_answer(&t.content) {
                 Some(t.content.trim().to_string())
             } else if let (Some(var), false) = (&self.var, asks_template) {
                 if t.content.contains("{{") {

@@ -58,7 +58,9 @@
 //!   refusing turn (all ASCII case-insensitive).
 //! - `drop_safety`: count safety refusals too (default false).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
+
+use crate::filters::phrase_set;
 
 use crate::record::{Record, Role};
 use crate::registry::FilterKind;
@@ -126,21 +128,6 @@ struct Refusal {
     drop_safety: bool,
 }
 
-fn automaton(key: &str, list: &[String]) -> Result<Option<AhoCorasick>, KeyError> {
-    if list.is_empty() {
-        return Ok(None);
-    }
-    if list.iter().any(|p| p.trim().is_empty()) {
-        return Err((key.into(), "phrases must not be empty".into()));
-    }
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(list)
-        .map(Some)
-        .map_err(|e| (key.to_string(), e.to_string()))
-}
-
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     let p: Params = ctx.parse()?;
     if p.disclaimers.is_empty() && p.refusals.is_empty() {
@@ -150,7 +137,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         ));
     }
     let all: Vec<String> = p.disclaimers.iter().chain(&p.refusals).cloned().collect();
-    let Some(phrases) = automaton("refusals", &all)? else {
+    let Some(phrases) = phrase_set("refusals", &all)? else {
         return Err(("refusals".into(), "list at least one phrase".into()));
     };
     Ok(Box::new(Refusal {
@@ -158,12 +145,12 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         disclaimers: p.disclaimers.len(),
         within_first: p.within_first,
         short_answer: p.short_answer,
-        negations: automaton("negations", &p.negations)?,
+        negations: phrase_set("negations", &p.negations)?,
         negation_window: p.negation_window,
-        content: automaton("content_cues", &p.content_cues)?,
-        harmful: automaton("harmful_cues", &p.harmful_cues)?,
-        safety: automaton("safety_cues", &p.safety_cues)?,
-        help: automaton("help_cues", &p.help_cues)?,
+        content: phrase_set("content_cues", &p.content_cues)?,
+        harmful: phrase_set("harmful_cues", &p.harmful_cues)?,
+        safety: phrase_set("safety_cues", &p.safety_cues)?,
+        help: phrase_set("help_cues", &p.help_cues)?,
         drop_safety: p.drop_safety,
     }))
 }

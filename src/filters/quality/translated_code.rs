@@ -35,7 +35,7 @@
 //! - `unless_prompt`: phrases of the first user turn (ASCII case-insensitive)
 //!   that make Chinese code expected.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use crate::registry::FilterKind;
@@ -73,16 +73,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     if p.keywords.iter().any(|k| k.trim().is_empty()) {
         return Err(("keywords".into(), "keywords must not be empty".into()));
     }
-    let unless_prompt = if p.unless_prompt.is_empty() {
-        None
-    } else {
-        Some(
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .build(&p.unless_prompt)
-                .map_err(|e| ("unless_prompt".to_string(), e.to_string()))?,
-        )
-    };
+    let unless_prompt = crate::filters::phrase_set("unless_prompt", &p.unless_prompt)?;
     let re = |pattern: &str| Regex::new(pattern).map_err(|e| ("keywords".to_string(), e.to_string()));
     Ok(Box::new(TranslatedCode {
         scope: ctx.scope.unwrap_or(Scope::Conversation),
@@ -97,6 +88,10 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
 
 impl TranslatedCode {
     fn line_is_translated(&self, line: &str) -> bool {
+        // Every sign needs a Han character or a full-width bracket or colon.
+        if line.is_ascii() {
+            return false;
+        }
         let l = line.trim();
         if self.tag.is_match(l) || self.glued.is_match(l) {
             return true;
@@ -129,6 +124,9 @@ impl Filter for TranslatedCode {
             }
         }
         let text = cx.text(self.scope);
+        if text.is_ascii() {
+            return Some(Measure::from(0.0));
+        }
         let mut n = 0usize;
         let mut first = None;
         for line in text.lines().filter(|l| self.line_is_translated(l)) {

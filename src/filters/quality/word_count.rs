@@ -57,16 +57,7 @@ struct WordCount {
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     let p: Params = ctx.parse()?;
     p.tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
-    let unless_prompt = if p.unless_prompt.is_empty() {
-        None
-    } else {
-        Some(
-            aho_corasick::AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .build(&p.unless_prompt)
-                .map_err(|e| ("unless_prompt".to_string(), e.to_string()))?,
-        )
-    };
+    let unless_prompt = crate::filters::phrase_set("unless_prompt", &p.unless_prompt)?;
     Ok(Box::new(WordCount {
         scope: ctx.scope.unwrap_or(Scope::Response),
         tokenizer: p.tokenizer,

@@ -102,17 +102,9 @@ pub struct TaskSetting {
     pub verbs: aho_corasick::AhoCorasick,
 }
 
-fn automaton(list: &[String]) -> Result<aho_corasick::AhoCorasick, aho_corasick::BuildError> {
-    aho_corasick::AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .build(list)
-}
-
-/// Compiles the `[task]` table of `pii.toml`, if any.
-pub fn compile_task(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Option<TaskSetting> {
-    let text = files.get(PII_FILE)?;
-    let t = table(PII_FILE, text).ok()?;
-    let toml::Value::Table(v) = t.get("task")? else {
+/// Compiles the `[task]` table of `pii.toml`.
+fn compile_task(text: &str, value: &toml::Value, errors: &mut Vec<RulesError>) -> Option<TaskSetting> {
+    let toml::Value::Table(v) = value else {
         errors.push(key_error(
             PII_FILE,
             text,
@@ -128,13 +120,13 @@ pub fn compile_task(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Option<T
             return None;
         }
     };
-    if !p.enabled || p.verbs.is_empty() {
+    if !p.enabled {
         return None;
     }
-    match automaton(&p.verbs) {
-        Ok(verbs) => Some(TaskSetting { verbs }),
+    match crate::filters::phrase_set("verbs", &p.verbs) {
+        Ok(verbs) => verbs.map(|verbs| TaskSetting { verbs }),
         Err(e) => {
-            errors.push(key_error(PII_FILE, text, "task", ("verbs".into(), e.to_string())));
+            errors.push(key_error(PII_FILE, text, "task", e));
             None
         }
     }
@@ -174,21 +166,24 @@ fn key_error(path: &str, text: &str, name: &str, (key, message): KeyError) -> Ru
     }
 }
 
-/// Compiles `pii.toml`: the enabled types in the fixed type order.
-pub fn compile_pii(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Vec<PiiSetting> {
+/// Compiles `pii.toml`: the enabled types in the fixed type order, and its
+/// `[task]` table.
+pub fn compile_pii(files: &RuleFiles, errors: &mut Vec<RulesError>) -> (Vec<PiiSetting>, Option<TaskSetting>) {
     let Some(text) = files.get(PII_FILE) else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     let t = match table(PII_FILE, text) {
         Ok(t) => t,
         Err(e) => {
             errors.push(e);
-            return Vec::new();
+            return (Vec::new(), None);
         }
     };
     let mut out = Vec::new();
+    let mut task = None;
     for (name, value) in &t {
         if name == "task" {
+            task = compile_task(text, value, errors);
             continue;
         }
         let Some(ty) = PiiType::parse(name) else {
@@ -232,15 +227,11 @@ pub fn compile_pii(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Vec<PiiSe
         if !p.enabled {
             continue;
         }
-        let task_words = if p.task_words.is_empty() {
-            None
-        } else {
-            match automaton(&p.task_words) {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    errors.push(key_error(PII_FILE, text, name, ("task_words".into(), e.to_string())));
-                    continue;
-                }
+        let task_words = match crate::filters::phrase_set("task_words", &p.task_words) {
+            Ok(a) => a,
+            Err(e) => {
+                errors.push(key_error(PII_FILE, text, name, e));
+                continue;
             }
         };
         match detector(ty, p.public_only.unwrap_or(true)) {
@@ -256,7 +247,7 @@ pub fn compile_pii(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Vec<PiiSe
         }
     }
     out.sort_by_key(|s| PiiType::ALL.iter().position(|t| *t == s.ty));
-    out
+    (out, task)
 }
 
 /// Compiles the word-list rules of every `sensitive/*.toml` but `pii.toml`.
@@ -343,7 +334,7 @@ mod tests {
     fn errors(pii: &str) -> Vec<RulesError> {
         let files = RuleFiles::from_pairs("t", [(PII_FILE, pii)]);
         let mut errors = Vec::new();
-        compile_pii(&files, &mut errors);
+        let _ = compile_pii(&files, &mut errors);
         errors
     }
 
@@ -363,7 +354,7 @@ mod tests {
     fn placeholders_default_to_the_type_in_capitals() {
         let files = RuleFiles::from_pairs("t", [(PII_FILE, "[cn-id]\naction = \"redact\"\n")]);
         let mut errors = Vec::new();
-        let s = compile_pii(&files, &mut errors);
+        let (s, _) = compile_pii(&files, &mut errors);
         assert_eq!(s[0].placeholder, "<CN_ID>");
     }
 }

@@ -7,7 +7,7 @@ use crate::record::{PiiSpan, Record};
 use crate::rules::RuleFiles;
 use crate::stage::{num, Analysis, Crossed, Failure, Filter, RecordStage, RuleInfo, StageOutcome, Threshold};
 
-use super::config::{compile_pii, compile_task, compile_toxic, PiiAction, PiiSetting, TaskSetting};
+use super::config::{compile_pii, compile_toxic, PiiAction, PiiSetting, TaskSetting};
 use super::scan::{Finding, PiiType};
 use super::toxic::{ToxicAction, ToxicRule};
 
@@ -23,9 +23,8 @@ pub struct SensitiveStage {
 /// Builds the stage from `rules/sensitive/`; `None` when it has no rules.
 pub fn build(files: &RuleFiles) -> Result<Option<SensitiveStage>, Vec<RulesError>> {
     let mut errors = Vec::new();
-    let pii = compile_pii(files, &mut errors);
+    let (pii, task) = compile_pii(files, &mut errors);
     let toxic = compile_toxic(files, &mut errors);
-    let task = compile_task(files, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -284,7 +283,7 @@ impl RecordStage for SensitiveStage {
         }
         for (rule, &i) in self.drop_rules.iter().enumerate() {
             let ty = self.pii[i].ty;
-            let n = per_type[PiiType::ALL.iter().position(|t| *t == ty).unwrap_or(0)] as f64;
+            let n = per_type[type_index(ty)] as f64;
             out.values.push(n);
             if n > 0.0 {
                 let kinds: Vec<&str> = spans
