@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use arrow::array::{Array, RecordBatch, StringArray};
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, ListArray, RecordBatch, StringArray, StructArray, UInt32Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// The repository root.
@@ -149,4 +151,72 @@ pub fn shard_files(out: &Path, subs: &[&str]) -> Vec<(String, Vec<u8>)> {
         }
     }
     all
+}
+
+/// One output row, as far as these tests need it.
+#[derive(Debug)]
+pub struct Row {
+    pub messages: Vec<String>,
+    pub pii: Vec<(u32, u32, u32, String)>,
+    pub tags: Vec<String>,
+    pub raw: String,
+    pub rule: Option<String>,
+}
+
+fn strings_of(list: &ListArray, i: usize) -> Vec<String> {
+    let v = list.value(i);
+    let s = v.as_any().downcast_ref::<StringArray>().expect("string list");
+    (0..s.len()).map(|j| s.value(j).to_string()).collect()
+}
+
+/// Rows of a shard folder by id.
+pub fn rows_by_id(dir: &Path) -> BTreeMap<String, Row> {
+    let mut out = BTreeMap::new();
+    for b in read_dir_batches(dir) {
+        let col = |name: &str| {
+            b.column_by_name(name)
+                .unwrap_or_else(|| panic!("column {name}"))
+                .clone()
+        };
+        let ids = col("id");
+        let ids = ids.as_any().downcast_ref::<StringArray>().expect("id");
+        let raw = col("raw");
+        let raw = raw.as_any().downcast_ref::<StringArray>().expect("raw");
+        let msgs = col("messages");
+        let msgs = msgs.as_any().downcast_ref::<ListArray>().expect("messages");
+        let pii = col("pii");
+        let pii = pii.as_any().downcast_ref::<ListArray>().expect("pii");
+        let tags = col("tags");
+        let tags = tags.as_any().downcast_ref::<ListArray>().expect("tags");
+        let rule = b.column_by_name("rule").cloned();
+        for i in 0..b.num_rows() {
+            let m = msgs.value(i);
+            let m = m.as_any().downcast_ref::<StructArray>().expect("message structs");
+            let content = m.column(1).as_any().downcast_ref::<StringArray>().expect("content");
+            let p = pii.value(i);
+            let p = p.as_any().downcast_ref::<StructArray>().expect("pii structs");
+            let u = |k: usize| p.column(k).as_any().downcast_ref::<UInt32Array>().expect("u32").clone();
+            let (turn, start, end) = (u(0), u(1), u(2));
+            let kind = p.column(3).as_any().downcast_ref::<StringArray>().expect("type");
+            out.insert(
+                ids.value(i).to_string(),
+                Row {
+                    messages: (0..content.len()).map(|j| content.value(j).to_string()).collect(),
+                    pii: (0..p.len())
+                        .map(|j| (turn.value(j), start.value(j), end.value(j), kind.value(j).to_string()))
+                        .collect(),
+                    tags: strings_of(tags, i),
+                    raw: raw.value(i).to_string(),
+                    rule: rule.as_ref().map(|r| {
+                        r.as_any()
+                            .downcast_ref::<StringArray>()
+                            .expect("rule")
+                            .value(i)
+                            .to_string()
+                    }),
+                },
+            );
+        }
+    }
+    out
 }

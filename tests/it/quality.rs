@@ -107,3 +107,40 @@ fn parity_rule_set_compiles() {
     let rules = root().join("scripts/parity/rules");
     curate_ok(&["check-rules", rules.to_str().expect("utf-8")]);
 }
+
+#[test]
+fn repaired_text_goes_to_kept_shards_and_the_original_stays_in_raw() {
+    // alpaca_cot creak_train: options written with literal `\n` escapes.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    curate_ok(&[
+        "run",
+        &fixture("sample/cot_creak.jsonl"),
+        "--stages",
+        "repair",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    let r = assert_accounting(&out);
+    let repaired = r["stages"][0]["counts"]["repair/escapes"]
+        .as_u64()
+        .expect("escapes counted");
+    let rows = rows_by_id(&out.join("kept"));
+    let fixed: Vec<&Row> = rows
+        .values()
+        .filter(|r| r.tags.iter().any(|t| t == "repaired:escapes"))
+        .collect();
+    assert_eq!(fixed.len() as u64, repaired);
+    // The 47 of its 150 records whose instruction has escapes and no real
+    // line break (the others mix both and are left as they are).
+    assert_eq!(repaired, 47);
+    for row in fixed {
+        assert!(
+            !row.messages[0].contains("\\n") && row.messages[0].contains('\n'),
+            "{:?}",
+            row.messages[0]
+        );
+        assert!(row.raw.contains("\\\\n"), "raw keeps the escapes: {}", row.raw);
+    }
+}
