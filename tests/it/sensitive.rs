@@ -2,7 +2,6 @@
 //! column, drops with their rule ids, tags and the report's counters.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::harness::*;
 
