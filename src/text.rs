@@ -25,7 +25,16 @@ use std::fmt;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// The words of `text`: UAX #29 word segments holding a letter or digit; one
-/// Han character is one word.
+/// Han character is one word; a sentence end glued to the next sentence
+/// (`goal.Improve`) is a break.
+///
+/// UAX #29 joins two letters across a `.` (`e.g`, `example.com`), so text
+/// that lost the space between two sentences, as records that join an
+/// instruction and its input do (`...reach the goal.Improve the sentence`),
+/// would get one word `goal.Improve` and share no shingle or word with the
+/// same text written with the space. A `.` between a lower-case and an
+/// upper-case ASCII letter is taken as such a break; the words around it are
+/// otherwise those of UAX #29 (`e.g`, `v1.2`, `example.com` stay whole).
 ///
 /// The same words as `unicode_words`, found faster. Text of ASCII, Han
 /// ideographs (U+3400-U+4DBF, U+4E00-U+9FFF), the CJK punctuation
@@ -44,6 +53,7 @@ pub fn words(text: &str) -> Words<'_> {
         text,
         pos: 0,
         full: None,
+        rest: None,
     }
 }
 
@@ -56,6 +66,24 @@ pub struct Words<'a> {
     pos: usize,
     /// The full segmenter over a stretch with other characters.
     full: Option<unicode_segmentation::UnicodeWords<'a>>,
+    /// The rest of a word of the full segmenter after a glued sentence end.
+    rest: Option<&'a str>,
+}
+
+/// The byte offset of the first glued sentence end in `w` (a `.` between a
+/// lower-case and an upper-case ASCII letter), if any.
+fn glued_end(w: &str) -> Option<usize> {
+    let b = w.as_bytes();
+    memchr::memchr_iter(b'.', b)
+        .find(|&i| i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_lowercase() && b[i + 1].is_ascii_uppercase())
+}
+
+/// `w` up to its first glued sentence end, and the rest after the `.`.
+fn split_glued(w: &str) -> (&str, Option<&str>) {
+    match glued_end(w) {
+        Some(i) => (&w[..i], Some(&w[i + 1..])),
+        None => (w, None),
+    }
 }
 
 // The word classes of a byte, bits of [`CLASS`].
@@ -249,7 +277,10 @@ impl<'a> Words<'a> {
                         return Err(after);
                     }
                     let (x, y) = (class(b[i - 1]), class(b[after]));
-                    if (x & y & LETTER != 0 && m & MID_LETTER != 0) || (x & y & DIGIT != 0 && m & MID_NUM != 0) {
+                    let glued = b[i] == b'.' && b[i - 1].is_ascii_lowercase() && b[after].is_ascii_uppercase();
+                    if (x & y & LETTER != 0 && m & MID_LETTER != 0 && !glued)
+                        || (x & y & DIGIT != 0 && m & MID_NUM != 0)
+                    {
                         i = after + 1;
                         continue;
                     }
@@ -290,10 +321,19 @@ impl<'a> Iterator for Words<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
+        if let Some(w) = self.rest.take() {
+            let (w, rest) = split_glued(w);
+            self.rest = rest;
+            return Some(w);
+        }
         loop {
             if let Some(full) = &mut self.full {
                 match full.next() {
-                    Some(w) => return Some(w),
+                    Some(w) => {
+                        let (w, rest) = split_glued(w);
+                        self.rest = rest;
+                        return Some(w);
+                    }
                     None => self.full = None,
                 }
             }
@@ -483,10 +523,24 @@ mod tests {
         assert_eq!(super::columns("用 Python 写"), 12);
     }
 
+    /// The words of the full segmenter, split at glued sentence ends.
+    fn reference(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        for w in text.unicode_words() {
+            let mut w = Some(w);
+            while let Some(x) = w {
+                let (a, rest) = super::split_glued(x);
+                out.push(a);
+                w = rest;
+            }
+        }
+        out
+    }
+
     /// `words` gives the words of the full segmenter.
     fn same_words(text: &str) {
         let fast: Vec<&str> = super::words(text).collect();
-        let full: Vec<&str> = text.unicode_words().collect();
+        let full = reference(text);
         assert_eq!(fast, full, "{text:?}");
     }
 
@@ -502,6 +556,27 @@ mod tests {
         for c in cases {
             same_words(c);
         }
+    }
+
+    /// v1_sft_demo.jsonl glues instruction and input with no space.
+    #[test]
+    fn a_glued_sentence_end_is_a_break() {
+        let words = |t| super::words(t).collect::<Vec<_>>();
+        assert_eq!(
+            words("reach the goal.Improve the sentence"),
+            ["reach", "the", "goal", "Improve", "the", "sentence"]
+        );
+        // Through the full segmenter (a character outside the simple rules).
+        assert_eq!(
+            words("café goal.Improve x.Y.Z"),
+            ["café", "goal", "Improve", "x", "Y.Z"]
+        );
+        // Not a glued end: upper case before, lower case after, digits.
+        assert_eq!(
+            words("U.S. e.g. example.com Node.js v1.2 A.B"),
+            ["U.S", "e.g", "example.com", "Node.js", "v1.2", "A.B"]
+        );
+        same_words("goal.Improve a.B.c.D é.F");
     }
 
     #[test]
@@ -595,8 +670,7 @@ mod tests {
             let texts = [s.clone(), t.clone(), u.clone(), format!("{s}{t}"), format!("{t}{s}"), format!("{u}{s}"), format!("{t}{u}")];
             for text in &texts {
                 let fast: Vec<&str> = super::words(text).collect();
-                let full: Vec<&str> = text.unicode_words().collect();
-                proptest::prop_assert_eq!(fast, full, "{:?}", text);
+                proptest::prop_assert_eq!(fast, reference(text), "{:?}", text);
             }
         }
     }
