@@ -87,6 +87,8 @@ pub enum Command {
     /// Measure the quality and sensitive rules on records labelled by reading:
     /// drop precision per rule, good records kept, junk caught, per language.
     EvalJudged(EvalJudgedArgs),
+    /// Near-duplicate decisions against pairs labelled by reading: precision and recall.
+    EvalPairs(EvalPairsArgs),
     /// Train a linear text classifier (hashed word and character n-grams).
     Train(TrainArgs),
     /// Plan a distributed run and submit its steps to Slurm as chained job arrays.
@@ -319,6 +321,30 @@ pub struct EvalJudgedArgs {
     /// Also list every record on which the rules and the label disagree.
     #[arg(long)]
     pub errors: bool,
+}
+
+/// `curate eval-pairs`.
+#[derive(Debug, Args)]
+pub struct EvalPairsArgs {
+    /// The labelled pairs (JSON Lines: pair, a, b, label, category, reason).
+    #[arg(value_name = "PAIRS.jsonl", default_value = "fixtures/judged_pairs/pairs.jsonl")]
+    pub pairs: PathBuf,
+
+    /// Folder the pairs' source paths are relative to.
+    #[arg(long, value_name = "DIR", default_value = "../shared/corpora")]
+    pub corpora: PathBuf,
+
+    /// Rules folder (default: the built-in rules).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
+    /// Also list every pair on which the stage and the label disagree.
+    #[arg(long)]
+    pub errors: bool,
+
+    /// Also print every pair's similarities, tab-separated.
+    #[arg(long)]
+    pub scores: bool,
 }
 
 /// `curate tag-eval`.

@@ -224,6 +224,12 @@ fn main() -> ExitCode {
             print!("{}", eval.summary(args.errors));
             Ok(())
         }),
+        Command::EvalPairs(args) => load_rules(args.rules.as_deref()).and_then(|rules| {
+            let pairs = curate::audit::pairs::read_pairs(&args.pairs)?;
+            let scored = curate::audit::pairs::evaluate(&rules, pairs, &args.corpora)?;
+            print!("{}", curate::audit::pairs::summary(&scored, args.errors, args.scores));
+            Ok(())
+        }),
         Command::Train(args) => curate::tag::commands::train(&args),
         Command::Slurm(args) => return judged(curate::distributed::slurm::command(&args)),
         Command::Status(args) => return judged(curate::distributed::status::command(&args.out, args.format)),

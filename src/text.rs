@@ -26,15 +26,16 @@ use unicode_segmentation::UnicodeSegmentation;
 
 /// The words of `text`: UAX #29 word segments holding a letter or digit; one
 /// Han character is one word; a sentence end glued to the next sentence
-/// (`goal.Improve`) is a break.
+/// (`goal.Improve`, `‘spookier’The`) is a break.
 ///
 /// UAX #29 joins two letters across a `.` (`e.g`, `example.com`), so text
 /// that lost the space between two sentences, as records that join an
 /// instruction and its input do (`...reach the goal.Improve the sentence`),
 /// would get one word `goal.Improve` and share no shingle or word with the
-/// same text written with the space. A `.` between a lower-case and an
-/// upper-case ASCII letter is taken as such a break; the words around it are
-/// otherwise those of UAX #29 (`e.g`, `v1.2`, `example.com` stay whole).
+/// same text written with the space. A `.`, `'` or `’` between a lower-case
+/// and an upper-case ASCII letter is taken as such a break; the words around
+/// it are otherwise those of UAX #29 (`e.g`, `v1.2`, `example.com`, `don't`,
+/// `O'Neil` stay whole).
 ///
 /// The same words as `unicode_words`, found faster. Text of ASCII, Han
 /// ideographs (U+3400-U+4DBF, U+4E00-U+9FFF), the CJK punctuation
@@ -70,18 +71,26 @@ pub struct Words<'a> {
     rest: Option<&'a str>,
 }
 
-/// The byte offset of the first glued sentence end in `w` (a `.` between a
-/// lower-case and an upper-case ASCII letter), if any.
-fn glued_end(w: &str) -> Option<usize> {
+/// The first glued sentence end in `w`: a `.`, `'` or `’` between a
+/// lower-case and an upper-case ASCII letter, as its byte range.
+fn glued_end(w: &str) -> Option<(usize, usize)> {
     let b = w.as_bytes();
-    memchr::memchr_iter(b'.', b)
-        .find(|&i| i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_lowercase() && b[i + 1].is_ascii_uppercase())
+    let lower_before = |i: usize| i > 0 && b[i - 1].is_ascii_lowercase();
+    let upper_at = |i: usize| b.get(i).is_some_and(u8::is_ascii_uppercase);
+    memchr::memchr3_iter(b'.', b'\'', 0xe2, b).find_map(|i| {
+        let end = match b[i] {
+            0xe2 if b[i..].starts_with("’".as_bytes()) => i + 3,
+            0xe2 => return None,
+            _ => i + 1,
+        };
+        (lower_before(i) && upper_at(end)).then_some((i, end))
+    })
 }
 
-/// `w` up to its first glued sentence end, and the rest after the `.`.
+/// `w` up to its first glued sentence end, and the rest after it.
 fn split_glued(w: &str) -> (&str, Option<&str>) {
     match glued_end(w) {
-        Some(i) => (&w[..i], Some(&w[i + 1..])),
+        Some((i, end)) => (&w[..i], Some(&w[end..])),
         None => (w, None),
     }
 }
@@ -277,7 +286,8 @@ impl<'a> Words<'a> {
                         return Err(after);
                     }
                     let (x, y) = (class(b[i - 1]), class(b[after]));
-                    let glued = b[i] == b'.' && b[i - 1].is_ascii_lowercase() && b[after].is_ascii_uppercase();
+                    let glued =
+                        matches!(b[i], b'.' | b'\'') && b[i - 1].is_ascii_lowercase() && b[after].is_ascii_uppercase();
                     if (x & y & LETTER != 0 && m & MID_LETTER != 0 && !glued)
                         || (x & y & DIGIT != 0 && m & MID_NUM != 0)
                     {

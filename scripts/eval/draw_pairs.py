@@ -13,7 +13,9 @@ Pairs are drawn with a fixed seed per stratum: the corpus folder (each
 benchmark file its own) and the similarity band [0.5, 0.65), [0.65, 0.8),
 [0.8, 0.9), [0.9, 1]; up to PER pairs each. Pairs whose survivor id names more
 than one kept record are skipped. Writes {pair, a, b, stratum} with each
-record as {source, line, sha} (the first 16 hex digits of the line's SHA-256);
+record as {source, line, sha} (the first 16 hex digits of the line's SHA-256)
+and `weight`, the pairs of its stratum in the run per pair drawn from it (so
+that figures over the draw can be weighted back to the run's candidates);
 `--packet DIR` also writes the records' messages for reading, in chunks, with
 no similarity and no stratum.
 """
@@ -71,9 +73,11 @@ def main():
 
     rng = random.Random(a.seed)
     drawn = []
+    weight = {}
     for key in sorted(strata):
         items = strata[key]
         rng.shuffle(items)
+        weight[key] = len(items) / min(len(items), a.per)
         for p in items[: a.per]:
             drawn.append((key, p))
     rng.shuffle(drawn)
@@ -91,7 +95,8 @@ def main():
         # The kept record first: it came first in input order.
         a_, b_ = (y, x)
         print(json.dumps({"pair": i, "a": ref(a_[0], a_[1]), "b": ref(b_[0], b_[1]),
-                          "stratum": f"{fam} {BANDS[band][0]}"}, ensure_ascii=False))
+                          "stratum": f"{fam} {BANDS[band][0]}",
+                          "weight": round(weight[(fam, band)], 4)}, ensure_ascii=False))
         packets.append({"pair": i, "a": [dict(m) for m in a_[2]], "b": [dict(m) for m in b_[2]]})
     if a.packet:
         os.makedirs(a.packet, exist_ok=True)

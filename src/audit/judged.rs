@@ -26,7 +26,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::record::{map_record, Origin};
+use crate::record::{map_record, Origin, Record};
 use crate::rules::Rules;
 
 /// One labelled record.
@@ -143,23 +143,9 @@ pub fn evaluate(rules: &Rules, labels: Vec<Label>, corpora: &Path) -> Result<Jud
     let mut corpus = CorpusLines::new(corpora);
     let mut records = Vec::with_capacity(labels.len());
     for label in labels {
-        let line = corpus.line(&label.source, label.line, &label.sha)?;
-        let failed = match serde_json::from_str::<serde_json::Value>(line)
-            .map_err(|e| e.to_string())
-            .and_then(|v| {
-                let origin = Origin {
-                    file: 0,
-                    line: label.line as u64,
-                };
-                map_record(&rules.adapters, &v, origin, &label.source)
-                    .map(|mut r| {
-                        r.raw = line.to_string();
-                        r
-                    })
-                    .map_err(|e| e.to_string())
-            }) {
-            Err(_) => vec!["malformed".to_string()],
-            Ok(mut rec) => {
+        let failed = match corpus.record(rules, &label.source, label.line, &label.sha)? {
+            None => vec!["malformed".to_string()],
+            Some(mut rec) => {
                 let mut failed = Vec::new();
                 for (stage, ids) in stages.iter().zip(&infos) {
                     let outcome = stage.process(&mut rec);
@@ -209,6 +195,24 @@ impl CorpusLines {
             )));
         }
         Ok(text)
+    }
+
+    /// The record on line `line` of `source` (checked against `sha` as
+    /// [`CorpusLines::line`] does), mapped by `rules`' formats, with the line
+    /// as its raw text; `None` when the line is no record (malformed).
+    pub fn record(&mut self, rules: &Rules, source: &str, line: usize, sha: &str) -> Result<Option<Record>> {
+        let text = self.line(source, line, sha)?;
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+            return Ok(None);
+        };
+        let origin = Origin {
+            file: 0,
+            line: line as u64,
+        };
+        Ok(map_record(&rules.adapters, &v, origin, source).ok().map(|mut r| {
+            r.raw = text.to_string();
+            r
+        }))
     }
 }
 

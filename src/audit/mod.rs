@@ -9,5 +9,6 @@ pub mod diff;
 pub mod explain;
 pub mod judged;
 pub mod list;
+pub mod pairs;
 pub mod run_dir;
 pub mod tune;

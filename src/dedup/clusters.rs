@@ -261,8 +261,7 @@ pub fn near_pairs(
                                         }
                                     }
                                     if let (Some(a), Some(b)) = (&loaded[i], &loaded[j]) {
-                                        let x = jaccard_sorted(a, b);
-                                        if x >= threshold {
+                                        if let Some(x) = crate::dedup::similarity::duplicate(a, b, &cfg.near) {
                                             out.push((bucket[i], bucket[j], sim_key(x)));
                                         }
                                     }
@@ -382,10 +381,10 @@ pub fn decide_with_pairs(
             continue;
         };
         let sim = match sets {
-            Some(sets) => jaccard_sorted(&sets.get(d.seq)?, &sets.get(parent)?),
-            None => sim,
+            Some(sets) => crate::dedup::similarity::duplicate(&sets.get(d.seq)?, &sets.get(parent)?, &cfg.near),
+            None => Some(sim).filter(|&s| s >= threshold),
         };
-        if sim >= threshold {
+        if let Some(sim) = sim {
             d.survivor = parent;
             d.similarity = sim;
             d.rule = DropRule::Near;

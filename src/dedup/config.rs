@@ -58,6 +58,33 @@ pub enum Verify {
     Estimate,
 }
 
+/// How two records' shingles are compared (`[near] compare`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compare {
+    /// The request (every turn but the assistant's) and the answer (the
+    /// assistant's turns and calls) are shingled apart; two records are
+    /// near-duplicates when both are similar, and their similarity is the
+    /// smaller of the two Jaccard similarities. One shared passage, option
+    /// list or template with another question or another answer is no
+    /// duplicate.
+    #[default]
+    Parts,
+    /// The key's text as one: a long shared part can outweigh a different
+    /// question or answer.
+    Whole,
+}
+
+impl Compare {
+    /// The name in `dedup.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compare::Parts => "parts",
+            Compare::Whole => "whole",
+        }
+    }
+}
+
 /// What part of a record is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -121,6 +148,9 @@ struct RawNear {
     seed: Option<u64>,
     verify: Option<Verify>,
     prefilter: Option<f64>,
+    compare: Option<Compare>,
+    part_threshold: Option<f64>,
+    short_threshold: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -166,6 +196,15 @@ pub struct NearConfig {
     /// With exact verification, candidates whose estimate is below
     /// `threshold - prefilter` are rejected without reading their shingles.
     pub prefilter: f64,
+    /// Request and answer apart, or the whole text.
+    pub compare: Compare,
+    /// Under `compare = "parts"`: the Jaccard similarity each of the request
+    /// and the answer must reach besides `threshold` for the whole.
+    pub part_threshold: f64,
+    /// Under `compare = "parts"`: when the request or the answer is short in
+    /// both records (one shingle or none), the similarity both parts must
+    /// reach instead.
+    pub short_threshold: f64,
 }
 
 /// Decontamination settings.
@@ -229,10 +268,13 @@ impl Default for DedupConfig {
                 permutations: 126,
                 bands: 21,
                 rows: 6,
-                threshold: 0.8,
+                threshold: 0.7,
                 seed: 1,
                 verify: Verify::Exact,
                 prefilter: 0.15,
+                compare: Compare::Parts,
+                part_threshold: 0.3,
+                short_threshold: 0.9,
             },
             decontam: DecontamConfig {
                 benchmarks: Vec::new(),
@@ -326,6 +368,9 @@ impl DedupConfig {
                 seed: near.seed.unwrap_or(d.near.seed),
                 verify: near.verify.unwrap_or(d.near.verify),
                 prefilter: near.prefilter.unwrap_or(d.near.prefilter),
+                compare: near.compare.unwrap_or(d.near.compare),
+                part_threshold: near.part_threshold.unwrap_or(d.near.part_threshold),
+                short_threshold: near.short_threshold.unwrap_or(d.near.short_threshold),
             },
             decontam: DecontamConfig {
                 benchmarks: dc.benchmarks.unwrap_or_default(),
@@ -395,13 +440,42 @@ impl DedupConfig {
                 ),
             ));
         }
-        if !(n.threshold > 0.0 && n.threshold <= 1.0) {
+        if n.compare == Compare::Parts && n.verify == Verify::Estimate {
             errors.push(err(
                 text,
                 Some("near"),
-                "threshold",
-                format!("threshold {} is out of range (0, 1]", n.threshold),
+                "compare",
+                "compare = \"parts\" checks the request and the answer on their shingle sets, which verify = \"estimate\" does not keep: set verify = \"exact\" or compare = \"whole\"".into(),
             ));
+        }
+        for (key, v) in [
+            ("threshold", n.threshold),
+            ("part-threshold", n.part_threshold),
+            ("short-threshold", n.short_threshold),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                errors.push(err(
+                    text,
+                    Some("near"),
+                    key,
+                    format!("{key} {v} is out of range (0, 1]"),
+                ));
+            }
+        }
+        if n.compare == Compare::Whole {
+            for (key, set) in [
+                ("part-threshold", near.part_threshold.is_some()),
+                ("short-threshold", near.short_threshold.is_some()),
+            ] {
+                if set {
+                    errors.push(err(
+                        text,
+                        Some("near"),
+                        key,
+                        "only used with compare = \"parts\"".into(),
+                    ));
+                }
+            }
         }
         for r in &cfg.lines.strip_roles {
             if crate::record::Role::parse(r).map(|p| p.as_str()) != Some(r.as_str()) {

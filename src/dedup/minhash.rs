@@ -1,7 +1,11 @@
 //! MinHash signatures of word n-gram shingles.
 //!
 //! ## Shingles
-//! Words are [`crate::text::words`] (UAX #29), lower-cased. A Han or kana
+//! Words are [`crate::text::words`] (UAX #29), split where a lower-case ASCII
+//! letter meets an upper-case one, lower-cased. The split puts back the break
+//! of an instruction glued to its input (`...with the followingPiano`, the
+//! same record as `...with the following\nPiano` elsewhere); a word such as
+//! `JavaScript` becomes two words in every record alike. A Han or kana
 //! character is a word of its own, so Chinese text gets character n-grams and
 //! English text word n-grams with the same code, and mixed text is shingled
 //! per script. Each word is hashed once (xxh3); an n-gram's hash combines the
@@ -127,7 +131,17 @@ impl MinHasher {
         // About one word per 4 bytes (English words and a space; one Han
         // character is 3 bytes): room before the words, not copies later.
         wh.reserve(text.len() / 4);
-        wh.extend(words(text).map(|w| word_hash(w, buf)));
+        for w in words(text) {
+            let b = w.as_bytes();
+            let mut start = 0;
+            for i in 1..b.len() {
+                if b[i].is_ascii_uppercase() && b[i - 1].is_ascii_lowercase() {
+                    wh.push(word_hash(&w[start..i], buf));
+                    start = i;
+                }
+            }
+            wh.push(word_hash(&w[start..], buf));
+        }
     }
 
     /// The shingle hashes of a text's word hashes `wh`, into `out` (cleared).

@@ -54,19 +54,33 @@ pub mod lsh;
 pub mod minhash;
 pub mod normalize;
 pub mod route;
+pub mod similarity;
 pub mod state;
 
-pub use config::DedupConfig;
+pub use config::{Compare, DedupConfig};
 pub use state::Keys;
 
 use crate::record::Record;
 
 thread_local! {
-    /// Per thread: word hashes, shingle hashes and a lower-casing buffer,
-    /// reused from record to record.
-    static SCRATCH: std::cell::RefCell<(Vec<u64>, Vec<u64>, String)> = const {
-        std::cell::RefCell::new((Vec::new(), Vec::new(), String::new()))
+    /// Per thread: word hashes, shingle hashes, the answer's shingle hashes
+    /// and a lower-casing buffer, reused from record to record.
+    static SCRATCH: std::cell::RefCell<Scratch> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), String::new()))
     };
+}
+
+type Scratch = (Vec<u64>, Vec<u64>, Vec<u64>, String);
+
+/// Mixed into the hash of every shingle of an answer under
+/// `compare = "parts"`: the same words in a request and in an answer are
+/// different shingles of the signature.
+const ANSWER: u64 = 0x5851_F42D_4C95_7F2D;
+
+/// Whether a message of `role` is part of the answer (the assistant's words
+/// and its tool calls) rather than the request.
+fn is_answer(role: &str) -> bool {
+    matches!(role, "assistant" | "function_call")
 }
 
 /// The compiled dedup stage: settings, permutations and benchmark index.
@@ -103,18 +117,31 @@ impl Engine {
         let mut bands = Vec::new();
         let mut shingles = Vec::new();
         if self.cfg.near.enabled {
-            SCRATCH.with_borrow_mut(|(wh, sh, buf)| {
-                wh.clear();
-                keys::for_each_part(rec, self.cfg.near.key, |_, t| self.hasher.word_hashes(t, wh, buf));
-                self.hasher.shingles_of(wh, sh);
+            SCRATCH.with_borrow_mut(|(wh, sh, ans, buf)| {
+                let exact_sets = self.cfg.near.verify == config::Verify::Exact;
+                match self.cfg.near.compare {
+                    Compare::Whole => {
+                        wh.clear();
+                        keys::for_each_part(rec, self.cfg.near.key, |_, t| self.hasher.word_hashes(t, wh, buf));
+                        self.hasher.shingles_of(wh, sh);
+                        if exact_sets {
+                            shingles = sorted_set(sh);
+                        }
+                    }
+                    Compare::Parts => {
+                        self.part_shingles(rec, wh, sh, ans, buf);
+                        let mut request = sorted_set(sh);
+                        let answer = sorted_set(ans);
+                        shingles.reserve(1 + request.len() + answer.len());
+                        shingles.push(request.len() as u32);
+                        shingles.append(&mut request);
+                        shingles.extend(answer);
+                        sh.extend(ans.iter().map(|&h| h ^ ANSWER));
+                    }
+                }
                 self.hasher.signature(sh, &mut sig);
                 if !sig.is_empty() {
                     lsh::band_keys(&sig, self.cfg.near.bands, self.cfg.near.rows, &mut bands);
-                }
-                if self.cfg.near.verify == config::Verify::Exact {
-                    shingles = sh.iter().map(|&h| h as u32).collect();
-                    shingles.sort_unstable();
-                    shingles.dedup();
                 }
             });
         }
@@ -129,10 +156,99 @@ impl Engine {
         }
     }
 
-    /// The shingles a record is compared on (for checks and tools).
-    pub fn shingles(&self, rec: &Record) -> Vec<u64> {
-        let mut parts = Vec::new();
-        keys::for_each_part(rec, self.cfg.near.key, |_, t| parts.push(t));
-        self.hasher.shingles(parts)
+    /// The request's shingle hashes into `sh` and the answer's into `ans`
+    /// (`wh` and `buf` are scratch).
+    fn part_shingles(&self, rec: &Record, wh: &mut Vec<u64>, sh: &mut Vec<u64>, ans: &mut Vec<u64>, buf: &mut String) {
+        for (out, answer) in [(sh, false), (ans, true)] {
+            wh.clear();
+            keys::for_each_part(rec, self.cfg.near.key, |role, t| {
+                if is_answer(role) == answer {
+                    self.hasher.word_hashes(t, wh, buf);
+                }
+            });
+            self.hasher.shingles_of(wh, out);
+        }
     }
+
+    /// The shingles a record is compared on, as one list (for checks and
+    /// tools): under `compare = "parts"` the request's and the answer's,
+    /// the answer's marked apart.
+    pub fn shingles(&self, rec: &Record) -> Vec<u64> {
+        SCRATCH.with_borrow_mut(|(wh, sh, ans, buf)| match self.cfg.near.compare {
+            Compare::Whole => {
+                wh.clear();
+                keys::for_each_part(rec, self.cfg.near.key, |_, t| self.hasher.word_hashes(t, wh, buf));
+                self.hasher.shingles_of(wh, sh);
+                sh.clone()
+            }
+            Compare::Parts => {
+                self.part_shingles(rec, wh, sh, ans, buf);
+                sh.iter().copied().chain(ans.iter().map(|&h| h ^ ANSWER)).collect()
+            }
+        })
+    }
+
+    /// How two records compare as the stage would compare them, were they a
+    /// candidate pair: whether their exact keys are equal, and their
+    /// similarity on exact shingle sets (the whole texts', the requests'
+    /// and the answers' under `compare = "parts"`).
+    pub fn compare(&self, a: &Record, b: &Record) -> PairScore {
+        let (ka, kb) = (self.keys(a), self.keys(b));
+        let near = &self.cfg.near;
+        let exact = ka.exact.is_some() && ka.exact == kb.exact;
+        let (whole, request, answer) = match (near.verify, near.compare) {
+            (config::Verify::Estimate, _) => {
+                let e = minhash::estimate(&ka.sig, &kb.sig);
+                (e, e, e)
+            }
+            (_, Compare::Whole) => {
+                let j = minhash::jaccard_sorted(&ka.shingles, &kb.shingles);
+                (j, j, j)
+            }
+            (_, Compare::Parts) => similarity::parts(&ka.shingles, &kb.shingles),
+        };
+        let near_dup = match near.verify {
+            config::Verify::Estimate => Some(whole).filter(|&e| e >= near.threshold),
+            config::Verify::Exact => similarity::duplicate(&ka.shingles, &kb.shingles, near),
+        };
+        let short = |x: &[u32]| match near.compare {
+            Compare::Parts => similarity::short_parts(x),
+            Compare::Whole => (false, false),
+        };
+        PairScore {
+            exact,
+            near: near_dup.filter(|_| near.enabled),
+            whole,
+            request,
+            answer,
+            short: (short(&ka.shingles), short(&kb.shingles)),
+        }
+    }
+}
+
+/// [`Engine::compare`]'s result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairScore {
+    /// Of each record, whether its request and its answer are short (one
+    /// shingle or none) under `compare = "parts"`.
+    pub short: ((bool, bool), (bool, bool)),
+    /// Equal exact keys (`dedup/exact` would group them).
+    pub exact: bool,
+    /// The similarity when `dedup/near` would call them near-duplicates.
+    pub near: Option<f64>,
+    /// Jaccard similarity of the whole shingle sets (requests' and answers'
+    /// shingles apart under `compare = "parts"`).
+    pub whole: f64,
+    /// Of the requests (the whole under `compare = "whole"`).
+    pub request: f64,
+    /// Of the answers (the whole under `compare = "whole"`).
+    pub answer: f64,
+}
+
+/// Sorted distinct 32-bit forms of shingle hashes.
+fn sorted_set(sh: &[u64]) -> Vec<u32> {
+    let mut v: Vec<u32> = sh.iter().map(|&h| h as u32).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }

@@ -134,7 +134,7 @@ pub fn route(
             reason.append_value(match d.rule {
                 DropRule::Exact => format!("exact duplicate (normalised) of `{survivor}`, which is kept"),
                 DropRule::Near => format!(
-                    "near-duplicate of `{survivor}` (estimated Jaccard {:.3} >= {threshold}), which is kept",
+                    "near-duplicate of `{survivor}` (Jaccard similarity {:.3} >= {threshold}), which is kept",
                     d.similarity
                 ),
             });

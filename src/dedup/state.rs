@@ -30,7 +30,9 @@ pub struct Keys {
     pub sig: Vec<u32>,
     /// The signature's LSH band keys ([`crate::dedup::lsh::band_keys`]), one per band.
     pub bands: Vec<u64>,
-    /// Sorted distinct 32-bit shingle hashes, for exact verification.
+    /// Sorted distinct 32-bit shingle hashes, for exact verification (under
+    /// `compare = "parts"`, the request's and the answer's after their count:
+    /// [`crate::dedup::similarity`]).
     pub shingles: Vec<u32>,
     /// Length in bytes of the last answer.
     pub response_len: u32,

@@ -248,10 +248,16 @@ pub(crate) fn dedup_stage_report(engine: &Engine) -> StageReport {
     if c.near.enabled {
         rules.push(RuleSummary {
             id: DropRule::Near.id().into(),
-            threshold: format!(
-                "estimated Jaccard >= {} with a kept record ({}-word shingles, {} bands x {} rows)",
-                c.near.threshold, c.near.ngram, c.near.bands, c.near.rows
-            ),
+            threshold: match c.near.compare {
+                crate::dedup::Compare::Whole => format!(
+                    "Jaccard >= {} with a kept record ({}-word shingles, {} bands x {} rows)",
+                    c.near.threshold, c.near.ngram, c.near.bands, c.near.rows
+                ),
+                crate::dedup::Compare::Parts => format!(
+                    "Jaccard >= {} with a kept record, request and answer each >= {} (a short one: both >= {}) ({}-word shingles, {} bands x {} rows)",
+                    c.near.threshold, c.near.part_threshold, c.near.short_threshold, c.near.ngram, c.near.bands, c.near.rows
+                ),
+            },
         });
     }
     StageReport {

@@ -110,7 +110,7 @@ fn every_duplicate_names_a_kept_survivor_and_clusters_agree() {
             dedup_drops += 1;
             assert!(kept.contains(dup), "{id} dropped for {dup}, which is not kept");
             assert!(!kept.contains(id));
-            assert!(*sim >= 0.8, "{id}: similarity {sim}");
+            assert!(*sim >= 0.7, "{id}: similarity {sim}");
         }
     }
     // The clusters table lists every dropped duplicate with its survivor.
@@ -356,7 +356,9 @@ fn a_system_prompt_shared_by_a_set_does_not_make_its_conversations_duplicates() 
     let (_a, out) = run(std::slice::from_ref(&moss), &["--stages", "dedup"]);
     assert_accounting(&out);
     let near = |out: &Path| rejected(out).iter().filter(|r| r.1 == "dedup/near").count();
-    assert_eq!(near(&out), 0);
+    // One drop: the same request for "a painting of two men in renaissance
+    // clothing" (男子 / 男人), with the same tool call and answer.
+    assert_eq!(near(&out), 1);
     // With the system prompt in the key, MOSS's 1,236-character prompt makes
     // different conversations near-duplicates.
     let tmp = tempfile::tempdir().expect("temp dir");
