@@ -520,6 +520,7 @@ fn write(out: &Path, plan: &Plan) -> Result<u64> {
         s.cpu_seconds = n as f64 / 1e9;
     }
     report.diversity = Some(crate::output::diversity::label(diversity.finish(), &report));
+    report.warnings = report.benchmark_warnings(&setup.rules.adapters.benchmark_formats());
     let planned_at = std::fs::metadata(out.join(super::plan::PLAN_FILE))
         .and_then(|m| m.modified())
         .ok()

@@ -165,7 +165,7 @@ pub fn render(out: &Path, report: &Report) -> Result<String> {
 body{{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}}
 h1{{font-size:22px}}h2{{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}}
 table{{border-collapse:collapse}}td,th{{padding:3px 10px;border-bottom:1px solid #eee;text-align:right}}
-td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#333}}.muted{{color:#777}}
+td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#333}}.muted{{color:#777}}.warning{{color:#8a4b00;background:#fff4e0;padding:4px 8px}}
 </style></head><body>
 <h1>curate report</h1><p class="muted">curate {} · rules {} ({}) · {} threads · {:.1} s · {} input bytes</p>"#,
         esc(&report.curate_version),
@@ -175,6 +175,9 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
         report.seconds,
         report.input_bytes
     );
+    for w in &report.warnings {
+        let _ = write!(h, "<p class=\"warning\">warning: {}</p>", esc(w));
+    }
 
     h.push_str("<h2>Funnel</h2>");
     let mut funnel = vec![

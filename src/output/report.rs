@@ -109,6 +109,10 @@ pub struct Report {
     pub files: Vec<FileReport>,
     /// Repeated user ids.
     pub duplicate_ids: DuplicateIds,
+    /// What a user should know about the run before training on it (inputs
+    /// holding benchmark items, no decontamination).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Mixing: target against achieved shares per group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mix: Option<crate::mix::MixReport>,
@@ -119,6 +123,40 @@ pub struct Report {
 }
 
 impl Report {
+    /// The warnings about benchmark items and decontamination, from what
+    /// the run read (`formats`: records per format) and ran: inputs read as
+    /// a format of `benchmark_formats` are named, and a run with the dedup
+    /// stage but no `dedup/decontam` rule says that nothing was checked
+    /// against test sets.
+    pub fn benchmark_warnings(&self, benchmark_formats: &[&str]) -> Vec<String> {
+        let mut out = Vec::new();
+        let items: Vec<(&str, u64)> = self
+            .formats
+            .iter()
+            .filter(|(f, n)| **n > 0 && benchmark_formats.contains(&f.as_str()))
+            .map(|(f, n)| (f.as_str(), *n))
+            .collect();
+        let decontam = self
+            .stages
+            .iter()
+            .any(|s| s.rules.iter().any(|r| r.id == "dedup/decontam"));
+        if !items.is_empty() {
+            let total: u64 = items.iter().map(|(_, n)| n).sum();
+            let list: Vec<String> = items.iter().map(|(f, n)| format!("{f} {n}")).collect();
+            out.push(format!(
+                "{total} input records are benchmark test items ({}); unless dropped by a rule they are kept as training data",
+                list.join(", ")
+            ));
+        }
+        if !decontam && self.stages_run.iter().any(|s| s == crate::registry::DEDUP_STAGE) {
+            out.push(
+                "no benchmark given: kept records were not checked against test sets (decontaminate with `--decontaminate BENCHMARK_FILES`, e.g. the GSM8K, MMLU and HumanEval test files)"
+                    .to_string(),
+            );
+        }
+        out
+    }
+
     /// Counts a record of input file `file` that passed every stage.
     pub fn tally_kept(&mut self, file: usize) {
         self.tally_kept_through(file, self.stages.len());
@@ -295,6 +333,9 @@ impl Report {
             for (r, n) in reasons.iter().take(10) {
                 s.push_str(&format!("  {r:<40}{n:>10}{:>8.2}%\n", pct(*n)));
             }
+        }
+        for w in &self.warnings {
+            s.push_str(&format!("warning: {w}\n"));
         }
         if self.duplicate_ids.repeated_records > 0 {
             s.push_str(&format!(

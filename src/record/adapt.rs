@@ -47,6 +47,17 @@ pub struct Adapters {
     pub id_fields: Vec<String>,
 }
 
+impl Adapters {
+    /// The names of the declared formats that hold benchmark test items.
+    pub fn benchmark_formats(&self) -> Vec<&str> {
+        self.declared
+            .iter()
+            .filter(|d| d.benchmark)
+            .map(|d| d.name.as_str())
+            .collect()
+    }
+}
+
 /// Describes a JSON value's type for error messages.
 pub(crate) fn kind_of(v: &Value) -> &'static str {
     match v {

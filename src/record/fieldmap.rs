@@ -143,6 +143,10 @@ pub struct FormatSpec {
     /// Prompt and response composed from several fields (`alpaca` only).
     #[serde(default)]
     pub template: Templates,
+    /// A benchmark's test items: a run that reads records of this format
+    /// warns that they are kept as training data.
+    #[serde(default)]
+    pub benchmark: bool,
 }
 
 /// Ordered `key = "role"` pairs, kept in the order written.
@@ -178,6 +182,8 @@ pub mod indexmap_like {
 pub struct Declared {
     /// The format's name (the `[format.NAME]` table).
     pub name: String,
+    /// A benchmark's test items (`benchmark = true`).
+    pub benchmark: bool,
     detect: Vec<String>,
     formatting: Formatting,
     columns: Columns,
@@ -268,6 +274,7 @@ impl Declared {
         .collect();
         Ok(Declared {
             name: name.to_string(),
+            benchmark: spec.benchmark,
             detect: spec.detect,
             formatting: spec.formatting,
             tag_roles,

@@ -373,3 +373,47 @@ fn a_system_prompt_shared_by_a_set_does_not_make_its_conversations_duplicates() 
     );
     assert!(near(&with_system) > 10, "{}", near(&with_system));
 }
+
+#[test]
+fn a_run_warns_of_benchmark_items_and_of_no_decontamination() {
+    let Some(gsm) = corpus("benchmarks/gsm8k_test.jsonl") else {
+        return;
+    };
+    let Some(alpaca) = corpus("llamafactory_alpaca_en_demo/alpaca_en_demo.jsonl") else {
+        return;
+    };
+    let warnings = |out: &Path| -> Vec<String> {
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report")).expect("json");
+        report["warnings"]
+            .as_array()
+            .map(|w| w.iter().map(|s| s.as_str().expect("string").to_string()).collect())
+            .unwrap_or_default()
+    };
+    // GSM8K's 1,319 test items read as training data, with nothing to
+    // decontaminate against: both said.
+    let (_a, out) = run(&[gsm.clone(), alpaca.clone()], &["--stages", "dedup"]);
+    let w = warnings(&out);
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0].starts_with("1319 input records are benchmark test items (gsm8k 1319)"),
+        "{w:?}"
+    );
+    assert!(w[1].starts_with("no benchmark given"), "{w:?}");
+    let html = std::fs::read_to_string(out.join("report.html")).expect("html");
+    assert!(html.contains("warning: no benchmark given"));
+    // Decontaminating against GSM8K drops its items; the input still held them.
+    let (_b, out) = run(&[gsm.clone(), alpaca], &["--stages", "dedup", "--decontaminate", &gsm]);
+    let w = warnings(&out);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(dropped_per_rule(&out).get("dedup/decontam"), Some(&1319));
+    // A run of training data only, decontaminated: nothing to say.
+    let Some(zh) = corpus("llamafactory_alpaca_zh_demo/alpaca_zh_demo.jsonl") else {
+        return;
+    };
+    let (_c, out) = run(&[zh], &["--stages", "dedup", "--decontaminate", &gsm]);
+    assert!(warnings(&out).is_empty(), "{:?}", warnings(&out));
+    // Without dedup, decontamination cannot run: no warning about it.
+    let (_d, out) = run(&[gsm], &["--stages", "quality"]);
+    assert_eq!(warnings(&out).len(), 1);
+}
