@@ -9,6 +9,7 @@ mod formats;
 mod harness;
 mod invariants;
 mod judged;
+mod judged_pairs;
 mod malformed;
 mod mix;
 mod quality;

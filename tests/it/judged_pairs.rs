@@ -1,0 +1,98 @@
+//! The dedup settings against the judged pairs (fixtures/judged_pairs/): 328
+//! candidate pairs of ../shared/corpora labelled duplicate or distinct by
+//! reading, before any similarity was looked at.
+
+use curate::audit::pairs::{evaluate, read_pairs, Scored};
+use curate::rules::{RuleFiles, Rules};
+
+use crate::harness::*;
+
+fn scored(dedup_toml: Option<String>) -> Option<Vec<Scored>> {
+    let Some(corpora) = corpora() else {
+        eprintln!("../shared/corpora not present; skipped");
+        return None;
+    };
+    let mut files = RuleFiles::embedded();
+    if let Some(text) = dedup_toml {
+        files.set("dedup.toml", text);
+    }
+    let rules = Rules::compile(files).expect("rules compile");
+    let pairs = read_pairs(&root().join("fixtures/judged_pairs/pairs.jsonl")).expect("pairs read");
+    assert!(pairs.len() >= 300, "{} pairs", pairs.len());
+    Some(evaluate(&rules, pairs, &corpora).expect("every pair's lines are in the corpora, unchanged"))
+}
+
+/// (called, precision, recall).
+fn figures(s: &[Scored]) -> (usize, f64, f64) {
+    let called = s.iter().filter(|s| s.called).count();
+    let right = s.iter().filter(|s| s.called && s.pair.is_duplicate()).count();
+    let dup = s.iter().filter(|s| s.pair.is_duplicate()).count();
+    (called, right as f64 / called as f64, right as f64 / dup as f64)
+}
+
+#[test]
+fn default_dedup_is_precise_on_the_judged_pairs_and_merges_no_other_question() {
+    let Some(s) = scored(None) else { return };
+    let (called, p, r) = figures(&s);
+    assert!(p >= 0.93 && r >= 0.64, "{called} called, precision {p:.3}, recall {r:.3}");
+    // A shared passage, option list or template with another question.
+    let merged: Vec<usize> = s
+        .iter()
+        .filter(|s| s.called && s.pair.category == "other-question")
+        .map(|s| s.pair.pair)
+        .collect();
+    assert!(merged.is_empty(), "pairs {merged:?}");
+    // Every plain copy is found (glued instruction and input included).
+    let missed: Vec<usize> = s
+        .iter()
+        .filter(|s| !s.called && s.pair.category == "copy")
+        .map(|s| s.pair.pair)
+        .collect();
+    assert!(missed.is_empty(), "pairs {missed:?}");
+}
+
+#[test]
+fn whole_text_similarity_merges_different_questions() {
+    let text = std::fs::read_to_string(root().join("rules/dedup.toml")).expect("dedup.toml");
+    let whole = text
+        .replace("compare = \"parts\"", "compare = \"whole\"")
+        .replace("threshold = 0.7", "threshold = 0.8")
+        .lines()
+        .filter(|l| !l.starts_with("part-threshold") && !l.starts_with("short-threshold"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let Some(s) = scored(Some(whole)) else { return };
+    let (called, p, _) = figures(&s);
+    assert!(p < 0.85, "{called} called, precision {p:.3}");
+    let merged = s
+        .iter()
+        .filter(|s| s.called && s.pair.category == "other-question")
+        .count();
+    assert!(merged >= 10, "{merged}");
+}
+
+#[test]
+fn eval_pairs_prints_precision_and_recall_per_corpus() {
+    let Some(c) = corpora() else { return };
+    let pairs = root().join("fixtures/judged_pairs/pairs.jsonl");
+    let out = curate(&[
+        "eval-pairs",
+        pairs.to_str().expect("utf-8"),
+        "--corpora",
+        c.to_str().expect("utf-8"),
+        "--errors",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "pairs ",
+        "all ",
+        "all, weighted",
+        "benchmarks/mmlu_test.jsonl",
+        "gpteacher",
+        "called duplicate, per category:",
+        "pairs the stage and the label disagree on:",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(line)), "no line {line:?} in\n{text}");
+    }
+}
