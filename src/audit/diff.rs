@@ -1,6 +1,8 @@
 //! `curate diff A B`: records whose fate differs between two runs, by rule.
-//! Records are matched by `source_file` + `source_line`, which always
-//! identify a record (ids may repeat).
+//! Records are matched by their `key` (`file:line` with the file's path
+//! relative to the inputs' common folder), which always identifies a record
+//! (ids may repeat) however the input paths were typed; runs written
+//! without a `key` column are matched by `source_file:source_line`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,12 +10,13 @@ use std::fmt::Write as _;
 use crate::audit::run_dir::{str_at, str_col, u64_col, RunDir};
 use crate::error::Result;
 
-fn fates(run: &RunDir) -> Result<BTreeMap<(String, u64), (String, String)>> {
+fn fates(run: &RunDir) -> Result<BTreeMap<String, (String, String)>> {
     let mut m = BTreeMap::new();
     for (table, rule) in [("kept", None), ("rejected", Some("rule")), ("malformed", None)] {
         for b in run.batches(table)? {
-            let (id, file, line) = (
+            let (id, key, file, line) = (
                 str_col(&b, "id"),
+                str_col(&b, "key"),
                 str_col(&b, "source_file"),
                 u64_col(&b, "source_line"),
             );
@@ -24,10 +27,15 @@ fn fates(run: &RunDir) -> Result<BTreeMap<(String, u64), (String, String)>> {
                     ("malformed", _) => "malformed".to_string(),
                     (_, c) => str_at(c, i).to_string(),
                 };
-                m.insert(
-                    (str_at(file, i).to_string(), line.map_or(0, |l| l.value(i))),
-                    (str_at(id, i).to_string(), fate),
-                );
+                let k = match key {
+                    Some(_) => str_at(key, i).to_string(),
+                    None => format!("{}:{}", str_at(file, i), line.map_or(0, |l| l.value(i))),
+                };
+                let shown = match str_at(id, i) {
+                    "" => k.clone(),
+                    id => id.to_string(),
+                };
+                m.insert(k, (shown, fate));
             }
         }
     }
@@ -47,7 +55,11 @@ pub fn diff(a: &RunDir, b: &RunDir, examples: usize) -> Result<String> {
             moves
                 .entry((fate_a.clone(), fate_b.to_string()))
                 .or_default()
-                .push(format!("{id} ({}:{})", key.0, key.1));
+                .push(if *id == *key {
+                    id.clone()
+                } else {
+                    format!("{id} ({key})")
+                });
         }
     }
     for (key, (id, fate_b)) in &fb {
@@ -55,7 +67,11 @@ pub fn diff(a: &RunDir, b: &RunDir, examples: usize) -> Result<String> {
             moves
                 .entry(("absent".into(), fate_b.clone()))
                 .or_default()
-                .push(format!("{id} ({}:{})", key.0, key.1));
+                .push(if *id == *key {
+                    id.clone()
+                } else {
+                    format!("{id} ({key})")
+                });
         }
     }
     let mut out = String::new();

@@ -163,15 +163,16 @@ pub fn audit(run: &RunDir, q: &AuditQuery) -> Result<String> {
     Ok(out)
 }
 
-/// One record in full: its fate, its messages and every rule's verdict.
+/// One record in full: its fate, its messages and every rule's verdict;
+/// `want` is an id (every record that has it) or a key (`file:line`).
 pub fn show_id(run: &RunDir, want: &str) -> Result<String> {
     let mut out = String::new();
     let mut found = 0;
     for (table, fate_col) in [("kept", None), ("rejected", Some("rule"))] {
         for b in run.batches(table)? {
-            let id = str_col(&b, "id");
+            let (id, key) = (str_col(&b, "id"), str_col(&b, "key"));
             for i in 0..b.num_rows() {
-                if str_at(id, i) != want {
+                if str_at(id, i) != want && str_at(key, i) != want {
                     continue;
                 }
                 found += 1;

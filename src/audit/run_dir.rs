@@ -201,6 +201,10 @@ pub fn record_at(b: &RecordBatch, i: usize) -> (crate::record::Record, String) {
         .map(str::to_string);
     let rec = Record {
         id: str_at(str_col(b, "id"), i).to_string(),
+        key: match str_col(b, "key") {
+            Some(c) => str_at(Some(c), i).to_string(),
+            None => str_at(str_col(b, "id"), i).to_string(),
+        },
         user_id: false,
         origin: Origin {
             file: 0,

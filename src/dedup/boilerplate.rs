@@ -523,6 +523,7 @@ mod tests {
     fn rec(a: &str) -> Record {
         Record {
             id: "x".into(),
+            key: "x".into(),
             user_id: false,
             origin: Origin { file: 0, line: 1 },
             shape: Shape::Alpaca,

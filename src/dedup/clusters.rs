@@ -418,8 +418,8 @@ fn sim_value(k: u32) -> f64 {
 pub fn clusters_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("cluster_id", DataType::UInt64, false),
-        Field::new("member_id", DataType::Utf8, false),
-        Field::new("survivor_id", DataType::Utf8, false),
+        Field::new("member_key", DataType::Utf8, false),
+        Field::new("survivor_key", DataType::Utf8, false),
         Field::new("similarity", DataType::Float64, false),
         Field::new("rule", DataType::Utf8, true),
     ]))
@@ -490,6 +490,7 @@ mod tests {
     fn rec(i: usize, q: &str, a: &str) -> Record {
         Record {
             id: format!("r{i}"),
+            key: format!("t.jsonl:{i}"),
             user_id: true,
             origin: Origin {
                 file: 0,

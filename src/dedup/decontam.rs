@@ -152,6 +152,7 @@ mod tests {
     fn rec(text: &str) -> Record {
         Record {
             id: "r".into(),
+            key: "r".into(),
             user_id: false,
             origin: Origin { file: 0, line: 1 },
             shape: Shape::Alpaca,

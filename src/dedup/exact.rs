@@ -72,6 +72,7 @@ mod tests {
     fn rec(q: &str, a: &str) -> Record {
         Record {
             id: "x".into(),
+            key: "x".into(),
             user_id: false,
             origin: Origin { file: 0, line: 1 },
             shape: Shape::Alpaca,

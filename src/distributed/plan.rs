@@ -18,6 +18,8 @@ pub const PLAN_FILE: &str = "plan.json";
 pub struct PlannedFile {
     /// Its label in outputs (`source_file`).
     pub label: String,
+    /// Its name in record keys ([`InputFile::key`]).
+    pub key: String,
     /// Where tasks read it.
     pub path: String,
     /// Its size when planned.
@@ -35,6 +37,7 @@ impl PlannedFile {
         let path = std::path::absolute(&f.path).map_err(|e| Error::io(&f.path, e))?;
         Ok(PlannedFile {
             label: f.label.clone(),
+            key: f.key.clone(),
             path: path.to_string_lossy().into_owned(),
             bytes,
             kind: f.kind,
@@ -151,6 +154,7 @@ impl Plan {
             .map(|f| InputFile {
                 path: f.path.clone().into(),
                 label: f.label.clone(),
+                key: f.key.clone(),
                 kind: f.kind,
             })
             .collect()
@@ -224,11 +228,7 @@ pub fn make_plan_split(
     }
     crate::pipeline::check_stages(rules, opts)?;
     let inputs = crate::read::expand_inputs(&opts.inputs)?;
-    let references = if opts.references.is_empty() {
-        Vec::new()
-    } else {
-        crate::read::expand_inputs(&opts.references)?
-    };
+    let references = crate::pipeline::expand_references(&opts.references)?;
     crate::pipeline::prepare_out(&opts.out, opts.overwrite)?;
     let snapshot = opts.out.join("rules");
     rules.files.write_to(&snapshot).map_err(|e| Error::io(&snapshot, e))?;

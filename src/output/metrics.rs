@@ -2,7 +2,7 @@
 //! measurement every rule made, so decisions can be recomputed without the
 //! text (`curate tune`, `curate apply`).
 //!
-//! Columns: `id`, `source_file`, `source_line`, `lang`, then one `Float64`
+//! Columns: `id`, `key`, `source_file`, `source_line`, `lang`, then one `Float64`
 //! column per rule, named by the rule id (`quality/empty-response`), null
 //! where the rule did not apply.
 
@@ -17,12 +17,13 @@ use crate::record::Record;
 use crate::text::Lang;
 
 /// The fixed columns before the per-rule ones.
-pub const FIXED_COLUMNS: [&str; 4] = ["id", "source_file", "source_line", "lang"];
+pub const FIXED_COLUMNS: [&str; 5] = ["id", "key", "source_file", "source_line", "lang"];
 
 /// Accumulates metric rows.
 pub struct MetricsRows {
     schema: SchemaRef,
     id: StringBuilder,
+    key: StringBuilder,
     file: StringBuilder,
     line: UInt64Builder,
     lang: StringBuilder,
@@ -35,6 +36,7 @@ impl MetricsRows {
     pub fn new(rule_ids: &[String]) -> Self {
         let mut fields = vec![
             Field::new("id", DataType::Utf8, false),
+            Field::new("key", DataType::Utf8, false),
             Field::new("source_file", DataType::Utf8, false),
             Field::new("source_line", DataType::UInt64, false),
             Field::new("lang", DataType::Utf8, false),
@@ -43,6 +45,7 @@ impl MetricsRows {
         MetricsRows {
             schema: Arc::new(Schema::new(fields)),
             id: StringBuilder::new(),
+            key: StringBuilder::new(),
             file: StringBuilder::new(),
             line: UInt64Builder::new(),
             lang: StringBuilder::new(),
@@ -60,6 +63,7 @@ impl MetricsRows {
     pub fn push(&mut self, rec: &Record, source_file: &str, lang: Lang, values: &[Vec<f64>]) {
         self.rows += 1;
         self.id.append_value(&rec.id);
+        self.key.append_value(&rec.key);
         self.file.append_value(source_file);
         self.line.append_value(rec.origin.line);
         self.lang.append_value(lang.code());
@@ -79,6 +83,7 @@ impl MetricsRows {
         }
         let mut cols: Vec<ArrayRef> = vec![
             Arc::new(self.id.finish()),
+            Arc::new(self.key.finish()),
             Arc::new(self.file.finish()),
             Arc::new(self.line.finish()),
             Arc::new(self.lang.finish()),

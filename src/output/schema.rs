@@ -1,14 +1,15 @@
 //! The Arrow schemas of the output tables, and builders that turn records
 //! into record batches. One place defines every column.
 //!
-//! - `kept`: `id`, `source_file`, `source_line`, `format`, `messages`
+//! - `kept`: `id`, `key` (`file:line`, unique: [`crate::record::Record::key`]),
+//!   `source_file`, `source_line`, `format`, `messages`
 //!   (list of struct `role`, `content`), `task`, `tags` (list of string), `pii`
 //!   (list of struct `turn`, `start`, `end`, `type`), `raw`, `stripped_lines`
 //!   (list of string, null unless boilerplate lines were stripped from the
 //!   record's messages: [`crate::dedup::boilerplate`]).
 //! - `rejected`: the record columns (the kept ones but `stripped_lines`) plus `stage`, `rule`, `value`, `threshold`,
 //!   `reason`, `failed_rules` (list of string), `duplicate_of`, `similarity`.
-//! - `malformed`: `source_file`, `source_line`, `error`, `raw`.
+//! - `malformed`: `key`, `source_file`, `source_line`, `error`, `raw`.
 
 use std::sync::{Arc, OnceLock};
 
@@ -42,6 +43,7 @@ fn list_of(dt: DataType) -> DataType {
 fn record_fields() -> Vec<Field> {
     vec![
         Field::new("id", DataType::Utf8, false),
+        Field::new("key", DataType::Utf8, false),
         Field::new("source_file", DataType::Utf8, false),
         Field::new("source_line", DataType::UInt64, false),
         Field::new("format", DataType::Utf8, false),
@@ -54,7 +56,7 @@ fn record_fields() -> Vec<Field> {
 }
 
 /// The number of record columns, which `kept` and `rejected` begin with.
-pub const RECORD_COLUMNS: usize = 9;
+pub const RECORD_COLUMNS: usize = 10;
 
 /// Schema of `kept/` (also that of the records staged for dedup).
 pub fn kept_schema() -> SchemaRef {
@@ -166,6 +168,7 @@ pub fn malformed_schema() -> SchemaRef {
     static S: OnceLock<SchemaRef> = OnceLock::new();
     S.get_or_init(|| {
         Arc::new(Schema::new(vec![
+            Field::new("key", DataType::Utf8, false),
             Field::new("source_file", DataType::Utf8, false),
             Field::new("source_line", DataType::UInt64, false),
             Field::new("error", DataType::Utf8, false),
@@ -199,6 +202,7 @@ pub struct Rejection {
 /// Accumulates records into `kept` or `rejected` batches.
 pub struct RecordRows {
     id: StringBuilder,
+    key: StringBuilder,
     file: StringBuilder,
     line: UInt64Builder,
     format: StringBuilder,
@@ -235,6 +239,7 @@ impl RecordRows {
         let pii = pii_builder();
         RecordRows {
             id: StringBuilder::new(),
+            key: StringBuilder::new(),
             file: StringBuilder::new(),
             line: UInt64Builder::new(),
             format: StringBuilder::new(),
@@ -291,6 +296,7 @@ impl RecordRows {
         self.rows += 1;
         self.bytes += crate::output::rechunk::Weight::record(rec.raw.len());
         self.id.append_value(&rec.id);
+        self.key.append_value(&rec.key);
         self.file.append_value(source_file);
         self.line.append_value(rec.origin.line);
         self.format.append_value(rec.shape.name());
@@ -347,6 +353,7 @@ impl RecordRows {
         let sizes = Sizes::of(self);
         let mut cols: Vec<ArrayRef> = vec![
             Arc::new(self.id.finish()),
+            Arc::new(self.key.finish()),
             Arc::new(self.file.finish()),
             Arc::new(self.line.finish()),
             Arc::new(self.format.finish()),
@@ -403,6 +410,7 @@ pub(crate) fn append_u32(s: &mut StructBuilder, i: usize, v: u32) {
 /// Accumulates quarantined items into `malformed` batches.
 #[derive(Default)]
 pub struct MalformedRows {
+    key: StringBuilder,
     file: StringBuilder,
     line: UInt64Builder,
     error: StringBuilder,
@@ -412,11 +420,13 @@ pub struct MalformedRows {
 }
 
 impl MalformedRows {
-    /// Adds one quarantined item.
-    pub fn push(&mut self, source_file: &str, line: u64, error: &str, raw: &[u8]) {
+    /// Adds one quarantined item of the file shown as `source_file` and
+    /// keyed `file_key` ([`crate::read::InputFile::key`]).
+    pub fn push(&mut self, source_file: &str, file_key: &str, line: u64, error: &str, raw: &[u8]) {
         let raw = String::from_utf8_lossy(raw);
         self.rows += 1;
         self.bytes += crate::output::rechunk::Weight::malformed(raw.len(), error.len());
+        self.key.append_value(format!("{file_key}:{line}"));
         self.file.append_value(source_file);
         self.line.append_value(line);
         self.error.append_value(error);
@@ -445,6 +455,7 @@ impl MalformedRows {
         batch(
             malformed_schema(),
             vec![
+                Arc::new(self.key.finish()),
                 Arc::new(self.file.finish()),
                 Arc::new(self.line.finish()),
                 Arc::new(self.error.finish()),

@@ -267,15 +267,22 @@ pub(crate) fn dedup_stage_report(engine: &Engine) -> StageReport {
     }
 }
 
+/// The reference corpora's files, keyed apart from the inputs
+/// (`reference:<path>`).
+pub fn expand_references(args: &[String]) -> Result<Vec<InputFile>> {
+    if args.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut files = expand_inputs(args)?;
+    crate::read::assign_keys(&mut files, "reference:");
+    Ok(files)
+}
+
 /// Runs the pipeline and writes `out`. Returns the report (already written).
 pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     let started = Instant::now();
     let inputs = expand_inputs(&opts.inputs)?;
-    let references = if opts.references.is_empty() {
-        Vec::new()
-    } else {
-        expand_inputs(&opts.references)?
-    };
+    let references = expand_references(&opts.references)?;
     let n_ref = references.len() as u32;
     let files: Vec<InputFile> = references.into_iter().chain(inputs).collect();
     let setup = Setup::new(rules, opts, files, n_ref)?;

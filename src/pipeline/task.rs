@@ -95,7 +95,7 @@ fn reader_error_kind(e: &str) -> &'static str {
 fn process(
     item: RawItem,
     file: u32,
-    label: &str,
+    file_key: &str,
     rules: &Rules,
     stages: &[&dyn RecordStage],
     engine: Option<&Engine>,
@@ -129,7 +129,7 @@ fn process(
         }
     };
     let origin = Origin { file, line: item.line };
-    let mut rec = match map_record(&rules.adapters, &value, origin, label) {
+    let mut rec = match map_record(&rules.adapters, &value, origin, file_key) {
         Ok(r) => r,
         Err(e) => {
             let kind = if e.field.is_empty() {
@@ -231,7 +231,7 @@ const BATCHES_IN_FLIGHT: usize = 2;
 fn spawn_workers(
     rules: Arc<Rules>,
     stage_idx: Vec<usize>,
-    labels: Arc<Vec<String>>,
+    file_keys: Arc<Vec<String>>,
     pool: Arc<rayon::ThreadPool>,
     engine: Option<Arc<Engine>>,
     references: u32,
@@ -249,10 +249,11 @@ fn spawn_workers(
         };
         for batch in rx {
             let (done_tx, done_rx) = sync_channel(1);
-            let (rules, stage_idx, labels, engine) = (rules.clone(), stage_idx.clone(), labels.clone(), engine.clone());
+            let (rules, stage_idx, file_keys, engine) =
+                (rules.clone(), stage_idx.clone(), file_keys.clone(), engine.clone());
             let file = batch.file;
             pool.spawn(move || {
-                let label = &labels[batch.file as usize];
+                let file_key = &file_keys[batch.file as usize];
                 // Reference corpora only need their dedup keys.
                 let stages: Vec<&dyn RecordStage> = if batch.file < references {
                     Vec::new()
@@ -262,7 +263,7 @@ fn spawn_workers(
                 let out: Vec<Processed> = batch
                     .items
                     .into_par_iter()
-                    .map(|item| process(item, batch.file, label, &rules, &stages, engine.as_deref()))
+                    .map(|item| process(item, batch.file, file_key, &rules, &stages, engine.as_deref()))
                     .collect();
                 let _ = done_tx.send(out);
             });
@@ -543,6 +544,7 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
     let n_ref = setup.n_ref;
     let n_record_stages = setup.record_stages();
     let labels: Arc<Vec<String>> = Arc::new(setup.files.iter().map(|f| f.label.clone()).collect());
+    let file_keys: Arc<Vec<String>> = Arc::new(setup.files.iter().map(|f| f.key.clone()).collect());
     let to_read: Vec<(u32, InputFile, Option<ByteRange>)> = pieces
         .iter()
         .map(|p| (p.file as u32, setup.files[p.file].clone(), p.range))
@@ -602,7 +604,7 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
     let workers = spawn_workers(
         rules.clone(),
         setup.stage_idx.clone(),
-        labels.clone(),
+        file_keys.clone(),
         setup.pool.clone(),
         setup.engine.clone(),
         n_ref,
@@ -668,7 +670,7 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                 for p in batch {
                     match (&p.rec, &p.keys) {
                         (Some(rec), Some(keys)) if keys.contaminated.is_none() => {
-                            if let Err(e) = d.collector.push_reference(&rec.id, keys) {
+                            if let Err(e) = d.collector.push_reference(&rec.key, keys) {
                                 failure = Some(e);
                                 break 'batches;
                             }
@@ -719,7 +721,8 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                         pb.suspend(|| eprintln!("warning: {label}:{line}: {error} (quarantined in malformed/)"));
                         warned += 1;
                     }
-                    w.malformed_rows.push(&label, line, &error, &raw);
+                    w.malformed_rows
+                        .push(&label, &file_keys[file as usize], line, &error, &raw);
                     if let Some(max) = opts.max_malformed {
                         if report.totals.malformed > max {
                             failure = Some(Error::Run(format!(
@@ -799,7 +802,7 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                     // Kept for now; phase 2 moves the duplicates to rejected.
                     diversity.add(rec, &label);
                     report.tally_kept_through(fi, dedup_stage + 1);
-                    let seq = match d.collector.push(&rec.id, &keys) {
+                    let seq = match d.collector.push(&rec.key, &keys) {
                         Ok(seq) => seq,
                         Err(e) => {
                             failure = Some(e);

@@ -1,7 +1,8 @@
 //! Expanding the command line's inputs into a sorted list of files.
 //!
-//! The list is sorted by path and de-duplicated, so the same files listed in
-//! another order give the same run.
+//! The list is sorted by each file's key (its path relative to the folder
+//! holding every input) and de-duplicated, so the same files listed in
+//! another order, or through other paths, give the same run.
 
 use std::path::{Path, PathBuf};
 
@@ -26,8 +27,51 @@ pub struct InputFile {
     pub path: PathBuf,
     /// How it is shown in outputs (`source_file`): the path as the user gave it.
     pub label: String,
+    /// Its name in record keys: the path relative to the folder holding
+    /// every input of the run (`/`-separated), the same however the paths
+    /// were typed ([`assign_keys`]).
+    pub key: String,
     /// How it is read.
     pub kind: InputKind,
+}
+
+/// Gives each file its [`InputFile::key`]: its path relative to the deepest
+/// folder that holds every file (after resolving `.`, `..` and symbolic
+/// links), so that `data/a.jsonl`, `./data/a.jsonl` and `/abs/data/a.jsonl`
+/// get the same key and two files never share one. A single file's key is
+/// its name. `prefix` goes before every key (reference corpora are keyed
+/// apart from the inputs).
+pub fn assign_keys(files: &mut [InputFile], prefix: &str) {
+    let full: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            std::fs::canonicalize(&f.path)
+                .or_else(|_| std::path::absolute(&f.path))
+                .unwrap_or_else(|_| f.path.clone())
+        })
+        .collect();
+    let mut root: Option<PathBuf> = None;
+    for p in &full {
+        let parent = p.parent().map(Path::to_path_buf).unwrap_or_default();
+        root = Some(match root {
+            None => parent,
+            Some(r) => r
+                .components()
+                .zip(parent.components())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
+        });
+    }
+    let root = root.unwrap_or_default();
+    for (f, p) in files.iter_mut().zip(&full) {
+        let rel = p.strip_prefix(&root).unwrap_or(p);
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        f.key = format!("{prefix}{}", parts.join("/"));
+    }
 }
 
 const JSON_EXTS: &[&str] = &[
@@ -91,6 +135,7 @@ fn walk(dir: &Path, out: &mut Vec<InputFile>) -> Result<(), Error> {
         } else if let Some(kind) = kind_by_name(&p) {
             out.push(InputFile {
                 label: p.display().to_string(),
+                key: String::new(),
                 path: p,
                 kind,
             });
@@ -117,6 +162,7 @@ pub fn expand_inputs(args: &[String]) -> Result<Vec<InputFile>, Error> {
             out.push(InputFile {
                 path: path.to_path_buf(),
                 label: arg.clone(),
+                key: String::new(),
                 kind: kind_of_file(path),
             });
         } else if arg.contains(['*', '?', '[']) {
@@ -128,6 +174,7 @@ pub fn expand_inputs(args: &[String]) -> Result<Vec<InputFile>, Error> {
                 } else {
                     out.push(InputFile {
                         label: p.display().to_string(),
+                        key: String::new(),
                         kind: kind_of_file(&p),
                         path: p,
                     });
@@ -140,7 +187,11 @@ pub fn expand_inputs(args: &[String]) -> Result<Vec<InputFile>, Error> {
             return Err(Error::Usage(format!("{arg}: no such file or folder")));
         }
     }
-    out.sort_by(|a, b| a.label.cmp(&b.label));
-    out.dedup_by(|a, b| a.path == b.path);
+    // Files in the order of their keys, so that the order (and with it
+    // every survivor and shard) does not depend on how the paths were
+    // typed; one file named twice is read once.
+    assign_keys(&mut out, "");
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out.dedup_by(|a, b| a.key == b.key);
     Ok(out)
 }

@@ -12,7 +12,7 @@ mod json_array;
 mod lines;
 mod parquet_rows;
 
-pub use inputs::{expand_inputs, InputFile, InputKind};
+pub use inputs::{assign_keys, expand_inputs, InputFile, InputKind};
 
 use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -274,6 +274,7 @@ mod tests {
         let file = InputFile {
             path: path.clone(),
             label: "a.jsonl".into(),
+            key: "a.jsonl".into(),
             kind: InputKind::JsonLines,
         };
         assert!(splittable(&file));
@@ -313,6 +314,7 @@ mod tests {
         std::fs::write(&path, content).expect("write");
         let file = InputFile {
             label: name.into(),
+            key: name.into(),
             path,
             kind,
         };

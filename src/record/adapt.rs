@@ -121,9 +121,10 @@ impl Adapters {
 
 /// Maps one parsed JSON value to a [`Record`].
 ///
-/// `file_label` is the source file as shown to the user (used for `file:line`
-/// ids). The record's `raw` is left empty for the caller to fill.
-pub fn map_record(adapters: &Adapters, value: &Value, origin: Origin, file_label: &str) -> Result<Record, AdaptError> {
+/// `file_key` names the source file in the record's key (`file:line`, also
+/// its id when the data gives none; [`crate::read::InputFile::key`]). The
+/// record's `raw` is left empty for the caller to fill.
+pub fn map_record(adapters: &Adapters, value: &Value, origin: Origin, file_key: &str) -> Result<Record, AdaptError> {
     let Value::Object(obj) = value else {
         return Err(AdaptError::new(
             "",
@@ -132,6 +133,7 @@ pub fn map_record(adapters: &Adapters, value: &Value, origin: Origin, file_label
     };
     let mut rec = Record {
         id: String::new(),
+        key: format!("{file_key}:{}", origin.line),
         user_id: false,
         origin,
         shape: Shape::Alpaca,
@@ -199,7 +201,7 @@ pub fn map_record(adapters: &Adapters, value: &Value, origin: Origin, file_label
             rec.id = id;
             rec.user_id = true;
         }
-        None => rec.id = format!("{file_label}:{}", origin.line),
+        None => rec.id = rec.key.clone(),
     }
     Ok(rec)
 }

@@ -147,8 +147,13 @@ pub struct Origin {
 /// The internal record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    /// The user's id when present, else `file:line`.
+    /// The user's id when present, else the record's `key`.
     pub id: String,
+    /// `file:line`, the file named by its key ([`crate::read::InputFile::key`]):
+    /// one record's alone, whatever ids the data repeats and however the
+    /// input paths were typed. `duplicate_of` and the clusters table name
+    /// records by it.
+    pub key: String,
     /// Whether `id` came from the user's data (and so may repeat).
     pub user_id: bool,
     /// Where it came from.

@@ -25,7 +25,7 @@ fn run(inputs: &[String], extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     (tmp, out)
 }
 
-/// (id, rule, duplicate_of, similarity) of every rejected row.
+/// (key, rule, duplicate_of, similarity) of every rejected row.
 fn rejected(out: &Path) -> Vec<(String, String, String, f64)> {
     let mut rows = Vec::new();
     for b in read_dir_batches(&out.join("rejected")) {
@@ -35,7 +35,7 @@ fn rejected(out: &Path) -> Vec<(String, String, String, f64)> {
                 .expect("string column")
                 .clone()
         };
-        let (id, rule, dup) = (s("id"), s("rule"), s("duplicate_of"));
+        let (id, rule, dup) = (s("key"), s("rule"), s("duplicate_of"));
         let sim = b
             .column_by_name("similarity")
             .and_then(|a| a.as_any().downcast_ref::<Float64Array>())
@@ -102,7 +102,10 @@ fn every_duplicate_names_a_kept_survivor_and_clusters_agree() {
     assert_accounting(&out);
     let per_rule = dropped_per_rule(&out);
     assert!(per_rule.get("dedup/near").copied().unwrap_or(0) > 20, "{per_rule:?}");
-    let kept: HashSet<String> = strings(&out.join("kept"), "id").into_iter().collect();
+    let kept_keys = strings(&out.join("kept"), "key");
+    let kept: HashSet<String> = kept_keys.iter().cloned().collect();
+    // Keys are unique, so a duplicate_of names exactly one kept record.
+    assert_eq!(kept.len(), kept_keys.len());
     let rej = rejected(&out);
     let mut dedup_drops = 0;
     for (id, rule, dup, sim) in &rej {
@@ -115,8 +118,8 @@ fn every_duplicate_names_a_kept_survivor_and_clusters_agree() {
     }
     // The clusters table lists every dropped duplicate with its survivor.
     let clusters = out.join("dedup");
-    let members = strings(&clusters, "member_id");
-    let survivors = strings(&clusters, "survivor_id");
+    let members = strings(&clusters, "member_key");
+    let survivors = strings(&clusters, "survivor_key");
     assert_eq!(members.len(), survivors.len());
     let pairs: HashSet<(String, String)> = members.into_iter().zip(survivors).collect();
     for (id, rule, dup, _) in &rej {
@@ -267,7 +270,7 @@ fn rules_with_survivor(dir: &Path, policy: &str) -> String {
 
 /// The ids of kept rows and (id, rule, duplicate_of) of rejected rows.
 fn fates(out: &Path) -> (Vec<String>, Vec<(String, String, String)>) {
-    let kept = strings(&out.join("kept"), "id");
+    let kept = strings(&out.join("kept"), "key");
     let rej = rejected(out)
         .into_iter()
         .map(|(id, rule, dup, _)| (id, rule, dup))
@@ -304,17 +307,18 @@ fn best_metric_keeps_the_duplicate_with_the_better_value() {
         )
     };
 
-    // Fewest words wins: the later record stays, the earlier one names it.
+    // Fewest words wins: the later record (identity_24, key pair.jsonl:2)
+    // stays, the earlier one (identity_6) names it.
     let (_a, min) = run_with(
         "min",
         &format!("survivor = \"best-metric\"\n{metric}\nsurvivor-prefer = \"min\""),
     );
-    assert_eq!(min, pair("identity_24", "identity_6"));
+    assert_eq!(min, pair("pair.jsonl:2", "pair.jsonl:1"));
     // The same input under the other policies keeps the first.
     let (_b, max) = run_with("max", &format!("survivor = \"best-metric\"\n{metric}"));
-    assert_eq!(max, pair("identity_6", "identity_24"));
+    assert_eq!(max, pair("pair.jsonl:1", "pair.jsonl:2"));
     let (_c, first) = run_with("first", "survivor = \"first\"");
-    assert_eq!(first, pair("identity_6", "identity_24"));
+    assert_eq!(first, pair("pair.jsonl:1", "pair.jsonl:2"));
 }
 
 #[test]
@@ -416,4 +420,61 @@ fn a_run_warns_of_benchmark_items_and_of_no_decontamination() {
     // Without dedup, decontamination cannot run: no warning about it.
     let (_d, out) = run(&[gsm], &["--stages", "quality"]);
     assert_eq!(warnings(&out).len(), 1);
+}
+
+#[test]
+fn keys_are_unique_and_the_same_however_paths_are_typed() {
+    let Some(c) = corpora() else { return };
+    // MOSS conversation ids and self-instruct's seed_task_N repeat; FastChat's
+    // identity records are near-duplicates of each other.
+    let inputs: Vec<String> = [
+        "moss_003_sft_sample",
+        "fastchat_dummy_conversation",
+        "benchmarks/self_instruct_seed_tasks.jsonl",
+        "gpteacher/toolformer-similarity-0.9-dataset.jsonl",
+    ]
+    .iter()
+    .map(|r| c.join(r).display().to_string())
+    .collect();
+    let (_a, out) = run(&inputs, &["--stages", "dedup"]);
+    assert_accounting(&out);
+    let ids = strings(&out.join("kept"), "id");
+    let keys = strings(&out.join("kept"), "key");
+    let unique: HashSet<&String> = keys.iter().collect();
+    assert_eq!(unique.len(), keys.len());
+    assert!(
+        ids.iter().collect::<HashSet<_>>().len() < ids.len(),
+        "the data repeats ids"
+    );
+    let rej = rejected(&out);
+    let dups: Vec<&(String, String, String, f64)> = rej.iter().filter(|r| r.1.starts_with("dedup/")).collect();
+    assert!(dups.len() > 100, "{}", dups.len());
+    for (key, _, dup, _) in dups {
+        assert!(unique.contains(dup), "{key} names {dup}, which is no kept key");
+    }
+    // Keys name files relative to the folder holding every input.
+    assert!(
+        keys.iter().any(|k| k.starts_with("moss_003_sft_sample/")),
+        "{:?}",
+        keys.first()
+    );
+    // The same inputs through another path: the same keys, no record changed.
+    let other: Vec<String> = inputs
+        .iter()
+        .map(|p| {
+            let abs = std::fs::canonicalize(p).expect("canonical");
+            let parent = abs.parent().expect("parent");
+            format!(
+                "{}/./../{}/{}",
+                parent.display(),
+                parent.file_name().expect("name").to_string_lossy(),
+                abs.file_name().expect("name").to_string_lossy()
+            )
+        })
+        .collect();
+    let (_b, out2) = run(&other, &["--stages", "dedup"]);
+    assert_eq!(strings(&out2.join("kept"), "key"), keys);
+    let diff = curate(&["diff", out.to_str().expect("utf-8"), out2.to_str().expect("utf-8")]);
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert!(text.contains(" 0 changed"), "{text}");
 }

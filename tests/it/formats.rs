@@ -98,12 +98,13 @@ fn messages_ids_and_lines_are_mapped() {
         .map(|r| r.2)
         .collect();
     assert_eq!(arr, [2, 7, 12, 17, 22]);
-    // Records without an id get file:line.
+    // Records without an id get their key: file:line, the file named
+    // relative to the folder holding every input.
     let first = &rows
         .iter()
         .find(|r| r.1.ends_with("formats/alpaca.jsonl"))
         .expect("alpaca row");
-    assert_eq!(first.0, format!("{}:1", first.1));
+    assert_eq!(first.0, "alpaca.jsonl:1");
     // User ids are kept.
     let vicuna = find("identity_0");
     assert_eq!(vicuna.3.len(), 4);

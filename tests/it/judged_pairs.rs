@@ -34,7 +34,10 @@ fn figures(s: &[Scored]) -> (usize, f64, f64) {
 fn default_dedup_is_precise_on_the_judged_pairs_and_merges_no_other_question() {
     let Some(s) = scored(None) else { return };
     let (called, p, r) = figures(&s);
-    assert!(p >= 0.93 && r >= 0.64, "{called} called, precision {p:.3}, recall {r:.3}");
+    assert!(
+        p >= 0.93 && r >= 0.64,
+        "{called} called, precision {p:.3}, recall {r:.3}"
+    );
     // A shared passage, option list or template with another question.
     let merged: Vec<usize> = s
         .iter()
