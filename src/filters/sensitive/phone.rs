@@ -208,9 +208,9 @@ impl Detector for Phone {
         for m in self.intl.find_iter(text) {
             let s = m.as_str().trim_end_matches(['(', ' ', '.', '-']);
             let mut d = digits(s);
-            if s.starts_with("00") {
+            if let Some(rest) = s.strip_prefix("00") {
                 // `00` dials out as `+` does; written with groups only.
-                if !s[2..].contains([' ', '-', '.', '(']) {
+                if !rest.contains([' ', '-', '.', '(']) {
                     continue;
                 }
                 d.drain(..2);
