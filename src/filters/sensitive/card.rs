@@ -1,11 +1,12 @@
 //! `card`: payment card numbers.
 //!
 //! ## What it measures
-//! Runs of 13 to 19 digits, plain or grouped with one kind of separator
+//! Runs of 12 to 19 digits, plain or grouped with one kind of separator
 //! (spaces or dashes) in a card's groups (4-4-4-4, 4-6-5, …), that pass
 //! three checks: the Luhn checksum, an issuer
-//! prefix (Visa, Mastercard, American Express, Discover, JCB, Diners Club,
-//! UnionPay, Maestro) and a length that issuer uses.
+//! prefix (Visa 13, 16 or 19 digits, Mastercard with the 2-series, American
+//! Express, Discover, JCB with the 15-digit 1800/2131, Diners Club, UnionPay,
+//! Maestro from 12 digits, Mir, RuPay) and a length that issuer uses.
 //!
 //! ## Why
 //! Card numbers are the classic financial PII. Validation is what makes the
@@ -34,7 +35,7 @@ impl Card {
     /// The detector.
     pub fn new() -> Result<Self, regex::Error> {
         Ok(Card {
-            re: Regex::new(r"[0-9]{4}(?:[ \-]?[0-9]{2,6}){1,5}")?,
+            re: Regex::new(r"[0-9]{4}(?:[ \-\u{a0}\u{2009}\u{202f}]?[0-9]{1,6}){1,5}")?,
         })
     }
 }
@@ -51,22 +52,30 @@ pub fn issuer_ok(d: &[u8]) -> bool {
     let p3 = prefix(d, 3);
     let p4 = prefix(d, 4);
     let p6 = prefix(d, 6);
+    // Visa: the lengths it issues (13-19 allowed; a 15-digit IMEI such as
+    // 490154203237518 passes Luhn and starts with 4).
     (p1 == 4 && matches!(len, 13 | 16 | 19)) // Visa
         || (((51..=55).contains(&p2) || (2221..=2720).contains(&p4)) && len == 16) // Mastercard
         || ((p2 == 34 || p2 == 37) && len == 15) // American Express
         || ((p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || (622126..=622925).contains(&p6))
             && (16..=19).contains(&len)) // Discover
-        || ((3528..=3589).contains(&p4) && (16..=19).contains(&len)) // JCB
+        || (p2 == 35 && (16..=19).contains(&len)) // JCB (3528-3589 assigned; 35 as card generators write it)
+        || ((p4 == 1800 || p4 == 2131) && len == 15) // JCB, 15 digits
+        || ((2200..=2204).contains(&p4) && (16..=19).contains(&len)) // Mir
+        || ((p2 == 60 || p2 == 65 || p2 == 81 || p2 == 82 || p3 == 508) && len == 16) // RuPay
         || (((300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39) && (14..=19).contains(&len)) // Diners
         || (p2 == 62 && (16..=19).contains(&len)) // UnionPay
-        || ((p2 == 50 || (56..=69).contains(&p2)) && (12..=19).contains(&len)) // Maestro
+        || ((p2 == 50 || (56..=69).contains(&p2)) && (12..=19).contains(&len)) // Maestro (12 digits too)
 }
 
 /// Whether the groups of a separated number have a card's shape: fours (the
 /// last may be shorter or a little longer), or American Express and Diners
 /// 4-6-5 / 4-6-4. `67570000-64102140` (a subtraction) is not.
 fn card_groups(s: &str) -> bool {
-    let g: Vec<usize> = s.split([' ', '-']).map(str::len).collect();
+    let g: Vec<usize> = s
+        .split([' ', '-', '\u{a0}', '\u{2009}', '\u{202f}'])
+        .map(|g| g.chars().count())
+        .collect();
     if g.len() == 1 {
         return true;
     }
@@ -79,7 +88,7 @@ fn valid(s: &str) -> bool {
         return false;
     }
     let d = digits(s);
-    (13..=19).contains(&d.len()) && !all_same(&d) && issuer_ok(&d) && luhn(&d)
+    (12..=19).contains(&d.len()) && !all_same(&d) && issuer_ok(&d) && luhn(&d)
 }
 
 impl Detector for Card {
@@ -90,7 +99,7 @@ impl Detector for Card {
     fn find(&self, text: &str, out: &mut Vec<Finding>) {
         for m in self.re.find_iter(text) {
             let s = m.as_str();
-            let seps: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_digit()).collect();
+            let seps: Vec<char> = s.chars().filter(|c| !c.is_ascii_digit()).collect();
             if seps.windows(2).any(|w| w[0] != w[1]) {
                 continue;
             }
@@ -102,7 +111,7 @@ impl Detector for Card {
                     out.push(Finding::new(m.start(), m.start() + end, PiiType::Card));
                     break;
                 }
-                match cand.rfind([' ', '-']) {
+                match cand.rfind([' ', '-', '\u{a0}', '\u{2009}', '\u{202f}']) {
                     Some(i) if !seps.is_empty() => end = i,
                     _ => break,
                 }
@@ -119,6 +128,20 @@ mod tests {
         let mut out = Vec::new();
         Card::new().expect("regex").find(t, &mut out);
         out.iter().map(|f| &t[f.start..f.end]).collect()
+    }
+
+    /// A no-break or thin space between the groups, as word processors write.
+    #[test]
+    fn finds_numbers_grouped_with_no_break_spaces() {
+        assert_eq!(
+            find("Card 4111\u{a0}1111\u{a0}1111\u{a0}1111 expires"),
+            ["4111\u{a0}1111\u{a0}1111\u{a0}1111"]
+        );
+        assert_eq!(
+            find("Card 4111\u{202f}1111\u{202f}1111\u{202f}1111."),
+            ["4111\u{202f}1111\u{202f}1111\u{202f}1111"]
+        );
+        assert!(find("Card 4111\u{a0}1111 1111-1111").is_empty());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! `email`: e-mail addresses.
 //!
 //! ## What it measures
-//! Addresses of the form `local@domain.tld`: a local part of letters, digits
-//! and `._%+-` starting with a letter or digit, a dotted domain and an
-//! alphabetic top-level domain of 2 to 24 letters.
+//! Addresses of the form `local@domain.tld`: a local part of letters (of any
+//! script: `约翰@email.com`), digits and `._%+-` starting with a letter or
+//! digit, a dotted domain and an alphabetic top-level domain of 2 to 24
+//! letters. A local part in a script written without spaces starts where
+//! the run of letters before the `@` starts (`邮箱：约翰@…` finds `约翰@…`).
 //!
 //! ## Why
 //! An address names a person and reaches them; it is the most common piece of
@@ -29,9 +31,24 @@ const FILE_EXTENSIONS: &[&str] = &[
     "json", "html", "pdf",
 ];
 
+/// A byte range of the text.
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// A character of a script written without spaces (Han, kana, Hangul, CJK
+/// punctuation): a run of them before an address is the sentence, not the
+/// local part.
+fn unspaced(c: char) -> bool {
+    matches!(c, '\u{2E80}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}' | '\u{FF00}'..='\u{FFEF}')
+}
+
 /// Finds e-mail addresses.
 pub struct Email {
     re: Regex,
+    /// Local parts with letters of any script (`约翰@email.com`).
+    intl: Regex,
 }
 
 impl Email {
@@ -40,6 +57,9 @@ impl Email {
         Ok(Email {
             re: Regex::new(
                 r"(?i)[a-z0-9][a-z0-9._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?-u:\b)",
+            )?,
+            intl: Regex::new(
+                r"(?i)[\p{L}\p{N}][\p{L}\p{M}\p{N}._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?-u:\b)",
             )?,
         })
     }
@@ -54,34 +74,51 @@ impl Detector for Email {
         if !text.contains('@') {
             return;
         }
-        for c in self.re.captures_iter(text) {
-            let (Some(m), Some(tld)) = (c.get(0), c.get(1)) else {
+        // ASCII text takes the ASCII expression; other text the one for
+        // local parts in any script, cut after the last character of a
+        // script written without spaces (`请发送邮件至bob@…` is `bob@…`).
+        let re = if text.is_ascii() { &self.re } else { &self.intl };
+        for c in re.captures_iter(text) {
+            let (Some(whole), Some(tld)) = (c.get(0), c.get(1)) else {
                 continue;
             };
+            let local = whole.as_str().split('@').next().unwrap_or("");
+            let cut = local
+                .char_indices()
+                .filter(|&(_, ch)| unspaced(ch))
+                .last()
+                .map(|(i, ch)| i + ch.len_utf8())
+                .filter(|&i| i < local.len())
+                .unwrap_or(0);
+            let m = Span {
+                start: whole.start() + cut,
+                end: whole.end(),
+            };
+            let m_str = &text[m.start..m.end];
             let tld = tld.as_str().to_ascii_lowercase();
             if FILE_EXTENSIONS.contains(&tld.as_str()) {
                 continue;
             }
             // Part of a longer token (`a.b@c.com` inside a path or a URL's userinfo).
-            let prev = before(text, m.start(), 1);
+            let prev = before(text, m.start, 1);
             if prev.ends_with(|c: char| c.is_ascii_alphanumeric() || "._%+-/:=".contains(c)) && prev != ":" {
                 continue;
             }
-            let ctx = before(text, m.start(), 64);
+            let ctx = before(text, m.start, 64);
             if let Some(i) = ctx.rfind("://") {
                 if !ctx[i..].contains(char::is_whitespace) {
                     continue;
                 }
             }
-            let next = after(text, m.end(), 1);
+            let next = after(text, m.end, 1);
             if next.starts_with(['@', '-']) {
                 continue;
             }
             // SSH remotes (`git@github.com:org/repo.git`) name a service account.
-            if next == ":" && m.as_str().starts_with("git@") {
+            if next == ":" && m_str.starts_with("git@") {
                 continue;
             }
-            out.push(Finding::new(m.start(), m.end(), PiiType::Email));
+            out.push(Finding::new(m.start, m.end, PiiType::Email));
         }
     }
 }
@@ -94,6 +131,20 @@ mod tests {
         let mut out = Vec::new();
         Email::new().expect("regex").find(t, &mut out);
         out.iter().map(|f| &t[f.start..f.end]).collect()
+    }
+
+    #[test]
+    fn finds_local_parts_in_any_script() {
+        assert_eq!(find("邮箱：约翰@email.com，电话见下"), ["约翰@email.com"]);
+        assert_eq!(
+            find("Écrivez à josé.müller@correo.es demain"),
+            ["josé.müller@correo.es"]
+        );
+        // An ASCII address inside Chinese text keeps its own span.
+        assert_eq!(
+            find("请发送邮件至bob+news@uni-heidelberg.de，谢谢"),
+            ["bob+news@uni-heidelberg.de"]
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! ## What it measures
 //! A country code, two check digits and the account part, written together
-//! or in groups of four (`DE89 3704 0044 0532 0130 00`), validated by the
+//! or in groups of four with spaces or dashes (`DE89 3704 0044 0532 0130 00`,
+//! `ES15-0049-1806-9121-1186-9374`, `ME 25 5403 0000 2379 9201 09`), or all in
+//! lower case and together (`gb50mvfc38361978683032`), validated by the
 //! `iban_validate` crate: the country must use IBANs, the length and the
 //! account format must be that country's (SWIFT IBAN registry) and the
 //! ISO 7064 mod-97 checksum must hold.
@@ -33,13 +35,25 @@ impl IbanDetector {
     /// The detector.
     pub fn new() -> Result<Self, regex::Error> {
         Ok(IbanDetector {
-            re: Regex::new(r"[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]{4}){2,7}(?: ?[0-9A-Z]{1,3})?")?,
+            re: Regex::new(
+                r"[A-Z]{2} ?[0-9]{2}(?:[ \-]?[0-9A-Z]{4}){2,7}(?:[ \-]?[0-9A-Z]{1,3})?|[a-z]{2}[0-9]{2}[0-9a-z]{11,30}",
+            )?,
         })
     }
 }
 
 fn valid(s: &str) -> bool {
-    let compact: String = s.chars().filter(|c| *c != ' ').collect();
+    // One kind of separator between the groups (a space may also follow the
+    // country code: `ME 25 5403 …`).
+    let body = s.get(2..).unwrap_or("").trim_start();
+    if body.contains(' ') && body.contains('-') {
+        return false;
+    }
+    let compact: String = s
+        .chars()
+        .filter(|c| *c != ' ' && *c != '-')
+        .collect::<String>()
+        .to_ascii_uppercase();
     compact.parse::<Iban>().is_ok()
 }
 
@@ -62,7 +76,7 @@ impl Detector for IbanDetector {
                     out.push(Finding::new(m.start(), m.start() + end, PiiType::Iban));
                     break;
                 }
-                match cand.rfind(' ') {
+                match cand.rfind([' ', '-']) {
                     Some(i) if i > 4 => end = i,
                     _ => break,
                 }

@@ -71,13 +71,23 @@ pub fn public_v4(a: Ipv4Addr) -> bool {
         || (o0 == 198 && (o1 == 18 || o1 == 19)))
 }
 
-/// Whether an IPv6 address is global unicast (2000::/3), not documentation.
+/// Whether an IPv6 address may reach a host on the internet: not the
+/// unspecified or loopback address, not link-local (fe80::/10), unique
+/// local (fc00::/7) or multicast (ff00::/8), not documentation
+/// (2001:db8::/32); an IPv4-mapped one as its IPv4 address. Addresses
+/// outside today's global unicast block (2000::/3) count: text that writes
+/// one means an address.
 pub fn public_v6(a: Ipv6Addr) -> bool {
     let s = a.segments();
     if let Some(v4) = a.to_ipv4_mapped() {
         return public_v4(v4);
     }
-    (s[0] & 0xe000) == 0x2000 && !(s[0] == 0x2001 && s[1] == 0x0db8)
+    !(a.is_unspecified()
+        || a.is_loopback()
+        || (s[0] & 0xffc0) == 0xfe80
+        || (s[0] & 0xfe00) == 0xfc00
+        || (s[0] & 0xff00) == 0xff00
+        || (s[0] == 0x2001 && s[1] == 0x0db8))
 }
 
 fn versionish(text: &str, start: usize) -> bool {
@@ -117,10 +127,14 @@ impl Detector for Ip {
                 let next = after(text, m.end(), 1);
                 let groups = s.split(':').filter(|g| !g.is_empty()).count();
                 let hex = s.chars().filter(char::is_ascii_hexdigit).count();
+                // `1:9:84:126:84:9:1` is a ratio: an address written out has
+                // a hex letter or a `::`.
+                let decimal = !s.contains("::") && !s.contains(|c: char| c.is_ascii_alphabetic());
                 if prev.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':')
                     || next.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
                     || groups < 3
                     || hex < 6
+                    || decimal
                 {
                     continue;
                 }

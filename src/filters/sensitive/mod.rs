@@ -69,3 +69,59 @@ pub mod toxic;
 pub use config::{PiiAction, PII_FILE};
 pub use scan::{Detector, Finding, PiiType};
 pub use stage::{build, resolve, SensitiveStage};
+
+#[cfg(test)]
+mod library_dev {
+    use super::scan::{Detector, Finding};
+
+    /// fixtures/sensitive/library_dev.jsonl: Faker's cards of every type it
+    /// knows, IBANs of 20 locales and IPv6 addresses, in the forms people
+    /// write (spaces, dashes, no-break spaces, lower case, short groups):
+    /// every one is found, and nothing else (`scripts/make_library_pii_dev.py`).
+    #[test]
+    fn cards_ibans_and_ipv6_of_the_library_set_are_all_found() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sensitive/library_dev.jsonl");
+        let text = std::fs::read_to_string(path).expect("library_dev.jsonl");
+        let detectors: Vec<(&str, Box<dyn Detector>)> = vec![
+            ("card", Box::new(super::card::Card::new().expect("regex"))),
+            ("iban", Box::new(super::iban::IbanDetector::new().expect("regex"))),
+            ("ip", Box::new(super::ip::Ip::new(true).expect("regex"))),
+        ];
+        let mut per_type = std::collections::BTreeMap::new();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("json");
+            let t = v["text"].as_str().expect("text");
+            let span = &v["spans"][0];
+            let ty = span[2].as_str().expect("type");
+            let at = |i: usize| {
+                let c = span[i].as_u64().expect("offset") as usize;
+                t.char_indices().nth(c).map_or(t.len(), |(b, _)| b)
+            };
+            let (s, e) = (at(0), at(1));
+            let mut found: Vec<(&str, Finding)> = Vec::new();
+            for (name, d) in &detectors {
+                let mut out = Vec::new();
+                d.find(t, &mut out);
+                found.extend(out.into_iter().map(|f| (*name, f)));
+            }
+            let exact = found.iter().any(|(n, f)| *n == ty && f.start == s && f.end == e);
+            // Another type's finding inside the span loses to it in the stage
+            // (the higher rank wins: an IBAN's digits may pass as a card).
+            let gold = super::PiiType::parse(ty).expect("type");
+            let stray = found
+                .iter()
+                .filter(|(n, f)| *n != ty && !(f.start < e && s < f.end && gold.rank() > f.ty.rank()))
+                .count();
+            let entry = per_type.entry(ty.to_string()).or_insert((0, 0, 0));
+            entry.0 += 1;
+            entry.1 += usize::from(exact);
+            entry.2 += stray;
+            assert!(
+                exact && stray == 0,
+                "{ty} in {t:?}: {:?}",
+                found.iter().map(|(n, f)| (n, &t[f.start..f.end])).collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(per_type.values().map(|v| v.0).sum::<usize>(), 150);
+    }
+}

@@ -87,17 +87,25 @@ impl Phone {
     /// The detector.
     pub fn new() -> Result<Self, regex::Error> {
         Ok(Phone {
-            intl: Regex::new(r"(?:\+|(?-u:\b)00)[1-9][0-9]{0,2}(?:[ .\-]?\(?[0-9]{1,5}\)?){1,6}")?,
+            intl: Regex::new(
+                r"(?:\+|(?-u:\b)00)[1-9][0-9]{0,2}(?:[ .\-\u{a0}\u{2009}\u{202f}]?\(?[0-9]{1,5}\)?){1,6}",
+            )?,
             grouped: Regex::new(
-                r"(?:\([0-9]{1,4}\)|[0-9]{1,5})(?:(?:[ .\-]|[ ]?[\-.][ ]?)?\([0-9]{1,4}\)|[ .\-]?[0-9]{1,8}){1,5}",
+                r"(?:\([0-9]{1,4}\)|[0-9]{1,5})(?:(?:[ .\-\u{a0}\u{2009}\u{202f}]|[ \u{a0}\u{2009}\u{202f}]?[\-.][ \u{a0}\u{2009}\u{202f}]?)?\([0-9]{1,4}\)|[ .\-\u{a0}\u{2009}\u{202f}]?[0-9]{1,8}){1,5}",
             )?,
             bare: Regex::new(r"[0-9]{7,12}")?,
-            ext: Regex::new(r"^(?:[ ]?(?:x|ext\.?|extension)[ ]?|[ ]?#)[0-9]{1,6}")?,
-            nanp: Regex::new(r"(?:(?-u:\b)1[ .\-]?)?(?:\([0-9]{3}\)[ .\-]?|[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}")?,
+            ext: Regex::new(
+                r"^(?:[ \u{a0}\u{2009}\u{202f}]?(?:x|ext\.?|extension)[ \u{a0}\u{2009}\u{202f}]?|[ \u{a0}\u{2009}\u{202f}]?#)[0-9]{1,6}",
+            )?,
+            nanp: Regex::new(
+                r"(?:(?-u:\b)1[ .\-\u{a0}\u{2009}\u{202f}]?)?(?:\([0-9]{3}\)[ .\-\u{a0}\u{2009}\u{202f}]?|[0-9]{3}[ .\-\u{a0}\u{2009}\u{202f}])[0-9]{3}[ .\-\u{a0}\u{2009}\u{202f}][0-9]{4}",
+            )?,
             nanp_bare: Regex::new(r"[2-9][0-9]{2}[2-9][0-9]{6}")?,
-            cn_mobile: Regex::new(r"(?:86[ \-]?)?1[3-9][0-9](?:[0-9]{8}|[ \-][0-9]{4}[ \-][0-9]{4})")?,
+            cn_mobile: Regex::new(
+                r"(?:86[ \-\u{a0}\u{2009}\u{202f}]?)?1[3-9][0-9](?:[0-9]{8}|[ \-\u{a0}\u{2009}\u{202f}][0-9]{4}[ \-\u{a0}\u{2009}\u{202f}][0-9]{4})",
+            )?,
             national: Regex::new(
-                r"(?:\(0[1-9][0-9]{0,3}\)|0[1-9][0-9]{0,3}[ \-])[ ]?[0-9]{2,4}[ \-]?[0-9]{3,4}(?:[ \-][0-9]{3,4})?",
+                r"(?:\(0[1-9][0-9]{0,3}\)|0[1-9][0-9]{0,3}[ \-\u{a0}\u{2009}\u{202f}])[ \u{a0}\u{2009}\u{202f}]?[0-9]{2,4}[ \-\u{a0}\u{2009}\u{202f}]?[0-9]{3,4}(?:[ \-\u{a0}\u{2009}\u{202f}][0-9]{3,4})?",
             )?,
         })
     }
@@ -146,7 +154,10 @@ fn cue_in(hay: &str) -> bool {
 /// Thousands, dates, decimals, addresses (`192.168.1.1`), bit strings and
 /// runs of more than five pairs never are.
 fn grouped_ok(s: &str, cue: impl Fn() -> bool) -> bool {
-    let groups: Vec<&str> = s.split([' ', '.', '-', '(', ')']).filter(|g| !g.is_empty()).collect();
+    let groups: Vec<&str> = s
+        .split([' ', '.', '-', '(', ')', '\u{a0}', '\u{2009}', '\u{202f}'])
+        .filter(|g| !g.is_empty())
+        .collect();
     let d = digits(s);
     if !(7..=12).contains(&d.len()) || !(2..=6).contains(&groups.len()) || all_same(&d) || d.iter().all(|&x| x <= 1) {
         return false;
@@ -254,7 +265,7 @@ impl Detector for Phone {
             // `078-05-1120` has the shape of an SSN.
             let groups: Vec<usize> = m
                 .as_str()
-                .split([' ', '-', '(', ')'])
+                .split([' ', '-', '(', ')', '\u{a0}', '\u{2009}', '\u{202f}'])
                 .filter(|g| !g.is_empty())
                 .map(str::len)
                 .collect();
@@ -347,6 +358,11 @@ mod tests {
         assert_eq!(find("My phone number is 88142806."), ["88142806"]);
         assert_eq!(find("Please dial 912 345 678 for the nurse."), ["912 345 678"]);
         assert_eq!(find("联系电话：2123 4567"), ["2123 4567"]);
+        assert_eq!(find("Call (415)\u{a0}555-2671 today"), ["(415)\u{a0}555-2671"]);
+        assert_eq!(
+            find("Tel. +44\u{202f}20\u{202f}7946\u{202f}0958"),
+            ["+44\u{202f}20\u{202f}7946\u{202f}0958"]
+        );
         // Spaced groups without a phone word are counts as often as numbers.
         assert!(find("I left 912 345 678 on the fridge.").is_empty());
     }
