@@ -85,8 +85,7 @@ impl Detector for Email {
             let local = whole.as_str().split('@').next().unwrap_or("");
             let cut = local
                 .char_indices()
-                .filter(|&(_, ch)| unspaced(ch))
-                .last()
+                .rfind(|&(_, ch)| unspaced(ch))
                 .map(|(i, ch)| i + ch.len_utf8())
                 .filter(|&i| i < local.len())
                 .unwrap_or(0);
