@@ -124,4 +124,35 @@ mod library_dev {
         }
         assert_eq!(per_type.values().map(|v| v.0).sum::<usize>(), 150);
     }
+
+    /// fixtures/sensitive/secret_dev.jsonl: random secrets assigned to the
+    /// names services document, in eight syntaxes, and 30 assignments of
+    /// placeholders, lookups and calls (`scripts/make_secret_dev.py`).
+    #[test]
+    fn assigned_secrets_are_found_and_placeholders_are_not() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sensitive/secret_dev.jsonl");
+        let text = std::fs::read_to_string(path).expect("secret_dev.jsonl");
+        let d = super::secret::Secret::new().expect("regex");
+        let (mut gold, mut found, mut wrong) = (0, 0, Vec::new());
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("json");
+            let t = v["text"].as_str().expect("text");
+            let mut out = Vec::new();
+            d.find(t, &mut out);
+            match v["spans"].as_array().expect("spans").first() {
+                Some(span) => {
+                    gold += 1;
+                    let at = |i: usize| {
+                        let c = span[i].as_u64().expect("offset") as usize;
+                        t.char_indices().nth(c).map_or(t.len(), |(b, _)| b)
+                    };
+                    found += usize::from(out.iter().any(|f| f.start == at(0) && f.end == at(1)));
+                }
+                None => wrong.extend(out.iter().map(|f| t[f.start..f.end].to_string())),
+            }
+        }
+        assert_eq!(gold, 60);
+        assert_eq!(found, 60);
+        assert!(wrong.is_empty(), "{wrong:?}");
+    }
 }

@@ -16,6 +16,7 @@
 //! | `private-key` | a `-----BEGIN … PRIVATE KEY-----` block, to its `END` line |
 //! | `jwt` | three base64url parts, the first two starting `eyJ` (`{"`) |
 //! | `url-credentials` | `scheme://user:password@host`: the `user:password` part |
+//! | `generic` | a random value (16 to 128 characters, letters and digits, 3.2 bits of entropy per character or more, 3.0 for hex; no placeholder word, call or dotted name) assigned with `=`, `:`, `:=` or `=>` to a name ending in `key`, `secret`, `token`, `password`, `pwd` (`CALENDARIFIC_API_KEY = "…"`, `"client_secret": "…"`) |
 //!
 //! A literal prefix scan (Aho-Corasick over every format's prefix) decides
 //! which formats' expressions run, so a text with no prefix costs one pass.
@@ -57,6 +58,7 @@ pub struct Secret {
     prefixes: AhoCorasick,
     owner: Vec<usize>,
     aws_secret: Regex,
+    generic: Regex,
 }
 
 const FORMATS: &[(&str, &[&str], &str, usize)] = &[
@@ -172,6 +174,9 @@ impl Secret {
             prefixes,
             owner,
             aws_secret: Regex::new(r"[A-Za-z0-9/+]{40}")?,
+            generic: Regex::new(
+                r#"(?i)[a-z0-9_.\-]*(?:api[_\-]?key|apikey|secret|token|passw(?:or)?d|pwd|access[_\-]?key|auth[_\-]?key|[_\-]key)["']?[ 	]*(?::=|=>|:|=)[ 	]*["']?([A-Za-z0-9_\-+/=.~]{16,128})"#,
+            )?,
         })
     }
 }
@@ -257,10 +262,135 @@ impl Detector for Secret {
         if lower_has_aws {
             self.find_aws_secrets(text, out);
         }
+        if self.assigns_to_a_name(text) {
+            self.find_assigned(text, out);
+        }
     }
 }
 
+/// Values that stand for a secret in tutorials and templates, compared
+/// lower-cased: `YOUR_API_KEY`, `sk_test_…` (a provider's published test
+/// key), `<token>`, `xxxx…`.
+const PLACEHOLDER_PARTS: &[&str] = &[
+    "your",
+    "xxxx",
+    "example",
+    "dummy",
+    "sample",
+    "placeholder",
+    "insert",
+    "replace",
+    "changeme",
+    "here",
+    "fake",
+    "test",
+    "demo",
+    "abcdef",
+    "123456",
+    "qwerty",
+    "secret",
+    "token",
+    "password",
+    "redacted",
+    "todo",
+];
+
+/// Shannon entropy of `s` in bits per character.
+fn entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[usize::from(b)] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Whether a value assigned to a secret's name looks like a real secret:
+/// letters and digits mixed (one digit is enough in a mixed-case value of
+/// 20 characters or more), random (at least 3.2 bits of entropy per
+/// character, 3.5 past 24 characters, 3.0 for hex), not a placeholder, not a dotted
+/// identifier (`settings.OPENAI_API_KEY`, `base64.urlsafe_b64encode`).
+fn random_value(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let letters = v.bytes().any(|b| b.is_ascii_alphabetic());
+    let digits = v.bytes().filter(u8::is_ascii_digit).count();
+    let mixed_case = v.bytes().any(|b| b.is_ascii_uppercase()) && v.bytes().any(|b| b.is_ascii_lowercase());
+    // Hex has 16 symbols: 4 bits per character at most.
+    let hex = v.bytes().all(|b| b.is_ascii_hexdigit());
+    let min = if hex {
+        3.0
+    } else if v.len() > 24 {
+        3.5
+    } else {
+        3.2
+    };
+    letters
+        && (digits >= 2 || (digits >= 1 && mixed_case && v.len() >= 20))
+        && entropy(v) >= min
+        && !low_entropy(v)
+        && !PLACEHOLDER_PARTS.iter().any(|p| lower.contains(p))
+        && !(v.contains('.')
+            && v.split('.').all(|p| {
+                p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            }))
+}
+
 impl Secret {
+    /// Whether a secret's name is followed by an assignment (`=`, `:`) right
+    /// after it: most texts say "key" or "token" in prose, and this pass
+    /// spares them the expression.
+    fn assigns_to_a_name(&self, text: &str) -> bool {
+        let b = text.as_bytes();
+        memchr::memchr2_iter(b'=', b':', b).any(|i| {
+            let mut j = i;
+            while j > 0 && i - j < 8 && matches!(b[j - 1], b'"' | b'\'' | b' ' | b'\t') {
+                j -= 1;
+            }
+            let from = j.saturating_sub(8);
+            let name = &b[from..j];
+            let ends = |w: &[u8]| name.len() >= w.len() && name[name.len() - w.len()..].eq_ignore_ascii_case(w);
+            [&b"key"[..], b"secret", b"token", b"password", b"passwd", b"pwd"]
+                .iter()
+                .any(|w| ends(w))
+        })
+    }
+
+    /// A random value assigned to a name that says it is a secret
+    /// (`CALENDARIFIC_API_KEY = "…"`, `"client_secret": "…"`,
+    /// `password: …`), kind `generic`, unless a provider format already
+    /// found it.
+    fn find_assigned(&self, text: &str, out: &mut Vec<Finding>) {
+        for c in self.generic.captures_iter(text) {
+            let Some(v) = c.get(1) else { continue };
+            let value = v.as_str().trim_end_matches(['.', '=']);
+            let end = v.start() + value.len();
+            if value.len() < 16 || !random_value(value) {
+                continue;
+            }
+            // Cut mid-word, or a call (`hashlib.sha256(password)`).
+            if after(text, end, 1).starts_with(|c: char| c.is_ascii_alphanumeric() || c == '(') {
+                continue;
+            }
+            if out.iter().any(|f| f.start < end && v.start() < f.end) {
+                continue;
+            }
+            out.push(Finding {
+                start: v.start(),
+                end,
+                ty: PiiType::Secret,
+                sub: Some("generic"),
+            });
+        }
+    }
+
     /// 40-character base64 tokens shortly after an AWS key id or secret name.
     fn find_aws_secrets(&self, text: &str, out: &mut Vec<Finding>) {
         for m in self.aws_secret.find_iter(text) {
@@ -300,6 +430,34 @@ mod tests {
         Secret::new().expect("regex").find(t, &mut out);
         out.sort_by_key(|f| f.start);
         out.iter().map(|f| (f.kind(), &t[f.start..f.end])).collect()
+    }
+
+    #[test]
+    fn finds_random_values_assigned_to_secret_names() {
+        let d = Secret::new().expect("regex");
+        let find = |t: &str| {
+            let mut out = Vec::new();
+            d.find(t, &mut out);
+            out.iter()
+                .map(|f| (f.sub, t[f.start..f.end].to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            find("CALENDARIFIC_API_KEY = \"8f3b2c9d1e7a4f60b5c2d8e9a1f3b7c4\""),
+            [(Some("generic"), "8f3b2c9d1e7a4f60b5c2d8e9a1f3b7c4".to_string())]
+        );
+        assert_eq!(find(r#"{"client_secret": "tUddCCTfiNgUtjAeeGIW9twdyv"}"#).len(), 1);
+        for t in [
+            "api_key = \"YOUR_API_KEY_HERE_12345\"",
+            "STRIPE_KEY = os.environ['STRIPE_SECRET_KEY']",
+            "hashed_password = hashlib.sha256(password)",
+            "encoded_key = base64.urlsafe_b64encode(encryption_key)",
+            "token = tokenizer.encode_plus(text)",
+            "secret = 'sk_test_4eC39HqLyjWDarjtT1zdp7dc'",
+            "The key to success: 20 years of work.",
+        ] {
+            assert!(find(t).is_empty(), "{t}: {:?}", find(t));
+        }
     }
 
     #[test]
