@@ -36,6 +36,7 @@ use crate::read::{expand_inputs, InputFile, ReadOptions};
 use crate::rules::Rules;
 use crate::stage::RecordStage;
 
+pub mod lock;
 pub(crate) mod task;
 
 use task::{Setup, Targets, TaskOutput};
@@ -121,6 +122,7 @@ pub(crate) fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
             .map_err(|e| Error::io(out, e))?
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|e| e != lock::LOCK_FILE)
             .collect();
         if !entries.is_empty() {
             let ours = entries.iter().any(|e| RUN_ENTRIES.contains(&e.as_str()));
@@ -133,10 +135,12 @@ pub(crate) fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
             }
             for e in RUN_ENTRIES {
                 let p = out.join(e);
-                if p.is_dir() {
-                    std::fs::remove_dir_all(&p).map_err(|err| Error::io(&p, err))?;
-                } else if p.exists() {
-                    std::fs::remove_file(&p).map_err(|err| Error::io(&p, err))?;
+                // The entry itself, not what a symbolic link points at: a
+                // link left there is removed, never written through.
+                match std::fs::symlink_metadata(&p) {
+                    Ok(m) if m.is_dir() => std::fs::remove_dir_all(&p).map_err(|err| Error::io(&p, err))?,
+                    Ok(_) => std::fs::remove_file(&p).map_err(|err| Error::io(&p, err))?,
+                    Err(_) => {}
                 }
             }
         }
@@ -281,11 +285,22 @@ pub fn expand_references(args: &[String]) -> Result<Vec<InputFile>> {
 /// Runs the pipeline and writes `out`. Returns the report (already written).
 pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     let started = Instant::now();
-    let inputs = expand_inputs(&opts.inputs)?;
-    let references = expand_references(&opts.references)?;
+    let mut inputs = expand_inputs(&opts.inputs)?;
+    let mut references = expand_references(&opts.references)?;
+    // The output folder is never input, also when it sits inside an input
+    // folder (the shards of an earlier run there would be read back).
+    crate::read::exclude_under(&mut inputs, &opts.out);
+    crate::read::exclude_under(&mut references, &opts.out);
+    if inputs.is_empty() {
+        return Err(Error::Usage(format!(
+            "no input file outside the output folder {}",
+            opts.out.display()
+        )));
+    }
     let n_ref = references.len() as u32;
     let files: Vec<InputFile> = references.into_iter().chain(inputs).collect();
     let setup = Setup::new(rules, opts, files, n_ref)?;
+    let _lock = lock::OutLock::acquire(&opts.out)?;
     prepare_out(&opts.out, opts.overwrite)?;
     // The rules used travel with the run, so `tune`, `explain` and `apply` see them.
     let snapshot = opts.out.join("rules");

@@ -35,6 +35,15 @@ pub struct InputFile {
     pub kind: InputKind,
 }
 
+/// Removes the files that lie inside `out` (after resolving links), so that
+/// an output folder inside an input folder is never read as input.
+pub fn exclude_under(files: &mut Vec<InputFile>, out: &Path) {
+    let Ok(out) = std::fs::canonicalize(out) else {
+        return;
+    };
+    files.retain(|f| std::fs::canonicalize(&f.path).map_or(true, |p| !p.starts_with(&out)));
+}
+
 /// Gives each file its [`InputFile::key`]: its path relative to the deepest
 /// folder that holds every file (after resolving `.`, `..` and symbolic
 /// links), so that `data/a.jsonl`, `./data/a.jsonl` and `/abs/data/a.jsonl`

@@ -12,7 +12,7 @@ mod json_array;
 mod lines;
 mod parquet_rows;
 
-pub use inputs::{assign_keys, expand_inputs, InputFile, InputKind};
+pub use inputs::{assign_keys, exclude_under, expand_inputs, InputFile, InputKind};
 
 use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};

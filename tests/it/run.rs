@@ -70,3 +70,60 @@ fn compression_changes_the_codec_not_the_rows() {
     assert_eq!(seen[0], seen[1]);
     assert!(!seen[0].0.is_empty() && !seen[0].1.is_empty());
 }
+
+/// An output folder inside the input folder is never read back as input,
+/// with or without --overwrite.
+#[test]
+fn an_output_folder_inside_the_input_folder_is_not_input() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    std::fs::copy(
+        root().join("fixtures/sample/alpaca_en.jsonl"),
+        data.join("alpaca_en.jsonl"),
+    )
+    .expect("copy");
+    let out = data.join("out");
+    let (d, o) = (data.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
+    curate_ok(&["run", d, "--out", o, "-q"]);
+    let first = assert_accounting(&out);
+    assert_eq!(first["totals"]["input"], 120);
+    curate_ok(&["run", d, "--out", o, "-q", "--overwrite"]);
+    let second = assert_accounting(&out);
+    assert_eq!(second["totals"], first["totals"]);
+    assert_eq!(second["totals"]["malformed"], 0);
+}
+
+/// A second run on a folder another live run holds fails at once; a
+/// symbolic link left in the folder is removed by --overwrite, never written
+/// through.
+#[test]
+fn one_writer_per_output_folder_and_no_write_through_links() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    let o = out.to_str().expect("utf-8");
+    let input = fixture("sample/alpaca_en.jsonl");
+    std::fs::create_dir(&out).expect("mkdir");
+    // This test's own process is alive on this host.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    std::fs::write(out.join(".lock"), format!("{} {}\n", std::process::id(), host.trim())).expect("lock");
+    let busy = curate(&["run", &input, "--out", o, "-q"]);
+    assert_eq!(busy.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&busy.stderr);
+    assert!(
+        err.contains("another curate run") && err.contains(&std::process::id().to_string()),
+        "{err}"
+    );
+    // A lock whose process is gone is taken over.
+    std::fs::write(out.join(".lock"), format!("4194303999 {}\n", host.trim())).expect("lock");
+    curate_ok(&["run", &input, "--out", o, "-q", "--overwrite"]);
+    assert!(!out.join(".lock").exists());
+    // A dangling link where report.html goes.
+    let target = tmp.path().join("elsewhere.html");
+    std::fs::remove_file(out.join("report.html")).expect("rm");
+    std::os::unix::fs::symlink(&target, out.join("report.html")).expect("symlink");
+    curate_ok(&["run", &input, "--out", o, "-q", "--overwrite"]);
+    assert!(!target.exists(), "the report was written through the link");
+    let meta = std::fs::symlink_metadata(out.join("report.html")).expect("report");
+    assert!(meta.is_file());
+}
