@@ -193,8 +193,21 @@ pub fn read_range(
         inner: f.take(range.end - range.start),
         count,
     };
-    let reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 16, limited));
+    let mut reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 16, limited));
+    if range.start == 0 {
+        skip_bom(&mut reader);
+    }
     lines::read_from(reader, range.first_line, opts, sink);
+}
+
+/// Skips a UTF-8 byte order mark at the start of a file (editors on Windows
+/// write one): it is no part of the first record.
+fn skip_bom(reader: &mut Box<dyn BufRead + Send>) {
+    if let Ok(buf) = reader.fill_buf() {
+        if buf.starts_with(b"\xEF\xBB\xBF") {
+            reader.consume(3);
+        }
+    }
 }
 
 /// Streams the items of one file to `sink`, in order. `sink` returns false to stop.
@@ -210,6 +223,7 @@ pub fn read_file(file: &InputFile, opts: ReadOptions, count: Arc<AtomicU64>, sin
             return;
         }
     };
+    skip_bom(&mut reader);
     // Look at the first non-blank byte: `[` is a JSON array, anything else lines.
     let first = loop {
         match reader.fill_buf() {
@@ -306,6 +320,24 @@ mod tests {
 
     fn items(name: &str, content: &[u8], max: usize) -> Vec<RawItem> {
         items_as(name, content, max, InputKind::Json)
+    }
+
+    /// A byte order mark before the first record (JSON Lines or a JSON
+    /// array) is skipped, not part of the record.
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let rec = br#"{"instruction": "a", "output": "b"}"#;
+        for content in [
+            [&b"\xEF\xBB\xBF"[..], rec, b"\n", rec, b"\n"].concat(),
+            [&b"\xEF\xBB\xBF["[..], rec, b",", rec, b"]"].concat(),
+        ] {
+            let got = items_as("bom.json", &content, 1 << 20, InputKind::Json);
+            assert_eq!(got.len(), 2);
+            for item in &got {
+                assert!(item.error.is_none(), "{:?}", item.error);
+                assert_eq!(item.bytes, rec.to_vec());
+            }
+        }
     }
 
     fn items_as(name: &str, content: &[u8], max: usize, kind: InputKind) -> Vec<RawItem> {
