@@ -77,6 +77,35 @@ fn matches(rule: &str, want: &str) -> bool {
 
 /// Lists dropped records.
 pub fn audit(run: &RunDir, q: &AuditQuery) -> Result<String> {
+    // A rule or stage the run did not have is a typo, not "0 dropped".
+    let rules: Vec<&str> = run
+        .report
+        .stages
+        .iter()
+        .flat_map(|st| st.rules.iter().map(|r| r.id.as_str()))
+        .collect();
+    if let Some(r) = &q.rule {
+        let known = if r.ends_with('/') {
+            rules.iter().any(|id| id.starts_with(r.as_str()))
+        } else {
+            rules.contains(&r.as_str()) || run.report.malformed_by_error.contains_key(r)
+        };
+        if !known {
+            return Err(crate::error::Error::Usage(format!(
+                "--rule {r}: the run has no such rule; its rules are: {}",
+                rules.join(", ")
+            )));
+        }
+    }
+    if let Some(st) = &q.stage {
+        if !run.report.stages.iter().any(|s| &s.name == st) {
+            let names: Vec<&str> = run.report.stages.iter().map(|s| s.name.as_str()).collect();
+            return Err(crate::error::Error::Usage(format!(
+                "--stage {st}: the run has no such stage; its stages are: {}",
+                names.join(", ")
+            )));
+        }
+    }
     let mut out = String::new();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut shown = 0usize;

@@ -234,3 +234,20 @@ fn apply_writes_what_a_rerun_with_the_new_thresholds_writes() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("quality/response-too-long measures differently"));
 }
+
+#[test]
+fn audit_of_a_rule_or_stage_the_run_did_not_have_is_a_usage_error() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    let o = out.to_str().expect("utf-8");
+    curate_ok(&["run", &fixture("sample"), "--out", o, "-q"]);
+    for (flag, value) in [("--rule", "quality/no-such-rule"), ("--stage", "qualty")] {
+        let r = curate(&["audit", o, flag, value]);
+        assert_eq!(r.status.code(), Some(2), "{flag} {value}");
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(err.contains(value) && err.contains("no such"), "{err}");
+    }
+    // A known rule, and a stage prefix, still list.
+    assert!(curate(&["audit", o, "--rule", "quality/"]).status.success());
+    assert!(curate(&["audit", o, "--rule", "dedup/near"]).status.success());
+}
