@@ -178,7 +178,8 @@ fn train_evaluates_and_the_model_works_as_tagger_and_filter() {
 /// Task accuracy of the built-in rules on the judged tagging set
 /// (fixtures/judged_tags/, 420 records labelled by reading): a floor against
 /// regressions, at the figures measured when the set was made
-/// (`scripts/eval/tag_judged.py`: en 0.791, zh 0.603).
+/// (`scripts/eval/tag_judged.py`: en 0.791, zh 0.603; since closed-qa no
+/// longer counts an input as evidence, en 0.797, zh 0.616).
 #[test]
 fn judged_tagging_set_task_accuracy_does_not_fall() {
     let Some(corpora) = corpora() else {
@@ -213,5 +214,5 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
     }
     let acc = |i: usize| right[i] as f64 / n[i] as f64;
     assert!(acc(0) >= 0.78, "en task accuracy {:.3}", acc(0));
-    assert!(acc(1) >= 0.59, "zh task accuracy {:.3}", acc(1));
+    assert!(acc(1) >= 0.61, "zh task accuracy {:.3}", acc(1));
 }
