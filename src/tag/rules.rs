@@ -19,6 +19,7 @@
 //! phrases = { "into english" = 3 }             # anywhere, case-insensitive
 //! patterns = { '^\s*(translate|render)\b' = 2 } # regexes, case-insensitive
 //! has_input = 1.5            # added when the record has an input/context
+//! input_question = 2.0       # added when it has one and the instruction asks a question
 //! multi_turn = 1.0           # added when the record has more than one user turn
 //! has_tool_calls = 4.0       # added when the record has function calls or tool results
 //!
@@ -88,6 +89,10 @@ pub enum CueKind {
     Pattern(regex::Regex),
     /// The record has a non-empty input or context.
     HasInput,
+    /// The record has an input and its instruction asks a question (ends
+    /// with `?`/`？` or opens with a question word): a question about the
+    /// given text.
+    InputQuestion,
     /// The record has more than one user turn.
     MultiTurn,
     /// The record has tool or function calls or tool results.
@@ -102,6 +107,7 @@ impl CueKind {
             CueKind::Phrase(p) => format!("phrase {p:?}"),
             CueKind::Pattern(r) => format!("pattern /{}/", r.as_str()),
             CueKind::HasInput => "has an input/context".into(),
+            CueKind::InputQuestion => "asks a question about its input".into(),
             CueKind::MultiTurn => "several user turns".into(),
             CueKind::ToolCalls => "has tool calls".into(),
         }
@@ -212,6 +218,8 @@ struct RawTag {
     patterns: BTreeMap<String, f64>,
     #[serde(default)]
     has_input: Option<f64>,
+    #[serde(default)]
+    input_question: Option<f64>,
     #[serde(default)]
     multi_turn: Option<f64>,
     #[serde(default)]
@@ -458,6 +466,14 @@ fn compile_tag(
         cues.push(Cue {
             tag: idx,
             kind: CueKind::HasInput,
+            weight: w,
+        });
+    }
+    if let Some(w) = raw.input_question {
+        check_weight("input_question", w)?;
+        cues.push(Cue {
+            tag: idx,
+            kind: CueKind::InputQuestion,
             weight: w,
         });
     }

@@ -147,7 +147,7 @@ impl Tagger {
                     needles.push(p.clone());
                     needle_cues.push((i, false));
                 }
-                CueKind::HasInput | CueKind::MultiTurn | CueKind::ToolCalls => {}
+                CueKind::HasInput | CueKind::InputQuestion | CueKind::MultiTurn | CueKind::ToolCalls => {}
             }
         }
         let literals = if needles.is_empty() {
@@ -268,6 +268,7 @@ impl Tagger {
             self.match_part(sys, Part::System, system_factor, &mut best);
         }
         let has_input = !rec.input().trim().is_empty();
+        let input_question = has_input && asks_a_question(rec.instruction());
         let user_turns = rec.turns.iter().filter(|t| t.role == Role::User).count();
         let tool_calls = rec
             .turns
@@ -276,6 +277,7 @@ impl Tagger {
         for (i, c) in self.rules.cues.iter().enumerate() {
             let on = match c.kind {
                 CueKind::HasInput => has_input,
+                CueKind::InputQuestion => input_question,
                 CueKind::MultiTurn => user_turns > 1,
                 CueKind::ToolCalls => tool_calls,
                 _ => false,
@@ -393,6 +395,37 @@ impl Tagger {
         }
         t
     }
+}
+
+/// Whether an instruction asks a question: it ends with `?` or `？`, or
+/// opens with an English or Chinese question word.
+fn asks_a_question(instruction: &str) -> bool {
+    let t = instruction.trim();
+    if t.ends_with(['?', '？']) {
+        return true;
+    }
+    let lower = t.to_ascii_lowercase();
+    let first = lower.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    matches!(
+        first,
+        "what"
+            | "who"
+            | "whom"
+            | "whose"
+            | "why"
+            | "how"
+            | "when"
+            | "where"
+            | "which"
+            | "is"
+            | "are"
+            | "does"
+            | "do"
+            | "did"
+            | "can"
+    ) || ["什么", "为什么", "谁", "哪", "如何", "怎么", "是否", "多少", "几"]
+        .iter()
+        .any(|w| t.starts_with(w))
 }
 
 #[cfg(test)]

@@ -178,8 +178,8 @@ fn train_evaluates_and_the_model_works_as_tagger_and_filter() {
 /// Task accuracy of the built-in rules on the judged tagging set
 /// (fixtures/judged_tags/, 420 records labelled by reading): a floor against
 /// regressions, at the figures measured when the set was made
-/// (`scripts/eval/tag_judged.py`: en 0.791, zh 0.603; since closed-qa no
-/// longer counts an input as evidence, en 0.797, zh 0.616).
+/// (`scripts/eval/tag_judged.py`: en 0.791, zh 0.603; since closed-qa needs
+/// a question asked of the input, en 0.791, zh 0.616).
 #[test]
 fn judged_tagging_set_task_accuracy_does_not_fall() {
     let Some(corpora) = corpora() else {
