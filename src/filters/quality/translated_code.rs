@@ -9,7 +9,10 @@
 //!   with a colon, holds `=`, `(`, `（`, `[`, or `;`, or is indented;
 //! - a built-in or snake_case function name glued to a full-width bracket
 //!   (`print（`, `def calculate_sum（数字）：`; not `Python（编程语言）`), or `def`
-//!   or `return` followed by a Han name.
+//!   or `return` followed by a Han name;
+//! - a keyword argument with a Han name (`randint(1, 100, 大小=(3, 3, 3))`), an
+//!   import turned around (`随机导入` for `import random`), or a keyword glued
+//!   to a translated name before a comparison (`如果玩家 1 == 玩家 2：`).
 //!
 //! One such line can be a Chinese rewrite of an expression (`如果 x 大于 0：`), so
 //! the shipped rule drops from two lines on. Records whose first user turn asks
@@ -26,9 +29,11 @@
 //! measures 3.
 //!
 //! ## Measured
-//! Judged development set: 22 of 22 drops right; blind spot check of a full
-//! run: 19 of 20 (the miss, maths prose opening with 当, led to dropping that
-//! keyword).
+//! Judged development set: 25 of 25 drops right (22 of 22 before the
+//! keyword-argument, turned-around import and glued-comparison signs, which
+//! add 8 drops over ../shared/corpora, all translated code on reading); blind
+//! spot check of a full run: 19 of 20 (the miss, maths prose opening with 当,
+//! led to dropping that keyword).
 //!
 //! ## Parameters
 //! - `keywords`: translated keywords that open a line of code.
@@ -81,7 +86,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         unless_prompt,
         tag: re(r"[<‹]/?\p{Han}+[^<>\n]{0,40}>")?,
         glued: re(
-            r"\b(?:print|len|range|input|str|int|float|append|printf|main|sum|sorted|open|format|split|join|console\.log|[a-z]+_[a-z_]+)（|\bdef\s+[A-Za-z_]\w*（|\b(?:def|return)\s+\p{Han}",
+            r"\b(?:print|len|range|input|str|int|float|append|printf|main|sum|sorted|open|format|split|join|console\.log|[a-z]+_[a-z_]+)（|\bdef\s+[A-Za-z_]\w*（|\b(?:def|return)\s+\p{Han}|[(,]\s*\p{Han}{1,6}\s*=[^=]|^\p{Han}{1,6}导入$",
         )?,
     }))
 }
@@ -100,6 +105,11 @@ impl TranslatedCode {
             return false;
         };
         let rest = &l[kw.len()..];
+        // A comparison of code (`如果玩家 1 == 玩家 2：`): the keyword glued
+        // to a translated name.
+        if ["==", "!=", "<=", ">="].iter().any(|op| rest.contains(op)) {
+            return true;
+        }
         // The keyword starts a statement: a space, a bracket or the end follows.
         let statement = rest.is_empty() || rest.starts_with([' ', '（', '(', '：', ':']);
         // Code syntax, or the indentation of a block (prose is not indented).
@@ -147,6 +157,25 @@ mod tests {
 
     const PARAMS: &str = r#"keywords = ["定义", "返回", "如果", "对于", "打印", "别的", "否则"]
 unless_prompt = ["伪代码"]"#;
+
+    /// alpaca_chinese_carbonz0 zh-data-part-00.jsonl:6877 and :4461.
+    #[test]
+    fn keyword_arguments_turned_imports_and_glued_comparisons_are_translated_code() {
+        let f = build(&KIND, PARAMS, None);
+        let game = record(
+            r#"{"instruction": "在 python 中创建剪刀石头布游戏。", "input": "", "output": "随机导入\n\nplayer1 = input()\n如果玩家 1 == 玩家 2：\n    print(1)"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &game), Some(2.0));
+        let numpy = record(
+            r#"{"instruction": "创建一个 3D 随机数数组。", "input": "", "output": "arr = np.random.randint(1, 100, 大小=(3, 3, 3))\nprint(arr)"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &numpy), Some(1.0));
+        // Prose: a comparison in words, an import of goods.
+        let prose = record(
+            r#"{"instruction": "介绍贸易。", "input": "", "output": "如果价格上涨，进口会减少。\n这些水果从智利导入中国。"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &prose), Some(0.0));
+    }
 
     #[test]
     fn translated_keywords_tags_and_glued_brackets() {
