@@ -127,7 +127,16 @@ pub(crate) fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
         if !entries.is_empty() {
             let ours = entries.iter().any(|e| RUN_ENTRIES.contains(&e.as_str()));
             if !overwrite {
-                let what = if ours { "holds an earlier run" } else { "is not empty" };
+                let finished = out.join(SUCCESS_MARKER).exists();
+                let what = match (ours, finished) {
+                    (true, true) => "holds an earlier run",
+                    // Shards of a run that was killed or failed: never read
+                    // them as a result.
+                    (true, false) => {
+                        "holds an incomplete run (no _SUCCESS: it was stopped or failed; its shards are partial)"
+                    }
+                    _ => "is not empty",
+                };
                 return Err(Error::Usage(format!(
                     "{}: output folder {what}; pass --overwrite to replace it",
                     out.display()

@@ -127,3 +127,16 @@ fn one_writer_per_output_folder_and_no_write_through_links() {
     let meta = std::fs::symlink_metadata(out.join("report.html")).expect("report");
     assert!(meta.is_file());
 }
+
+/// Shards left by a run that did not finish are named as such.
+#[test]
+fn a_folder_of_an_unfinished_run_is_called_incomplete() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(out.join("kept")).expect("mkdir");
+    std::fs::write(out.join("kept/part-00000.parquet"), b"PAR1").expect("write");
+    let r = curate(&["run", &fixture("sample"), "--out", out.to_str().expect("utf-8"), "-q"]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("incomplete run") && err.contains("--overwrite"), "{err}");
+}
