@@ -96,10 +96,25 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     }
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::Run(format!("cannot encode {}: {e}", path.display())))?;
+    write_atomic(path, (text + "\n").as_bytes())
+}
+
+/// Writes `bytes` to `path` so that `path` is never partial: to `path.tmp`,
+/// synced, then renamed over it. A failed write (a full disk) removes the
+/// temporary file and names it in the error; `path` keeps what it had.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, text + "\n").map_err(|e| Error::io(&tmp, e))?;
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 

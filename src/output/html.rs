@@ -13,7 +13,7 @@ use std::path::Path;
 use arrow::array::{Array, ListArray, StringArray};
 
 use crate::audit::run_dir::{f64_col, for_each_batch, str_col};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::output::Report;
 use crate::stage::num;
 
@@ -365,6 +365,5 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
 /// Writes `OUT/report.html`.
 pub fn write(out: &Path, report: &Report) -> Result<()> {
     let html = render(out, report)?;
-    let path = out.join("report.html");
-    std::fs::write(&path, html).map_err(|e| Error::io(&path, e))
+    crate::distributed::write_atomic(&out.join("report.html"), html.as_bytes())
 }
