@@ -86,9 +86,40 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         unless_prompt,
         tag: re(r"[<‹]/?\p{Han}+[^<>\n]{0,40}>")?,
         glued: re(
-            r"\b(?:print|len|range|input|str|int|float|append|printf|main|sum|sorted|open|format|split|join|console\.log|[a-z]+_[a-z_]+)（|\bdef\s+[A-Za-z_]\w*（|\b(?:def|return)\s+\p{Han}|[(,]\s*\p{Han}{1,6}\s*=[^=]|^\p{Han}{1,6}导入$",
+            r"\b(?:print|len|range|input|str|int|float|append|printf|main|sum|sorted|open|format|split|join|console\.log|[a-z]+_[a-z_]+)（|\bdef\s+[A-Za-z_]\w*（|\b(?:def|return)\s+\p{Han}",
         )?,
     }))
+}
+
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}')
+}
+
+/// A keyword argument with a Han name (`randint(1, 100, 大小=(3, 3, 3))`): a
+/// `=` (not `==`) after 1 to 6 Han characters that follow `(` or `,`.
+fn han_keyword_argument(l: &str) -> bool {
+    memchr::memchr_iter(b'=', l.as_bytes()).any(|i| {
+        let b = l.as_bytes();
+        if b.get(i + 1) == Some(&b'=') || (i > 0 && matches!(b[i - 1], b'=' | b'!' | b'<' | b'>')) {
+            return false;
+        }
+        let before = l[..i].trim_end();
+        let name: Vec<char> = before.chars().rev().take_while(|&c| is_han(c)).collect();
+        if name.is_empty() || name.len() > 6 {
+            return false;
+        }
+        let rest = before[..before.len() - name.iter().map(|c| c.len_utf8()).sum::<usize>()].trim_end();
+        rest.ends_with(['(', ','])
+    })
+}
+
+/// An import turned around by a translator (`随机导入` for `import random`):
+/// the line is 1 to 6 Han characters and `导入`.
+fn turned_import(l: &str) -> bool {
+    l.strip_suffix("导入").is_some_and(|name| {
+        let n = name.chars().count();
+        (1..=6).contains(&n) && name.chars().all(is_han)
+    })
 }
 
 impl TranslatedCode {
@@ -98,7 +129,7 @@ impl TranslatedCode {
             return false;
         }
         let l = line.trim();
-        if self.tag.is_match(l) || self.glued.is_match(l) {
+        if self.tag.is_match(l) || self.glued.is_match(l) || han_keyword_argument(l) || turned_import(l) {
             return true;
         }
         let Some(kw) = self.keywords.iter().find(|k| l.starts_with(k.as_str())) else {

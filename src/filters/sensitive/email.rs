@@ -44,11 +44,45 @@ fn unspaced(c: char) -> bool {
     matches!(c, '\u{2E80}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}' | '\u{FF00}'..='\u{FFEF}')
 }
 
+/// Where the local part before the `@` at `at` starts: up to 64 letters
+/// or digits of any script and `._%+-`, starting with a letter or digit,
+/// after the last character of a script written without spaces when the
+/// part mixes both (`请发送邮件至bob` is `bob`); `None` when there is none.
+fn local_start(text: &str, at: usize) -> Option<usize> {
+    let mut start = at;
+    let mut n = 0;
+    for (i, c) in text[..at].char_indices().rev() {
+        if n == 64 || !(c.is_alphanumeric() || "._%+-".contains(c) || is_mark(c)) {
+            break;
+        }
+        start = i;
+        n += 1;
+    }
+    let local = &text[start..at];
+    let cut = local
+        .char_indices()
+        .rfind(|&(_, ch)| unspaced(ch))
+        .map(|(i, ch)| i + ch.len_utf8())
+        .filter(|&i| i < local.len())
+        .unwrap_or(0);
+    let local = &local[cut..];
+    // The part starts with a letter or digit.
+    let skip = local.len() - local.trim_start_matches(|c: char| !c.is_alphanumeric()).len();
+    (skip < local.len()).then_some(start + cut + skip)
+}
+
+/// A combining mark (an accent written as its own character).
+fn is_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}')
+}
+
 /// Finds e-mail addresses.
 pub struct Email {
     re: Regex,
-    /// Local parts with letters of any script (`约翰@email.com`).
-    intl: Regex,
+    /// The domain after an `@`, anchored (local parts in any script are
+    /// found by walking back from the `@`: a Unicode letter class in an
+    /// expression would cost every run megabytes of automaton).
+    domain: Regex,
 }
 
 impl Email {
@@ -58,9 +92,7 @@ impl Email {
             re: Regex::new(
                 r"(?i)[a-z0-9][a-z0-9._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?-u:\b)",
             )?,
-            intl: Regex::new(
-                r"(?i)[\p{L}\p{N}][\p{L}\p{M}\p{N}._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?-u:\b)",
-            )?,
+            domain: Regex::new(r"(?i)^(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?-u:\b)")?,
         })
     }
 }
@@ -74,27 +106,43 @@ impl Detector for Email {
         if !text.contains('@') {
             return;
         }
-        // ASCII text takes the ASCII expression; other text the one for
-        // local parts in any script, cut after the last character of a
-        // script written without spaces (`请发送邮件至bob@…` is `bob@…`).
-        let re = if text.is_ascii() { &self.re } else { &self.intl };
-        for c in re.captures_iter(text) {
-            let (Some(whole), Some(tld)) = (c.get(0), c.get(1)) else {
-                continue;
-            };
-            let local = whole.as_str().split('@').next().unwrap_or("");
-            let cut = local
-                .char_indices()
-                .rfind(|&(_, ch)| unspaced(ch))
-                .map(|(i, ch)| i + ch.len_utf8())
-                .filter(|&i| i < local.len())
-                .unwrap_or(0);
-            let m = Span {
-                start: whole.start() + cut,
-                end: whole.end(),
-            };
+        // ASCII text takes the ASCII expression; other text has its local
+        // parts found by walking back from each `@` over letters of any
+        // script, cut after the last character of a script written without
+        // spaces (`请发送邮件至bob@…` is `bob@…`).
+        let found: Vec<(Span, &str)> = if text.is_ascii() {
+            self.re
+                .captures_iter(text)
+                .filter_map(|c| {
+                    let (whole, tld) = (c.get(0)?, c.get(1)?);
+                    Some((
+                        Span {
+                            start: whole.start(),
+                            end: whole.end(),
+                        },
+                        tld.as_str(),
+                    ))
+                })
+                .collect()
+        } else {
+            memchr::memchr_iter(b'@', text.as_bytes())
+                .filter_map(|at| {
+                    let c = self.domain.captures(&text[at + 1..])?;
+                    let (dom, tld) = (c.get(0)?, c.get(1)?);
+                    let local = local_start(text, at)?;
+                    Some((
+                        Span {
+                            start: local,
+                            end: at + 1 + dom.end(),
+                        },
+                        tld.as_str(),
+                    ))
+                })
+                .collect()
+        };
+        for (m, tld) in found {
             let m_str = &text[m.start..m.end];
-            let tld = tld.as_str().to_ascii_lowercase();
+            let tld = tld.to_ascii_lowercase();
             if FILE_EXTENSIONS.contains(&tld.as_str()) {
                 continue;
             }
