@@ -50,13 +50,11 @@ fn unspaced(c: char) -> bool {
 /// part mixes both (`请发送邮件至bob` is `bob`); `None` when there is none.
 fn local_start(text: &str, at: usize) -> Option<usize> {
     let mut start = at;
-    let mut n = 0;
-    for (i, c) in text[..at].char_indices().rev() {
+    for (n, (i, c)) in text[..at].char_indices().rev().enumerate() {
         if n == 64 || !(c.is_alphanumeric() || "._%+-".contains(c) || is_mark(c)) {
             break;
         }
         start = i;
-        n += 1;
     }
     let local = &text[start..at];
     let cut = local
