@@ -520,7 +520,11 @@ fn write(out: &Path, plan: &Plan) -> Result<u64> {
         s.cpu_seconds = n as f64 / 1e9;
     }
     report.diversity = Some(crate::output::diversity::label(diversity.finish(), &report));
-    report.warnings = report.benchmark_warnings(&setup.rules.adapters.benchmark_formats());
+    report.warnings = report.run_warnings(
+        &setup.rules.adapters.benchmark_formats(),
+        plan.stages.is_some(),
+        setup.rules.dedup.is_some(),
+    );
     let planned_at = std::fs::metadata(out.join(super::plan::PLAN_FILE))
         .and_then(|m| m.modified())
         .ok()

@@ -157,6 +157,21 @@ impl Report {
         out
     }
 
+    /// The warnings of a run: [`Report::benchmark_warnings`], and, when the
+    /// default stages ran (`stages_given` false) from a rule set without
+    /// `dedup.toml`, that dedup did not run.
+    pub fn run_warnings(&self, benchmark_formats: &[&str], stages_given: bool, has_dedup: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        if !stages_given && !has_dedup {
+            out.push(
+                "the rules have no dedup.toml: no exact or near-duplicate removal and no decontamination ran (add dedup.toml to the rules folder, or set mode = \"overlay\" in its rules.toml to use the built-in one)"
+                    .to_string(),
+            );
+        }
+        out.extend(self.benchmark_warnings(benchmark_formats));
+        out
+    }
+
     /// Counts a record of input file `file` that passed every stage.
     pub fn tally_kept(&mut self, file: usize) {
         self.tally_kept_through(file, self.stages.len());

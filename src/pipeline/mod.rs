@@ -377,7 +377,11 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         s.cpu_seconds = n as f64 / 1e9;
     }
     report.diversity = Some(crate::output::diversity::label(diversity.finish(), &report));
-    report.warnings = report.benchmark_warnings(&setup.rules.adapters.benchmark_formats());
+    report.warnings = report.run_warnings(
+        &setup.rules.adapters.benchmark_formats(),
+        opts.stages.is_some(),
+        setup.rules.dedup.is_some(),
+    );
     report.input_bytes = bytes_read;
     report.seconds = started.elapsed().as_secs_f64();
     report.verify().map_err(Error::Run)?;

@@ -259,3 +259,38 @@ fn misnamed_rule_files_and_modes_are_errors_naming_them() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("rules.toml") && err.contains("merge"), "{err}");
 }
+
+/// A whole rule set without dedup.toml runs no dedup, and says so.
+#[test]
+fn a_rule_set_without_dedup_says_that_dedup_did_not_run() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rules = tmp.path().join("rules");
+    let r = rules.to_str().expect("utf-8");
+    curate_ok(&["init-rules", r]);
+    std::fs::remove_file(rules.join("dedup.toml")).expect("rm");
+    let out = tmp.path().join("out");
+    let o = out.to_str().expect("utf-8");
+    curate_ok(&["run", &fixture("sample"), "--out", o, "-q", "--rules", r]);
+    let written = report(&out);
+    let warnings = written["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("no dedup.toml"))),
+        "{warnings:?}"
+    );
+    // Asked for other stages only: nothing to say.
+    curate_ok(&[
+        "run",
+        &fixture("sample"),
+        "--out",
+        o,
+        "-q",
+        "--rules",
+        r,
+        "--overwrite",
+        "--stages",
+        "quality",
+    ]);
+    assert!(report(&out).get("warnings").is_none());
+}
