@@ -116,3 +116,43 @@ impl Error {
 
 /// Result alias for the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A user's regular expression that does not compile, said in one short
+/// line: the pattern shortened to 60 characters and the regex crate's
+/// reason without its echo of the pattern (a 2.6 MB pattern was printed
+/// whole).
+pub fn regex_error(pattern: &str, e: &regex::Error) -> String {
+    let shown: String = pattern.chars().take(60).collect();
+    let more = if shown.len() < pattern.len() {
+        format!("… ({} bytes)", pattern.len())
+    } else {
+        String::new()
+    };
+    let reason = match e {
+        regex::Error::CompiledTooBig(limit) => {
+            format!("it compiles to more than {limit} bytes; split it or shorten it")
+        }
+        other => other
+            .to_string()
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("error:"))
+            .map_or_else(
+                || other.to_string(),
+                |l| l.trim_start_matches("error:").trim().to_string(),
+            ),
+    };
+    format!("bad pattern {shown:?}{more}: {reason}")
+}
+
+#[cfg(test)]
+mod regex_error_tests {
+    #[test]
+    fn a_long_bad_pattern_is_shortened_and_its_reason_kept() {
+        let pattern = format!("({}", "a".repeat(10_000));
+        let e = regex::Regex::new(&pattern).expect_err("unclosed group");
+        let msg = super::regex_error(&pattern, &e);
+        assert!(msg.len() < 200, "{msg}");
+        assert!(msg.contains("10001 bytes") && msg.contains("unclosed group"), "{msg}");
+    }
+}

@@ -249,7 +249,7 @@ impl Declared {
         };
         let mut strip = Vec::new();
         for (i, pat) in spec.strip.iter().enumerate() {
-            strip.push(Regex::new(pat).map_err(|e| (format!("strip[{i}]"), format!("bad regex: {e}")))?);
+            strip.push(Regex::new(pat).map_err(|e| (format!("strip[{i}]"), crate::error::regex_error(pat, &e)))?);
         }
         let compile = |key: &str, t: &Option<String>| -> Result<Option<Template>, (String, String)> {
             t.as_deref()

@@ -454,7 +454,7 @@ fn compile_tag(
             .case_insensitive(true)
             .size_limit(1 << 20)
             .build()
-            .map_err(|e| ("patterns".to_string(), format!("bad pattern {p:?}: {e}")))?;
+            .map_err(|e| ("patterns".to_string(), crate::error::regex_error(p, &e)))?;
         cues.push(Cue {
             tag: idx,
             kind: CueKind::Pattern(re),
