@@ -105,6 +105,13 @@ impl Error {
         }
     }
 
+    /// Reading a file the user named on the command line: a missing or
+    /// unreadable file is a usage error (exit 2), not a failed run.
+    pub fn input(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        let path = path.into();
+        Error::Usage(format!("{}: {source}", path.display()))
+    }
+
     /// The process exit code for this error: 2 for usage and rules, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -11,7 +11,7 @@ use crate::stage::num;
 
 /// Explains one record read from `path` (a JSON object, or the first line of a JSONL file).
 pub fn explain_file(rules: &Rules, path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::input(path, e))?;
     let value: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(_) => {

@@ -35,7 +35,7 @@ fn print_out(text: &str) -> Result<()> {
 /// `curate tag-explain RECORD.json [--rules DIR] [--json]`.
 pub fn tag_explain(args: &TagExplainArgs) -> Result<()> {
     let (rules, tagger) = load(args.rules.as_deref())?;
-    let text = std::fs::read_to_string(&args.record).map_err(|e| Error::io(&args.record, e))?;
+    let text = std::fs::read_to_string(&args.record).map_err(|e| Error::input(&args.record, e))?;
     let label = args.record.display().to_string();
     // One JSON document, or JSON Lines.
     let docs: Vec<(u64, String)> = match serde_json::from_str::<serde_json::Value>(&text) {

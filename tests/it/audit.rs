@@ -251,3 +251,13 @@ fn audit_of_a_rule_or_stage_the_run_did_not_have_is_a_usage_error() {
     assert!(curate(&["audit", o, "--rule", "quality/"]).status.success());
     assert!(curate(&["audit", o, "--rule", "dedup/near"]).status.success());
 }
+
+/// A record file that is not there is a usage error (exit 2), as documented.
+#[test]
+fn explaining_a_missing_file_is_a_usage_error() {
+    for cmd in ["explain", "tag-explain"] {
+        let r = curate(&[cmd, "/nonexistent/record.json"]);
+        assert_eq!(r.status.code(), Some(2), "{cmd}");
+        assert!(String::from_utf8_lossy(&r.stderr).contains("/nonexistent/record.json"));
+    }
+}
