@@ -92,6 +92,16 @@ fn reader_error_kind(e: &str) -> &'static str {
     }
 }
 
+/// Whether `text` holds a `\uD800`-`\uDFFF` escape (either case).
+fn surrogate_escape(text: &str) -> bool {
+    text.as_bytes().windows(4).any(|w| {
+        w[0] == b'\\'
+            && w[1] == b'u'
+            && matches!(w[2], b'd' | b'D')
+            && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+    })
+}
+
 fn process(
     item: RawItem,
     file: u32,
@@ -120,6 +130,18 @@ fn process(
         Err(e) => {
             let msg = e.to_string();
             let msg = msg.split(" at line ").next().unwrap_or(&msg);
+            // `\ud800` alone: serde_json names the parser's state, not the cause.
+            let near = {
+                let at = e.column().min(text.len());
+                (at.saturating_sub(16)..=at.saturating_sub(16) + 3)
+                    .find_map(|from| text.get(from..at))
+                    .unwrap_or(&text)
+            };
+            let msg = if msg.contains("hex escape") && surrogate_escape(near) {
+                "a \\uD800-\\uDFFF escape without its pair (a lone UTF-16 surrogate encodes no character)"
+            } else {
+                msg
+            };
             return malformed(
                 item.line,
                 "invalid-json",

@@ -131,3 +131,38 @@ fn a_64_mb_record_is_processed_or_quarantined_by_the_size_limit() {
         "only a preview is kept"
     );
 }
+
+/// A `\ud800` escape without its pair is quarantined with the cause named,
+/// and a valid pair next to another bad escape is not blamed.
+#[test]
+fn a_lone_surrogate_escape_is_named() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"instruction": "a \ud800 b", "output": "x"}"#,
+            "\n",
+            r#"{"instruction": "a \ud83d\ude00 then \u12 bad", "output": "x"}"#,
+            "\n",
+            r#"{"instruction": "Name a primary colour.", "output": "Red is a primary colour."}"#,
+            "\n"
+        ),
+    )
+    .expect("write");
+    let out = tmp.path().join("out");
+    curate_ok(&[
+        "run",
+        input.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "-q",
+        "--stages",
+        "quality",
+    ]);
+    assert_accounting(&out);
+    let errors = strings(&out.join("malformed"), "error");
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].contains("lone UTF-16 surrogate"), "{errors:?}");
+    assert!(!errors[1].contains("surrogate"), "{errors:?}");
+}
