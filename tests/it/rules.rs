@@ -107,7 +107,9 @@ fn bad_regex_in_a_declared_format_names_the_key() {
     });
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("formats.toml:") && err.contains("key `format.bad.strip[0]`") && err.contains("bad regex"),
+        err.contains("formats.toml:")
+            && err.contains("key `format.bad.strip[0]`")
+            && err.contains("bad pattern \"(unclosed\": unclosed group"),
         "{err}"
     );
 }
