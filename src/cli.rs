@@ -303,13 +303,10 @@ pub struct TagExplainArgs {
     pub json: bool,
 }
 
-/// `curate eval-judged`.
+/// What labelled corpus lines are read from and judged by (`eval-judged`,
+/// `eval-pairs`).
 #[derive(Debug, Args)]
-pub struct EvalJudgedArgs {
-    /// The labels (JSON Lines: source, line, sha, lang, label, category, reason).
-    #[arg(value_name = "LABELS.jsonl", default_value = "fixtures/judged/labels.jsonl")]
-    pub labels: PathBuf,
-
+pub struct JudgedAgainst {
     /// Folder the labels' source paths are relative to.
     #[arg(long, value_name = "DIR", default_value = "../shared/corpora")]
     pub corpora: PathBuf,
@@ -317,6 +314,17 @@ pub struct EvalJudgedArgs {
     /// Rules folder (default: the built-in rules).
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
+}
+
+/// `curate eval-judged`.
+#[derive(Debug, Args)]
+pub struct EvalJudgedArgs {
+    /// The labels (JSON Lines: source, line, sha, lang, label, category, reason).
+    #[arg(value_name = "LABELS.jsonl", default_value = "fixtures/judged/labels.jsonl")]
+    pub labels: PathBuf,
+
+    #[command(flatten)]
+    pub against: JudgedAgainst,
 
     /// Also list every record on which the rules and the label disagree.
     #[arg(long)]
@@ -330,13 +338,8 @@ pub struct EvalPairsArgs {
     #[arg(value_name = "PAIRS.jsonl", default_value = "fixtures/judged_pairs/pairs.jsonl")]
     pub pairs: PathBuf,
 
-    /// Folder the pairs' source paths are relative to.
-    #[arg(long, value_name = "DIR", default_value = "../shared/corpora")]
-    pub corpora: PathBuf,
-
-    /// Rules folder (default: the built-in rules).
-    #[arg(long, value_name = "DIR")]
-    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub against: JudgedAgainst,
 
     /// Also list every pair on which the stage and the label disagree.
     #[arg(long)]

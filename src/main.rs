@@ -218,15 +218,15 @@ fn main() -> ExitCode {
             .map(|s| print!("{s}")),
         Command::TagExplain(args) => curate::tag::commands::tag_explain(&args),
         Command::TagEval(args) => curate::tag::commands::tag_eval(&args),
-        Command::EvalJudged(args) => load_rules(args.rules.as_deref()).and_then(|rules| {
+        Command::EvalJudged(args) => load_rules(args.against.rules.as_deref()).and_then(|rules| {
             let labels = curate::audit::judged::read_labels(&args.labels)?;
-            let eval = curate::audit::judged::evaluate(&rules, labels, &args.corpora)?;
+            let eval = curate::audit::judged::evaluate(&rules, labels, &args.against.corpora)?;
             print!("{}", eval.summary(args.errors));
             Ok(())
         }),
-        Command::EvalPairs(args) => load_rules(args.rules.as_deref()).and_then(|rules| {
+        Command::EvalPairs(args) => load_rules(args.against.rules.as_deref()).and_then(|rules| {
             let pairs = curate::audit::pairs::read_pairs(&args.pairs)?;
-            let scored = curate::audit::pairs::evaluate(&rules, pairs, &args.corpora)?;
+            let scored = curate::audit::pairs::evaluate(&rules, pairs, &args.against.corpora)?;
             print!("{}", curate::audit::pairs::summary(&scored, args.errors, args.scores));
             Ok(())
         }),

@@ -367,9 +367,15 @@ impl<'a> Iterator for Words<'a> {
 /// and an English line of about the same content alike, where a count of
 /// characters would make the Chinese one look half as long.
 pub fn columns(text: &str) -> usize {
-    text.chars()
-        .map(|c| match c {
-            '\u{1100}'..='\u{115F}'
+    text.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum()
+}
+
+/// A wide East Asian character: Han, kana, Hangul, fullwidth forms and CJK
+/// punctuation (two columns in a terminal).
+pub fn is_wide(c: char) -> bool {
+    matches!(
+        c,
+        '\u{1100}'..='\u{115F}'
             | '\u{2E80}'..='\u{303E}'
             | '\u{3041}'..='\u{33FF}'
             | '\u{3400}'..='\u{4DBF}'
@@ -380,10 +386,8 @@ pub fn columns(text: &str) -> usize {
             | '\u{FE30}'..='\u{FE4F}'
             | '\u{FF00}'..='\u{FF60}'
             | '\u{FFE0}'..='\u{FFE6}'
-            | '\u{20000}'..='\u{3FFFD}' => 2,
-            _ => 1,
-        })
-        .sum()
+            | '\u{20000}'..='\u{3FFFD}'
+    )
 }
 
 /// A record's language, as far as the rules need it.

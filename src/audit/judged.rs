@@ -106,23 +106,34 @@ fn ratio(a: usize, b: usize) -> Option<f64> {
 
 /// Reads the labels file (JSON Lines).
 pub fn read_labels(path: &Path) -> Result<Vec<Label>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    read_labelled(path, |l: &Label| &l.label, &["keep", "drop"])
+}
+
+/// Reads a JSON Lines file of labelled items (blank lines skipped); a line
+/// that does not parse, or whose `label` (read by `label`) is not one of
+/// `labels`, is an error naming the file and line.
+pub fn read_labelled<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    label: impl Fn(&T) -> &str,
+    labels: &[&str],
+) -> Result<Vec<T>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::input(path, e))?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let label: Label =
-            serde_json::from_str(line).map_err(|e| Error::Usage(format!("{}:{}: {e}", path.display(), i + 1)))?;
-        if label.label != "keep" && label.label != "drop" {
+        let at = format!("{}:{}", path.display(), i + 1);
+        let item: T = serde_json::from_str(line).map_err(|e| Error::Usage(format!("{at}: {e}")))?;
+        if !labels.contains(&label(&item)) {
+            let expected: Vec<String> = labels.iter().map(|l| format!("{l:?}")).collect();
             return Err(Error::Usage(format!(
-                "{}:{}: label is {:?}, expected \"keep\" or \"drop\"",
-                path.display(),
-                i + 1,
-                label.label
+                "{at}: label is {:?}, expected {}",
+                label(&item),
+                expected.join(" or ")
             )));
         }
-        out.push(label);
+        out.push(item);
     }
     Ok(out)
 }

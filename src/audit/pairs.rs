@@ -96,25 +96,7 @@ pub struct Scored {
 
 /// Reads the pairs file (JSON Lines).
 pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let pair: Pair =
-            serde_json::from_str(line).map_err(|e| Error::Usage(format!("{}:{}: {e}", path.display(), i + 1)))?;
-        if pair.label != "duplicate" && pair.label != "distinct" {
-            return Err(Error::Usage(format!(
-                "{}:{}: label is {:?}, expected \"duplicate\" or \"distinct\"",
-                path.display(),
-                i + 1,
-                pair.label
-            )));
-        }
-        out.push(pair);
-    }
-    Ok(out)
+    crate::audit::judged::read_labelled(path, |p: &Pair| &p.label, &["duplicate", "distinct"])
 }
 
 /// Compares every pair under `rules` (their per-record stages, then their

@@ -223,11 +223,20 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
     jaccard_sorted(&a, &b)
 }
 
-/// Jaccard similarity of two sorted lists of distinct items.
+/// Jaccard similarity of two sorted lists of distinct items (two empty lists
+/// are the same: 1).
 pub fn jaccard_sorted<T: Ord>(a: &[T], b: &[T]) -> f64 {
-    if a.is_empty() && b.is_empty() {
-        return 1.0;
+    let (inter, union) = overlap_sorted(a, b);
+    if union == 0 {
+        1.0
+    } else {
+        inter as f64 / union as f64
     }
+}
+
+/// The sizes of the intersection and the union of two sorted lists of
+/// distinct items.
+pub fn overlap_sorted<T: Ord>(a: &[T], b: &[T]) -> (usize, usize) {
     let (mut i, mut j, mut inter) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -240,7 +249,7 @@ pub fn jaccard_sorted<T: Ord>(a: &[T], b: &[T]) -> f64 {
             }
         }
     }
-    inter as f64 / (a.len() + b.len() - inter) as f64
+    (inter, a.len() + b.len() - inter)
 }
 
 #[cfg(test)]

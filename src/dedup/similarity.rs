@@ -34,7 +34,7 @@
 //! answers.
 
 use crate::dedup::config::{Compare, NearConfig};
-use crate::dedup::minhash::jaccard_sorted;
+use crate::dedup::minhash::{jaccard_sorted, overlap_sorted};
 
 /// The request's and the answer's shingles of a set stored under
 /// `compare = "parts"` (an empty set: both empty).
@@ -76,28 +76,10 @@ pub fn duplicate(a: &[u32], b: &[u32], near: &NearConfig) -> Option<f64> {
 /// requests and of the answers. Two empty parts are the same (1).
 pub fn parts(a: &[u32], b: &[u32]) -> (f64, f64, f64) {
     let ((ra, aa), (rb, ab)) = (split(a), split(b));
-    let (ir, ur) = counts(ra, rb);
-    let (ia, ua) = counts(aa, ab);
+    let (ir, ur) = overlap_sorted(ra, rb);
+    let (ia, ua) = overlap_sorted(aa, ab);
     let j = |i: usize, u: usize| if u == 0 { 1.0 } else { i as f64 / u as f64 };
     (j(ir + ia, ur + ua), j(ir, ur), j(ia, ua))
-}
-
-/// The sizes of the intersection and the union of two sorted lists of
-/// distinct items.
-fn counts(a: &[u32], b: &[u32]) -> (usize, usize) {
-    let (mut i, mut k, mut inter) = (0, 0, 0usize);
-    while i < a.len() && k < b.len() {
-        match a[i].cmp(&b[k]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => k += 1,
-            std::cmp::Ordering::Equal => {
-                inter += 1;
-                i += 1;
-                k += 1;
-            }
-        }
-    }
-    (inter, a.len() + b.len() - inter)
 }
 
 #[cfg(test)]

@@ -227,16 +227,7 @@ pub fn make_plan_split(
         return Err(Error::Usage("the number of tasks must be at least 1".into()));
     }
     crate::pipeline::check_stages(rules, opts)?;
-    let mut inputs = crate::read::expand_inputs(&opts.inputs)?;
-    let mut references = crate::pipeline::expand_references(&opts.references)?;
-    crate::read::exclude_under(&mut inputs, &opts.out);
-    crate::read::exclude_under(&mut references, &opts.out);
-    if inputs.is_empty() {
-        return Err(Error::Usage(format!(
-            "no input file outside the output folder {}",
-            opts.out.display()
-        )));
-    }
+    let (inputs, references) = crate::pipeline::run_files(opts)?;
     crate::pipeline::prepare_out(&opts.out, opts.overwrite)?;
     let snapshot = opts.out.join("rules");
     rules.files.write_to(&snapshot).map_err(|e| Error::io(&snapshot, e))?;

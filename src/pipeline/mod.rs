@@ -280,24 +280,19 @@ pub(crate) fn dedup_stage_report(engine: &Engine) -> StageReport {
     }
 }
 
-/// The reference corpora's files, keyed apart from the inputs
-/// (`reference:<path>`).
-pub fn expand_references(args: &[String]) -> Result<Vec<InputFile>> {
-    if args.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut files = expand_inputs(args)?;
-    crate::read::assign_keys(&mut files, "reference:");
-    Ok(files)
-}
-
-/// Runs the pipeline and writes `out`. Returns the report (already written).
-pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
-    let started = Instant::now();
+/// The files a run reads: its inputs and its reference corpora (keyed
+/// apart, `reference:<path>`), none inside the output folder, also when it
+/// sits inside an input folder (the shards of an earlier run there would be
+/// read back). No input left is a usage error.
+pub fn run_files(opts: &RunOptions) -> Result<(Vec<InputFile>, Vec<InputFile>)> {
     let mut inputs = expand_inputs(&opts.inputs)?;
-    let mut references = expand_references(&opts.references)?;
-    // The output folder is never input, also when it sits inside an input
-    // folder (the shards of an earlier run there would be read back).
+    let mut references = if opts.references.is_empty() {
+        Vec::new()
+    } else {
+        let mut files = expand_inputs(&opts.references)?;
+        crate::read::assign_keys(&mut files, "reference:");
+        files
+    };
     crate::read::exclude_under(&mut inputs, &opts.out);
     crate::read::exclude_under(&mut references, &opts.out);
     if inputs.is_empty() {
@@ -306,6 +301,13 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
             opts.out.display()
         )));
     }
+    Ok((inputs, references))
+}
+
+/// Runs the pipeline and writes `out`. Returns the report (already written).
+pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
+    let started = Instant::now();
+    let (inputs, references) = run_files(opts)?;
     let n_ref = references.len() as u32;
     let files: Vec<InputFile> = references.into_iter().chain(inputs).collect();
     let setup = Setup::new(rules, opts, files, n_ref)?;

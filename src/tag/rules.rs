@@ -461,37 +461,21 @@ fn compile_tag(
             weight: *w,
         });
     }
-    if let Some(w) = raw.has_input {
-        check_weight("has_input", w)?;
-        cues.push(Cue {
-            tag: idx,
-            kind: CueKind::HasInput,
-            weight: w,
-        });
-    }
-    if let Some(w) = raw.input_question {
-        check_weight("input_question", w)?;
-        cues.push(Cue {
-            tag: idx,
-            kind: CueKind::InputQuestion,
-            weight: w,
-        });
-    }
-    if let Some(w) = raw.multi_turn {
-        check_weight("multi_turn", w)?;
-        cues.push(Cue {
-            tag: idx,
-            kind: CueKind::MultiTurn,
-            weight: w,
-        });
-    }
-    if let Some(w) = raw.has_tool_calls {
-        check_weight("has_tool_calls", w)?;
-        cues.push(Cue {
-            tag: idx,
-            kind: CueKind::ToolCalls,
-            weight: w,
-        });
+    // Cues of the record's shape, not of its words.
+    for (key, weight, kind) in [
+        ("has_input", raw.has_input, CueKind::HasInput),
+        ("input_question", raw.input_question, CueKind::InputQuestion),
+        ("multi_turn", raw.multi_turn, CueKind::MultiTurn),
+        ("has_tool_calls", raw.has_tool_calls, CueKind::ToolCalls),
+    ] {
+        if let Some(w) = weight {
+            check_weight(key, w)?;
+            cues.push(Cue {
+                tag: idx,
+                kind,
+                weight: w,
+            });
+        }
     }
     out.tags.push(TagRule {
         kind,

@@ -21,6 +21,36 @@ fn all_shared_corpora_are_accounted_for() {
     // Every file of the shared corpora maps to a known or declared shape.
     assert_eq!(r["totals"]["malformed"], 0, "malformed: {}", r["malformed_by_error"]);
     assert!(out.join("_SUCCESS").exists());
+    // The personal-data findings over every corpus, each read once: no real
+    // card, IBAN, secret or id is in them, and number-shaped text (decimals,
+    // ratios, bit strings, IP addresses in code, dates) is no phone or IP.
+    let sensitive = r["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["name"] == "sensitive")
+        .expect("sensitive stage");
+    let pii: std::collections::BTreeMap<String, u64> = sensitive["counts"]
+        .as_object()
+        .expect("counts")
+        .iter()
+        .filter(|(k, _)| k.starts_with("pii/"))
+        .map(|(k, v)| (k.clone(), v.as_u64().expect("count")))
+        .collect();
+    let want: std::collections::BTreeMap<String, u64> = [
+        ("pii/email/example", 201),
+        ("pii/email/redact", 16),
+        ("pii/email/task", 16),
+        ("pii/ip/example", 32),
+        ("pii/ip/task", 6),
+        ("pii/phone/example", 13),
+        ("pii/phone/redact", 15),
+        ("pii/phone/task", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(pii, want);
 }
 
 /// `--compression snappy` writes Snappy shards holding the same rows as the

@@ -92,7 +92,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
 }
 
 fn is_han(c: char) -> bool {
-    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}')
+    crate::text::is_han(u32::from(c))
 }
 
 /// A keyword argument with a Han name (`randint(1, 100, 大小=(3, 3, 3))`): a

@@ -37,13 +37,6 @@ struct Span {
     end: usize,
 }
 
-/// A character of a script written without spaces (Han, kana, Hangul, CJK
-/// punctuation): a run of them before an address is the sentence, not the
-/// local part.
-fn unspaced(c: char) -> bool {
-    matches!(c, '\u{2E80}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}' | '\u{FF00}'..='\u{FFEF}')
-}
-
 /// Where the local part before the `@` at `at` starts: up to 64 letters
 /// or digits of any script and `._%+-`, starting with a letter or digit,
 /// after the last character of a script written without spaces when the
@@ -59,7 +52,7 @@ fn local_start(text: &str, at: usize) -> Option<usize> {
     let local = &text[start..at];
     let cut = local
         .char_indices()
-        .rfind(|&(_, ch)| unspaced(ch))
+        .rfind(|&(_, ch)| crate::text::is_wide(ch))
         .map(|(i, ch)| i + ch.len_utf8())
         .filter(|&i| i < local.len())
         .unwrap_or(0);

@@ -297,19 +297,11 @@ const PLACEHOLDER_PARTS: &[&str] = &[
 
 /// Shannon entropy of `s` in bits per character.
 fn entropy(s: &str) -> f64 {
-    let mut counts = [0u32; 256];
+    let mut counts = [0u64; 256];
     for b in s.bytes() {
         counts[usize::from(b)] += 1;
     }
-    let n = s.len() as f64;
-    counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = f64::from(c) / n;
-            -p * p.log2()
-        })
-        .sum()
+    crate::output::diversity::entropy(counts.iter().copied())
 }
 
 /// Whether a value assigned to a secret's name looks like a real secret:
