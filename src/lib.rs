@@ -54,5 +54,6 @@ pub mod stage;
 pub mod tag;
 pub mod text;
 pub mod tokenize;
+pub mod verdict;
 
 pub use error::{Error, Result};

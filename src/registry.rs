@@ -48,8 +48,7 @@ pub static RECORD_STAGES: &[StageDef] = &[
 /// Other rule files or folders that stages read (`<name>.toml` or `<name>/`).
 pub const CONFIG_FILES: &[&str] = &["topics", "dedup", "mix"];
 
-/// The global stage that runs after the per-record stages (`rules/dedup.toml`).
-pub const DEDUP_STAGE: &str = "dedup";
+pub use crate::verdict::DEDUP_STAGE;
 
 /// Every stage name `--stages` accepts, in pipeline order.
 pub fn all_stages() -> Vec<&'static str> {

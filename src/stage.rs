@@ -71,23 +71,7 @@ pub struct Threshold {
     pub max: Option<f64>,
 }
 
-/// Which bound a value crossed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Crossed {
-    /// Below `min`.
-    Min(f64),
-    /// Above `max`.
-    Max(f64),
-}
-
-impl Crossed {
-    /// The bound's value.
-    pub fn bound(self) -> f64 {
-        match self {
-            Crossed::Min(b) | Crossed::Max(b) => b,
-        }
-    }
-}
+pub use crate::verdict::{num, Crossed};
 
 impl Threshold {
     /// Which bound `value` crosses, if any.
@@ -277,10 +261,20 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// What it measures, as reasons say it: the scope then the metric
+    /// (`response char-length`).
+    pub fn subject(&self) -> String {
+        match self.scope {
+            Some(s) => format!("{s} {}", self.filter.metric()),
+            None => self.filter.metric().to_string(),
+        }
+    }
+
     /// Id and thresholds.
     pub fn info(&self) -> RuleInfo {
         RuleInfo {
             id: self.id.clone(),
+            subject: self.subject(),
             threshold: self.threshold,
             by_lang: self.by_lang.clone(),
         }
@@ -326,6 +320,8 @@ pub struct StageOutcome {
 pub struct RuleInfo {
     /// `stage/name`.
     pub id: String,
+    /// What it measures, as reasons say it ([`Rule::subject`]).
+    pub subject: String,
     /// Default threshold.
     pub threshold: Threshold,
     /// Per-language thresholds that replace the default.
@@ -418,32 +414,6 @@ impl RecordStage for FilterStage {
     }
 }
 
-/// Formats a number without a trailing `.0` for whole values.
-pub fn num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{:.4}", v)
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    }
-}
-
 fn reason(rule: &Rule, m: &Measure, crossed: Crossed) -> String {
-    let part = rule.scope.map_or(String::new(), |s| format!("{s} "));
-    let (dir, bound) = match crossed {
-        Crossed::Min(b) => ("below the minimum", b),
-        Crossed::Max(b) => ("above the maximum", b),
-    };
-    let mut s = format!(
-        "{part}{} is {}, {dir} {}",
-        rule.filter.metric(),
-        num(m.value),
-        num(bound)
-    );
-    if let Some(d) = &m.detail {
-        s.push_str(&format!(" (matched {d:?})"));
-    }
-    s
+    crate::verdict::crossed(&rule.subject(), m.value, crossed, m.detail.as_deref())
 }

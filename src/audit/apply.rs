@@ -22,7 +22,6 @@ use crate::output::shard::Codec;
 use crate::output::{schema, RecordRows, Rejection, Report, ShardWriter};
 use crate::pipeline::{prepare_out, write_reports};
 use crate::rules::{rule_definitions, Rules};
-use crate::stage::num;
 
 /// Checks that `new` only changes decisions, listing the rules that would need measuring.
 fn check_measurable(old: &Rules, new: &Rules, stages: &[String]) -> Result<()> {
@@ -198,27 +197,25 @@ pub fn apply(run: &RunDir, rules: Rules, out: &Path, overwrite: bool, shard_byte
                     .map(|f| decider.rules[*f].1.id.as_str())
                     .collect();
                 let v = m.values[r][mi];
-                let crossed = rule.threshold_for(m.langs[mi]).check(v);
-                let bound = crossed.map(|c| c.bound());
-                let dir = match crossed {
-                    Some(crate::stage::Crossed::Min(_)) => "below the minimum",
-                    _ => "above the maximum",
+                // Decided from the stored value, so the threshold is crossed.
+                let crossed = rule
+                    .threshold_for(m.langs[mi])
+                    .check(v)
+                    .unwrap_or(crate::verdict::Crossed::Max(f64::NAN));
+                // The run's own sentence when it dropped the record the same
+                // way: it names what the filter matched, which `metrics/` does not hold.
+                let reason = match &old {
+                    Some(o) if o.rule == rule.id && o.value == Some(v) => o.reason.clone(),
+                    _ => crate::verdict::crossed(&rule.subject, v, crossed, None),
                 };
-                let rejection = Rejection {
-                    stage: stage_name.clone(),
-                    rule: rule.id.clone(),
-                    value: Some(v),
-                    threshold: bound,
-                    reason: format!(
-                        "{} measured {}, {dir} {}",
-                        rule.id,
-                        num(v),
-                        bound.map_or(String::new(), num)
-                    ),
-                    failed_rules: same_stage.iter().map(|s| s.to_string()).collect(),
-                    duplicate_of: None,
-                    similarity: None,
-                };
+                let rejection = Rejection::rule(
+                    stage_name,
+                    &rule.id,
+                    v,
+                    crossed.bound(),
+                    reason,
+                    same_stage.iter().map(|s| s.to_string()).collect(),
+                );
                 let si = stage_idx(stage_name).ok_or_else(|| Error::Run(format!("stage {stage_name} missing")))?;
                 report.tally_rejected(file, si, &rule.id, same_stage.into_iter());
                 rej_rows.push(&rec, &label, Some(&rejection));

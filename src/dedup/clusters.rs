@@ -41,24 +41,7 @@ use crate::dedup::minhash::estimate;
 use crate::dedup::state::Collected;
 use crate::error::{Error, Result};
 
-/// Why a record was dropped by dedup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum DropRule {
-    /// Same normalised key.
-    Exact,
-    /// Estimated Jaccard similarity at or above the threshold.
-    Near,
-}
-
-impl DropRule {
-    /// The rule id.
-    pub fn id(self) -> &'static str {
-        match self {
-            DropRule::Exact => "dedup/exact",
-            DropRule::Near => "dedup/near",
-        }
-    }
-}
+pub use crate::verdict::DropRule;
 
 /// One dropped record.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,25 +2,19 @@
 //! decision, in input order, filling the dedup audit columns, and strip the
 //! boilerplate lines from the kept records when asked.
 
-use std::sync::Arc;
-
-use arrow::array::{
-    Array, ArrayRef, BooleanArray, Float64Builder, ListBuilder, RecordBatch, StringArray, StringBuilder,
-};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray};
 use arrow::compute::filter_record_batch;
-use arrow::datatypes::{DataType, Field};
 
-use crate::dedup::clusters::{Decision, Drop, DropRule};
-use crate::mix::{MixDecision, MixVerdict};
-
-/// The stage of mix rows in `rejected`.
-const MIX_STAGE: &str = "mix";
 use crate::dedup::boilerplate::Stripper;
+use crate::dedup::clusters::{Decision, Drop, DropRule};
 use crate::error::{Error, Result};
+use crate::mix::{MixDecision, MixVerdict};
 use crate::output::rechunk::{Rechunk, Weight, FLUSH_BYTES, FLUSH_ROWS};
-use crate::output::schema::{kept_schema, rejected_schema, RECORD_COLUMNS};
+use crate::output::schema::{kept_schema, rejected_schema, RejectionCols, RECORD_COLUMNS};
 use crate::output::staging::Staged;
 use crate::output::BackgroundWriter;
+use crate::output::Rejection;
+use crate::verdict::DEDUP_STAGE;
 
 /// What routing counted: per source file label, (kept, dropped by rule).
 pub trait RouteSink {
@@ -95,65 +89,25 @@ pub fn route(
             .column_by_name("source_file")
             .and_then(|c| c.as_any().downcast_ref::<StringArray>())
             .ok_or_else(|| pq(&"staging shard has no source_file column"))?;
-        let mut stage = StringBuilder::new();
-        let mut rule = StringBuilder::new();
-        let mut value = Float64Builder::new();
-        let mut thr = Float64Builder::new();
-        let mut reason = StringBuilder::new();
-        let mut failed =
-            ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
-        let mut dup = StringBuilder::new();
-        let mut sim = Float64Builder::new();
+        let mut cols = RejectionCols::default();
         for (i, g) in drops.iter().enumerate() {
-            let d = match g {
-                Gone::Dedup(d) => d,
+            let rejection = match g {
                 Gone::Mix(v) => {
                     sink.dropped(files.value(i), None);
-                    stage.append_value(MIX_STAGE);
-                    rule.append_value(crate::mix::RULE_ID);
-                    value.append_value(v.value);
-                    thr.append_value(v.threshold);
-                    reason.append_value(&v.reason);
-                    failed.values().append_value(crate::mix::RULE_ID);
-                    failed.append(true);
-                    dup.append_null();
-                    sim.append_null();
-                    continue;
+                    Rejection::mix(v.value, v.threshold, &v.reason)
+                }
+                Gone::Dedup(d) => {
+                    sink.dropped(files.value(i), Some(d.rule));
+                    Rejection::duplicate(DEDUP_STAGE, d.rule, id(d.survivor)?, d.similarity, threshold)
                 }
             };
-            let survivor = id(d.survivor)?;
-            sink.dropped(files.value(i), Some(d.rule));
-            stage.append_value("dedup");
-            rule.append_value(d.rule.id());
-            value.append_value(d.similarity);
-            let t = match d.rule {
-                DropRule::Exact => 1.0,
-                DropRule::Near => threshold,
-            };
-            thr.append_value(t);
-            reason.append_value(match d.rule {
-                DropRule::Exact => format!("exact duplicate (normalised) of `{survivor}`, which is kept"),
-                DropRule::Near => format!(
-                    "near-duplicate of `{survivor}` (Jaccard similarity {:.3} >= {threshold}), which is kept",
-                    d.similarity
-                ),
-            });
-            failed.values().append_value(d.rule.id());
-            failed.append(true);
-            dup.append_value(&survivor);
-            sim.append_value(d.similarity);
+            cols.push(&rejection);
         }
-        let mut cols: Vec<ArrayRef> = gone.columns()[..RECORD_COLUMNS].to_vec();
-        cols.extend::<[ArrayRef; 8]>([
-            Arc::new(stage.finish()),
-            Arc::new(rule.finish()),
-            Arc::new(value.finish()),
-            Arc::new(thr.finish()),
-            Arc::new(reason.finish()),
-            Arc::new(failed.finish()),
-            Arc::new(dup.finish()),
-            Arc::new(sim.finish()),
-        ]);
+        let cols: Vec<ArrayRef> = gone.columns()[..RECORD_COLUMNS]
+            .iter()
+            .cloned()
+            .chain(cols.finish())
+            .collect();
         let out = RecordBatch::try_new(rejected_schema(), cols).map_err(|e| pq(&e))?;
         rejected.write(out)
     };

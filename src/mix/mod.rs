@@ -14,7 +14,7 @@
 //! let decision = mix::decide(&items, mix);
 //! for drop in &decision.drops {                              // sorted by seq
 //!     let v = decision.verdict(drop);                        // group, reason, value, threshold
-//!     // route record `drop.seq` to `rejected` with rule mix::RULE_ID
+//!     // route record `drop.seq` to `rejected` with rule verdict::MIX_RULE
 //! }
 //! // report.json gets decision.report (a MixReport)
 //! ```
@@ -65,9 +65,6 @@ pub mod sample;
 pub use config::{By, MixConfig, Others, Target};
 pub use report::{MixGroupReport, MixOthersReport, MixReport};
 pub use sample::id_hash;
-
-/// The rule id of records the mix drops.
-pub const RULE_ID: &str = "mix/ratio";
 
 /// What the mix needs of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -139,7 +139,7 @@ impl Report {
         let decontam = self
             .stages
             .iter()
-            .any(|s| s.rules.iter().any(|r| r.id == "dedup/decontam"));
+            .any(|s| s.rules.iter().any(|r| r.id == crate::verdict::DECONTAM));
         if !items.is_empty() {
             let total: u64 = items.iter().map(|(_, n)| n).sum();
             let list: Vec<String> = items.iter().map(|(f, n)| format!("{f} {n}")).collect();

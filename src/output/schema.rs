@@ -178,26 +178,7 @@ pub fn malformed_schema() -> SchemaRef {
     .clone()
 }
 
-/// Why a record was dropped, as written to `rejected/`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
-    /// The stage that dropped it.
-    pub stage: String,
-    /// The first rule that dropped it.
-    pub rule: String,
-    /// The measured value.
-    pub value: Option<f64>,
-    /// The bound it crossed.
-    pub threshold: Option<f64>,
-    /// A sentence a person understands.
-    pub reason: String,
-    /// Every rule of that stage that would have dropped it.
-    pub failed_rules: Vec<String>,
-    /// The kept record it duplicates (dedup).
-    pub duplicate_of: Option<String>,
-    /// Its similarity to that record (dedup).
-    pub similarity: Option<f64>,
-}
+pub use crate::verdict::Rejection;
 
 /// Accumulates records into `kept` or `rejected` batches.
 pub struct RecordRows {
@@ -217,7 +198,9 @@ pub struct RecordRows {
     bytes: usize,
 }
 
-struct RejectionCols {
+/// The `rejected` columns after the record's: one encoder for every stage,
+/// dedup routing and `apply`.
+pub struct RejectionCols {
     stage: StringBuilder,
     rule: StringBuilder,
     value: Float64Builder,
@@ -226,6 +209,52 @@ struct RejectionCols {
     failed: ListBuilder<StringBuilder>,
     duplicate_of: StringBuilder,
     similarity: Float64Builder,
+}
+
+impl Default for RejectionCols {
+    fn default() -> Self {
+        RejectionCols {
+            stage: StringBuilder::new(),
+            rule: StringBuilder::new(),
+            value: Float64Builder::new(),
+            threshold: Float64Builder::new(),
+            reason: StringBuilder::new(),
+            failed: ListBuilder::new(StringBuilder::new()).with_field(list_field(DataType::Utf8)),
+            duplicate_of: StringBuilder::new(),
+            similarity: Float64Builder::new(),
+        }
+    }
+}
+
+impl RejectionCols {
+    /// Appends one row.
+    pub fn push(&mut self, r: &Rejection) {
+        self.stage.append_value(&r.stage);
+        self.rule.append_value(&r.rule);
+        self.value.append_option(r.value);
+        self.threshold.append_option(r.threshold);
+        self.reason.append_value(&r.reason);
+        for f in &r.failed_rules {
+            self.failed.values().append_value(f);
+        }
+        self.failed.append(true);
+        self.duplicate_of.append_option(r.duplicate_of.as_deref());
+        self.similarity.append_option(r.similarity);
+    }
+
+    /// The columns of the rows pushed, in schema order.
+    pub fn finish(&mut self) -> [ArrayRef; 8] {
+        [
+            Arc::new(self.stage.finish()),
+            Arc::new(self.rule.finish()),
+            Arc::new(self.value.finish()),
+            Arc::new(self.threshold.finish()),
+            Arc::new(self.reason.finish()),
+            Arc::new(self.failed.finish()),
+            Arc::new(self.duplicate_of.finish()),
+            Arc::new(self.similarity.finish()),
+        ]
+    }
 }
 
 fn list_field(dt: DataType) -> Arc<Field> {
@@ -249,16 +278,7 @@ impl RecordRows {
             pii,
             stripped: strings_builder(),
             raw: StringBuilder::new(),
-            rejection: rejected.then(|| RejectionCols {
-                stage: StringBuilder::new(),
-                rule: StringBuilder::new(),
-                value: Float64Builder::new(),
-                threshold: Float64Builder::new(),
-                reason: StringBuilder::new(),
-                failed: ListBuilder::new(StringBuilder::new()).with_field(list_field(DataType::Utf8)),
-                duplicate_of: StringBuilder::new(),
-                similarity: Float64Builder::new(),
-            }),
+            rejection: rejected.then(RejectionCols::default),
             rows: 0,
             bytes: 0,
         }
@@ -334,17 +354,7 @@ impl RecordRows {
             }
         }
         if let (Some(c), Some(r)) = (self.rejection.as_mut(), rejection) {
-            c.stage.append_value(&r.stage);
-            c.rule.append_value(&r.rule);
-            c.value.append_option(r.value);
-            c.threshold.append_option(r.threshold);
-            c.reason.append_value(&r.reason);
-            for f in &r.failed_rules {
-                c.failed.values().append_value(f);
-            }
-            c.failed.append(true);
-            c.duplicate_of.append_option(r.duplicate_of.as_deref());
-            c.similarity.append_option(r.similarity);
+            c.push(r);
         }
     }
 
@@ -364,16 +374,7 @@ impl RecordRows {
             Arc::new(self.raw.finish()),
         ];
         let schema = if let Some(c) = self.rejection.as_mut() {
-            cols.extend::<[ArrayRef; 8]>([
-                Arc::new(c.stage.finish()),
-                Arc::new(c.rule.finish()),
-                Arc::new(c.value.finish()),
-                Arc::new(c.threshold.finish()),
-                Arc::new(c.reason.finish()),
-                Arc::new(c.failed.finish()),
-                Arc::new(c.duplicate_of.finish()),
-                Arc::new(c.similarity.finish()),
-            ]);
+            cols.extend(c.finish());
             rejected_schema()
         } else {
             cols.push(Arc::new(self.stripped.finish()));

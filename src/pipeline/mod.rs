@@ -244,7 +244,7 @@ pub(crate) fn dedup_stage_report(engine: &Engine) -> StageReport {
     let mut rules = Vec::new();
     if !engine.benchmarks.is_empty() {
         rules.push(RuleSummary {
-            id: "dedup/decontam".into(),
+            id: crate::verdict::DECONTAM.into(),
             threshold: format!(
                 "shares an n-gram of {} words with one of {} benchmark items",
                 c.decontam.ngram,
@@ -421,9 +421,9 @@ fn mix_decision(
 /// The mix stage's report before it runs.
 pub(crate) fn mix_stage_report(mix: &crate::mix::MixConfig) -> StageReport {
     StageReport {
-        name: task::MIX_STAGE.into(),
+        name: crate::verdict::MIX_STAGE.into(),
         rules: vec![RuleSummary {
-            id: crate::mix::RULE_ID.into(),
+            id: crate::verdict::MIX_RULE.into(),
             threshold: format!(
                 "sampled (seed {}) to target shares of {} groups by {}",
                 mix.seed,
@@ -533,7 +533,7 @@ impl crate::dedup::route::RouteSink for DedupCounts<'_> {
         // The mix stage follows dedup; its input is set once routing is done.
         let (stage, id) = match rule {
             Some(rule) => (self.stage, rule.id()),
-            None => (self.stage + 1, crate::mix::RULE_ID),
+            None => (self.stage + 1, crate::verdict::MIX_RULE),
         };
         let s = &mut r.stages[stage];
         if rule.is_some() {

@@ -29,11 +29,9 @@ use crate::record::{map_record, Origin, Record};
 use crate::rules::Rules;
 use crate::stage::{RecordStage, RuleInfo, StageOutcome};
 use crate::text::Lang;
+use crate::verdict::DECONTAM;
 
 use super::RunOptions;
-
-/// The stage name of mixing in reports and `rejected` rows.
-pub(crate) const MIX_STAGE: &str = "mix";
 
 struct Batch {
     file: u32,
@@ -417,7 +415,7 @@ impl Setup {
                 stage_names.push(crate::registry::DEDUP_STAGE.into());
                 if let Some(mix) = &rules.mix {
                     stage_reports.push(super::mix_stage_report(mix));
-                    stage_names.push(MIX_STAGE.into());
+                    stage_names.push(crate::verdict::MIX_STAGE.into());
                 }
                 Some(Arc::new(e))
             }
@@ -775,16 +773,14 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                         &ids[first.rule],
                         outcome.failed.iter().map(|f| ids[f.rule].as_str()),
                     );
-                    let rejection = Rejection {
-                        stage: report.stages[stage].name.clone(),
-                        rule: ids[first.rule].clone(),
-                        value: Some(first.value),
-                        threshold: Some(first.threshold),
-                        reason: first.reason.clone(),
-                        failed_rules: outcome.failed.iter().map(|f| ids[f.rule].clone()).collect(),
-                        duplicate_of: None,
-                        similarity: None,
-                    };
+                    let rejection = Rejection::rule(
+                        &report.stages[stage].name,
+                        &ids[first.rule],
+                        first.value,
+                        first.threshold,
+                        first.reason.clone(),
+                        outcome.failed.iter().map(|f| ids[f.rule].clone()).collect(),
+                    );
                     if let Some(rec) = &p.rec {
                         w.rejected_rows.push(rec, &label, Some(&rejection));
                     }
@@ -807,26 +803,15 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
                         .and_then(|(stage, rule)| p.values.get(stage)?.get(rule).copied())
                         .map_or(f32::NAN, |v| v as f32);
                     if let Some(hit) = keys.contaminated {
-                        report.tally_rejected(fi, dedup_stage, "dedup/decontam", std::iter::once("dedup/decontam"));
+                        report.tally_rejected(fi, dedup_stage, DECONTAM, std::iter::once(DECONTAM));
                         let item = engine
                             .benchmarks
                             .items
                             .get(hit.item as usize)
                             .cloned()
                             .unwrap_or_default();
-                        let rejection = Rejection {
-                            stage: report.stages[dedup_stage].name.clone(),
-                            rule: "dedup/decontam".into(),
-                            value: None,
-                            threshold: Some(engine.cfg.decontam.ngram as f64),
-                            reason: format!(
-                                "contains a {}-word n-gram of benchmark item {item}",
-                                engine.cfg.decontam.ngram
-                            ),
-                            failed_rules: vec!["dedup/decontam".into()],
-                            duplicate_of: Some(item),
-                            similarity: None,
-                        };
+                        let rejection =
+                            Rejection::decontam(&report.stages[dedup_stage].name, engine.cfg.decontam.ngram, item);
                         w.rejected_rows.push(rec, &label, Some(&rejection));
                         break 'kept;
                     }

@@ -209,6 +209,8 @@ fn apply_writes_what_a_rerun_with_the_new_thresholds_writes() {
         ("kept", "id"),
         ("rejected", "id"),
         ("rejected", "rule"),
+        // One sentence per decision, whichever command wrote it.
+        ("rejected", "reason"),
         ("malformed", "error"),
     ] {
         assert_eq!(

@@ -5,7 +5,7 @@
 use crate::error::RulesError;
 use crate::record::{PiiSpan, Record};
 use crate::rules::RuleFiles;
-use crate::stage::{num, Analysis, Crossed, Failure, Filter, RecordStage, RuleInfo, StageOutcome, Threshold};
+use crate::stage::{Analysis, Failure, Filter, RecordStage, RuleInfo, StageOutcome, Threshold};
 
 use super::config::{compile_pii, compile_toxic, PiiAction, PiiSetting, TaskSetting};
 use super::scan::{Finding, PiiType};
@@ -195,6 +195,7 @@ impl RecordStage for SensitiveStage {
     fn rules(&self) -> Vec<RuleInfo> {
         let pii = self.drop_rules.iter().map(|&i| RuleInfo {
             id: format!("sensitive/pii-{}", self.pii[i].ty),
+            subject: format!("{} findings", self.pii[i].ty),
             threshold: Threshold {
                 min: None,
                 max: Some(0.0),
@@ -207,6 +208,7 @@ impl RecordStage for SensitiveStage {
             .filter(|r| r.action == ToxicAction::Drop)
             .map(|r| RuleInfo {
                 id: r.id.clone(),
+                subject: r.filter.metric().to_string(),
                 threshold: r.threshold,
                 by_lang: Vec::new(),
             });
@@ -295,11 +297,7 @@ impl RecordStage for SensitiveStage {
                     rule,
                     value: n,
                     threshold: 0.0,
-                    reason: format!(
-                        "found {} {ty} finding(s) ({}), above the maximum 0: records with {ty} are dropped",
-                        num(n),
-                        kinds.join(", ")
-                    ),
+                    reason: crate::verdict::pii_found(ty.as_str(), n, &kinds),
                 });
             }
         }
@@ -325,18 +323,11 @@ impl RecordStage for SensitiveStage {
                     continue;
                 }
                 out.counts.push((format!("toxic/{}/drop", r.name), 1));
-                let (dir, bound) = match crossed {
-                    Crossed::Min(b) => ("below the minimum", b),
-                    Crossed::Max(b) => ("above the maximum", b),
-                };
-                let mut reason = format!("{} is {}, {dir} {}", r.filter.metric(), num(m.value), num(bound));
-                if let Some(d) = &m.detail {
-                    reason.push_str(&format!(" (matched {d:?})"));
-                }
+                let reason = crate::verdict::crossed(r.filter.metric(), m.value, crossed, m.detail.as_deref());
                 out.failed.push(Failure {
                     rule: rule - 1,
                     value: m.value,
-                    threshold: bound,
+                    threshold: crossed.bound(),
                     reason,
                 });
             }
