@@ -32,7 +32,8 @@ use curate::dedup::decontam::Index;
 use curate::dedup::state::Collector;
 use curate::dedup::Engine;
 use curate::record::Record;
-use curate::rules::{RuleFiles, Rules};
+use curate::rules::RuleFiles;
+use curate::ruleset::Rules;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();

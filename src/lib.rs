@@ -50,6 +50,7 @@ pub mod record;
 pub mod registry;
 pub mod repair;
 pub mod rules;
+pub mod ruleset;
 pub mod stage;
 pub mod tag;
 pub mod text;

@@ -10,7 +10,8 @@ use curate::audit::list::{audit, show_id, AuditQuery};
 use curate::audit::run_dir::RunDir;
 use curate::cli::{AuditArgs, Cli, Command, ExplainArgs, PlanArgs, RunArgs, StepArgs, TuneArgs};
 use curate::pipeline::{self, RunOptions};
-use curate::rules::{RuleFiles, Rules};
+use curate::rules::RuleFiles;
+use curate::ruleset::Rules;
 use curate::Error;
 
 /// jemalloc: every record is allocated by a worker thread and freed by the
@@ -21,11 +22,7 @@ use curate::Error;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn load_rules(dir: Option<&Path>) -> Result<Rules, Error> {
-    let files = match dir {
-        Some(d) => RuleFiles::load(d).map_err(Error::Rules)?,
-        None => RuleFiles::embedded(),
-    };
-    Rules::compile(files).map_err(Error::Rules)
+    Rules::load(dir)
 }
 
 fn run_options(args: &RunArgs) -> RunOptions {
@@ -216,8 +213,8 @@ fn main() -> ExitCode {
         Command::Diff { a, b, examples } => RunDir::open(&a)
             .and_then(|ra| RunDir::open(&b).and_then(|rb| curate::audit::diff::diff(&ra, &rb, examples)))
             .map(|s| print!("{s}")),
-        Command::TagExplain(args) => curate::tag::commands::tag_explain(&args),
-        Command::TagEval(args) => curate::tag::commands::tag_eval(&args),
+        Command::TagExplain(args) => curate::cli::tag::tag_explain(&args),
+        Command::TagEval(args) => curate::cli::tag::tag_eval(&args),
         Command::EvalJudged(args) => load_rules(args.against.rules.as_deref()).and_then(|rules| {
             let labels = curate::audit::judged::read_labels(&args.labels)?;
             let eval = curate::audit::judged::evaluate(&rules, labels, &args.against.corpora)?;
@@ -230,8 +227,8 @@ fn main() -> ExitCode {
             print!("{}", curate::audit::pairs::summary(&scored, args.errors, args.scores));
             Ok(())
         }),
-        Command::Train(args) => curate::tag::commands::train(&args),
-        Command::Slurm(args) => return judged(curate::distributed::slurm::command(&args)),
+        Command::Train(args) => curate::cli::tag::train(&args),
+        Command::Slurm(args) => return judged(curate::cli::slurm::command(&args)),
         Command::Status(args) => return judged(curate::distributed::status::command(&args.out, args.format)),
     };
     match result {

@@ -5,43 +5,46 @@
 
 use crate::error::RulesError;
 use crate::filters::{quality, sensitive};
-use crate::rules::{compile_filter_stage, BuildContext, KeyError, RuleFiles};
-use crate::stage::{Filter, FilterStage, RecordStage, Scope};
+use crate::rules::RuleFiles;
+use crate::stage::RecordStage;
 
 /// Builds a stage from the rule files; `None` when the rule set has no rules for it.
 pub type StageBuilder = fn(&RuleFiles) -> Result<Option<Box<dyn RecordStage>>, Vec<RulesError>>;
+
+/// How a stage is built.
+pub enum StageBuild {
+    /// Only measuring rules from `rules/<name>/*.toml`, compiled by
+    /// [`crate::ruleset::compile_filter_stage`] into a [`crate::stage::FilterStage`].
+    Filters,
+    /// Its own builder.
+    Custom(StageBuilder),
+}
 
 /// A per-record stage.
 pub struct StageDef {
     /// Its name (`--stages`, rule ids, reports); its rules live in `rules/<name>/`.
     pub name: &'static str,
     /// How it is built.
-    pub build: StageBuilder,
-}
-
-/// A stage that is only measuring rules from `rules/<name>/*.toml`.
-fn filter_stage(files: &RuleFiles, name: &'static str) -> Result<Option<Box<dyn RecordStage>>, Vec<RulesError>> {
-    let rules = compile_filter_stage(files, name)?;
-    Ok((!rules.is_empty()).then(|| Box::new(FilterStage::new(name, rules)) as Box<dyn RecordStage>))
+    pub build: StageBuild,
 }
 
 /// Per-record stages, in pipeline order.
 pub static RECORD_STAGES: &[StageDef] = &[
     StageDef {
         name: "repair",
-        build: crate::repair::build,
+        build: StageBuild::Custom(crate::repair::build),
     },
     StageDef {
         name: "quality",
-        build: |files| filter_stage(files, "quality"),
+        build: StageBuild::Filters,
     },
     StageDef {
         name: "sensitive",
-        build: |files| Ok(sensitive::build(files)?.map(|s| Box::new(s) as Box<dyn RecordStage>)),
+        build: StageBuild::Custom(|files| Ok(sensitive::build(files)?.map(|s| Box::new(s) as Box<dyn RecordStage>))),
     },
     StageDef {
         name: "tag",
-        build: crate::tag::build_stage,
+        build: StageBuild::Custom(crate::tag::build_stage),
     },
 ];
 
@@ -59,21 +62,7 @@ pub fn all_stages() -> Vec<&'static str> {
         .collect()
 }
 
-/// A kind of filter a rule can use.
-pub struct FilterKind {
-    /// The `kind` written in rule files.
-    pub name: &'static str,
-    /// The stage whose rule files may use it.
-    pub stage: &'static str,
-    /// The scope used when the rule sets none; `None` for unscoped kinds.
-    pub default_scope: Option<Scope>,
-    /// The range a threshold must lie in.
-    pub range: (f64, f64),
-    /// One line on what it measures.
-    pub summary: &'static str,
-    /// Builds the filter from a rule's parameters.
-    pub build: fn(&BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError>,
-}
+pub use crate::rules::FilterKind;
 
 /// Every filter kind, in a fixed order.
 pub static FILTER_KINDS: &[FilterKind] = &[

@@ -515,6 +515,23 @@ impl fmt::Display for Lang {
     }
 }
 
+/// Shannon entropy in bits of counts.
+pub fn entropy(counts: impl Iterator<Item = u64> + Clone) -> f64 {
+    let total: u64 = counts.clone().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let t = total as f64;
+    let h: f64 = counts
+        .filter(|c| *c > 0)
+        .map(|c| {
+            let p = c as f64 / t;
+            -p * p.log2()
+        })
+        .sum();
+    h.max(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::Lang;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use curate::read::{expand_inputs, read_file, ReadOptions};
 use curate::record::{map_record, Origin, Record};
-use curate::rules::Rules;
+use curate::ruleset::Rules;
 
 /// The records of `args`, in input order.
 pub fn read_records(args: &[String], rules: &Rules) -> Result<Vec<Record>, Box<dyn std::error::Error>> {

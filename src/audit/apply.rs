@@ -21,7 +21,7 @@ use crate::output::report::{RuleSummary, StageReport};
 use crate::output::shard::Codec;
 use crate::output::{schema, RecordRows, Rejection, Report, ShardWriter};
 use crate::pipeline::{prepare_out, write_reports};
-use crate::rules::{rule_definitions, Rules};
+use crate::ruleset::{rule_definitions, Rules};
 
 /// Checks that `new` only changes decisions, listing the rules that would need measuring.
 fn check_measurable(old: &Rules, new: &Rules, stages: &[String]) -> Result<()> {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::record::{map_record, Origin};
-use crate::rules::Rules;
+use crate::ruleset::Rules;
 use crate::stage::num;
 
 /// Explains one record read from `path` (a JSON object, or the first line of a JSONL file).

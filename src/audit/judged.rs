@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::record::{map_record, Origin, Record};
-use crate::rules::Rules;
+use crate::ruleset::Rules;
 
 /// One labelled record.
 #[derive(Debug, Clone, Deserialize)]

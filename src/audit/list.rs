@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use arrow::array::{Array, ListArray, RecordBatch, StructArray};
+use arrow::array::Array;
 
 use crate::audit::run_dir::{f64_col, str_at, str_col, stripped_at, u64_col, RunDir};
 use crate::audit::tune::{load_metrics, Decider};
@@ -33,24 +33,7 @@ pub struct AuditQuery {
     pub format: Format,
 }
 
-/// The messages of row `i` as (role, content).
-pub fn messages_at(b: &RecordBatch, i: usize) -> Vec<(String, String)> {
-    let Some(list) = b
-        .column_by_name("messages")
-        .and_then(|c| c.as_any().downcast_ref::<ListArray>())
-    else {
-        return Vec::new();
-    };
-    let v = list.value(i);
-    let Some(s) = v.as_any().downcast_ref::<StructArray>() else {
-        return Vec::new();
-    };
-    let roles = s.column(0).as_any().downcast_ref::<arrow::array::StringArray>();
-    let texts = s.column(1).as_any().downcast_ref::<arrow::array::StringArray>();
-    (0..s.len())
-        .map(|j| (str_at(roles, j).to_string(), str_at(texts, j).to_string()))
-        .collect()
-}
+pub use crate::output::read_back::messages_at;
 
 /// A one-line preview: the first user turn and the last answer.
 pub fn preview(msgs: &[(String, String)], width: usize) -> String {

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use crate::audit::judged::CorpusLines;
 use crate::dedup::{decontam, Engine, PairScore};
 use crate::error::{Error, Result};
-use crate::rules::Rules;
+use crate::ruleset::Rules;
 
 /// One corpus line of a pair.
 #[derive(Debug, Clone, Deserialize)]

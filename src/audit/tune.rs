@@ -45,7 +45,7 @@ impl Decider {
     }
 
     /// The per-record rules of `rules` for the stages named in `stages` (in that order).
-    pub fn from_rules(rules: &crate::rules::Rules, stages: &[String]) -> Decider {
+    pub fn from_rules(rules: &crate::ruleset::Rules, stages: &[String]) -> Decider {
         let mut out = Vec::new();
         for (si, name) in stages.iter().enumerate() {
             if let Some(stage) = rules.record_stages.iter().find(|s| s.name() == name) {

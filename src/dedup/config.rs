@@ -567,7 +567,7 @@ mod tests {
                 &format!("survivor = \"best-metric\"\nsurvivor-metric = \"{metric}\""),
             );
             files.set(FILE, text);
-            crate::rules::Rules::compile(files).err().unwrap_or_default()
+            crate::ruleset::Rules::compile(files).err().unwrap_or_default()
         };
         assert!(compile("quality/gopher-word-count").is_empty());
         assert!(compile("sensitive/pii-ssn").is_empty());

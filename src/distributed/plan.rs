@@ -203,7 +203,7 @@ impl Plan {
 /// Plans a distributed run of `opts` in `opts.out` with `world` tasks for
 /// the `process` and `pairs` steps: checks the rules and stages, writes the
 /// rules snapshot and `plan.json`. Nothing is read but the inputs' sizes.
-pub fn make_plan(rules: &crate::rules::Rules, opts: &RunOptions, world: usize) -> Result<Plan> {
+pub fn make_plan(rules: &crate::ruleset::Rules, opts: &RunOptions, world: usize) -> Result<Plan> {
     make_plan_split(rules, opts, world, None)
 }
 
@@ -218,7 +218,7 @@ pub fn default_split_bytes(total: u64, world: usize) -> u64 {
 /// that size, so that one large file does not make one task do all the
 /// work. Cutting reads each such file once, counting lines.
 pub fn make_plan_split(
-    rules: &crate::rules::Rules,
+    rules: &crate::ruleset::Rules,
     opts: &RunOptions,
     world: usize,
     split_bytes: Option<u64>,

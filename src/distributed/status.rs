@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::{done_marker, failed_marker, read_json, Marker, Plan};
 use crate::error::Result;
-use crate::pipeline::SUCCESS_MARKER;
+use crate::output::run_folder::SUCCESS_MARKER;
 
 /// How `curate status` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

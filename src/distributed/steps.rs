@@ -17,7 +17,8 @@ use crate::output::metrics::MetricsRows;
 use crate::output::rechunk::{copy_dirs, Weight, FLUSH_ROWS, METRICS_ROWS};
 use crate::output::{BackgroundWriter, Report};
 use crate::pipeline::task::{run_task, Piece, Setup, Targets, TaskOutput, UserIdLine};
-use crate::rules::{RuleFiles, Rules};
+use crate::rules::RuleFiles;
+use crate::ruleset::Rules;
 
 use super::plan::{partition, Plan};
 use super::{is_done, mark_done, mark_failed, read_json, step_dir, task_dir, write_json_atomic};

@@ -44,7 +44,7 @@ pub(crate) mod testing {
     }
 
     /// Builds a filter of `kind` from TOML parameters.
-    pub fn build(kind: &crate::registry::FilterKind, params: &str, scope: Option<Scope>) -> Box<dyn Filter> {
+    pub fn build(kind: &crate::rules::FilterKind, params: &str, scope: Option<Scope>) -> Box<dyn Filter> {
         let files = RuleFiles::default();
         let ctx = BuildContext {
             params: toml::from_str(params).expect("test params parse"),

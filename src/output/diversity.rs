@@ -148,22 +148,7 @@ impl Counter {
     }
 }
 
-/// Shannon entropy in bits of counts.
-pub fn entropy(counts: impl Iterator<Item = u64> + Clone) -> f64 {
-    let total: u64 = counts.clone().sum();
-    if total == 0 {
-        return 0.0;
-    }
-    let t = total as f64;
-    let h: f64 = counts
-        .filter(|c| *c > 0)
-        .map(|c| {
-            let p = c as f64 / t;
-            -p * p.log2()
-        })
-        .sum();
-    h.max(0.0)
-}
+pub use crate::text::entropy;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Histogram {
@@ -343,7 +328,7 @@ impl Diversity {
 /// Names what a finished report covers: with the global stages (dedup,
 /// mix) it is counted before them, over the records that reached dedup.
 pub fn label(mut d: DiversityReport, report: &crate::output::Report) -> DiversityReport {
-    if report.stages_run.iter().any(|s| s == crate::registry::DEDUP_STAGE) {
+    if report.stages_run.iter().any(|s| s == crate::verdict::DEDUP_STAGE) {
         d.of = "records that passed the per-record stages (before dedup and mixing)".into();
     }
     d

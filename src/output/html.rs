@@ -12,8 +12,8 @@ use std::path::Path;
 
 use arrow::array::{Array, ListArray, StringArray};
 
-use crate::audit::run_dir::{f64_col, for_each_batch, str_col};
 use crate::error::Result;
+use crate::output::read_back::{f64_col, for_each_batch, str_col};
 use crate::output::Report;
 use crate::stage::num;
 
@@ -365,5 +365,5 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
 /// Writes `OUT/report.html`.
 pub fn write(out: &Path, report: &Report) -> Result<()> {
     let html = render(out, report)?;
-    crate::distributed::write_atomic(&out.join("report.html"), html.as_bytes())
+    crate::output::run_folder::write_atomic(&out.join("report.html"), html.as_bytes())
 }

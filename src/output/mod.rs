@@ -4,8 +4,10 @@
 pub mod diversity;
 pub mod html;
 pub mod metrics;
+pub mod read_back;
 pub mod rechunk;
 pub mod report;
+pub mod run_folder;
 pub mod schema;
 pub mod shard;
 pub mod staging;

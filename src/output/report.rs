@@ -148,7 +148,7 @@ impl Report {
                 list.join(", ")
             ));
         }
-        if !decontam && self.stages_run.iter().any(|s| s == crate::registry::DEDUP_STAGE) {
+        if !decontam && self.stages_run.iter().any(|s| s == crate::verdict::DEDUP_STAGE) {
             out.push(
                 "no benchmark given: kept records were not checked against test sets (decontaminate with `--decontaminate BENCHMARK_FILES`, e.g. the GSM8K, MMLU and HumanEval test files)"
                     .to_string(),

@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::output::report::{Counts, RuleSummary, StageReport};
 use crate::output::{BackgroundWriter, Report};
 use crate::read::{expand_inputs, InputFile, ReadOptions};
-use crate::rules::Rules;
+use crate::ruleset::Rules;
 use crate::stage::RecordStage;
 
 pub mod lock;
@@ -112,8 +112,7 @@ pub const RUN_ENTRIES: &[&str] = &[
     "_SUCCESS",
 ];
 
-/// The marker written last: a folder without it holds no complete run.
-pub const SUCCESS_MARKER: &str = "_SUCCESS";
+pub use crate::output::run_folder::SUCCESS_MARKER;
 
 /// Prepares the output folder: refuses to replace an earlier run unless asked.
 pub(crate) fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
@@ -546,7 +545,7 @@ impl crate::dedup::route::RouteSink for DedupCounts<'_> {
 }
 
 pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    crate::distributed::write_json_atomic(path, value)
+    crate::output::run_folder::write_json_atomic(path, value)
 }
 
 pub(crate) fn write_reports(out: &Path, report: &Report) -> Result<()> {

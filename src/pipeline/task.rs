@@ -26,7 +26,7 @@ use crate::output::staging::{Staged, Stager};
 use crate::output::{BackgroundWriter, MalformedRows, RecordRows, Rejection, Report, ShardWriter};
 use crate::read::{read_file, read_range, ByteRange, InputFile, RawItem, ReadOptions};
 use crate::record::{map_record, Origin, Record};
-use crate::rules::Rules;
+use crate::ruleset::Rules;
 use crate::stage::{RecordStage, RuleInfo, StageOutcome};
 use crate::text::Lang;
 use crate::verdict::DECONTAM;

@@ -14,7 +14,6 @@
 //!   (`[classifier.task]`) and as the quality filter kind `classifier`.
 //! - [`eval`]: accuracy of the tagger on labelled sets (`curate tag-eval`).
 
-pub mod commands;
 pub mod eval;
 pub mod explain;
 pub mod model;

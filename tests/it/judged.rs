@@ -4,7 +4,8 @@
 //! to; a rule change that drops good records fails here.
 
 use curate::audit::judged::{evaluate, read_labels, JudgedEval};
-use curate::rules::{RuleFiles, Rules};
+use curate::rules::RuleFiles;
+use curate::ruleset::Rules;
 
 use crate::harness::*;
 

@@ -3,7 +3,8 @@
 //! reading, before any similarity was looked at.
 
 use curate::audit::pairs::{evaluate, read_pairs, Scored};
-use curate::rules::{RuleFiles, Rules};
+use curate::rules::RuleFiles;
+use curate::ruleset::Rules;
 
 use crate::harness::*;
 

@@ -186,7 +186,7 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
         eprintln!("../shared/corpora not present; skipped");
         return;
     };
-    let rules = curate::rules::Rules::compile(curate::rules::RuleFiles::embedded()).expect("rules");
+    let rules = curate::ruleset::Rules::compile(curate::rules::RuleFiles::embedded()).expect("rules");
     let tagger = curate::tag::builtin().expect("built-in tagger");
     let text = std::fs::read_to_string(root().join("fixtures/judged_tags/labels.jsonl")).expect("labels");
     let mut lines = curate::audit::judged::CorpusLines::new(&corpora);

@@ -50,7 +50,8 @@ use curate::dedup::decontam::Index;
 use curate::dedup::lsh::{band_keys, BandStore};
 use curate::dedup::minhash::MinHasher;
 use curate::dedup::Engine;
-use curate::rules::{RuleFiles, Rules};
+use curate::rules::RuleFiles;
+use curate::ruleset::Rules;
 use rayon::prelude::*;
 
 #[path = "../../../examples/support/exhaustive.rs"]

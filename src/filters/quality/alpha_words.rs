@@ -21,7 +21,7 @@
 //! - `min_words`: not measured on texts with fewer tokens (default 0): the
 //!   web-text thresholds mean little on a one-line answer.
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::Tokenizer;

@@ -28,7 +28,7 @@
 
 use serde_json::Value;
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure};
 

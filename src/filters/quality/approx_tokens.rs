@@ -21,7 +21,7 @@
 //! ## Parameters
 //! None besides the common `scope` (default `conversation`), `min` and `max`.
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 

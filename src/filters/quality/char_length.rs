@@ -19,7 +19,7 @@
 //! ## Parameters
 //! None besides the common `scope` (default `response`), `min` and `max`.
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 

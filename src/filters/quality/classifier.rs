@@ -25,7 +25,7 @@
 //! `model` (required), `label` (required); the common `min`/`max` in [0, 1].
 //! The scope is the model's own: it reads the texts it was trained on.
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure};
 use crate::tag::model::Model;

@@ -24,7 +24,7 @@
 //! - `check`: `empty-turns`, `role-order` or `last-turn`.
 
 use crate::record::Role;
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure};
 

@@ -24,7 +24,7 @@
 use std::collections::HashSet;
 
 use super::top_ngram::{ngram_hash, HashedKeys};
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::Tokenizer;

@@ -17,7 +17,7 @@
 //! ## Parameters
 //! None besides the common `scope` (default `response`) and `max`.
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 

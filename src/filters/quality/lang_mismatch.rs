@@ -55,7 +55,7 @@
 use aho_corasick::AhoCorasick;
 
 use crate::record::Role;
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::text::Lang;

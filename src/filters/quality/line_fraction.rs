@@ -21,7 +21,7 @@
 //! - `starts_with`, `ends_with`: lists of strings (at least one in all).
 //! - `skip_blank`: leave blank lines out of the count (default `false`, as Gopher).
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::lines;

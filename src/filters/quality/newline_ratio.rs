@@ -15,7 +15,7 @@
 //! ## Parameters
 //! None besides the common `scope`, `min` and `max`.
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::Tokenizer;

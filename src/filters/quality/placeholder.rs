@@ -41,7 +41,7 @@
 use regex::Regex;
 
 use crate::record::Role;
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure};
 

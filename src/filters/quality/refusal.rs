@@ -63,7 +63,7 @@ use aho_corasick::AhoCorasick;
 use crate::filters::phrase_set;
 
 use crate::record::{Record, Role};
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure};
 

@@ -18,7 +18,7 @@
 //! - `min_words`: a line with fewer words is short.
 //! - `max_chars`: a line with at most this many characters is short.
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::text::words;

@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::text::Lang;

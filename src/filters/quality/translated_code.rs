@@ -43,7 +43,7 @@
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 

@@ -38,7 +38,7 @@
 
 use std::collections::HashSet;
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::Tokenizer;

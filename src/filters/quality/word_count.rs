@@ -24,7 +24,7 @@
 //!   for answers the instruction asks to be symbols ("reply with an emoji",
 //!   "用表情符号表示": an answer of only 🎉 is right).
 
-use crate::registry::FilterKind;
+use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::{is_symbol_word, Tokenizer};

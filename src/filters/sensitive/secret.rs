@@ -301,7 +301,7 @@ fn entropy(s: &str) -> f64 {
     for b in s.bytes() {
         counts[usize::from(b)] += 1;
     }
-    crate::output::diversity::entropy(counts.iter().copied())
+    crate::text::entropy(counts.iter().copied())
 }
 
 /// Whether a value assigned to a secret's name looks like a real secret:

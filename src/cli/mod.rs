@@ -1,5 +1,8 @@
 //! Command-line definitions (clap). Every flag is defined once, here.
 
+pub mod slurm;
+pub mod tag;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};

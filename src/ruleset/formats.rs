@@ -2,10 +2,10 @@
 
 use serde::Deserialize;
 
-use super::{locate, params, RuleFiles};
 use crate::error::RulesError;
 use crate::record::fieldmap::{Declared, FormatSpec};
 use crate::record::Adapters;
+use crate::rules::{locate, params, RuleFiles};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

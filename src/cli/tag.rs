@@ -4,10 +4,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::{TagEvalArgs, TagExplainArgs, TrainArgs};
+use super::{TagEvalArgs, TagExplainArgs, TrainArgs};
 use crate::error::{Error, Result};
 use crate::record::{map_record, Origin};
-use crate::rules::{RuleFiles, Rules};
+use crate::rules::RuleFiles;
+use crate::ruleset::Rules;
 use crate::tag::model::Features;
 use crate::tag::train::{self, TrainOptions};
 use crate::tag::{eval, explain, Tagger};

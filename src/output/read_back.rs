@@ -1,0 +1,244 @@
+//! Reading a run's shards back: the batches of a table, and one row of
+//! `kept` or `rejected` as a record and its rejection.
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, Float64Array, ListArray, RecordBatch, StringArray, StructArray, UInt64Array};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::{Error, Result};
+
+/// Every batch of every `*.parquet` shard in `dir`, in name order (none if `dir` is absent).
+pub fn read_batches(dir: &Path) -> Result<Vec<RecordBatch>> {
+    let mut shards: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect(),
+        Err(_) => return Ok(Vec::new()),
+    };
+    shards.sort();
+    let mut out = Vec::new();
+    for s in shards {
+        let err = |e: String| Error::Parquet {
+            path: s.clone(),
+            message: e,
+        };
+        let f = std::fs::File::open(&s).map_err(|e| Error::io(&s, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+            .and_then(|b| b.with_batch_size(65_536).build())
+            .map_err(|e| err(e.to_string()))?;
+        for b in reader {
+            out.push(b.map_err(|e| err(e.to_string()))?);
+        }
+    }
+    Ok(out)
+}
+
+/// Calls `f` on every batch of every shard in `dir`, in name order, reading
+/// only the named top-level `columns` (all when `None`); nothing is held
+/// between batches, so memory does not grow with the table.
+pub fn for_each_batch(dir: &Path, columns: Option<&[&str]>, mut f: impl FnMut(&RecordBatch)) -> Result<()> {
+    let mut shards: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect(),
+        Err(_) => return Ok(()),
+    };
+    shards.sort();
+    for s in shards {
+        let err = |e: String| Error::Parquet {
+            path: s.clone(),
+            message: e,
+        };
+        let file = std::fs::File::open(&s).map_err(|e| Error::io(&s, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
+        let builder = match columns {
+            Some(names) => {
+                let roots: Vec<usize> = builder
+                    .schema()
+                    .fields()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| names.contains(&f.name().as_str()))
+                    .map(|(i, _)| i)
+                    .collect();
+                let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots);
+                builder.with_projection(mask)
+            }
+            None => builder,
+        };
+        let reader = builder
+            .with_batch_size(65_536)
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        for b in reader {
+            f(&b.map_err(|e| err(e.to_string()))?);
+        }
+    }
+    Ok(())
+}
+
+/// A string column of a batch (empty strings for nulls or a missing column).
+pub fn str_col<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
+    b.column_by_name(name)?.as_any().downcast_ref::<StringArray>()
+}
+
+/// A u64 column of a batch.
+pub fn u64_col<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a UInt64Array> {
+    b.column_by_name(name)?.as_any().downcast_ref::<UInt64Array>()
+}
+
+/// A f64 column of a batch.
+pub fn f64_col<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a Float64Array> {
+    b.column_by_name(name)?.as_any().downcast_ref::<Float64Array>()
+}
+
+/// Value `i` of an optional string column.
+pub fn str_at(c: Option<&StringArray>, i: usize) -> &str {
+    match c {
+        Some(c) if !c.is_null(i) => c.value(i),
+        _ => "",
+    }
+}
+
+/// Rebuilds the record of row `i` of a `kept` or `rejected` batch, with its
+/// `source_file`. The shape is carried by name.
+pub fn record_at(b: &RecordBatch, i: usize) -> (crate::record::Record, String) {
+    use crate::record::{Origin, PiiSpan, Record, Role, Shape, Turn};
+    let msgs = messages_at(b, i);
+    let mut system = None;
+    let mut turns = Vec::with_capacity(msgs.len());
+    for (k, (role, content)) in msgs.into_iter().enumerate() {
+        match Role::parse(&role) {
+            Some(Role::System) if k == 0 => system = Some(content),
+            Some(r) => turns.push(Turn::new(r, content)),
+            None => turns.push(Turn::new(Role::User, content)),
+        }
+    }
+    let mut tags = Vec::new();
+    if let Some(list) = b
+        .column_by_name("tags")
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::ListArray>())
+    {
+        let v = list.value(i);
+        if let Some(s) = v.as_any().downcast_ref::<StringArray>() {
+            tags = (0..s.len()).map(|j| s.value(j).to_string()).collect();
+        }
+    }
+    let mut pii = Vec::new();
+    if let Some(list) = b
+        .column_by_name("pii")
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::ListArray>())
+    {
+        let v = list.value(i);
+        if let Some(s) = v.as_any().downcast_ref::<arrow::array::StructArray>() {
+            let u = |k: usize| {
+                s.column(k)
+                    .as_any()
+                    .downcast_ref::<arrow::array::UInt32Array>()
+                    .cloned()
+            };
+            if let (Some(t), Some(a), Some(e)) = (u(0), u(1), u(2)) {
+                let kind = s.column(3).as_any().downcast_ref::<StringArray>();
+                for j in 0..s.len() {
+                    pii.push(PiiSpan {
+                        turn: t.value(j),
+                        start: a.value(j),
+                        end: e.value(j),
+                        kind: str_at(kind, j).to_string(),
+                    });
+                }
+            }
+        }
+    }
+    let task = Some(str_at(str_col(b, "task"), i))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    let rec = Record {
+        id: str_at(str_col(b, "id"), i).to_string(),
+        key: match str_col(b, "key") {
+            Some(c) => str_at(Some(c), i).to_string(),
+            None => str_at(str_col(b, "id"), i).to_string(),
+        },
+        user_id: false,
+        origin: Origin {
+            file: 0,
+            line: u64_col(b, "source_line").map_or(0, |c| c.value(i)),
+        },
+        shape: Shape::Declared(str_at(str_col(b, "format"), i).to_string()),
+        lang: crate::text::Lang::detect_parts(turns.iter().map(|t: &Turn| t.content.as_str())),
+        system,
+        turns,
+        input_at: None,
+        raw: str_at(str_col(b, "raw"), i).to_string(),
+        task,
+        tags,
+        pii,
+    };
+    (rec, str_at(str_col(b, "source_file"), i).to_string())
+}
+
+/// The boilerplate lines stripped from row `i` of a `kept` batch (`None`:
+/// nothing was stripped, or the column is missing).
+pub fn stripped_at(b: &RecordBatch, i: usize) -> Option<Vec<String>> {
+    let list = b
+        .column_by_name(crate::output::schema::STRIPPED_LINES)?
+        .as_any()
+        .downcast_ref::<arrow::array::ListArray>()?;
+    if list.is_null(i) {
+        return None;
+    }
+    let v = list.value(i);
+    let s = v.as_any().downcast_ref::<StringArray>()?;
+    Some((0..s.len()).map(|j| s.value(j).to_string()).collect())
+}
+
+/// The rejection columns of row `i` of a `rejected` batch.
+pub fn rejection_at(b: &RecordBatch, i: usize) -> crate::output::Rejection {
+    let f = |name: &str| f64_col(b, name).filter(|c| !c.is_null(i)).map(|c| c.value(i));
+    let mut failed = Vec::new();
+    if let Some(list) = b
+        .column_by_name("failed_rules")
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::ListArray>())
+    {
+        let v = list.value(i);
+        if let Some(s) = v.as_any().downcast_ref::<StringArray>() {
+            failed = (0..s.len()).map(|j| s.value(j).to_string()).collect();
+        }
+    }
+    crate::output::Rejection {
+        stage: str_at(str_col(b, "stage"), i).to_string(),
+        rule: str_at(str_col(b, "rule"), i).to_string(),
+        value: f("value"),
+        threshold: f("threshold"),
+        reason: str_at(str_col(b, "reason"), i).to_string(),
+        failed_rules: failed,
+        duplicate_of: Some(str_at(str_col(b, "duplicate_of"), i))
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
+        similarity: f("similarity"),
+    }
+}
+
+/// The messages of row `i` as (role, content).
+pub fn messages_at(b: &RecordBatch, i: usize) -> Vec<(String, String)> {
+    let Some(list) = b
+        .column_by_name("messages")
+        .and_then(|c| c.as_any().downcast_ref::<ListArray>())
+    else {
+        return Vec::new();
+    };
+    let v = list.value(i);
+    let Some(s) = v.as_any().downcast_ref::<StructArray>() else {
+        return Vec::new();
+    };
+    let roles = s.column(0).as_any().downcast_ref::<StringArray>();
+    let texts = s.column(1).as_any().downcast_ref::<StringArray>();
+    (0..s.len())
+        .map(|j| (str_at(roles, j).to_string(), str_at(texts, j).to_string()))
+        .collect()
+}
