@@ -55,6 +55,7 @@ pub mod minhash;
 pub mod normalize;
 pub mod route;
 pub mod similarity;
+pub mod spill;
 pub mod state;
 
 pub use config::{Compare, DedupConfig};

@@ -37,7 +37,9 @@ use crate::ruleset::Rules;
 use crate::stage::RecordStage;
 
 pub mod lock;
+mod setup;
 pub(crate) mod task;
+mod work;
 
 use task::{Setup, Targets, TaskOutput};
 

@@ -10,6 +10,7 @@ mod harness;
 mod invariants;
 mod judged;
 mod judged_pairs;
+mod layers;
 mod malformed;
 mod mix;
 mod quality;
