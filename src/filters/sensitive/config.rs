@@ -5,7 +5,6 @@ use serde::Deserialize;
 
 use super::scan::{Detector, PiiType};
 use super::toxic::{ToxicRule, WordList, WordListParams};
-use super::{card, cn_id, email, iban, ip, phone, secret, ssn};
 use crate::error::RulesError;
 use crate::rules::{locate, params, KeyError, RuleFiles};
 use crate::stage::Threshold;
@@ -87,11 +86,7 @@ impl PiiSetting {
         if self.examples.is_empty() {
             return false;
         }
-        let numeric = matches!(
-            self.ty,
-            PiiType::Phone | PiiType::Card | PiiType::Ssn | PiiType::CnId | PiiType::Iban
-        );
-        let v = super::examples::normalise(value, numeric);
+        let v = super::examples::normalise(value, self.ty.kind().numeric_examples);
         self.examples.iter().any(|p| super::examples::glob(p, &v))
     }
 }
@@ -134,19 +129,6 @@ fn compile_task(text: &str, value: &toml::Value, errors: &mut Vec<RulesError>) -
 
 fn default_placeholder(ty: PiiType) -> String {
     format!("<{}>", ty.as_str().replace('-', "_").to_ascii_uppercase())
-}
-
-fn detector(ty: PiiType, public_only: bool) -> Result<Box<dyn Detector>, regex::Error> {
-    Ok(match ty {
-        PiiType::Email => Box::new(email::Email::new()?),
-        PiiType::Phone => Box::new(phone::Phone::new()?),
-        PiiType::Ip => Box::new(ip::Ip::new(public_only)?),
-        PiiType::Card => Box::new(card::Card::new()?),
-        PiiType::Ssn => Box::new(ssn::Ssn::new()?),
-        PiiType::CnId => Box::new(cn_id::CnId::new()?),
-        PiiType::Iban => Box::new(iban::IbanDetector::new()?),
-        PiiType::Secret => Box::new(secret::Secret::new()?),
-    })
 }
 
 fn table(path: &str, text: &str) -> Result<toml::Table, RulesError> {
@@ -234,7 +216,7 @@ pub fn compile_pii(files: &RuleFiles, errors: &mut Vec<RulesError>) -> (Vec<PiiS
                 continue;
             }
         };
-        match detector(ty, p.public_only.unwrap_or(true)) {
+        match (ty.kind().detector)(p.public_only.unwrap_or(true)) {
             Ok(detector) => out.push(PiiSetting {
                 ty,
                 action: p.action,

@@ -59,6 +59,7 @@ pub mod email;
 pub mod examples;
 pub mod iban;
 pub mod ip;
+pub mod kinds;
 pub mod phone;
 pub mod scan;
 pub mod secret;

@@ -60,7 +60,7 @@ pub fn resolve(mut found: Vec<Finding>) -> Vec<Finding> {
 }
 
 /// Numeric detectors need this many ASCII digits in the text to find anything.
-const MIN_DIGITS: usize = 7;
+pub(crate) const MIN_DIGITS: usize = 7;
 
 impl SensitiveStage {
     /// Every validated finding in `text`, overlaps resolved, in text order.
@@ -68,8 +68,7 @@ impl SensitiveStage {
         let digits = text.bytes().filter(u8::is_ascii_digit).count();
         let mut found = Vec::new();
         for s in &self.pii {
-            let numeric = matches!(s.ty, PiiType::Phone | PiiType::Card | PiiType::Ssn | PiiType::CnId);
-            if numeric && digits < MIN_DIGITS {
+            if s.ty.kind().needs_digits && digits < MIN_DIGITS {
                 continue;
             }
             s.detector.find(text, &mut found);
@@ -107,7 +106,7 @@ impl SensitiveStage {
         for f in &found {
             chars += text[last..f.start].chars().count() as u32;
             let len = text[f.start..f.end].chars().count() as u32;
-            let i = type_index(f.ty);
+            let i = PiiType::index(f.ty);
             let setting = self.setting(f.ty);
             let example = setting.is_some_and(|s| s.is_example(&text[f.start..f.end]));
             let asked = !example && tally.asked[i];
@@ -152,11 +151,6 @@ impl SensitiveStage {
         let new_cut = cut.map(|c| straddle.unwrap_or((c as isize + shift).max(0) as usize));
         Some((out, new_cut))
     }
-}
-
-/// The position of a type in [`PiiType::ALL`] and in per-type tables.
-fn type_index(ty: PiiType) -> usize {
-    PiiType::ALL.iter().position(|t| *t == ty).unwrap_or(0)
 }
 
 /// Per-record counts of one record's findings, per type.
@@ -224,7 +218,7 @@ impl RecordStage for SensitiveStage {
             if task.verbs.is_match(instruction) {
                 for s in &self.pii {
                     if s.task_words.as_ref().is_some_and(|w| w.is_match(instruction)) {
-                        tally.asked[type_index(s.ty)] = true;
+                        tally.asked[PiiType::index(s.ty)] = true;
                     }
                 }
             }
@@ -285,7 +279,7 @@ impl RecordStage for SensitiveStage {
         }
         for (rule, &i) in self.drop_rules.iter().enumerate() {
             let ty = self.pii[i].ty;
-            let n = per_type[type_index(ty)] as f64;
+            let n = per_type[PiiType::index(ty)] as f64;
             out.values.push(n);
             if n > 0.0 {
                 let kinds: Vec<&str> = spans
