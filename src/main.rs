@@ -201,7 +201,13 @@ fn main() -> ExitCode {
             out,
             overwrite,
         } => RunDir::open(&run).and_then(|r| {
-            let report = curate::audit::apply::apply(&r, load_rules(Some(&rules))?, &out, overwrite, 256 << 20)?;
+            let report = curate::audit::apply::apply(
+                &r,
+                load_rules(Some(&rules))?,
+                &out,
+                overwrite,
+                curate::pipeline::SHARD_BYTES,
+            )?;
             eprint!("{}", report.summary());
             Ok(())
         }),

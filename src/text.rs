@@ -49,8 +49,8 @@ use unicode_segmentation::UnicodeSegmentation;
 /// last stopped (the end of a word, or of the previous such stretch) up to
 /// the next of those characters after ASCII whitespace, where UAX #29
 /// always breaks. A property test checks that both give the same words.
-pub fn words(text: &str) -> Words<'_> {
-    Words {
+pub fn words(text: &str) -> WordIter<'_> {
+    WordIter {
         text,
         pos: 0,
         full: None,
@@ -59,7 +59,7 @@ pub fn words(text: &str) -> Words<'_> {
 }
 
 /// The iterator of [`words`].
-pub struct Words<'a> {
+pub struct WordIter<'a> {
     text: &'a str,
     /// Where the simple rules go on: a word boundary after which the
     /// segments do not depend on the text before it (the end of a word the
@@ -229,7 +229,7 @@ fn wide_at(b: &[u8], i: usize) -> Option<Wide> {
     }
 }
 
-impl<'a> Words<'a> {
+impl<'a> WordIter<'a> {
     /// The next word from `pos` by the simple rules, or `Err(q)` when the
     /// character at `q` is not one they cover (then nothing from `pos` on
     /// has been taken). Within ASCII, UAX #29 joins letters, digits and `_`
@@ -327,7 +327,7 @@ impl<'a> Words<'a> {
     }
 }
 
-impl<'a> Iterator for Words<'a> {
+impl<'a> Iterator for WordIter<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {

@@ -180,11 +180,11 @@ pub struct RunSettings {
     pub max_malformed: Option<u64>,
 
     /// Quarantine records larger than this many bytes without reading them whole.
-    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::read::MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
 
     /// Start a new Parquet shard after about this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::pipeline::SHARD_BYTES)]
     pub shard_bytes: u64,
 
     /// Compression of the output shards.
@@ -194,7 +194,7 @@ pub struct RunSettings {
     /// Records per processing batch. The writer thread finishes the last
     /// batches alone once the workers are done, so smaller batches leave
     /// less of that serial tail.
-    #[arg(long, value_name = "N", default_value_t = 1024, hide = true)]
+    #[arg(long, value_name = "N", default_value_t = crate::pipeline::BATCH_RECORDS, hide = true)]
     pub batch_records: usize,
 
     /// Deduplicate the inputs against these corpora too (files, folders,

@@ -45,7 +45,7 @@ pub use crate::verdict::DropRule;
 
 /// One dropped record.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Drop {
+pub struct Removal {
     /// The dropped record.
     pub seq: u32,
     /// The record it duplicates, which stays (or is a reference record).
@@ -60,7 +60,7 @@ pub struct Drop {
 #[derive(Debug, Default)]
 pub struct Decision {
     /// Dropped records, by sequence number.
-    pub drops: Vec<Drop>,
+    pub drops: Vec<Removal>,
     /// Candidate pairs compared: each pair once, in the bucket of the
     /// first band whose rows it shares (see [`first_meeting`]).
     pub candidate_pairs: u64,
@@ -151,11 +151,16 @@ pub fn decide_keeping_pairs(
 }
 
 /// The exact groups: which records they drop, and the drops.
-fn exact_groups(c: &Collected, entries: &mut [u128], rank: &Option<Vec<u32>>, n: u32) -> (Vec<bool>, Vec<Drop>) {
+fn exact_groups(c: &Collected, entries: &mut [u128], rank: &Option<Vec<u32>>, n: u32) -> (Vec<bool>, Vec<Removal>) {
     exact_groups_for(&c.references, entries, rank, n)
 }
 
-fn exact_groups_for(references: &u32, entries: &mut [u128], rank: &Option<Vec<u32>>, n: u32) -> (Vec<bool>, Vec<Drop>) {
+fn exact_groups_for(
+    references: &u32,
+    entries: &mut [u128],
+    rank: &Option<Vec<u32>>,
+    n: u32,
+) -> (Vec<bool>, Vec<Removal>) {
     let references = *references;
     let rank_of = |s: u32| rank.as_ref().map_or(s, |r| r[s as usize]);
     let is_ref = |s: u32| s < references;
@@ -168,7 +173,7 @@ fn exact_groups_for(references: &u32, entries: &mut [u128], rank: &Option<Vec<u3
         for &s in members {
             if s != best && !is_ref(s) {
                 dropped[s as usize] = true;
-                drops.push(Drop {
+                drops.push(Removal {
                     seq: s,
                     survivor: best,
                     similarity: 1.0,
@@ -340,7 +345,7 @@ pub fn decide_with_pairs(
         if let Some((parent, sim)) = chosen {
             if !is_ref(child) && !dropped[child as usize] {
                 dropped[child as usize] = true;
-                drops.push(Drop {
+                drops.push(Removal {
                     seq: child,
                     survivor: parent,
                     similarity: sim_value(sim),
@@ -411,7 +416,7 @@ pub fn clusters_schema() -> SchemaRef {
 /// Writes `path`: one row per cluster member, the survivor first (rule null,
 /// similarity 1). Clusters are numbered by their survivor's input order.
 pub fn write_clusters(path: &Path, decision: &Decision, id: &dyn Fn(u32) -> Result<String>) -> Result<()> {
-    let mut by_survivor: Vec<&Drop> = decision.drops.iter().collect();
+    let mut by_survivor: Vec<&Removal> = decision.drops.iter().collect();
     by_survivor.sort_by_key(|d| (d.survivor, d.seq));
     let (mut cid, mut mid, mut sid) = (UInt64Builder::new(), StringBuilder::new(), StringBuilder::new());
     let (mut sim, mut rule) = (Float64Builder::new(), StringBuilder::new());
@@ -511,7 +516,7 @@ mod tests {
             .collect()
     }
 
-    fn run(recs: &[Record], metric: &[f32], cfg: &DedupConfig, threads: usize) -> Vec<Drop> {
+    fn run(recs: &[Record], metric: &[f32], cfg: &DedupConfig, threads: usize) -> Vec<Removal> {
         let dir = tempfile::tempdir().expect("temp");
         let engine = Engine::new(cfg.clone(), crate::dedup::decontam::Index::default());
         let mut c = Collector::new(dir.path(), cfg).expect("collector");
@@ -540,7 +545,7 @@ mod tests {
             ..DedupConfig::default()
         };
         let metric = [1.0, 3.0, 2.0, f32::NAN, -1.0];
-        let pairs = |drops: Vec<Drop>| drops.iter().map(|d| (d.seq, d.survivor)).collect::<Vec<_>>();
+        let pairs = |drops: Vec<Removal>| drops.iter().map(|d| (d.seq, d.survivor)).collect::<Vec<_>>();
         assert_eq!(
             pairs(run(&recs, &metric, &cfg(Prefer::Max), 1)),
             [(0, 1), (2, 1), (3, 4)]

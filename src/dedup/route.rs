@@ -6,7 +6,7 @@ use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray};
 use arrow::compute::filter_record_batch;
 
 use crate::dedup::boilerplate::Stripper;
-use crate::dedup::clusters::{Decision, Drop, DropRule};
+use crate::dedup::clusters::{Decision, DropRule, Removal};
 use crate::error::{Error, Result};
 use crate::mix::{MixDecision, MixVerdict};
 use crate::output::rechunk::{Rechunk, Weight, FLUSH_BYTES, FLUSH_ROWS};
@@ -25,7 +25,7 @@ pub trait RouteSink {
 
 /// Why one staged record goes to `rejected`.
 enum Gone<'a> {
-    Dedup(Drop),
+    Dedup(Removal),
     Mix(&'a MixVerdict),
 }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::dedup::boilerplate::{LineCounter, LineCounts};
-use crate::dedup::clusters::{Decision, Drop, DropRule, Edges};
+use crate::dedup::clusters::{Decision, DropRule, Edges, Removal};
 use crate::dedup::state::{TaskState, Tasks};
 use crate::error::{Error, Result};
 use crate::output::diversity::Diversity;
@@ -333,7 +333,7 @@ fn load_decision(dir: &Path) -> Result<Decision> {
         .map(|x| {
             let mut f = [0u8; 8];
             f.copy_from_slice(&x[8..16]);
-            Drop {
+            Removal {
                 seq: u32::from_le_bytes([x[0], x[1], x[2], x[3]]),
                 survivor: u32::from_le_bytes([x[4], x[5], x[6], x[7]]),
                 similarity: f64::from_le_bytes(f),

@@ -43,6 +43,11 @@ mod work;
 
 use task::{Setup, Targets, TaskOutput};
 
+/// The default of `--shard-bytes`: a new shard after about this many bytes.
+pub const SHARD_BYTES: u64 = 256 << 20;
+/// The default of `--batch-records`: records per processing batch.
+pub const BATCH_RECORDS: usize = 1024;
+
 /// Options of one run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -86,9 +91,9 @@ impl Default for RunOptions {
             overwrite: false,
             max_malformed: None,
             read: ReadOptions::default(),
-            shard_bytes: 256 << 20,
+            shard_bytes: SHARD_BYTES,
             compression: crate::output::shard::Codec::Zstd,
-            batch_records: 1024,
+            batch_records: BATCH_RECORDS,
             progress: true,
             warn_malformed: 5,
             references: Vec::new(),
@@ -406,7 +411,7 @@ impl Drop for RemoveOnDrop {
 /// The mix over the records dedup keeps (`items` and `drops` by sequence number).
 fn mix_decision(
     mut items: Vec<crate::mix::MixItem>,
-    drops: &[crate::dedup::clusters::Drop],
+    drops: &[crate::dedup::clusters::Removal],
     cfg: &crate::mix::MixConfig,
 ) -> crate::mix::MixDecision {
     let mut d = drops.iter().map(|d| d.seq).peekable();

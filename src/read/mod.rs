@@ -47,6 +47,9 @@ impl RawItem {
     }
 }
 
+/// The default of `--max-record-bytes`.
+pub const MAX_RECORD_BYTES: usize = 256 << 20;
+
 /// Reader limits.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadOptions {
@@ -57,7 +60,7 @@ pub struct ReadOptions {
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            max_record_bytes: 256 << 20,
+            max_record_bytes: MAX_RECORD_BYTES,
         }
     }
 }
