@@ -129,9 +129,7 @@ mod tests {
     use super::*;
 
     fn find(t: &str) -> Vec<&str> {
-        let mut out = Vec::new();
-        Card::new().expect("regex").find(t, &mut out);
-        out.iter().map(|f| &t[f.start..f.end]).collect()
+        crate::filters::sensitive::scan::found(&Card::new().expect("regex"), t)
     }
 
     /// A no-break or thin space between the groups, as word processors write.

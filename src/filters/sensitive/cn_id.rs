@@ -96,9 +96,7 @@ mod tests {
     use super::*;
 
     fn find(t: &str) -> Vec<&str> {
-        let mut out = Vec::new();
-        CnId::new().expect("regex").find(t, &mut out);
-        out.iter().map(|f| &t[f.start..f.end]).collect()
+        crate::filters::sensitive::scan::found(&CnId::new().expect("regex"), t)
     }
 
     #[test]

@@ -166,9 +166,7 @@ mod tests {
     use super::*;
 
     fn find(t: &str) -> Vec<&str> {
-        let mut out = Vec::new();
-        Email::new().expect("regex").find(t, &mut out);
-        out.iter().map(|f| &t[f.start..f.end]).collect()
+        crate::filters::sensitive::scan::found(&Email::new().expect("regex"), t)
     }
 
     #[test]

@@ -94,9 +94,7 @@ mod tests {
     use super::*;
 
     fn find(t: &str) -> Vec<&str> {
-        let mut out = Vec::new();
-        IbanDetector::new().expect("regex").find(t, &mut out);
-        out.iter().map(|f| &t[f.start..f.end]).collect()
+        crate::filters::sensitive::scan::found(&IbanDetector::new().expect("regex"), t)
     }
 
     #[test]

@@ -141,6 +141,14 @@ pub fn all_same(d: &[u8]) -> bool {
     d.windows(2).all(|w| w[0] == w[1])
 }
 
+/// The texts `d` finds in `t`, in order (for tests).
+#[cfg(test)]
+pub fn found<'t>(d: &dyn Detector, t: &'t str) -> Vec<&'t str> {
+    let mut out = Vec::new();
+    d.find(t, &mut out);
+    out.iter().map(|f| &t[f.start..f.end]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,9 +90,7 @@ mod tests {
     use super::*;
 
     fn find(t: &str) -> Vec<&str> {
-        let mut out = Vec::new();
-        Ssn::new().expect("regex").find(t, &mut out);
-        out.iter().map(|f| &t[f.start..f.end]).collect()
+        crate::filters::sensitive::scan::found(&Ssn::new().expect("regex"), t)
     }
 
     #[test]
