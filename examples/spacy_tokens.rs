@@ -1,5 +1,5 @@
 //! Prints the `spacy-en` tokens of each JSON string read from stdin (one per
-//! line) as a JSON array per line; `scripts/parity/check_tokens.py` compares
+//! line) as a JSON array per line; `scripts/bench/parity/check_tokens.py` compares
 //! them with spaCy's.
 
 use std::io::{BufRead, Write};

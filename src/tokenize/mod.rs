@@ -11,9 +11,9 @@
 //!   what datatrove 0.10 uses for English), whitespace-only tokens removed.
 //!   Punctuation marks are tokens of their own and contractions split
 //!   (`don't` -> `do`, `n't`). It exists so that a rule set can reproduce
-//!   datatrove's Gopher decisions (see `scripts/parity/`); its data (affix
+//!   datatrove's Gopher decisions (see `scripts/bench/parity/`); its data (affix
 //!   patterns, special cases) is generated from spaCy by
-//!   `scripts/parity/dump_spacy_en.py` and embedded in the binary.
+//!   `scripts/bench/parity/dump_spacy_en.py` and embedded in the binary.
 //!
 //! Tokens are returned as byte spans into the text, so a cache of them costs
 //! 8 bytes per word and no copies.

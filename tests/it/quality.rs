@@ -104,7 +104,7 @@ fn rules_that_are_off_by_default_still_drop_their_fixture_records_when_on() {
 
 #[test]
 fn parity_rule_set_compiles() {
-    let rules = root().join("scripts/parity/rules");
+    let rules = root().join("scripts/bench/parity/rules");
     curate_ok(&["check-rules", rules.to_str().expect("utf-8")]);
 }
 

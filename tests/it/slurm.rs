@@ -1,5 +1,5 @@
 //! `curate slurm` and `curate status` end to end, with stand-ins for sbatch
-//! and squeue (`fake_slurm/`); `scripts/slurm_check.sh` runs them on a real
+//! and squeue (`fake_slurm/`); `scripts/ci/slurm_check.sh` runs them on a real
 //! cluster.
 
 use std::path::{Path, PathBuf};

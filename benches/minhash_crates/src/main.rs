@@ -15,7 +15,7 @@
 //! before MinHash runs) and records without shingles are left out.
 //!
 //! Presets: `default` is `rules/dedup.toml` (126 permutations, 21 bands x 6
-//! rows, threshold 0.8); `peers` is what `scripts/bench_dedup.sh` gives rensa
+//! rows, threshold 0.8); `peers` is what `scripts/bench/bench_dedup.sh` gives rensa
 //! and datasketch (128 permutations, 16 x 8, 0.8).
 //!
 //! Per library it prints:

@@ -78,7 +78,7 @@ mod library_dev {
     /// fixtures/sensitive/library_dev.jsonl: Faker's cards of every type it
     /// knows, IBANs of 20 locales and IPv6 addresses, in the forms people
     /// write (spaces, dashes, no-break spaces, lower case, short groups):
-    /// every one is found, and nothing else (`scripts/make_library_pii_dev.py`).
+    /// every one is found, and nothing else (`scripts/eval/make_library_pii_dev.py`).
     #[test]
     fn cards_ibans_and_ipv6_of_the_library_set_are_all_found() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sensitive/library_dev.jsonl");
@@ -128,7 +128,7 @@ mod library_dev {
 
     /// fixtures/sensitive/secret_dev.jsonl: random secrets assigned to the
     /// names services document, in eight syntaxes, and 30 assignments of
-    /// placeholders, lookups and calls (`scripts/make_secret_dev.py`).
+    /// placeholders, lookups and calls (`scripts/eval/make_secret_dev.py`).
     #[test]
     fn assigned_secrets_are_found_and_placeholders_are_not() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sensitive/secret_dev.jsonl");

@@ -390,7 +390,7 @@ mod tests {
     /// fixtures/sensitive/phone_dev.jsonl: libphonenumber's example numbers of
     /// 42 regions and Faker's numbers of 28 locales in sentences, and 37
     /// number-shaped texts that are no phone numbers
-    /// (`scripts/make_phone_dev.py`).
+    /// (`scripts/eval/make_phone_dev.py`).
     #[test]
     fn phone_dev_set_recall_and_precision() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sensitive/phone_dev.jsonl");
