@@ -517,22 +517,19 @@ fn write(out: &Path, plan: &Plan) -> Result<u64> {
     kept.finish()?;
     rejected.finish()?;
     malformed.finish()?;
-    for (s, n) in report.stages.iter_mut().zip(stage_nanos) {
-        s.cpu_seconds = n as f64 / 1e9;
-    }
-    report.diversity = Some(crate::output::diversity::label(diversity.finish(), &report));
-    report.warnings = report.run_warnings(
-        &setup.rules.adapters.benchmark_formats(),
-        plan.stages.is_some(),
-        setup.rules.dedup.is_some(),
-    );
     let planned_at = std::fs::metadata(out.join(super::plan::PLAN_FILE))
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.elapsed().ok());
-    report.seconds = planned_at.map_or(0.0, |d| d.as_secs_f64());
-    report.verify().map_err(Error::Run)?;
-    crate::pipeline::write_reports(out, &report)?;
+    let report = crate::pipeline::finish_run(
+        out,
+        report,
+        &setup,
+        diversity,
+        stage_nanos,
+        plan.stages.is_some(),
+        planned_at.map_or(0.0, |d| d.as_secs_f64()),
+    )?;
     Ok(report.totals.input)
 }
 

@@ -381,19 +381,43 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     writers.kept.finish()?;
     writers.rejected.finish()?;
     writers.malformed.finish()?;
+    report.input_bytes = bytes_read;
+    finish_run(
+        &opts.out,
+        report,
+        &setup,
+        diversity,
+        stage_nanos,
+        opts.stages.is_some(),
+        started.elapsed().as_secs_f64(),
+    )
+}
+
+/// The end of every run, local or distributed, once its shards are written:
+/// the stages' CPU time, the diversity and warnings of the report, the
+/// accounting check, then the reports and the `_SUCCESS` marker.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish_run(
+    out: &Path,
+    mut report: Report,
+    setup: &Setup,
+    diversity: crate::output::diversity::Diversity,
+    stage_nanos: Vec<u64>,
+    stages_named: bool,
+    seconds: f64,
+) -> Result<Report> {
     for (s, n) in report.stages.iter_mut().zip(stage_nanos) {
         s.cpu_seconds = n as f64 / 1e9;
     }
     report.diversity = Some(crate::output::diversity::label(diversity.finish(), &report));
     report.warnings = report.run_warnings(
         &setup.rules.adapters.benchmark_formats(),
-        opts.stages.is_some(),
+        stages_named,
         setup.rules.dedup.is_some(),
     );
-    report.input_bytes = bytes_read;
-    report.seconds = started.elapsed().as_secs_f64();
+    report.seconds = seconds;
     report.verify().map_err(Error::Run)?;
-    write_reports(&opts.out, &report)?;
+    write_reports(out, &report)?;
     Ok(report)
 }
 
