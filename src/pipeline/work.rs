@@ -63,17 +63,6 @@ fn malformed(line: u64, kind: &'static str, error: String, raw: Vec<u8>) -> Proc
     }
 }
 
-/// Classifies reader errors for the report.
-fn reader_error_kind(e: &str) -> &'static str {
-    if e.contains("larger than the limit") {
-        "oversize-record"
-    } else if e.contains("empty") || e.contains("no rows") {
-        "empty-file"
-    } else {
-        "unreadable"
-    }
-}
-
 /// Whether `text` holds a `\uD800`-`\uDFFF` escape (either case).
 fn surrogate_escape(text: &str) -> bool {
     text.as_bytes().windows(4).any(|w| {
@@ -93,7 +82,7 @@ fn process(
     engine: Option<&Engine>,
 ) -> Processed {
     if let Some(e) = item.error {
-        return malformed(item.line, reader_error_kind(&e), e, item.bytes);
+        return malformed(item.line, item.error_kind, e, item.bytes);
     }
     let text = match String::from_utf8(item.bytes) {
         Ok(t) => t,

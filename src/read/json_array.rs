@@ -126,7 +126,7 @@ pub(super) fn read(mut r: Box<dyn BufRead + Send>, opts: ReadOptions, sink: &mut
     match state {
         State::Done => {
             if count == 0 {
-                sink(RawItem::bad(0, Vec::new(), "JSON array is empty: no records"));
+                sink(RawItem::empty_file("JSON array is empty: no records"));
             }
         }
         State::Element => {
@@ -149,7 +149,7 @@ pub(super) fn read(mut r: Box<dyn BufRead + Send>, opts: ReadOptions, sink: &mut
 fn emit(sink: &mut dyn FnMut(RawItem) -> bool, line: u64, elem: &mut Vec<u8>, len: usize, opts: ReadOptions) -> bool {
     let bytes = std::mem::take(elem);
     if len > opts.max_record_bytes {
-        sink(RawItem::bad(
+        sink(RawItem::oversize(
             line,
             bytes,
             format!(

@@ -68,7 +68,7 @@ pub(super) fn read_from(
             return;
         }
         let keep_going = if oversize {
-            sink(RawItem::bad(
+            sink(RawItem::oversize(
                 line_no,
                 std::mem::take(&mut buf),
                 format!(

@@ -27,6 +27,9 @@ pub struct RawItem {
     pub bytes: Vec<u8>,
     /// Set when the reader already knows this item is malformed.
     pub error: Option<String>,
+    /// What kind of problem `error` is, as the report counts it:
+    /// `oversize-record`, `empty-file` or `unreadable` (empty when none).
+    pub error_kind: &'static str,
 }
 
 impl RawItem {
@@ -35,14 +38,33 @@ impl RawItem {
             line,
             bytes,
             error: None,
+            error_kind: "",
         }
     }
 
+    /// A file or a part of it that cannot be read.
     fn bad(line: u64, bytes: Vec<u8>, error: impl Into<String>) -> Self {
         RawItem {
             line,
             bytes,
             error: Some(error.into()),
+            error_kind: "unreadable",
+        }
+    }
+
+    /// A record over `--max-record-bytes`, quarantined unread.
+    fn oversize(line: u64, bytes: Vec<u8>, error: impl Into<String>) -> Self {
+        RawItem {
+            error_kind: "oversize-record",
+            ..RawItem::bad(line, bytes, error)
+        }
+    }
+
+    /// A file that holds no record.
+    fn empty_file(error: impl Into<String>) -> Self {
+        RawItem {
+            error_kind: "empty-file",
+            ..RawItem::bad(0, Vec::new(), error)
         }
     }
 }
@@ -251,7 +273,7 @@ pub fn read_file(file: &InputFile, opts: ReadOptions, count: Arc<AtomicU64>, sin
     };
     match first {
         None => {
-            sink(RawItem::bad(0, Vec::new(), "file is empty: no records"));
+            sink(RawItem::empty_file("file is empty: no records"));
         }
         Some(b'[') if file.kind != InputKind::JsonLines => json_array::read(reader, opts, sink),
         Some(_) => lines::read(reader, opts, sink),

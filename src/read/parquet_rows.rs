@@ -93,7 +93,7 @@ pub(super) fn read(file: &InputFile, opts: ReadOptions, count: Arc<AtomicU64>, s
     let mut reported = 0u64;
     if total_rows == 0 {
         count.fetch_add(size, Ordering::Relaxed);
-        sink(RawItem::bad(0, Vec::new(), "Parquet file has no rows"));
+        sink(RawItem::empty_file("Parquet file has no rows"));
         return;
     }
     for batch in reader {
@@ -134,7 +134,7 @@ pub(super) fn read(file: &InputFile, opts: ReadOptions, count: Arc<AtomicU64>, s
                         format!("field `{field}` is binary and not UTF-8 text"),
                     )
                 } else if line.len() > opts.max_record_bytes {
-                    RawItem::bad(
+                    RawItem::oversize(
                         line_no,
                         line[..1024.min(line.len())].to_vec(),
                         format!(

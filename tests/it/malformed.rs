@@ -67,6 +67,12 @@ fn broken_inputs_are_quarantined_with_file_line_and_error() {
     // of each other, so dedup may drop them).
     let read = r["totals"]["kept"].as_u64().expect("kept") + r["totals"]["rejected"].as_u64().expect("rejected");
     assert_eq!(read, 2 + 2 + 2);
+    // The report counts each kind of problem, as the reader named it.
+    let kinds = &r["malformed_by_error"];
+    assert_eq!(kinds["malformed/empty-file"], 1, "{kinds}");
+    assert_eq!(kinds["malformed/unreadable"], 3, "{kinds}");
+    assert_eq!(kinds["malformed/invalid-json"], 1, "{kinds}");
+    assert_eq!(kinds["malformed/invalid-utf8"], 1, "{kinds}");
     // The raw bytes are kept (lossy) for the audit.
     let raws = strings(&out.join("malformed"), "raw");
     assert!(raws[0].starts_with(r#"{"instruction": "Name a color""#));
@@ -126,6 +132,7 @@ fn a_64_mb_record_is_processed_or_quarantined_by_the_size_limit() {
     assert_eq!(r["totals"]["kept"], 1);
     let err = &strings(&out2.join("malformed"), "error")[0];
     assert!(err.contains("larger than the limit of 1000000 bytes"), "{err}");
+    assert_eq!(r["malformed_by_error"]["malformed/oversize-record"], 1);
     assert!(
         strings(&out2.join("malformed"), "raw")[0].len() <= 1024,
         "only a preview is kept"
