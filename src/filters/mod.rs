@@ -6,7 +6,37 @@ pub mod sensitive;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-use crate::rules::KeyError;
+use crate::rules::{BuildContext, KeyError};
+use crate::stage::{Analysis, Scope, Words};
+use crate::tokenize::Tokenizer;
+
+/// What a word-based filter reads: the words of its scope (default: the
+/// response) cut by its `tokenizer`, when there are at least `min_words`.
+#[derive(Debug, Clone, Copy)]
+pub struct WordScope {
+    scope: Scope,
+    tokenizer: Tokenizer,
+    min_words: usize,
+}
+
+impl WordScope {
+    /// From a rule's scope and its `tokenizer` and `min_words` parameters.
+    pub fn new(ctx: &BuildContext<'_>, tokenizer: Tokenizer, min_words: usize) -> Result<Self, KeyError> {
+        tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
+        Ok(WordScope {
+            scope: ctx.scope.unwrap_or(Scope::Response),
+            tokenizer,
+            min_words,
+        })
+    }
+
+    /// The words, or `None` when there are fewer than `min_words`: too few
+    /// to measure.
+    pub fn words<'c>(&self, cx: &'c mut Analysis<'_>) -> Option<Words<'c>> {
+        let words = cx.words(self.scope, self.tokenizer);
+        (words.len() >= self.min_words).then_some(words)
+    }
+}
 
 /// One automaton over a rule's phrase list (ASCII case-insensitive, leftmost
 /// longest match): `None` for an empty list, an error naming `key` for an

@@ -21,6 +21,7 @@
 //! - `min_words`: not measured on texts with fewer tokens (default 0): the
 //!   web-text thresholds mean little on a one-line answer.
 
+use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
@@ -46,19 +47,13 @@ struct Params {
 }
 
 struct AlphaWords {
-    scope: Scope,
-    min_words: usize,
-    tokenizer: Tokenizer,
+    words: WordScope,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     let p: Params = ctx.parse()?;
-    p.tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
-    Ok(Box::new(AlphaWords {
-        scope: ctx.scope.unwrap_or(Scope::Response),
-        min_words: p.min_words,
-        tokenizer: p.tokenizer,
-    }))
+    let words = WordScope::new(ctx, p.tokenizer, p.min_words)?;
+    Ok(Box::new(AlphaWords { words }))
 }
 
 impl Filter for AlphaWords {
@@ -67,10 +62,7 @@ impl Filter for AlphaWords {
     }
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
-        let words = cx.words(self.scope, self.tokenizer);
-        if words.len() < self.min_words {
-            return None;
-        }
+        let words = self.words.words(cx)?;
         if words.is_empty() {
             return None;
         }

@@ -24,6 +24,7 @@
 use std::collections::HashSet;
 
 use super::top_ngram::{ngram_hash, HashedKeys};
+use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
@@ -50,10 +51,8 @@ struct Params {
 }
 
 struct DuplicateNgrams {
-    scope: Scope,
+    words: WordScope,
     n: usize,
-    min_words: usize,
-    tokenizer: Tokenizer,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
@@ -61,13 +60,8 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     if p.n < 1 {
         return Err(("n".into(), "n must be at least 1".into()));
     }
-    p.tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
-    Ok(Box::new(DuplicateNgrams {
-        scope: ctx.scope.unwrap_or(Scope::Response),
-        n: p.n,
-        min_words: p.min_words,
-        tokenizer: p.tokenizer,
-    }))
+    let words = WordScope::new(ctx, p.tokenizer, p.min_words)?;
+    Ok(Box::new(DuplicateNgrams { words, n: p.n }))
 }
 
 impl Filter for DuplicateNgrams {
@@ -76,10 +70,10 @@ impl Filter for DuplicateNgrams {
     }
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
-        let words = cx.words(self.scope, self.tokenizer);
+        let words = self.words.words(cx)?;
         let ws: Vec<&str> = words.iter().collect();
         let n = self.n;
-        if ws.len() < n || ws.len() < self.min_words {
+        if ws.len() < n {
             return None;
         }
         let lens: Vec<usize> = ws.iter().map(|w| w.chars().count()).collect();

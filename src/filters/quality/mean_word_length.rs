@@ -19,6 +19,7 @@
 //! - `min_words`: not measured on texts with fewer tokens (default 0): the
 //!   web-text thresholds mean little on a one-line answer.
 
+use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
@@ -44,19 +45,13 @@ struct Params {
 }
 
 struct MeanWordLength {
-    scope: Scope,
-    min_words: usize,
-    tokenizer: Tokenizer,
+    words: WordScope,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     let p: Params = ctx.parse()?;
-    p.tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
-    Ok(Box::new(MeanWordLength {
-        scope: ctx.scope.unwrap_or(Scope::Response),
-        min_words: p.min_words,
-        tokenizer: p.tokenizer,
-    }))
+    let words = WordScope::new(ctx, p.tokenizer, p.min_words)?;
+    Ok(Box::new(MeanWordLength { words }))
 }
 
 impl Filter for MeanWordLength {
@@ -65,10 +60,7 @@ impl Filter for MeanWordLength {
     }
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
-        let words = cx.words(self.scope, self.tokenizer);
-        if words.len() < self.min_words {
-            return None;
-        }
+        let words = self.words.words(cx)?;
         let (mut n, mut chars) = (0usize, 0usize);
         for w in words.iter().filter(|w| !is_symbol_word(w)) {
             n += 1;

@@ -26,6 +26,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
@@ -55,17 +56,15 @@ struct Params {
 }
 
 struct StopWords {
-    scope: Scope,
-    min_words: usize,
+    words: WordScope,
     by_lang: Vec<(Lang, HashSet<String>)>,
     all: Option<HashSet<String>>,
     ignore_case: bool,
-    tokenizer: Tokenizer,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     let p: Params = ctx.parse()?;
-    p.tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
+    let words = WordScope::new(ctx, p.tokenizer, p.min_words)?;
     let norm = |w: &String| if p.ignore_case { w.to_lowercase() } else { w.clone() };
     let mut by_lang = Vec::new();
     let mut all = None;
@@ -84,12 +83,10 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         }
     }
     Ok(Box::new(StopWords {
-        scope: ctx.scope.unwrap_or(Scope::Response),
-        min_words: p.min_words,
+        words,
         by_lang,
         all,
         ignore_case: p.ignore_case,
-        tokenizer: p.tokenizer,
     }))
 }
 
@@ -104,10 +101,7 @@ impl Filter for StopWords {
             Some((_, s)) => s,
             None => self.all.as_ref()?,
         };
-        let words = cx.words(self.scope, self.tokenizer);
-        if words.len() < self.min_words {
-            return None;
-        }
+        let words = self.words.words(cx)?;
         let mut seen: HashSet<&str> = HashSet::new();
         let mut lower = String::new();
         for w in words.iter() {

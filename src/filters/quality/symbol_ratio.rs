@@ -21,6 +21,7 @@
 //! - `min_words`: not measured on texts with fewer tokens (default 0): the
 //!   web-text thresholds mean little on a one-line answer.
 
+use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
@@ -47,10 +48,8 @@ struct Params {
 }
 
 struct SymbolRatio {
-    scope: Scope,
-    min_words: usize,
+    words: WordScope,
     symbols: Vec<String>,
-    tokenizer: Tokenizer,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
@@ -58,12 +57,10 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     if p.symbols.is_empty() || p.symbols.iter().any(String::is_empty) {
         return Err(("symbols".into(), "list at least one non-empty symbol".into()));
     }
-    p.tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
+    let words = WordScope::new(ctx, p.tokenizer, p.min_words)?;
     Ok(Box::new(SymbolRatio {
-        scope: ctx.scope.unwrap_or(Scope::Response),
-        min_words: p.min_words,
+        words,
         symbols: p.symbols,
-        tokenizer: p.tokenizer,
     }))
 }
 
@@ -73,10 +70,7 @@ impl Filter for SymbolRatio {
     }
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
-        let words = cx.words(self.scope, self.tokenizer);
-        if words.len() < self.min_words {
-            return None;
-        }
+        let words = self.words.words(cx)?;
         if words.is_empty() {
             return None;
         }

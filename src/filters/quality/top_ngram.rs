@@ -26,6 +26,7 @@ use std::collections::HashMap;
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
@@ -52,10 +53,8 @@ struct Params {
 }
 
 struct TopNgram {
-    scope: Scope,
+    words: WordScope,
     n: usize,
-    min_words: usize,
-    tokenizer: Tokenizer,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
@@ -63,13 +62,8 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     if p.n < 1 {
         return Err(("n".into(), "n must be at least 1".into()));
     }
-    p.tokenizer.check().map_err(|e| ("tokenizer".to_string(), e))?;
-    Ok(Box::new(TopNgram {
-        scope: ctx.scope.unwrap_or(Scope::Response),
-        n: p.n,
-        min_words: p.min_words,
-        tokenizer: p.tokenizer,
-    }))
+    let words = WordScope::new(ctx, p.tokenizer, p.min_words)?;
+    Ok(Box::new(TopNgram { words, n: p.n }))
 }
 
 /// A hash of the words of an n-gram (words never hold whitespace, so the
@@ -116,9 +110,9 @@ impl Filter for TopNgram {
     }
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
-        let words = cx.words(self.scope, self.tokenizer);
+        let words = self.words.words(cx)?;
         let ws: Vec<&str> = words.iter().collect();
-        if ws.len() < self.n || ws.len() < self.min_words {
+        if ws.len() < self.n {
             return None;
         }
         let lens: Vec<usize> = ws.iter().map(|w| w.chars().count()).collect();
