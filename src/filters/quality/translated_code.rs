@@ -14,7 +14,13 @@
 //!   import turned around (`随机导入` for `import random`), or a keyword glued
 //!   to a translated name before a comparison (`如果玩家 1 == 玩家 2：`).
 //!
-//! One such line can be a Chinese rewrite of an expression (`如果 x 大于 0：`), so
+//! Code that cannot run as written counts as two lines: SQL whose clauses
+//! hold full-width punctuation (`SELECT * FROM customers ORDER BY 名字，姓氏`),
+//! a definition glued to its translated name (`定义平方（x）：`), a translated
+//! method chain (`。分裂（" "）`), and a translated line right under a line of
+//! real code that opens a block (`def mean(a, b):` then `    返回 (a + b) / 2`).
+//!
+//! One other line can be a Chinese rewrite of an expression (`如果 x 大于 0：`), so
 //! the shipped rule drops from two lines on. Records whose first user turn asks
 //! for pseudocode or a translation (`unless_prompt`) are not measured.
 //!
@@ -29,11 +35,14 @@
 //! measures 3.
 //!
 //! ## Measured
-//! Judged development set: 25 of 25 drops right (22 of 22 before the
-//! keyword-argument, turned-around import and glued-comparison signs, which
-//! add 8 drops over ../shared/corpora, all translated code on reading); blind
-//! spot check of a full run: 19 of 20 (the miss, maths prose opening with 当,
-//! led to dropping that keyword).
+//! Judged development set: 32 of 32 drops right (25 of 25 before the
+//! cannot-run and under-a-header signs, which add 36 drops over
+//! ../shared/corpora, every one translated code on reading; a sign for list
+//! literals with full-width commas was tried and left out: 2 of its 3 new
+//! drops were word lists given as data); 22 of 22 before the keyword-argument,
+//! turned-around import and glued-comparison signs. Blind spot check of a
+//! full run: 19 of 20 (the miss, maths prose opening with 当, led to dropping
+//! that keyword).
 //!
 //! ## Parameters
 //! - `keywords`: translated keywords that open a line of code.
@@ -71,6 +80,7 @@ struct TranslatedCode {
     unless_prompt: Option<AhoCorasick>,
     tag: Regex,
     glued: Regex,
+    broken: Regex,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
@@ -88,6 +98,14 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         glued: re(
             r"\b(?:print|len|range|input|str|int|float|append|printf|main|sum|sorted|open|format|split|join|console\.log|[a-z]+_[a-z_]+)（|\bdef\s+[A-Za-z_]\w*（|\b(?:def|return)\s+\p{Han}",
         )?,
+        broken: re(concat!(
+            // SQL whose clauses hold full-width punctuation (`ORDER BY 名字，姓氏`, `FROM 书籍；`).
+            r"(?i)^(?:\d+[.)]\s*)?(?:select\b.*\bfrom|insert\s+into|update\b.*\bset|delete\s+from|create\s+table)\b[^。]*[，；（）][^。]*$",
+            // A definition glued to its translated name (`定义平方（x）：`).
+            r"|^(?:定义|函数|类)\p{Han}{1,12}[（(][^）)\n]*[）)]\s*[：:]$",
+            // A method chain whose dots and names were translated (`。分裂（" "）`).
+            r"|^。\p{Han}{1,6}[（(]",
+        ))?,
     }))
 }
 
@@ -123,6 +141,25 @@ fn turned_import(l: &str) -> bool {
 }
 
 impl TranslatedCode {
+    /// How much a line counts: 2 for code that cannot run as written (SQL
+    /// with full-width punctuation, a definition glued to its
+    /// translated name, a translated method chain) or for a translated line
+    /// right under a line of real code that opens a block (`def f(x):` then
+    /// `    返回 x`); 1 for another translated line; 0 otherwise.
+    fn weight(&self, line: &str, after_block_header: bool) -> usize {
+        if line.is_ascii() {
+            return 0;
+        }
+        if self.broken.is_match(line.trim()) {
+            return 2;
+        }
+        match (self.line_is_translated(line), after_block_header) {
+            (false, _) => 0,
+            (true, true) => 2,
+            (true, false) => 1,
+        }
+    }
+
     fn line_is_translated(&self, line: &str) -> bool {
         // Every sign needs a Han character or a full-width bracket or colon.
         if line.is_ascii() {
@@ -170,9 +207,20 @@ impl Filter for TranslatedCode {
         }
         let mut n = 0usize;
         let mut first = None;
-        for line in text.lines().filter(|l| self.line_is_translated(l)) {
-            n += 1;
-            first.get_or_insert_with(|| line.trim().chars().take(60).collect::<String>());
+        // The last non-empty line: real code that opens a block (`def f(x):`,
+        // `for (…) {`).
+        let mut header = false;
+        for line in text.lines() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let indented = line.starts_with([' ', '\t']);
+            let w = self.weight(line, header && indented);
+            header = line.is_ascii() && line.trim_end().ends_with([':', '{']) && line.trim_start() != "{";
+            if w > 0 {
+                n += w;
+                first.get_or_insert_with(|| line.trim().chars().take(60).collect::<String>());
+            }
         }
         Some(Measure {
             value: n as f64,
@@ -221,6 +269,34 @@ unless_prompt = ["伪代码"]"#;
         assert_eq!(value(f.as_ref(), &html), Some(2.0));
         let glued = record(r#"{"instruction": "打印数组。", "input": "", "output": "arr = [1, 2]\nprint（arr）"}"#);
         assert_eq!(value(f.as_ref(), &glued), Some(1.0));
+    }
+
+    /// alpaca_chinese_carbonz0 zh-data-part-00.jsonl:2485, zh-data-part-01.jsonl:2846,
+    /// :3601 and :9646: one line of each is enough to drop.
+    #[test]
+    fn code_that_cannot_run_counts_twice() {
+        let f = build(&KIND, PARAMS, None);
+        let sql = record(
+            r#"{"instruction": "构造一个 SQL 查询以按客户的名字和姓氏对客户进行排序。", "input": "", "output": "SELECT * FROM customers ORDER BY 名字，姓氏"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &sql), Some(2.0));
+        let glued = record(
+            r#"{"instruction": "将以下函数转换为 lambda 表达式。", "input": "定义平方（x）：\n    返回 x**2", "output": "平方 = lambda x: x**2"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &glued), Some(3.0));
+        let under = record(
+            r#"{"instruction": "创建一个函数来计算四个数字的平均值。", "input": "", "output": "def mean(num1, num2, num3, num4):\n    返回 (num1 + num2 + num3 + num4) / 4"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &under), Some(2.0));
+        let chain = record(
+            r#"{"instruction": "编写一段代码来反转单词的顺序。", "input": "", "output": "const reverseString = str =>\n  海峡\n    。分裂（\" \"）"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &chain), Some(2.0));
+        // SQL explained in Chinese prose, a list of words given as data.
+        let prose = record(
+            r#"{"instruction": "解释 SQL。", "input": "", "output": "SELECT 语句从表中选取数据（例如 FROM 子句），结果存在结果集中。\n['鸟'，'苍蝇'，'A']"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &prose), Some(0.0));
     }
 
     #[test]
