@@ -97,6 +97,9 @@ pub(crate) fn id_value(v: &Value) -> Option<String> {
 }
 
 impl Adapters {
+    /// Whether an `input` only says there is none: compared lower-cased,
+    /// without spaces, quotes, brackets, `&lt;`/`&gt;` or final punctuation
+    /// (`<noinput>`, `` `<noinput>` ``, `“&lt;无输入&gt;”`, `没有输入。`).
     fn is_placeholder(&self, input: &str) -> bool {
         if input.len() > 40 {
             return false;
@@ -106,10 +109,11 @@ impl Adapters {
             .replace("&lt;", "")
             .replace("&gt;", "")
             .chars()
-            .filter(|c| !matches!(c, '<' | '>') && !c.is_whitespace())
+            .filter(|c| !c.is_whitespace() && !"<>\"'`“”‘’()（）[]【】「」".contains(*c))
             .flat_map(char::to_lowercase)
             .collect();
-        self.input_placeholders.contains(&norm)
+        let norm = norm.trim_end_matches(['.', '。', '!', '！']);
+        self.input_placeholders.iter().any(|p| p == norm)
     }
 
     fn user_id(&self, obj: &Map<String, Value>) -> Option<String> {

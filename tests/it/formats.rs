@@ -250,3 +250,23 @@ fn a_bad_template_is_a_rules_error_naming_the_key() {
         "{err}"
     );
 }
+
+/// An `input` that only says there is none is no input, however it is
+/// written (alpaca_chinese_carbonz0, llamafactory_alpaca_en_demo); a short
+/// real input stays.
+#[test]
+fn no_input_markers_are_no_input() {
+    let rules = curate::ruleset::Rules::load(None).expect("rules");
+    let input_of = |input: &str| {
+        let v = serde_json::json!({"instruction": "写一封道歉信给你的朋友。", "input": input, "output": "亲爱的朋友，对不起。"});
+        let origin = curate::record::Origin { file: 0, line: 1 };
+        let rec = curate::record::map_record(&rules.adapters, &v, origin, "t.jsonl").expect("maps");
+        rec.input().to_string()
+    };
+    for marker in ["无输入", "&lt;无输入&gt;", "&lt;无输入&gt;。", "“&lt;无输入&gt;”", "没有输入。", "无需输入。", "`<noinput>`", "No input.", "<No Input>", "不适用", "N/A"] {
+        assert_eq!(input_of(marker), "", "{marker}");
+    }
+    for real in ["5", "无家可归", "他没有去参加聚会。", "None of the above applies here."] {
+        assert_eq!(input_of(real), real);
+    }
+}
