@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Opens a `curate run` output folder with pyarrow, DuckDB and polars and checks
-that every table has its columns with their natural types.
+that every table has its columns with their natural types; with Hugging Face
+`datasets` installed, loads kept and rejected as two splits of one dataset.
 
 usage: python3 scripts/ci/check_parquet_readers.py OUT
 """
+import glob
 import sys
 
 import duckdb
@@ -54,4 +56,20 @@ if counts["rejected"]:
     rules = duckdb.sql(
         f"select rule, count(*) from read_parquet('{out}/rejected/*.parquet') group by rule order by rule").fetchall()
     print("rejected by rule:", rules)
+# kept and rejected share one schema: one DuckDB union, and two splits of one
+# Hugging Face dataset.
+kept_schema = pq.read_schema(sorted(glob.glob(f"{out}/kept/*.parquet"))[0])
+assert kept_schema == pq.read_schema(sorted(glob.glob(f"{out}/rejected/*.parquet"))[0]), "kept and rejected schemas differ"
+both = duckdb.sql(f"select count(*) from read_parquet(['{out}/kept/*.parquet', '{out}/rejected/*.parquet'])").fetchall()[0][0]
+assert both == counts["kept"] + counts["rejected"], both
+try:
+    import datasets
+except ImportError:
+    datasets = None
+if datasets is not None:
+    ds = datasets.load_dataset("parquet", data_files={"kept": f"{out}/kept/*.parquet",
+                                                      "rejected": f"{out}/rejected/*.parquet"})
+    assert ds["kept"].num_rows == counts["kept"] and ds["rejected"].num_rows == counts["rejected"], ds
+    assert ds["kept"].features == ds["rejected"].features
+    print("datasets loads kept and rejected as two splits:", {k: v.num_rows for k, v in ds.items()})
 print("pyarrow, duckdb and polars read", counts)

@@ -103,9 +103,14 @@ pub fn route(
             };
             cols.push(&rejection);
         }
+        // The record columns as staged, no stripped lines, the decision.
         let cols: Vec<ArrayRef> = gone.columns()[..RECORD_COLUMNS]
             .iter()
             .cloned()
+            .chain(std::iter::once(arrow::array::new_null_array(
+                gone.schema().field(RECORD_COLUMNS).data_type(),
+                gone.num_rows(),
+            )))
             .chain(cols.finish())
             .collect();
         let out = RecordBatch::try_new(rejected_schema(), cols).map_err(|e| pq(&e))?;

@@ -1,14 +1,16 @@
 //! The Arrow schemas of the output tables, and builders that turn records
 //! into record batches. One place defines every column.
 //!
-//! - `kept`: `id`, `key` (`file:line`, unique: [`crate::record::Record::key`]),
-//!   `source_file`, `source_line`, `format`, `messages`
-//!   (list of struct `role`, `content`), `task`, `tags` (list of string), `pii`
-//!   (list of struct `turn`, `start`, `end`, `type`), `raw`, `stripped_lines`
-//!   (list of string, null unless boilerplate lines were stripped from the
-//!   record's messages: [`crate::dedup::boilerplate`]).
-//! - `rejected`: the record columns (the kept ones but `stripped_lines`) plus `stage`, `rule`, `value`, `threshold`,
-//!   `reason`, `failed_rules` (list of string), `duplicate_of`, `similarity`.
+//! - `kept` and `rejected` share one schema, so that they load as two splits
+//!   of one dataset: `id`, `key` (`file:line`, unique:
+//!   [`crate::record::Record::key`]), `source_file`, `source_line`, `format`,
+//!   `messages` (list of struct `role`, `content`), `task`, `tags` (list of
+//!   string), `pii` (list of struct `turn`, `start`, `end`, `type`), `raw`,
+//!   `stripped_lines` (list of string, null unless boilerplate lines were
+//!   stripped from a kept record's messages: [`crate::dedup::boilerplate`]),
+//!   then the decision columns, null in `kept`: `stage`, `rule`, `value`,
+//!   `threshold`, `reason`, `failed_rules` (list of string), `duplicate_of`,
+//!   `similarity`.
 //! - `malformed`: `key`, `source_file`, `source_line`, `error`, `raw`.
 
 use std::sync::{Arc, OnceLock};
@@ -58,15 +60,32 @@ fn record_fields() -> Vec<Field> {
 /// The number of record columns, which `kept` and `rejected` begin with.
 pub const RECORD_COLUMNS: usize = 10;
 
-/// Schema of `kept/` (also that of the records staged for dedup).
-pub fn kept_schema() -> SchemaRef {
+/// The one schema of `kept/` and `rejected/` (and of the records staged for
+/// dedup): the record columns, `stripped_lines`, and the decision columns,
+/// which are null in `kept`.
+pub fn output_schema() -> SchemaRef {
     static S: OnceLock<SchemaRef> = OnceLock::new();
     S.get_or_init(|| {
         let mut f = record_fields();
         f.push(Field::new(STRIPPED_LINES, list_of(DataType::Utf8), true));
+        f.extend([
+            Field::new("stage", DataType::Utf8, true),
+            Field::new("rule", DataType::Utf8, true),
+            Field::new("value", DataType::Float64, true),
+            Field::new("threshold", DataType::Float64, true),
+            Field::new("reason", DataType::Utf8, true),
+            Field::new("failed_rules", list_of(DataType::Utf8), true),
+            Field::new("duplicate_of", DataType::Utf8, true),
+            Field::new("similarity", DataType::Float64, true),
+        ]);
         Arc::new(Schema::new(f))
     })
     .clone()
+}
+
+/// Schema of `kept/` (also that of the records staged for dedup).
+pub fn kept_schema() -> SchemaRef {
+    output_schema()
 }
 
 /// The kept column listing the boilerplate lines stripped from a record.
@@ -145,22 +164,7 @@ pub(crate) fn strings_builder() -> ListBuilder<StringBuilder> {
 
 /// Schema of `rejected/`.
 pub fn rejected_schema() -> SchemaRef {
-    static S: OnceLock<SchemaRef> = OnceLock::new();
-    S.get_or_init(|| {
-        let mut f = record_fields();
-        f.extend([
-            Field::new("stage", DataType::Utf8, false),
-            Field::new("rule", DataType::Utf8, false),
-            Field::new("value", DataType::Float64, true),
-            Field::new("threshold", DataType::Float64, true),
-            Field::new("reason", DataType::Utf8, false),
-            Field::new("failed_rules", list_of(DataType::Utf8), false),
-            Field::new("duplicate_of", DataType::Utf8, true),
-            Field::new("similarity", DataType::Float64, true),
-        ]);
-        Arc::new(Schema::new(f))
-    })
-    .clone()
+    output_schema()
 }
 
 /// Schema of `malformed/`.
@@ -193,7 +197,9 @@ pub struct RecordRows {
     pii: ListBuilder<StructBuilder>,
     raw: StringBuilder,
     stripped: ListBuilder<StringBuilder>,
-    rejection: Option<RejectionCols>,
+    rejection: RejectionCols,
+    /// Whether the rows are rejected ones (a rejection each) or kept ones.
+    rejected: bool,
     rows: usize,
     bytes: usize,
 }
@@ -242,6 +248,18 @@ impl RejectionCols {
         self.similarity.append_option(r.similarity);
     }
 
+    /// Appends a row of nulls (a kept record).
+    pub fn push_null(&mut self) {
+        self.stage.append_null();
+        self.rule.append_null();
+        self.value.append_null();
+        self.threshold.append_null();
+        self.reason.append_null();
+        self.failed.append_null();
+        self.duplicate_of.append_null();
+        self.similarity.append_null();
+    }
+
     /// The columns of the rows pushed, in schema order.
     pub fn finish(&mut self) -> [ArrayRef; 8] {
         [
@@ -278,7 +296,8 @@ impl RecordRows {
             pii,
             stripped: strings_builder(),
             raw: StringBuilder::new(),
-            rejection: rejected.then(RejectionCols::default),
+            rejection: RejectionCols::default(),
+            rejected,
             rows: 0,
             bytes: 0,
         }
@@ -342,19 +361,18 @@ impl RecordRows {
         }
         self.pii.append(true);
         self.raw.append_value(&rec.raw);
-        if self.rejection.is_none() {
-            match stripped {
-                Some(lines) => {
-                    for l in lines {
-                        self.stripped.values().append_value(l);
-                    }
-                    self.stripped.append(true);
+        match stripped.filter(|_| !self.rejected) {
+            Some(lines) => {
+                for l in lines {
+                    self.stripped.values().append_value(l);
                 }
-                None => self.stripped.append(false),
+                self.stripped.append(true);
             }
+            None => self.stripped.append(false),
         }
-        if let (Some(c), Some(r)) = (self.rejection.as_mut(), rejection) {
-            c.push(r);
+        match rejection.filter(|_| self.rejected) {
+            Some(r) => self.rejection.push(r),
+            None => self.rejection.push_null(),
         }
     }
 
@@ -373,18 +391,13 @@ impl RecordRows {
             Arc::new(self.pii.finish()),
             Arc::new(self.raw.finish()),
         ];
-        let schema = if let Some(c) = self.rejection.as_mut() {
-            cols.extend(c.finish());
-            rejected_schema()
-        } else {
-            cols.push(Arc::new(self.stripped.finish()));
-            kept_schema()
-        };
+        cols.push(Arc::new(self.stripped.finish()));
+        cols.extend(self.rejection.finish());
         self.rows = 0;
         self.bytes = 0;
         self.messages = messages_builder_with(sizes);
         self.raw = StringBuilder::with_capacity(sizes.rows, sizes.raw_bytes);
-        batch(schema, cols)
+        batch(output_schema(), cols)
     }
 }
 

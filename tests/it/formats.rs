@@ -263,7 +263,19 @@ fn no_input_markers_are_no_input() {
         let rec = curate::record::map_record(&rules.adapters, &v, origin, "t.jsonl").expect("maps");
         rec.input().to_string()
     };
-    for marker in ["无输入", "&lt;无输入&gt;", "&lt;无输入&gt;。", "“&lt;无输入&gt;”", "没有输入。", "无需输入。", "`<noinput>`", "No input.", "<No Input>", "不适用", "N/A"] {
+    for marker in [
+        "无输入",
+        "&lt;无输入&gt;",
+        "&lt;无输入&gt;。",
+        "“&lt;无输入&gt;”",
+        "没有输入。",
+        "无需输入。",
+        "`<noinput>`",
+        "No input.",
+        "<No Input>",
+        "不适用",
+        "N/A",
+    ] {
         assert_eq!(input_of(marker), "", "{marker}");
     }
     for real in ["5", "无家可归", "他没有去参加聚会。", "None of the above applies here."] {

@@ -170,3 +170,26 @@ fn a_folder_of_an_unfinished_run_is_called_incomplete() {
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("incomplete run") && err.contains("--overwrite"), "{err}");
 }
+
+/// `kept` and `rejected` share one schema (the decision columns null in
+/// `kept`, `stripped_lines` null in `rejected`), so that they load as two
+/// splits of one dataset.
+#[test]
+fn kept_and_rejected_share_one_schema() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    curate_ok(&["run", &fixture("sample"), "--out", out.to_str().expect("utf-8"), "-q"]);
+    let kept = read_dir_batches(&out.join("kept"));
+    let rejected = read_dir_batches(&out.join("rejected"));
+    assert_eq!(kept[0].schema(), rejected[0].schema());
+    let nulls = |b: &arrow::array::RecordBatch, col: &str| b.column_by_name(col).expect(col).null_count();
+    for b in &kept {
+        for col in ["stage", "rule", "reason", "failed_rules"] {
+            assert_eq!(nulls(b, col), b.num_rows(), "kept.{col}");
+        }
+    }
+    for b in &rejected {
+        assert_eq!(nulls(b, "rule"), 0);
+        assert_eq!(nulls(b, "stripped_lines"), b.num_rows());
+    }
+}
