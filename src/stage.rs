@@ -314,6 +314,13 @@ pub struct StageOutcome {
     pub counts: Vec<(String, u64)>,
 }
 
+/// The metrics column of a rule: its id with `/` as `__` and `-` as `_`, so
+/// that SQL, polars and pandas users name it without quotes
+/// (`quality/top-2-gram` is `quality__top_2_gram`).
+pub fn metric_column(rule_id: &str) -> String {
+    rule_id.replace('/', "__").replace('-', "_")
+}
+
 /// A rule as the rest of the program sees it: its id and thresholds. Enough to
 /// re-decide from stored measurements (`curate tune`).
 #[derive(Debug, Clone, PartialEq)]

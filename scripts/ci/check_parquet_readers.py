@@ -62,6 +62,9 @@ kept_schema = pq.read_schema(sorted(glob.glob(f"{out}/kept/*.parquet"))[0])
 assert kept_schema == pq.read_schema(sorted(glob.glob(f"{out}/rejected/*.parquet"))[0]), "kept and rejected schemas differ"
 both = duckdb.sql(f"select count(*) from read_parquet(['{out}/kept/*.parquet', '{out}/rejected/*.parquet'])").fetchall()[0][0]
 assert both == counts["kept"] + counts["rejected"], both
+# Metrics columns are SQL identifiers: no quotes needed.
+duckdb.sql(f"select avg(quality__empty_response) from read_parquet('{out}/metrics/*.parquet')").fetchall()
+pl.read_parquet(f"{out}/metrics/*.parquet").select(pl.col("quality__empty_response").mean())
 try:
     import datasets
 except ImportError:

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use arrow::array::Array;
 
-use crate::audit::run_dir::{f64_col, str_at, str_col, u64_col, RunDir};
+use crate::audit::run_dir::{str_at, str_col, u64_col, RunDir};
 use crate::error::{Error, Result};
 use crate::stage::{num, RuleInfo};
 use crate::text::Lang;
@@ -210,7 +210,8 @@ pub fn load_metrics(run: &RunDir, decider: &Decider) -> Result<Metrics> {
             .rules
             .iter()
             .map(|(_, r, _)| {
-                f64_col(b, &r.id).ok_or_else(|| Error::Usage(format!("metrics hold no column for rule `{}`", r.id)))
+                crate::output::metrics::rule_values(b, &r.id)
+                    .ok_or_else(|| Error::Usage(format!("metrics hold no column for rule `{}`", r.id)))
             })
             .collect::<Result<_>>()?;
         for i in 0..b.num_rows() {

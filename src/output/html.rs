@@ -13,7 +13,7 @@ use std::path::Path;
 use arrow::array::{Array, ListArray, StringArray};
 
 use crate::error::Result;
-use crate::output::read_back::{f64_col, for_each_batch, str_col};
+use crate::output::read_back::{for_each_batch, str_col};
 use crate::output::Report;
 use crate::stage::num;
 
@@ -219,9 +219,14 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
     let stride = rows.div_ceil(HISTOGRAM_SAMPLE).max(1);
     let mut samples: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut row = 0u64;
-    for_each_batch(&out.join("metrics"), Some(&rule_ids), |b| {
+    let columns: Vec<String> = rule_ids
+        .iter()
+        .map(|id| crate::output::metrics::metric_column(id))
+        .collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    for_each_batch(&out.join("metrics"), Some(&columns), |b| {
         for id in &rule_ids {
-            if let Some(c) = f64_col(b, id) {
+            if let Some(c) = crate::output::metrics::rule_values(b, id) {
                 let v = samples.entry(id).or_default();
                 v.extend(
                     (0..c.len())

@@ -3,8 +3,10 @@
 //! text (`curate tune`, `curate apply`).
 //!
 //! Columns: `id`, `key`, `source_file`, `source_line`, `lang`, then one `Float64`
-//! column per rule, named by the rule id (`quality/empty-response`), null
-//! where the rule did not apply.
+//! column per rule, null where the rule did not apply, named by the rule id
+//! written as an SQL identifier ([`metric_column`]: `quality/top-2-gram` is
+//! `quality__top_2_gram`), with the rule id itself in the field's metadata
+//! (`rule`).
 
 use std::sync::Arc;
 
@@ -15,6 +17,15 @@ use crate::error::{Error, Result};
 use crate::output::ShardWriter;
 use crate::record::Record;
 use crate::text::Lang;
+
+pub use crate::stage::metric_column;
+
+/// The metrics column of `rule_id` in `b`: by its column name, or, in the
+/// metrics of runs written before columns were renamed, by the rule id.
+pub fn rule_values<'a>(b: &'a RecordBatch, rule_id: &str) -> Option<&'a arrow::array::Float64Array> {
+    crate::output::read_back::f64_col(b, &metric_column(rule_id))
+        .or_else(|| crate::output::read_back::f64_col(b, rule_id))
+}
 
 /// The fixed columns before the per-rule ones.
 pub const FIXED_COLUMNS: [&str; 5] = ["id", "key", "source_file", "source_line", "lang"];
@@ -41,7 +52,10 @@ impl MetricsRows {
             Field::new("source_line", DataType::UInt64, false),
             Field::new("lang", DataType::Utf8, false),
         ];
-        fields.extend(rule_ids.iter().map(|id| Field::new(id, DataType::Float64, true)));
+        fields.extend(rule_ids.iter().map(|id| {
+            let meta = std::collections::HashMap::from([("rule".to_string(), id.clone())]);
+            Field::new(metric_column(id), DataType::Float64, true).with_metadata(meta)
+        }));
         MetricsRows {
             schema: Arc::new(Schema::new(fields)),
             id: StringBuilder::new(),

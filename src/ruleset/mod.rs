@@ -90,6 +90,21 @@ impl Rules {
                 Err(mut e) => errors.append(&mut e),
             }
         }
+        // Every rule has a metrics column of its own.
+        let mut columns: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+        for id in record_stages.iter().flat_map(|s| s.rules()).map(|r| r.id) {
+            if let Some(other) = columns.insert(crate::stage::metric_column(&id), id.clone()) {
+                errors.push(RulesError {
+                    file: id.split('/').next().unwrap_or("").to_string() + "/",
+                    line: None,
+                    key: None,
+                    message: format!(
+                        "rules `{other}` and `{id}` would share the metrics column `{}`: rename one",
+                        crate::stage::metric_column(&id)
+                    ),
+                });
+            }
+        }
         let dedup = match crate::dedup::DedupConfig::from_files(&files) {
             Ok(d) => d,
             Err(mut e) => {

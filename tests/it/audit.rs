@@ -40,12 +40,17 @@ fn metrics_hold_one_row_per_read_record_with_every_rule() {
         .flat_map(|s| s["rules"].as_array().into_iter().flatten())
         .collect();
     assert!(rules.iter().any(|x| x["id"] == "quality/empty-response"), "{rules:?}");
+    // One column per rule, named as an SQL identifier, the rule id in its metadata.
+    let schema = b.schema();
     for rule in rules {
-        assert!(
-            b.column_by_name(rule["id"].as_str().expect("id")).is_some(),
-            "column for {rule}"
-        );
+        let id = rule["id"].as_str().expect("id");
+        let column = id.replace('/', "__").replace('-', "_");
+        let (_, field) = schema
+            .column_with_name(&column)
+            .unwrap_or_else(|| panic!("column for {rule}"));
+        assert_eq!(field.metadata().get("rule").map(String::as_str), Some(id));
     }
+    assert!(schema.column_with_name("quality__empty_response").is_some());
     assert!(out.join("rules/quality/basic.toml").exists(), "rules snapshot");
 }
 

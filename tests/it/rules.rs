@@ -114,6 +114,26 @@ fn bad_regex_in_a_declared_format_names_the_key() {
     );
 }
 
+/// Metrics columns are rule ids as SQL identifiers; two ids that read the
+/// same there are refused.
+#[test]
+fn two_rules_may_not_share_a_metrics_column() {
+    let (code, err) = check_with(|d| {
+        append(
+            d,
+            "quality/basic.toml",
+            "\n[long-answer]\nkind = \"char-length\"\nmax = 9000\n\n[long_answer]\nkind = \"char-length\"\nmax = 8000\n",
+        )
+    });
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains(
+            "`quality/long-answer` and `quality/long_answer` would share the metrics column `quality__long_answer`"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn bad_rules_stop_a_run_with_exit_code_2() {
     let tmp = tempfile::tempdir().expect("temp dir");
