@@ -214,18 +214,18 @@ impl RunSettings {
         crate::pipeline::RunOptions {
             inputs,
             out,
-            stages: self.stages.clone(),
-            threads: self.threads,
             overwrite: self.overwrite,
-            max_malformed: self.max_malformed,
-            read: crate::read::ReadOptions {
-                max_record_bytes: self.max_record_bytes,
-            },
-            shard_bytes: self.shard_bytes,
-            compression: self.compression,
-            batch_records: self.batch_records,
             references: self.references.clone(),
             decontaminate: self.decontaminate.clone(),
+            settings: crate::pipeline::RunSettings {
+                stages: self.stages.clone(),
+                threads: self.threads,
+                max_malformed: self.max_malformed,
+                max_record_bytes: self.max_record_bytes,
+                shard_bytes: self.shard_bytes,
+                compression: self.compression,
+                batch_records: self.batch_records,
+            },
             ..crate::pipeline::RunOptions::default()
         }
     }

@@ -41,8 +41,8 @@ fn plan_run(args: &SlurmArgs, out: &Path) -> Result<Plan> {
     let mut opts = args.settings.options(args.inputs.clone(), out.to_path_buf());
     opts.progress = false;
     // A task's threads: those Slurm gives it, unless told otherwise.
-    if let (0, Some(cpus)) = (opts.threads, args.sbatch.cpus_per_task) {
-        opts.threads = cpus;
+    if let (0, Some(cpus)) = (opts.settings.threads, args.sbatch.cpus_per_task) {
+        opts.settings.threads = cpus;
     }
     let world = args
         .world

@@ -96,21 +96,10 @@ pub struct Plan {
     pub inputs: Vec<PlannedFile>,
     /// Benchmark files to decontaminate against (besides those in the rules).
     pub decontaminate: Vec<String>,
-    /// Stages to run (all with rules when absent).
-    pub stages: Option<Vec<String>>,
-    /// Fail when more records than this are malformed.
-    pub max_malformed: Option<u64>,
-    /// Reader limit on one record.
-    pub max_record_bytes: usize,
-    /// Shard rotation size.
-    pub shard_bytes: u64,
-    /// Compression of the output shards.
-    #[serde(default)]
-    pub compression: crate::output::shard::Codec,
-    /// Records per processing batch.
-    pub batch_records: usize,
-    /// Threads per task (0: one per core of the node).
-    pub threads: usize,
+    /// The run's settings (stages, threads, limits, shards), at the top
+    /// level of `plan.json`.
+    #[serde(flatten)]
+    pub settings: crate::pipeline::RunSettings,
     /// The steps with their number of tasks.
     pub steps: Vec<StepPlan>,
     /// The units of the `process` partition, in input order (empty: one per
@@ -180,21 +169,10 @@ impl Plan {
     /// The options of a run that follows this plan.
     pub fn run_options(&self, out: &Path) -> RunOptions {
         RunOptions {
-            inputs: Vec::new(),
             out: out.to_path_buf(),
-            stages: self.stages.clone(),
-            threads: self.threads,
-            overwrite: false,
-            max_malformed: self.max_malformed,
-            read: crate::read::ReadOptions {
-                max_record_bytes: self.max_record_bytes,
-            },
-            shard_bytes: self.shard_bytes,
-            compression: self.compression,
-            batch_records: self.batch_records,
             progress: false,
-            references: Vec::new(),
             decontaminate: self.decontaminate.clone(),
+            settings: self.settings.clone(),
             ..RunOptions::default()
         }
     }
@@ -242,13 +220,7 @@ pub fn make_plan_split(
             .iter()
             .map(|p| std::path::absolute(p).map_or_else(|_| p.clone(), |a| a.to_string_lossy().into_owned()))
             .collect(),
-        stages: opts.stages.clone(),
-        max_malformed: opts.max_malformed,
-        max_record_bytes: opts.read.max_record_bytes,
-        shard_bytes: opts.shard_bytes,
-        compression: opts.compression,
-        batch_records: opts.batch_records,
-        threads: opts.threads,
+        settings: opts.settings.clone(),
         steps: StepPlan::all(world),
         pieces: Vec::new(),
     };

@@ -258,13 +258,13 @@ pub(crate) fn test_plan(world: usize) -> Plan {
         references: Vec::new(),
         inputs: Vec::new(),
         decontaminate: Vec::new(),
-        stages: None,
-        max_malformed: None,
-        max_record_bytes: 1 << 20,
-        shard_bytes: 1 << 20,
-        compression: Default::default(),
-        batch_records: 16,
-        threads: 1,
+        settings: crate::pipeline::RunSettings {
+            max_record_bytes: 1 << 20,
+            shard_bytes: 1 << 20,
+            batch_records: 16,
+            threads: 1,
+            ..Default::default()
+        },
         steps: super::StepPlan::all(world),
         pieces: Vec::new(),
     }

@@ -225,8 +225,8 @@ fn tasks(parts: &[(PathBuf, Partial)]) -> Result<Tasks> {
 /// Threads of a task: the plan's, else the CPUs Slurm gave the task, else
 /// every core.
 fn task_threads(plan: &Plan) -> usize {
-    if plan.threads > 0 {
-        return plan.threads;
+    if plan.settings.threads > 0 {
+        return plan.settings.threads;
     }
     std::env::var("SLURM_CPUS_PER_TASK")
         .ok()
@@ -424,7 +424,7 @@ fn write(out: &Path, plan: &Plan) -> Result<u64> {
     }
     let labels: Vec<String> = setup.files.iter().map(|f| f.label.clone()).collect();
     duplicate_ids(&parts, &mut report, &labels)?;
-    if let Some(max) = plan.max_malformed {
+    if let Some(max) = plan.settings.max_malformed {
         if report.totals.malformed > max {
             return Err(Error::Run(format!(
                 "{} malformed records, more than {max} (--max-malformed)",
@@ -527,7 +527,7 @@ fn write(out: &Path, plan: &Plan) -> Result<u64> {
         &setup,
         diversity,
         stage_nanos,
-        plan.stages.is_some(),
+        plan.settings.stages.is_some(),
         planned_at.map_or(0.0, |d| d.as_secs_f64()),
     )?;
     Ok(report.totals.input)

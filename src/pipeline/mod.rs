@@ -48,29 +48,60 @@ pub const SHARD_BYTES: u64 = 256 << 20;
 /// The default of `--batch-records`: records per processing batch.
 pub const BATCH_RECORDS: usize = 1024;
 
-/// Options of one run.
+/// What shapes a run's work and output: the same for a local run, in a
+/// distributed run's plan (`plan.json` holds these keys) and in each of its
+/// tasks. Its defaults are the command line's.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunSettings {
+    /// Stages to run (all with rules when `None`).
+    pub stages: Option<Vec<String>>,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Fail the run when more items than this are malformed.
+    pub max_malformed: Option<u64>,
+    /// Records larger than this are quarantined without being read whole.
+    pub max_record_bytes: usize,
+    /// Rotate shards at about this many bytes.
+    pub shard_bytes: u64,
+    /// Compression of the output shards.
+    #[serde(default)]
+    pub compression: crate::output::shard::Codec,
+    /// Records per processing batch.
+    pub batch_records: usize,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            stages: None,
+            threads: 0,
+            max_malformed: None,
+            max_record_bytes: crate::read::MAX_RECORD_BYTES,
+            shard_bytes: SHARD_BYTES,
+            compression: crate::output::shard::Codec::Zstd,
+            batch_records: BATCH_RECORDS,
+        }
+    }
+}
+
+impl RunSettings {
+    /// The reader's limits.
+    pub fn read(&self) -> ReadOptions {
+        ReadOptions {
+            max_record_bytes: self.max_record_bytes,
+        }
+    }
+}
+
+/// Options of one run: what it reads and writes, and its settings.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Files, folders and globs.
     pub inputs: Vec<String>,
     /// The output folder.
     pub out: PathBuf,
-    /// Stages to run (all with rules when `None`).
-    pub stages: Option<Vec<String>>,
-    /// Worker threads (0: one per core).
-    pub threads: usize,
     /// Replace an earlier run in `out`.
     pub overwrite: bool,
-    /// Fail the run when more items than this are malformed.
-    pub max_malformed: Option<u64>,
-    /// Reader limits.
-    pub read: ReadOptions,
-    /// Rotate shards at about this many bytes.
-    pub shard_bytes: u64,
-    /// Compression of the output shards.
-    pub compression: crate::output::shard::Codec,
-    /// Records per processing batch.
-    pub batch_records: usize,
     /// Show a progress bar (only on a terminal).
     pub progress: bool,
     /// Print warnings for the first malformed items.
@@ -79,6 +110,8 @@ pub struct RunOptions {
     pub references: Vec<String>,
     /// Benchmark files to decontaminate against (besides those in the rules).
     pub decontaminate: Vec<String>,
+    /// What shapes the work and the output.
+    pub settings: RunSettings,
 }
 
 impl Default for RunOptions {
@@ -86,18 +119,12 @@ impl Default for RunOptions {
         RunOptions {
             inputs: Vec::new(),
             out: PathBuf::from("out"),
-            stages: None,
-            threads: 0,
             overwrite: false,
-            max_malformed: None,
-            read: ReadOptions::default(),
-            shard_bytes: SHARD_BYTES,
-            compression: crate::output::shard::Codec::Zstd,
-            batch_records: BATCH_RECORDS,
             progress: true,
             warn_malformed: 5,
             references: Vec::new(),
             decontaminate: Vec::new(),
+            settings: RunSettings::default(),
         }
     }
 }
@@ -166,9 +193,10 @@ pub(crate) fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
 /// Checks the stages asked for against the rules and options; returns
 /// whether the dedup stage runs.
 pub(crate) fn check_stages(rules: &Rules, opts: &RunOptions) -> Result<bool> {
-    select_stages(rules, &opts.stages)?;
+    select_stages(rules, &opts.settings.stages)?;
     let dedup_on = rules.dedup.is_some()
         && opts
+            .settings
             .stages
             .as_ref()
             .is_none_or(|w| w.iter().any(|s| s == crate::registry::DEDUP_STAGE));
@@ -195,7 +223,7 @@ fn check_survivor_metric(rules: &Rules, cfg: &DedupConfig, opts: &RunOptions) ->
     let Some(metric) = cfg.survivor_metric.as_deref() else {
         return Ok(());
     };
-    let measured = select_stages(rules, &opts.stages)?
+    let measured = select_stages(rules, &opts.settings.stages)?
         .iter()
         .any(|s| s.rules().iter().any(|r| r.id == metric));
     if measured {
@@ -388,7 +416,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         &setup,
         diversity,
         stage_nanos,
-        opts.stages.is_some(),
+        opts.settings.stages.is_some(),
         started.elapsed().as_secs_f64(),
     )
 }

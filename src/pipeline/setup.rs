@@ -56,7 +56,7 @@ impl Setup {
     /// (`n_ref` reference files first, then the inputs).
     pub fn new(rules: Rules, opts: &RunOptions, files: Vec<InputFile>, n_ref: u32) -> Result<Setup> {
         let dedup_on = super::check_stages(&rules, opts)?;
-        let stage_refs = super::select_stages(&rules, &opts.stages)?;
+        let stage_refs = super::select_stages(&rules, &opts.settings.stages)?;
         let mut stage_names: Vec<String> = stage_refs.iter().map(|s| s.name().to_string()).collect();
         let stage_idx: Vec<usize> = stage_names
             .iter()
@@ -107,7 +107,7 @@ impl Setup {
                     .enumerate()
                     .find_map(|(s, ids)| ids.iter().position(|id| id == m).map(|r| (s, r)))
             });
-        let pool = Arc::new(thread_pool(opts.threads)?);
+        let pool = Arc::new(thread_pool(opts.settings.threads)?);
         let threads = pool.current_num_threads();
         let template = Report {
             curate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -180,9 +180,9 @@ pub(crate) fn writer(
     pool: &Arc<rayon::ThreadPool>,
 ) -> Result<ShardWriter> {
     let w = if scratch {
-        ShardWriter::scratch(dir, schema, opts.shard_bytes)
+        ShardWriter::scratch(dir, schema, opts.settings.shard_bytes)
     } else {
-        ShardWriter::output(dir, schema, opts.shard_bytes, opts.compression)
+        ShardWriter::output(dir, schema, opts.settings.shard_bytes, opts.settings.compression)
     };
     Ok(w?.encode_on(pool.clone()))
 }

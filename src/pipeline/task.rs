@@ -167,8 +167,8 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
     let (done_tx, done_rx) = sync_channel::<ProcessedBatch>(2);
     let reader = spawn_reader(
         to_read,
-        opts.read,
-        opts.batch_records.max(1),
+        opts.settings.read(),
+        opts.settings.batch_records.max(1),
         bytes_read.clone(),
         raw_tx,
     );
@@ -364,7 +364,7 @@ impl Sink<'_> {
         }
         let file_key = &self.setup.files[file as usize].key;
         self.w.malformed_rows.push(label, file_key, line, error, raw);
-        match self.opts.max_malformed {
+        match self.opts.settings.max_malformed {
             Some(max) if self.report.totals.malformed > max => Err(Error::Run(format!(
                 "more than {max} malformed records (--max-malformed); last one at {label}:{line}: {error}"
             ))),
