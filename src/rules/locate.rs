@@ -1,59 +1,31 @@
 //! Finds the line of a key in a TOML text, so errors found after parsing (an
-//! unknown key, a threshold out of range) still name the line.
+//! unknown key, a threshold out of range) still name the line. The TOML
+//! parser's spans say where each key is, whether it is written under a table
+//! header, as a dotted key (`lang.zh.min = 3`) or in an inline table.
 
-/// The 1-based line of `key` inside table `[table]` (or of the table header
-/// when `key` is `None` or not found). Dotted keys (`lang.zh.min`) are looked
-/// up as the table `[table.lang.zh]` and the key `min`.
+use toml::de::{DeTable, DeValue};
+
+/// The 1-based line of `key` inside table `table` (or of the deepest part of
+/// the path that exists, e.g. the table header, when `key` is `None` or not
+/// found). Dotted names (`format.bad`, `lang.zh.min`) are paths; an array
+/// index (`strip[0]`) names the array's key.
 pub fn locate(text: &str, table: &str, key: Option<&str>) -> Option<usize> {
-    let (table, key) = match key {
-        Some(k) => match k.rsplit_once('.') {
-            Some((sub, last)) => {
-                if let Some(found) = find(text, &format!("{table}.{sub}"), Some(last)) {
-                    return Some(found);
-                }
-                (table.to_string(), Some(k))
-            }
-            None => (table.to_string(), Some(k)),
-        },
-        None => (table.to_string(), None),
-    };
-    find(text, &table, key)
-}
-
-fn header_name(line: &str) -> Option<&str> {
-    let l = line.trim();
-    let inner = l
-        .strip_prefix("[[")
-        .and_then(|r| r.split("]]").next())
-        .or_else(|| l.strip_prefix('[').and_then(|r| r.split(']').next()))?;
-    Some(inner.trim().trim_matches('"'))
-}
-
-fn find(text: &str, table: &str, key: Option<&str>) -> Option<usize> {
-    let mut header = None;
-    for (i, line) in text.lines().enumerate() {
-        if let Some(name) = header_name(line) {
-            if header.is_some() {
-                if name.starts_with(&format!("{table}.")) {
-                    continue;
-                }
-                break;
-            }
-            if name == table {
-                header = Some(i + 1);
-            }
-            continue;
-        }
-        if let (Some(_), Some(k)) = (header, key) {
-            let t = line.trim_start();
-            if let Some(rest) = t.strip_prefix(k).or_else(|| t.strip_prefix(&format!("\"{k}\""))) {
-                if rest.trim_start().starts_with('=') {
-                    return Some(i + 1);
-                }
-            }
+    let doc = DeTable::parse(text).ok()?;
+    let path = table.split('.').chain(key.into_iter().flat_map(|k| k.split('.')));
+    let mut cur: &DeTable<'_> = doc.get_ref();
+    let mut at = None;
+    for seg in path {
+        let seg = seg.split('[').next().unwrap_or(seg);
+        let Some((k, v)) = cur.iter().find(|(k, _)| k.get_ref().as_ref() == seg) else {
+            break;
+        };
+        at = Some(k.span().start);
+        match v.get_ref() {
+            DeValue::Table(t) => cur = t,
+            _ => break,
         }
     }
-    header
+    at.map(|at| text[..at].matches('\n').count() + 1)
 }
 
 #[cfg(test)]
@@ -68,5 +40,10 @@ mod tests {
         assert_eq!(locate(text, "b", Some("min")), Some(8));
         assert_eq!(locate(text, "b", Some("nope")), Some(7));
         assert_eq!(locate(text, "c", None), None);
+        // Dotted keys and inline tables, which a line scan would miss.
+        let text = "[a]\nmin = 1\nlang.zh.max = 3\n[b]\nlang = { en = { min = 2 } }\n";
+        assert_eq!(locate(text, "a", Some("lang.zh.max")), Some(3));
+        assert_eq!(locate(text, "b", Some("lang.en.min")), Some(5));
+        assert_eq!(locate("[format.bad]\nstrip = ['(']\n", "format.bad", Some("strip[0]")), Some(2));
     }
 }
