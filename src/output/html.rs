@@ -1,5 +1,6 @@
 //! `report.html`: a self-contained page (inline SVG and CSS, no network, no
-//! external scripts) with the funnel per stage, drops per rule, histograms of
+//! external scripts) with the funnel per stage, drops per rule, example
+//! records of each rule's drops ([`crate::output::examples`]), histograms of
 //! every rule's measurements with its thresholds marked, task and tag
 //! distributions, duplicate cluster sizes, PII findings and per-file counts.
 //!
@@ -155,6 +156,45 @@ fn top(m: BTreeMap<String, u64>, n: usize) -> Vec<(String, u64)> {
     v
 }
 
+/// Records each rule dropped: nearest its threshold, and the most extreme.
+fn examples_section(out: &Path) -> Result<String> {
+    let by_rule = crate::output::examples::gather(out)?;
+    let mut h = String::from(
+        "<h2>Examples of drops</h2><p class=\"muted\">Per rule, the dropped records whose value lies nearest its threshold (a looser threshold keeps these first) and the most extreme one; the text is cut and shown as written.</p>",
+    );
+    if by_rule.is_empty() {
+        h.push_str("<p>nothing dropped</p>");
+        return Ok(h);
+    }
+    let row = |h: &mut String, tag: &str, e: &crate::output::examples::Example| {
+        let _ = write!(
+            h,
+            "<tr><td class=\"ex\">{}<br><span class=\"muted\">{}</span></td><td>{}</td><td class=\"ex\">{}</td><td class=\"ex\"><b>request</b> {}<br><b>answer</b> {}</td></tr>",
+            esc(&e.key),
+            tag,
+            e.value.map_or("-".to_string(), num),
+            esc(&e.reason),
+            esc(&e.request),
+            esc(&e.answer)
+        );
+    };
+    for (rule, ex) in &by_rule {
+        let _ = write!(
+            h,
+            "<h3>{}</h3><table><tr><th>record</th><th>value</th><th>reason</th><th>text</th></tr>",
+            esc(rule)
+        );
+        for e in &ex.nearest {
+            row(&mut h, "nearest the threshold", e);
+        }
+        if let Some(e) = &ex.extreme {
+            row(&mut h, "most extreme", e);
+        }
+        h.push_str("</table>");
+    }
+    Ok(h)
+}
+
 /// Builds the page for the run in `out`.
 pub fn render(out: &Path, report: &Report) -> Result<String> {
     let t = &report.totals;
@@ -165,7 +205,7 @@ pub fn render(out: &Path, report: &Report) -> Result<String> {
 body{{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}}
 h1{{font-size:22px}}h2{{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}}
 table{{border-collapse:collapse}}td,th{{padding:3px 10px;border-bottom:1px solid #eee;text-align:right}}
-td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#333}}.muted{{color:#777}}.warning{{color:#8a4b00;background:#fff4e0;padding:4px 8px}}
+td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#333}}.muted{{color:#777}}.warning{{color:#8a4b00;background:#fff4e0;padding:4px 8px}}td.ex{{text-align:left;vertical-align:top;max-width:420px;white-space:pre-wrap;word-break:break-word;font-size:12px}}
 </style></head><body>
 <h1>curate report</h1><p class="muted">curate {} · rules {} ({}) · {} threads · {:.1} s · {} input bytes</p>"#,
         esc(&report.curate_version),
@@ -208,6 +248,8 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
     } else {
         h.push_str(&bars(&top(drops.into_iter().collect(), 40), "#e15759"));
     }
+
+    h.push_str(&examples_section(out)?);
 
     h.push_str("<h2>Measurements</h2><p class=\"muted\">Every rule's measured value over the records it measured; red lines are thresholds.</p>");
     let rule_ids: Vec<&str> = report

@@ -2,6 +2,7 @@
 //! run reports.
 
 pub mod diversity;
+pub mod examples;
 pub mod html;
 pub mod metrics;
 pub mod read_back;

@@ -44,6 +44,9 @@ mod tests {
         let text = "[a]\nmin = 1\nlang.zh.max = 3\n[b]\nlang = { en = { min = 2 } }\n";
         assert_eq!(locate(text, "a", Some("lang.zh.max")), Some(3));
         assert_eq!(locate(text, "b", Some("lang.en.min")), Some(5));
-        assert_eq!(locate("[format.bad]\nstrip = ['(']\n", "format.bad", Some("strip[0]")), Some(2));
+        assert_eq!(
+            locate("[format.bad]\nstrip = ['(']\n", "format.bad", Some("strip[0]")),
+            Some(2)
+        );
     }
 }

@@ -1,0 +1,120 @@
+//! Example records of what each rule dropped, for `report.html`: the ones
+//! whose value lies nearest the threshold (where a change of the threshold
+//! would first keep them) and the one farthest from it, each with its value,
+//! its reason and the start of its request and answer.
+//!
+//! One pass over `rejected/` (its key, rule, value, threshold, reason and
+//! messages), holding a handful of rows per rule: memory does not grow with
+//! the table. Ties go to the smaller key, so the page is the same for the
+//! same run.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use arrow::array::{Array, Float64Array, RecordBatch};
+
+use crate::error::Result;
+use crate::output::read_back::{f64_col, for_each_batch, messages_at, str_at, str_col};
+
+/// Examples nearest the threshold, per rule.
+pub const NEAREST: usize = 3;
+/// Characters of a request or an answer shown.
+const SHOWN_CHARS: usize = 240;
+
+/// One dropped record as the page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    /// Its key (`file:line`).
+    pub key: String,
+    /// The measured value (similarity for duplicates); `None` when the rule
+    /// measures none (decontamination).
+    pub value: Option<f64>,
+    /// The reason sentence.
+    pub reason: String,
+    /// The start of its first request.
+    pub request: String,
+    /// The start of its last answer.
+    pub answer: String,
+    /// How far the value lies from the threshold.
+    distance: f64,
+}
+
+/// The examples of one rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleExamples {
+    /// Nearest the threshold first.
+    pub nearest: Vec<Example>,
+    /// The farthest from it, when it is not among the nearest.
+    pub extreme: Option<Example>,
+}
+
+fn cut(s: &str) -> String {
+    let mut out: String = s.chars().take(SHOWN_CHARS).collect();
+    if s.chars().nth(SHOWN_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+fn value_at(c: Option<&Float64Array>, i: usize) -> Option<f64> {
+    c.filter(|c| !c.is_null(i)).map(|c| c.value(i))
+}
+
+fn example_at(b: &RecordBatch, i: usize, distance: f64) -> Example {
+    let msgs = messages_at(b, i);
+    let request = msgs.iter().find(|m| m.0 == "user").map_or("", |m| m.1.as_str());
+    let answer = msgs
+        .iter()
+        .rev()
+        .find(|m| m.0 == "assistant")
+        .map_or("", |m| m.1.as_str());
+    Example {
+        key: str_at(str_col(b, "key"), i).to_string(),
+        value: value_at(f64_col(b, "value"), i),
+        reason: str_at(str_col(b, "reason"), i).to_string(),
+        request: cut(request),
+        answer: cut(answer),
+        distance,
+    }
+}
+
+/// Whether `(d, key)` comes before `e` in the order nearest first.
+fn nearer(d: f64, key: &str, e: &Example) -> bool {
+    d.total_cmp(&e.distance).then_with(|| key.cmp(&e.key)).is_lt()
+}
+
+/// The examples of every rule that dropped records in the run in `out`.
+pub fn gather(out: &Path) -> Result<BTreeMap<String, RuleExamples>> {
+    let mut by_rule: BTreeMap<String, RuleExamples> = BTreeMap::new();
+    let columns = ["key", "rule", "value", "threshold", "reason", "messages"];
+    for_each_batch(&out.join("rejected"), Some(&columns), |b| {
+        let (rule, key) = (str_col(b, "rule"), str_col(b, "key"));
+        let (value, threshold) = (f64_col(b, "value"), f64_col(b, "threshold"));
+        for i in 0..b.num_rows() {
+            let r = by_rule.entry(str_at(rule, i).to_string()).or_default();
+            let d = match (value_at(value, i), value_at(threshold, i)) {
+                (Some(v), Some(t)) => (v - t).abs(),
+                _ => 0.0,
+            };
+            let k = str_at(key, i);
+            if r.nearest.len() < NEAREST || r.nearest.last().is_some_and(|e| nearer(d, k, e)) {
+                let at = r.nearest.partition_point(|e| !nearer(d, k, e));
+                r.nearest.insert(at, example_at(b, i, d));
+                r.nearest.truncate(NEAREST);
+            }
+            let farther = |e: &Example| d.total_cmp(&e.distance).then_with(|| e.key.as_str().cmp(k)).is_gt();
+            if r.extreme.as_ref().is_none_or(farther) {
+                r.extreme = Some(example_at(b, i, d));
+            }
+        }
+    })?;
+    for r in by_rule.values_mut() {
+        if r.extreme
+            .as_ref()
+            .is_some_and(|x| r.nearest.iter().any(|e| e.key == x.key))
+        {
+            r.extreme = None;
+        }
+    }
+    Ok(by_rule)
+}
