@@ -81,6 +81,9 @@ pub enum Error {
         /// The writer's message.
         message: String,
     },
+    /// The run was stopped by a signal (SIGINT, SIGTERM) and cleaned up.
+    #[error("{0}")]
+    Stopped(String),
     /// The run finished but broke one of its own invariants, or hit a user limit
     /// such as `--max-malformed`.
     #[error("run failed: {0}")]
@@ -116,6 +119,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Rules(_) | Error::Usage(_) => 2,
+            // As a shell reports a process stopped by SIGINT.
+            Error::Stopped(_) => 130,
             _ => 1,
         }
     }

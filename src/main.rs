@@ -63,6 +63,8 @@ fn step(name: &str, args: StepArgs) -> Result<(), Error> {
 
 fn run(args: RunArgs) -> Result<(), Error> {
     let rules = load_rules(args.settings.rules.as_deref())?;
+    // SIGINT/SIGTERM stop the run cleanly between batches.
+    pipeline::stop::install()?;
     let opts = run_options(&args);
     let report = pipeline::run(rules, &opts)?;
     if !args.quiet {

@@ -38,6 +38,7 @@ use crate::stage::RecordStage;
 
 pub mod lock;
 mod setup;
+pub mod stop;
 pub(crate) mod task;
 mod work;
 
@@ -371,7 +372,12 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         mut writers,
         dedup,
         bytes_read,
-    } = task::run_task(&setup, opts, &task::Piece::whole_files(setup.files.len()), &targets)?;
+    } = match task::run_task(&setup, opts, &task::Piece::whole_files(setup.files.len()), &targets)
+        .and_then(|o| stop::check().map(|_| o))
+    {
+        Ok(o) => o,
+        Err(e) => return Err(stopped_cleanly(&opts.out, e)),
+    };
     if let (Some(mut d), Some(engine)) = (dedup, setup.engine.as_deref()) {
         let t = Instant::now();
         let n = d.collector.len();
@@ -409,6 +415,7 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     writers.kept.finish()?;
     writers.rejected.finish()?;
     writers.malformed.finish()?;
+    stop::check().map_err(|e| stopped_cleanly(&opts.out, e))?;
     report.input_bytes = bytes_read;
     finish_run(
         &opts.out,
@@ -447,6 +454,25 @@ pub(crate) fn finish_run(
     report.verify().map_err(Error::Run)?;
     write_reports(out, &report)?;
     Ok(report)
+}
+
+/// A run stopped by a signal leaves no partial table under `out`: its
+/// shards are removed (the staging goes with [`RemoveOnDrop`]), so nothing
+/// there looks finished. Other errors pass through.
+fn stopped_cleanly(out: &Path, e: Error) -> Error {
+    let Error::Stopped(_) = e else { return e };
+    for entry in RUN_ENTRIES {
+        let p = out.join(entry);
+        let _ = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+    }
+    Error::Stopped(format!(
+        "stopped by a signal: {} holds no partial output; run the same command again to start over",
+        out.display()
+    ))
 }
 
 /// Removes a folder when dropped, whether the run ended well or not.

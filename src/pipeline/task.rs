@@ -268,6 +268,7 @@ struct Sink<'a> {
 impl Sink<'_> {
     /// One processed batch of input file `file`.
     fn batch(&mut self, file: u32, batch: Vec<Processed>) -> Result<()> {
+        super::stop::check()?;
         if file < self.setup.n_ref {
             return self.reference(batch);
         }

@@ -193,3 +193,70 @@ fn kept_and_rejected_share_one_schema() {
         assert_eq!(nulls(b, "stripped_lines"), b.num_rows());
     }
 }
+
+/// SIGTERM (as SIGINT) stops a run between batches: exit 130, one line
+/// saying so, no staging and no partial table left under OUT; the same
+/// command then runs to the end.
+#[test]
+fn a_signal_stops_a_run_cleanly() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let input = tmp.path().join("in.jsonl");
+    let text: String = (0..200_000)
+        .map(|i| {
+            serde_json::json!({"instruction": format!("Add {i} and {}.", i + 1), "input": "", "output": format!("{i} plus {} is {}.", i + 1, 2 * i + 1)})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&input, text).expect("write input");
+    let out = tmp.path().join("out");
+    let args = [
+        "run",
+        input.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "-q",
+        "-j",
+        "1",
+    ];
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_curate"))
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("curate starts");
+    // Signal once the run has started writing.
+    let started = std::time::Instant::now();
+    while !out.join(".staging").exists() && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let o = child.wait_with_output().expect("curate ends");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "the run ended before the signal reached it? {err}"
+    );
+    assert!(
+        err.contains("stopped by a signal") && err.contains("no partial output"),
+        "{err}"
+    );
+    for entry in [
+        "kept",
+        "rejected",
+        "malformed",
+        "metrics",
+        ".staging",
+        "report.json",
+        "_SUCCESS",
+    ] {
+        assert!(!out.join(entry).exists(), "{entry} left behind");
+    }
+    curate_ok(&args);
+    assert_accounting(&out);
+}
