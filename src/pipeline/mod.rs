@@ -348,6 +348,11 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     let setup = Setup::new(rules, opts, files, n_ref)?;
     let _lock = lock::OutLock::acquire(&opts.out)?;
     prepare_out(&opts.out, opts.overwrite)?;
+    run_in(&setup, opts, started).map_err(|e| after_failure(&opts.out, e))
+}
+
+/// The run in its prepared output folder.
+fn run_in(setup: &Setup, opts: &RunOptions, started: Instant) -> Result<Report> {
     // The rules used travel with the run, so `tune`, `explain` and `apply` see them.
     let snapshot = opts.out.join("rules");
     setup
@@ -372,12 +377,8 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
         mut writers,
         dedup,
         bytes_read,
-    } = match task::run_task(&setup, opts, &task::Piece::whole_files(setup.files.len()), &targets)
-        .and_then(|o| stop::check().map(|_| o))
-    {
-        Ok(o) => o,
-        Err(e) => return Err(stopped_cleanly(&opts.out, e)),
-    };
+    } = task::run_task(setup, opts, &task::Piece::whole_files(setup.files.len()), &targets)?;
+    stop::check()?;
     if let (Some(mut d), Some(engine)) = (dedup, setup.engine.as_deref()) {
         let t = Instant::now();
         let n = d.collector.len();
@@ -415,12 +416,12 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     writers.kept.finish()?;
     writers.rejected.finish()?;
     writers.malformed.finish()?;
-    stop::check().map_err(|e| stopped_cleanly(&opts.out, e))?;
+    stop::check()?;
     report.input_bytes = bytes_read;
     finish_run(
         &opts.out,
         report,
-        &setup,
+        setup,
         diversity,
         stage_nanos,
         opts.settings.stages.is_some(),
@@ -456,18 +457,32 @@ pub(crate) fn finish_run(
     Ok(report)
 }
 
-/// A run stopped by a signal leaves no partial table under `out`: its
-/// shards are removed (the staging goes with [`RemoveOnDrop`]), so nothing
-/// there looks finished. Other errors pass through.
-fn stopped_cleanly(out: &Path, e: Error) -> Error {
-    let Error::Stopped(_) = e else { return e };
+/// What a run that did not finish leaves under `out`: never a half-written
+/// file (the temporary `.*.tmp` shards of a failed write, a full disk, are
+/// removed), and after a signal no table at all, so nothing there looks
+/// finished. The error passes through, reworded for a signal.
+fn after_failure(out: &Path, e: Error) -> Error {
+    let stopped = matches!(e, Error::Stopped(_));
     for entry in RUN_ENTRIES {
         let p = out.join(entry);
-        let _ = if p.is_dir() {
-            std::fs::remove_dir_all(&p)
-        } else {
-            std::fs::remove_file(&p)
-        };
+        if stopped {
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        } else if let Ok(files) = std::fs::read_dir(&p) {
+            for f in files.flatten() {
+                let name = f.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('.') && name.ends_with(".tmp") {
+                    let _ = std::fs::remove_file(f.path());
+                }
+            }
+        }
+    }
+    if !stopped {
+        return e;
     }
     Error::Stopped(format!(
         "stopped by a signal: {} holds no partial output; run the same command again to start over",
@@ -654,4 +669,27 @@ pub(crate) fn write_reports(out: &Path, report: &Report) -> Result<()> {
 /// Counts as a `Counts` (helper for callers that only need totals).
 pub fn totals(report: &Report) -> &Counts {
     &report.totals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed run leaves no half-written shard; a stopped one no table.
+    #[test]
+    fn a_run_that_did_not_finish_leaves_nothing_that_looks_finished() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path();
+        std::fs::create_dir_all(out.join("kept")).expect("mkdir");
+        std::fs::write(out.join("kept/.part-00001.parquet.tmp"), "partial").expect("write");
+        std::fs::write(out.join("kept/part-00000.parquet"), "done").expect("write");
+        let e = after_failure(out, Error::Run("disk full".into()));
+        assert_eq!(e.to_string(), "run failed: disk full");
+        assert!(!out.join("kept/.part-00001.parquet.tmp").exists());
+        assert!(out.join("kept/part-00000.parquet").exists());
+        let e = after_failure(out, Error::Stopped("signal".into()));
+        assert_eq!(e.exit_code(), 130);
+        assert!(e.to_string().contains("holds no partial output"), "{e}");
+        assert!(!out.join("kept").exists());
+    }
 }
