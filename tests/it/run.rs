@@ -144,6 +144,10 @@ fn one_writer_per_output_folder_and_no_write_through_links() {
         err.contains("another curate run") && err.contains(&std::process::id().to_string()),
         "{err}"
     );
+    // Planning a distributed run takes the same lock.
+    let busy = curate(&["plan", &input, "--out", o, "--world", "2", "-q"]);
+    assert_eq!(busy.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("another curate run"));
     // A lock whose process is gone is taken over.
     std::fs::write(out.join(".lock"), format!("4194303999 {}\n", host.trim())).expect("lock");
     curate_ok(&["run", &input, "--out", o, "-q", "--overwrite"]);
