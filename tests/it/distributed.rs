@@ -25,45 +25,62 @@ fn steps_give_the_shards_of_a_local_run() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut inputs = vec![fixture("sample"), fixture("formats"), fixture("broken")];
     if let Some(c) = corpora() {
-        inputs.push(c.join("alpaca_chinese_carbonz0").display().to_string());
-        inputs.push(c.join("gpteacher").display().to_string());
+        // Several shapes (Alpaca, Chinese, MOSS multi-turn, tool calls).
+        for corpus in [
+            "alpaca_chinese_carbonz0",
+            "gpteacher",
+            "moss_003_sft_sample",
+            "glaive_toolcall_demo",
+        ] {
+            inputs.push(c.join(corpus).display().to_string());
+        }
     }
     let local = tmp.path().join("local");
-    let dist = tmp.path().join("dist");
-    let (l, d) = (local.to_str().expect("utf-8"), dist.to_str().expect("utf-8"));
+    let l = local.to_str().expect("utf-8");
     let common = ["-q", "--shard-bytes", "300000"];
     let mut args: Vec<&str> = vec!["run"];
     args.extend(inputs.iter().map(String::as_str));
     args.extend(["--out", l]);
     args.extend(common);
     curate_ok(&args);
-    let mut args: Vec<&str> = vec!["plan"];
-    args.extend(inputs.iter().map(String::as_str));
-    args.extend(["--out", d, "--world", "3"]);
-    args.extend(common);
-    curate_ok(&args);
-    steps(d, 3);
-    assert_accounting(&dist);
-    let (a, b) = (all_shards(&local), all_shards(&dist));
+    let a = all_shards(&local);
     assert!(a.len() >= 5, "several shards: {}", a.len());
-    assert_eq!(
-        a.iter().map(|x| &x.0).collect::<Vec<_>>(),
-        b.iter().map(|x| &x.0).collect::<Vec<_>>()
-    );
-    for (x, y) in a.iter().zip(&b) {
-        assert!(x.1 == y.1, "{} differs between the local and the distributed run", x.0);
-    }
     let report = |p: &Path| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(p.join("report.json")).expect("report")).expect("json")
     };
-    let (ra, rb) = (report(&local), report(&dist));
-    for key in ["totals", "files", "formats", "malformed_by_error", "duplicate_ids"] {
-        assert_eq!(ra[key], rb[key], "report {key}");
+    let ra = report(&local);
+    for world in ["3", "5"] {
+        let dist = tmp.path().join(format!("dist{world}"));
+        let d = dist.to_str().expect("utf-8");
+        let mut args: Vec<&str> = vec!["plan"];
+        args.extend(inputs.iter().map(String::as_str));
+        args.extend(["--out", d, "--world", world]);
+        args.extend(common);
+        curate_ok(&args);
+        steps(d, world.parse().expect("number"));
+        assert_accounting(&dist);
+        let b = all_shards(&dist);
+        assert_eq!(
+            a.iter().map(|x| &x.0).collect::<Vec<_>>(),
+            b.iter().map(|x| &x.0).collect::<Vec<_>>()
+        );
+        for (x, y) in a.iter().zip(&b) {
+            assert!(x.1 == y.1, "{} differs between the local run and {world} tasks", x.0);
+        }
+        let rb = report(&dist);
+        for key in ["totals", "files", "formats", "malformed_by_error", "duplicate_ids"] {
+            assert_eq!(ra[key], rb[key], "report {key}");
+        }
+        assert!(dist.join("_SUCCESS").exists());
+        // The tasks' data is gone, their markers stay.
+        assert!(dist
+            .join(format!(
+                ".work/process/_DONE.{}",
+                world.parse::<usize>().expect("n") - 1
+            ))
+            .exists());
+        assert!(!dist.join(".work/process/rank-00000").exists());
     }
-    assert!(dist.join("_SUCCESS").exists());
-    // The tasks' data is gone, their markers stay.
-    assert!(dist.join(".work/process/_DONE.2").exists());
-    assert!(!dist.join(".work/process/rank-00000").exists());
 }
 
 #[test]
