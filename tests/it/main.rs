@@ -6,6 +6,7 @@ mod boilerplate;
 mod dedup;
 mod distributed;
 mod formats;
+mod fuzz;
 mod golden;
 mod harness;
 mod invariants;
