@@ -184,6 +184,7 @@ fn judged(result: Result<bool, Error>) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    curate::read::quiet_decoder_panics();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),

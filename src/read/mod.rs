@@ -236,7 +236,61 @@ fn skip_bom(reader: &mut Box<dyn BufRead + Send>) {
 }
 
 /// Streams the items of one file to `sink`, in order. `sink` returns false to stop.
+///
+/// A decoder that panics on a corrupt file (the Parquet crate asserts on
+/// negative offsets in a file's metadata; found by fuzzing) does not stop
+/// the run: what was read stays, and the rest of the file is one malformed
+/// item naming the file's problem.
 pub fn read_file(file: &InputFile, opts: ReadOptions, count: Arc<AtomicU64>, sink: &mut dyn FnMut(RawItem) -> bool) {
+    let mut last = 0u64;
+    let mut stopped = false;
+    READING.with(|r| r.set(true));
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_whole(file, opts, count, &mut |item: RawItem| {
+            last = last.max(item.line);
+            let go = sink(item);
+            stopped |= !go;
+            go
+        })
+    }));
+    READING.with(|r| r.set(false));
+    if let Err(panic) = read {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        if !stopped {
+            // Line 0 names the whole file when nothing of it was read.
+            let line = if last == 0 { 0 } else { last + 1 };
+            sink(RawItem::bad(
+                line,
+                Vec::new(),
+                format!("corrupt file: it cannot be read past this point ({why})"),
+            ));
+        }
+    }
+}
+
+std::thread_local! {
+    /// Set while this thread decodes a file: a decoder's panic is then a
+    /// corrupt input, reported as a malformed item, not a crash to print.
+    static READING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Keeps the default panic message for real crashes but not for a decoder
+/// failing on a corrupt input file, which [`read_file`] reports as a
+/// malformed item naming the file.
+pub fn quiet_decoder_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !READING.with(|r| r.get()) {
+            default(info);
+        }
+    }));
+}
+
+fn read_whole(file: &InputFile, opts: ReadOptions, count: Arc<AtomicU64>, sink: &mut dyn FnMut(RawItem) -> bool) {
     if file.kind == InputKind::Parquet {
         parquet_rows::read(file, opts, count, sink);
         return;

@@ -268,6 +268,8 @@ fn fuzz_the_readers() {
     for d in ["formats", "broken", "sample"] {
         files_under(&root().join("fixtures").join(d), &mut files);
     }
+    // Inputs that once broke a reader.
+    files_under(&root().join("tests/data"), &mut files);
     // Seeds carry their file name, so each is read by its own reader.
     let seeds: Vec<(String, Vec<u8>)> = files
         .iter()

@@ -173,3 +173,31 @@ fn a_lone_surrogate_escape_is_named() {
     assert!(errors[0].contains("lone UTF-16 surrogate"), "{errors:?}");
     assert!(!errors[1].contains("surrogate"), "{errors:?}");
 }
+
+/// A Parquet file whose metadata holds a negative column offset (found by
+/// fuzzing: the Parquet decoder asserts on it) is one malformed item naming
+/// the file; the run goes on and prints no crash.
+#[test]
+fn a_parquet_file_with_corrupt_metadata_is_quarantined() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    let bad = root().join("tests/data/corrupt_metadata.parquet");
+    let o = curate(&[
+        "run",
+        bad.to_str().expect("utf-8"),
+        &fixture("sample/alpaca_en.jsonl"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let r = assert_accounting(&out);
+    assert_eq!(r["totals"]["malformed"], 1);
+    let errors = strings(&out.join("malformed"), "error");
+    assert!(
+        errors[0].contains("corrupt file") && errors[0].contains("negative"),
+        "{errors:?}"
+    );
+}
