@@ -57,6 +57,14 @@ fn histogram(values: &[f64], marks: &[(String, f64)]) -> String {
         return "<p>no measurements</p>".into();
     }
     sorted.sort_by(f64::total_cmp);
+    // One value everywhere: a single bar says nothing a sentence does not.
+    if sorted[0] == sorted[sorted.len() - 1] {
+        return format!(
+            "<p class=\"muted\">every one of the {} values measured is {}: no chart</p>",
+            sorted.len(),
+            num(sorted[0])
+        );
+    }
     let q = |p: f64| sorted[((sorted.len() - 1) as f64 * p) as usize];
     let mut lo = q(0.0);
     let mut hi = q(0.995);
