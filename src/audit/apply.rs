@@ -118,10 +118,7 @@ pub fn apply(run: &RunDir, rules: Rules, out: &Path, overwrite: bool, shard_byte
             .iter()
             .filter(|r| r.name() == s.name)
             .flat_map(|r| r.rules())
-            .map(|r| RuleSummary {
-                threshold: r.describe(),
-                id: r.id,
-            })
+            .map(|r| RuleSummary::of(&r))
             .collect();
         *s = StageReport {
             name: s.name.clone(),

@@ -1,7 +1,8 @@
-//! Example records of what each rule dropped, for `report.html`: the ones
-//! whose value lies nearest the threshold (where a change of the threshold
-//! would first keep them) and the one farthest from it, each with its value,
-//! its reason and the start of its request and answer.
+//! Example records of each rule, for `report.html`: the drops whose value
+//! lies nearest the threshold (where a looser threshold would first keep
+//! them), the drop farthest from it, and the kept records nearest it (where
+//! a stricter one would first drop them), each with its value, its reason and
+//! the start of its request and answer.
 //!
 //! One pass over `rejected/` (its key, rule, value, threshold, reason and
 //! messages), holding a handful of rows per rule: memory does not grow with
@@ -114,6 +115,105 @@ pub fn gather(out: &Path) -> Result<BTreeMap<String, RuleExamples>> {
             .is_some_and(|x| r.nearest.iter().any(|e| e.key == x.key))
         {
             r.extreme = None;
+        }
+    }
+    Ok(by_rule)
+}
+
+/// Candidates per rule taken from `metrics/` before looking them up in
+/// `kept/` (a record near one rule's bound may be dropped by another).
+const CANDIDATES: usize = 24;
+
+/// Per rule with a numeric bound, the kept records whose value lies nearest
+/// it (a stricter threshold drops these first), at most [`NEAREST`].
+///
+/// `rules`: `(rule id, min, max)` of the default thresholds. One pass over
+/// `metrics/` (keys and values) picks candidates; `kept/` is read by key
+/// first, and its messages only in the shards that hold a candidate.
+pub fn gather_kept(out: &Path, rules: &[(String, Option<f64>, Option<f64>)]) -> Result<BTreeMap<String, Vec<Example>>> {
+    // (distance, key) of the nearest passing values, per rule.
+    let mut near: Vec<Vec<(f64, String, f64)>> = vec![Vec::new(); rules.len()];
+    let columns: Vec<String> = std::iter::once("key".to_string())
+        .chain(rules.iter().map(|r| crate::output::metrics::metric_column(&r.0)))
+        .collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    for_each_batch(&out.join("metrics"), Some(&columns), |b| {
+        let key = str_col(b, "key");
+        for (ri, (id, min, max)) in rules.iter().enumerate() {
+            let Some(c) = crate::output::metrics::rule_values(b, id) else {
+                continue;
+            };
+            for i in 0..b.num_rows() {
+                let Some(v) = value_at(Some(c), i) else { continue };
+                let d = match (min, max) {
+                    (Some(a), Some(z)) if v >= *a && v <= *z => (v - a).min(z - v),
+                    (Some(a), None) if v >= *a => v - a,
+                    (None, Some(z)) if v <= *z => z - v,
+                    _ => continue,
+                };
+                let list = &mut near[ri];
+                let k = str_at(key, i);
+                let at = list.partition_point(|(e, ek, _)| e.total_cmp(&d).then_with(|| ek.as_str().cmp(k)).is_lt());
+                if at < CANDIDATES {
+                    list.insert(at, (d, k.to_string(), v));
+                    list.truncate(CANDIDATES);
+                }
+            }
+        }
+    })?;
+    let wanted: std::collections::BTreeSet<&str> = near.iter().flatten().map(|(_, k, _)| k.as_str()).collect();
+    let mut found: BTreeMap<String, Example> = BTreeMap::new();
+    if !wanted.is_empty() {
+        let mut shards: Vec<std::path::PathBuf> = std::fs::read_dir(out.join("kept"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        shards.sort();
+        for shard in shards {
+            let mut hit = false;
+            crate::output::read_back::for_each_batch_of(&shard, Some(&["key"]), |b| {
+                let key = str_col(b, "key");
+                hit |= (0..b.num_rows()).any(|i| wanted.contains(str_at(key, i)));
+            })?;
+            if !hit {
+                continue;
+            }
+            crate::output::read_back::for_each_batch_of(&shard, Some(&["key", "messages"]), |b| {
+                let key = str_col(b, "key");
+                for i in 0..b.num_rows() {
+                    let k = str_at(key, i);
+                    if wanted.contains(k) {
+                        let mut e = example_at(b, i, 0.0);
+                        e.reason = String::new();
+                        found.insert(k.to_string(), e);
+                    }
+                }
+            })?;
+        }
+    }
+    let mut by_rule = BTreeMap::new();
+    for ((id, _, _), list) in rules.iter().zip(near) {
+        // Every candidate at one value (a count rule whose kept records all
+        // measure 0): the nearest ones are any, and show nothing.
+        if list.first().map(|x| x.2) == list.last().map(|x| x.2) && list.len() > NEAREST {
+            continue;
+        }
+        let examples: Vec<Example> = list
+            .into_iter()
+            .filter_map(|(d, k, v)| {
+                let mut e = found.get(&k)?.clone();
+                e.value = Some(v);
+                e.distance = d;
+                Some(e)
+            })
+            .take(NEAREST)
+            .collect();
+        if !examples.is_empty() {
+            by_rule.insert(id.clone(), examples);
         }
     }
     Ok(by_rule)

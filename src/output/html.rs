@@ -164,14 +164,23 @@ fn top(m: BTreeMap<String, u64>, n: usize) -> Vec<(String, u64)> {
     v
 }
 
-/// Records each rule dropped: nearest its threshold, and the most extreme.
-fn examples_section(out: &Path) -> Result<String> {
+/// Records each rule dropped (nearest its threshold, and the most extreme)
+/// and the kept records nearest its threshold.
+fn examples_section(out: &Path, report: &Report) -> Result<String> {
     let by_rule = crate::output::examples::gather(out)?;
+    let bounds: Vec<(String, Option<f64>, Option<f64>)> = report
+        .stages
+        .iter()
+        .flat_map(|s| s.rules.iter())
+        .filter(|r| r.min.is_some() || r.max.is_some())
+        .map(|r| (r.id.clone(), r.min, r.max))
+        .collect();
+    let kept = crate::output::examples::gather_kept(out, &bounds)?;
     let mut h = String::from(
-        "<h2>Examples of drops</h2><p class=\"muted\">Per rule, the dropped records whose value lies nearest its threshold (a looser threshold keeps these first) and the most extreme one; the text is cut and shown as written.</p>",
+        "<h2>Examples</h2><p class=\"muted\">Per rule, the dropped records whose value lies nearest its threshold (a looser threshold keeps these first), the most extreme drop, and the kept records nearest the threshold (a stricter one drops these first); the text is cut and shown as written.</p>",
     );
-    if by_rule.is_empty() {
-        h.push_str("<p>nothing dropped</p>");
+    if by_rule.is_empty() && kept.is_empty() {
+        h.push_str("<p>no examples</p>");
         return Ok(h);
     }
     let row = |h: &mut String, tag: &str, e: &crate::output::examples::Example| {
@@ -186,17 +195,23 @@ fn examples_section(out: &Path) -> Result<String> {
             esc(&e.answer)
         );
     };
-    for (rule, ex) in &by_rule {
+    let rules: std::collections::BTreeSet<&String> = by_rule.keys().chain(kept.keys()).collect();
+    for rule in rules {
         let _ = write!(
             h,
             "<h3>{}</h3><table><tr><th>record</th><th>value</th><th>reason</th><th>text</th></tr>",
             esc(rule)
         );
-        for e in &ex.nearest {
-            row(&mut h, "nearest the threshold", e);
+        if let Some(ex) = by_rule.get(rule) {
+            for e in &ex.nearest {
+                row(&mut h, "dropped, nearest the threshold", e);
+            }
+            if let Some(e) = &ex.extreme {
+                row(&mut h, "dropped, most extreme", e);
+            }
         }
-        if let Some(e) = &ex.extreme {
-            row(&mut h, "most extreme", e);
+        for e in kept.get(rule).into_iter().flatten() {
+            row(&mut h, "kept, nearest the threshold", e);
         }
         h.push_str("</table>");
     }
@@ -257,7 +272,7 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
         h.push_str(&bars(&top(drops.into_iter().collect(), 40), "#e15759"));
     }
 
-    h.push_str(&examples_section(out)?);
+    h.push_str(&examples_section(out, report)?);
 
     h.push_str("<h2>Measurements</h2><p class=\"muted\">Every rule's measured value over the records it measured; red lines are thresholds.</p>");
     let rule_ids: Vec<&str> = report

@@ -50,34 +50,40 @@ pub fn for_each_batch(dir: &Path, columns: Option<&[&str]>, mut f: impl FnMut(&R
     };
     shards.sort();
     for s in shards {
-        let err = |e: String| Error::Parquet {
-            path: s.clone(),
-            message: e,
-        };
-        let file = std::fs::File::open(&s).map_err(|e| Error::io(&s, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
-        let builder = match columns {
-            Some(names) => {
-                let roots: Vec<usize> = builder
-                    .schema()
-                    .fields()
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, f)| names.contains(&f.name().as_str()))
-                    .map(|(i, _)| i)
-                    .collect();
-                let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots);
-                builder.with_projection(mask)
-            }
-            None => builder,
-        };
-        let reader = builder
-            .with_batch_size(65_536)
-            .build()
-            .map_err(|e| err(e.to_string()))?;
-        for b in reader {
-            f(&b.map_err(|e| err(e.to_string()))?);
+        for_each_batch_of(&s, columns, &mut f)?;
+    }
+    Ok(())
+}
+
+/// [`for_each_batch`] over one shard.
+pub fn for_each_batch_of(shard: &Path, columns: Option<&[&str]>, mut f: impl FnMut(&RecordBatch)) -> Result<()> {
+    let err = |e: String| Error::Parquet {
+        path: shard.to_path_buf(),
+        message: e,
+    };
+    let file = std::fs::File::open(shard).map_err(|e| Error::io(shard, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
+    let builder = match columns {
+        Some(names) => {
+            let roots: Vec<usize> = builder
+                .schema()
+                .fields()
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| names.contains(&f.name().as_str()))
+                .map(|(i, _)| i)
+                .collect();
+            let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots);
+            builder.with_projection(mask)
         }
+        None => builder,
+    };
+    let reader = builder
+        .with_batch_size(65_536)
+        .build()
+        .map_err(|e| err(e.to_string()))?;
+    for b in reader {
+        f(&b.map_err(|e| err(e.to_string()))?);
     }
     Ok(())
 }

@@ -69,6 +69,25 @@ pub struct RuleSummary {
     pub id: String,
     /// The threshold, in words.
     pub threshold: String,
+    /// The smallest value kept (the default threshold; per-language ones are
+    /// in `threshold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// The largest value kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+impl RuleSummary {
+    /// The summary of a per-record rule.
+    pub fn of(rule: &crate::stage::RuleInfo) -> Self {
+        RuleSummary {
+            id: rule.id.clone(),
+            threshold: rule.describe(),
+            min: rule.threshold.min,
+            max: rule.threshold.max,
+        }
+    }
 }
 
 /// User ids that occur more than once.

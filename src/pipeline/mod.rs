@@ -285,12 +285,14 @@ pub(crate) fn dedup_stage_report(engine: &Engine) -> StageReport {
                 c.decontam.ngram,
                 engine.benchmarks.items.len()
             ),
+            ..Default::default()
         });
     }
     if c.exact.enabled {
         rules.push(RuleSummary {
             id: DropRule::Exact.id().into(),
             threshold: format!("same normalised {:?} key as a kept record", c.exact.key).to_lowercase(),
+            ..Default::default()
         });
     }
     if c.near.enabled {
@@ -306,6 +308,7 @@ pub(crate) fn dedup_stage_report(engine: &Engine) -> StageReport {
                     c.near.threshold, c.near.part_threshold, c.near.short_threshold, c.near.ngram, c.near.bands, c.near.rows
                 ),
             },
+            ..Default::default()
         });
     }
     StageReport {
@@ -529,6 +532,7 @@ pub(crate) fn mix_stage_report(mix: &crate::mix::MixConfig) -> StageReport {
                 mix.targets.len(),
                 mix.by.name()
             ),
+            ..Default::default()
         }],
         ..Default::default()
     }

@@ -69,13 +69,7 @@ impl Setup {
             .zip(&infos)
             .map(|(s, rules)| StageReport {
                 name: s.name().to_string(),
-                rules: rules
-                    .iter()
-                    .map(|r| RuleSummary {
-                        id: r.id.clone(),
-                        threshold: r.describe(),
-                    })
-                    .collect(),
+                rules: rules.iter().map(RuleSummary::of).collect(),
                 ..Default::default()
             })
             .collect();

@@ -187,7 +187,8 @@ fn html_report_is_self_contained_with_charts_and_thresholds() {
 }
 
 /// Each rule's drops are shown by example in the page, their text escaped:
-/// a dropped answer holding markup shows as text, never as markup.
+/// a dropped answer holding markup shows as text, never as markup. Kept
+/// records nearest a threshold are shown too.
 #[test]
 fn html_report_shows_escaped_examples_of_each_rules_drops() {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -207,17 +208,21 @@ fn html_report_shows_escaped_examples_of_each_rules_drops() {
         "-q",
     ]);
     let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
-    let section = &html[html.find("<h2>Examples of drops</h2>").expect("examples section")..];
+    let section = &html[html.find("<h2>Examples</h2>").expect("examples section")..];
     for rule in ["<h3>quality/refusal</h3>", "<h3>quality/empty-response</h3>"] {
         assert!(section.contains(rule), "{rule}");
     }
-    assert!(section.contains("in.jsonl:1") && section.contains("nearest the threshold"));
+    assert!(section.contains("in.jsonl:1") && section.contains("dropped, nearest the threshold"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(
         !html.contains("<script>alert"),
         "no markup from a record reaches the page"
     );
     assert!(!html.contains("<b>pear"), "no markup from a record reaches the page");
+    // The sample's kept answers nearest the word-count and length bounds.
+    let out = sample_run(tmp.path(), &[]);
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert!(html.contains("kept, nearest the threshold"));
 }
 
 #[test]
