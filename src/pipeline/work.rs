@@ -96,7 +96,7 @@ fn process(
             );
         }
     };
-    let value: serde_json::Value = match serde_json::from_str(&text) {
+    let value: serde_json::Value = match crate::record::strict_json::parse(&text) {
         Ok(v) => v,
         Err(e) => {
             let msg = e.to_string();

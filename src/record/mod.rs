@@ -13,6 +13,7 @@
 
 mod adapt;
 pub mod fieldmap;
+pub mod strict_json;
 pub mod template;
 
 pub use adapt::{map_record, AdaptError, Adapters};

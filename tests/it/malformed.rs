@@ -201,3 +201,32 @@ fn a_parquet_file_with_corrupt_metadata_is_quarantined() {
         "{errors:?}"
     );
 }
+
+/// A record holding one key twice is quarantined, the key named: which value
+/// was meant is unknown (a parser would keep the last one silently).
+#[test]
+fn a_repeated_key_is_quarantined_and_named() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        "{\"instruction\": \"Name a color.\", \"input\": \"\", \"output\": \"Blue.\"}\n{\"instruction\": \"Name a fruit.\", \"input\": \"\", \"output\": \"Apple.\", \"output\": \"\"}\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("out");
+    curate_ok(&[
+        "run",
+        input.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    let r = assert_accounting(&out);
+    assert_eq!(
+        (r["totals"]["kept"].as_u64(), r["totals"]["malformed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let errors = strings(&out.join("malformed"), "error");
+    assert!(errors[0].contains("the key `output` appears twice"), "{errors:?}");
+    assert_eq!(strings(&out.join("malformed"), "key"), ["in.jsonl:2"]);
+}
