@@ -164,6 +164,41 @@ fn top(m: BTreeMap<String, u64>, n: usize) -> Vec<(String, u64)> {
     v
 }
 
+/// Each rule's `description` from the run's rules snapshot (`OUT/rules/<stage>/*.toml`),
+/// by rule id: what it is for and, where measured, its precision.
+fn rule_descriptions(out: &Path) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    let Ok(stages) = std::fs::read_dir(out.join("rules")) else {
+        return m;
+    };
+    let mut stages: Vec<_> = stages.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    stages.sort();
+    for dir in stages {
+        let stage = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Ok(files) = std::fs::read_dir(&dir) else { continue };
+        let mut files: Vec<_> = files
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for f in files {
+            let Ok(t) = std::fs::read_to_string(&f).map(|t| toml::from_str::<toml::Table>(&t)) else {
+                continue;
+            };
+            for (name, v) in t.into_iter().flatten() {
+                if let Some(d) = v.get("description").and_then(toml::Value::as_str) {
+                    m.insert(format!("{stage}/{name}"), d.to_string());
+                }
+            }
+        }
+    }
+    m
+}
+
 /// Records each rule dropped (nearest its threshold, and the most extreme)
 /// and the kept records nearest its threshold.
 fn examples_section(out: &Path, report: &Report) -> Result<String> {
@@ -196,12 +231,13 @@ fn examples_section(out: &Path, report: &Report) -> Result<String> {
         );
     };
     let rules: std::collections::BTreeSet<&String> = by_rule.keys().chain(kept.keys()).collect();
+    let descriptions = rule_descriptions(out);
     for rule in rules {
-        let _ = write!(
-            h,
-            "<h3>{}</h3><table><tr><th>record</th><th>value</th><th>reason</th><th>text</th></tr>",
-            esc(rule)
-        );
+        let _ = write!(h, "<h3>{}</h3>", esc(rule));
+        if let Some(d) = descriptions.get(rule.as_str()) {
+            let _ = write!(h, "<p class=\"muted\">{}</p>", esc(d));
+        }
+        h.push_str("<table><tr><th>record</th><th>value</th><th>reason</th><th>text</th></tr>");
         if let Some(ex) = by_rule.get(rule) {
             for e in &ex.nearest {
                 row(&mut h, "dropped, nearest the threshold", e);

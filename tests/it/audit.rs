@@ -213,6 +213,8 @@ fn html_report_shows_escaped_examples_of_each_rules_drops() {
         assert!(section.contains(rule), "{rule}");
     }
     assert!(section.contains("in.jsonl:1") && section.contains("dropped, nearest the threshold"));
+    // Each rule says what it is for, from the run's rules snapshot.
+    assert!(section.contains("More than half of the assistant turns open with a refusal"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(
         !html.contains("<script>alert"),
