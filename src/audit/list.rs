@@ -37,12 +37,7 @@ pub use crate::output::read_back::messages_at;
 
 /// A one-line preview: the first user turn and the last answer.
 pub fn preview(msgs: &[(String, String)], width: usize) -> String {
-    let user = msgs.iter().find(|m| m.0 == "user").map_or("", |m| m.1.as_str());
-    let answer = msgs
-        .iter()
-        .rev()
-        .find(|m| m.0 == "assistant")
-        .map_or("", |m| m.1.as_str());
+    let (user, answer) = crate::output::read_back::request_and_answer(msgs);
     let mut s = format!("{} => {}", user.replace('\n', " "), answer.replace('\n', " "));
     if s.chars().count() > width {
         s = s.chars().take(width.saturating_sub(1)).collect::<String>() + "…";

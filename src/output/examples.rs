@@ -12,10 +12,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use arrow::array::{Array, Float64Array, RecordBatch};
+use arrow::array::RecordBatch;
 
 use crate::error::Result;
-use crate::output::read_back::{f64_col, for_each_batch, messages_at, str_at, str_col};
+use crate::output::read_back::{f64_at, f64_col, for_each_batch, messages_at, request_and_answer, str_at, str_col};
 
 /// Examples nearest the threshold, per rule.
 pub const NEAREST: usize = 3;
@@ -57,21 +57,12 @@ fn cut(s: &str) -> String {
     out
 }
 
-fn value_at(c: Option<&Float64Array>, i: usize) -> Option<f64> {
-    c.filter(|c| !c.is_null(i)).map(|c| c.value(i))
-}
-
 fn example_at(b: &RecordBatch, i: usize, distance: f64) -> Example {
     let msgs = messages_at(b, i);
-    let request = msgs.iter().find(|m| m.0 == "user").map_or("", |m| m.1.as_str());
-    let answer = msgs
-        .iter()
-        .rev()
-        .find(|m| m.0 == "assistant")
-        .map_or("", |m| m.1.as_str());
+    let (request, answer) = request_and_answer(&msgs);
     Example {
         key: str_at(str_col(b, "key"), i).to_string(),
-        value: value_at(f64_col(b, "value"), i),
+        value: f64_at(f64_col(b, "value"), i),
         reason: str_at(str_col(b, "reason"), i).to_string(),
         request: cut(request),
         answer: cut(answer),
@@ -93,7 +84,7 @@ pub fn gather(out: &Path) -> Result<BTreeMap<String, RuleExamples>> {
         let (value, threshold) = (f64_col(b, "value"), f64_col(b, "threshold"));
         for i in 0..b.num_rows() {
             let r = by_rule.entry(str_at(rule, i).to_string()).or_default();
-            let d = match (value_at(value, i), value_at(threshold, i)) {
+            let d = match (f64_at(value, i), f64_at(threshold, i)) {
                 (Some(v), Some(t)) => (v - t).abs(),
                 _ => 0.0,
             };
@@ -144,7 +135,7 @@ pub fn gather_kept(out: &Path, rules: &[(String, Option<f64>, Option<f64>)]) -> 
                 continue;
             };
             for i in 0..b.num_rows() {
-                let Some(v) = value_at(Some(c), i) else { continue };
+                let Some(v) = f64_at(Some(c), i) else { continue };
                 let d = match (min, max) {
                     (Some(a), Some(z)) if v >= *a && v <= *z => (v - a).min(z - v),
                     (Some(a), None) if v >= *a => v - a,

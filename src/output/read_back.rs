@@ -125,16 +125,7 @@ pub fn record_at(b: &RecordBatch, i: usize) -> (crate::record::Record, String) {
             None => turns.push(Turn::new(Role::User, content)),
         }
     }
-    let mut tags = Vec::new();
-    if let Some(list) = b
-        .column_by_name("tags")
-        .and_then(|c| c.as_any().downcast_ref::<arrow::array::ListArray>())
-    {
-        let v = list.value(i);
-        if let Some(s) = v.as_any().downcast_ref::<StringArray>() {
-            tags = (0..s.len()).map(|j| s.value(j).to_string()).collect();
-        }
-    }
+    let tags = strings_at(b, "tags", i).unwrap_or_default();
     let mut pii = Vec::new();
     if let Some(list) = b
         .column_by_name("pii")
@@ -191,8 +182,13 @@ pub fn record_at(b: &RecordBatch, i: usize) -> (crate::record::Record, String) {
 /// The boilerplate lines stripped from row `i` of a `kept` batch (`None`:
 /// nothing was stripped, or the column is missing).
 pub fn stripped_at(b: &RecordBatch, i: usize) -> Option<Vec<String>> {
+    strings_at(b, crate::output::schema::STRIPPED_LINES, i)
+}
+
+/// Value `i` of a list-of-strings column; `None` when null or missing.
+pub fn strings_at(b: &RecordBatch, column: &str, i: usize) -> Option<Vec<String>> {
     let list = b
-        .column_by_name(crate::output::schema::STRIPPED_LINES)?
+        .column_by_name(column)?
         .as_any()
         .downcast_ref::<arrow::array::ListArray>()?;
     if list.is_null(i) {
@@ -203,19 +199,15 @@ pub fn stripped_at(b: &RecordBatch, i: usize) -> Option<Vec<String>> {
     Some((0..s.len()).map(|j| s.value(j).to_string()).collect())
 }
 
+/// Value `i` of an optional f64 column; `None` when null or missing.
+pub fn f64_at(c: Option<&Float64Array>, i: usize) -> Option<f64> {
+    c.filter(|c| !c.is_null(i)).map(|c| c.value(i))
+}
+
 /// The rejection columns of row `i` of a `rejected` batch.
 pub fn rejection_at(b: &RecordBatch, i: usize) -> crate::output::Rejection {
-    let f = |name: &str| f64_col(b, name).filter(|c| !c.is_null(i)).map(|c| c.value(i));
-    let mut failed = Vec::new();
-    if let Some(list) = b
-        .column_by_name("failed_rules")
-        .and_then(|c| c.as_any().downcast_ref::<arrow::array::ListArray>())
-    {
-        let v = list.value(i);
-        if let Some(s) = v.as_any().downcast_ref::<StringArray>() {
-            failed = (0..s.len()).map(|j| s.value(j).to_string()).collect();
-        }
-    }
+    let f = |name: &str| f64_at(f64_col(b, name), i);
+    let failed = strings_at(b, "failed_rules", i).unwrap_or_default();
     crate::output::Rejection {
         stage: str_at(str_col(b, "stage"), i).to_string(),
         rule: str_at(str_col(b, "rule"), i).to_string(),
@@ -247,4 +239,16 @@ pub fn messages_at(b: &RecordBatch, i: usize) -> Vec<(String, String)> {
     (0..s.len())
         .map(|j| (str_at(roles, j).to_string(), str_at(texts, j).to_string()))
         .collect()
+}
+
+/// The first request and the last answer of a record's messages (empty when
+/// it has none).
+pub fn request_and_answer(msgs: &[(String, String)]) -> (&str, &str) {
+    let request = msgs.iter().find(|m| m.0 == "user").map_or("", |m| m.1.as_str());
+    let answer = msgs
+        .iter()
+        .rev()
+        .find(|m| m.0 == "assistant")
+        .map_or("", |m| m.1.as_str());
+    (request, answer)
 }

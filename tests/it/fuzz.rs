@@ -13,7 +13,7 @@
 //! writes the input to `fuzz-crashes/` for a regression test.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ use curate::record::{map_record, Origin};
 use curate::rules::RuleFiles;
 use curate::ruleset::Rules;
 
-use crate::harness::root;
+use crate::harness::{files_under, root};
 
 /// SplitMix64: small, seeded, the same everywhere.
 struct Rng(u64);
@@ -195,29 +195,12 @@ fn fuzz(target: &str, seeds: &[Vec<u8>], min_cases: u64, mut case: impl FnMut(&m
     n
 }
 
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files_under(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
 /// Every record of the fixtures, one JSON line each.
 fn record_seeds() -> Vec<Vec<u8>> {
-    let mut files = Vec::new();
-    for d in ["sample", "quality", "formats", "sensitive", "broken"] {
-        files_under(&root().join("fixtures").join(d), &mut files);
-    }
+    let files: Vec<PathBuf> = ["sample", "quality", "formats", "sensitive", "broken"]
+        .iter()
+        .flat_map(|d| files_under(&root().join("fixtures").join(d)))
+        .collect();
     let mut seeds = Vec::new();
     for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "jsonl")) {
         let text = std::fs::read(f).expect("fixture");
@@ -267,12 +250,11 @@ fn fuzz_the_readers() {
     // A decoder's panic on a corrupt file is caught and reported as a
     // malformed item (`read_file`); as in the binary, it is not printed.
     curate::read::quiet_decoder_panics();
-    let mut files = Vec::new();
-    for d in ["formats", "broken", "sample"] {
-        files_under(&root().join("fixtures").join(d), &mut files);
-    }
-    // Inputs that once broke a reader.
-    files_under(&root().join("tests/data"), &mut files);
+    // The fixtures, and inputs that once broke a reader.
+    let files: Vec<PathBuf> = ["fixtures/formats", "fixtures/broken", "fixtures/sample", "tests/data"]
+        .iter()
+        .flat_map(|d| files_under(&root().join(d)))
+        .collect();
     // Seeds carry their file name, so each is read by its own reader.
     let seeds: Vec<(String, Vec<u8>)> = files
         .iter()

@@ -220,3 +220,23 @@ pub fn rows_by_id(dir: &Path) -> BTreeMap<String, Row> {
     }
     out
 }
+
+/// Every file under `dir`, in path order (none if `dir` is absent).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    let mut out = Vec::new();
+    for p in entries {
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -5,22 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::harness::root;
+use crate::harness::{files_under, root};
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("source folder")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "rs") {
-            out.push(p);
-        }
-    }
+/// The Rust source files under `dir`.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect()
 }
 
 /// The top-level module a file belongs to (`src/filters/quality/x.rs` → `filters`).
@@ -33,8 +25,7 @@ fn module_of(src: &Path, file: &Path) -> String {
 /// `module → modules it names as crate::<module>`, outside comments and tests.
 fn import_graph() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
     let src = root().join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    let files = rust_files(&src);
     let modules: BTreeSet<String> = files.iter().map(|f| module_of(&src, f)).collect();
     let path = regex::Regex::new(r"crate::([a-z_]+)").expect("pattern");
     let mut graph: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
@@ -127,8 +118,7 @@ fn no_import_cycle_crosses_a_top_level_module() {
 
 #[test]
 fn no_source_file_is_longer_than_800_lines() {
-    let mut files = Vec::new();
-    rust_files(&root().join("src"), &mut files);
+    let files = rust_files(&root().join("src"));
     let long: Vec<String> = files
         .iter()
         .filter_map(|f| {
