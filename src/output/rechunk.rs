@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, RecordBatch, StringArray};
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
@@ -45,6 +45,31 @@ impl Weight {
     /// The weight of a malformed row.
     pub fn malformed(raw: usize, error: usize) -> usize {
         raw + error + 32
+    }
+
+    /// The rule for rows of `schema`: malformed items (a `raw` and an
+    /// `error` column), records (a `raw` column), anything else by count.
+    pub fn of_schema(schema: &Schema) -> Weight {
+        let has = |name: &str| schema.column_with_name(name).is_some();
+        match (has("raw"), has("error")) {
+            (true, true) => Weight::Malformed,
+            (true, false) => Weight::Record,
+            _ => Weight::Rows,
+        }
+    }
+
+    /// Each row's weight, from its own values only (never from how its
+    /// arrays are laid out in memory); `None` when rows are only counted.
+    pub fn of_rows(self, batch: &RecordBatch) -> Result<Option<Vec<usize>>> {
+        Ok(match self {
+            Weight::Rows => None,
+            Weight::Record => Some(text_len(batch, "raw")?.into_iter().map(Weight::record).collect()),
+            Weight::Malformed => {
+                let raw = text_len(batch, "raw")?;
+                let err = text_len(batch, "error")?;
+                Some(raw.iter().zip(&err).map(|(&r, &e)| Weight::malformed(r, e)).collect())
+            }
+        })
     }
 }
 
@@ -103,15 +128,7 @@ impl Rechunk {
     /// Adds rows; calls `out` with every batch that is complete.
     pub fn push(&mut self, batch: RecordBatch, out: &mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<()> {
         let n = batch.num_rows();
-        let weights: Option<Vec<usize>> = match self.weight {
-            Weight::Rows => None,
-            Weight::Record => Some(text_len(&batch, "raw")?.into_iter().map(Weight::record).collect()),
-            Weight::Malformed => {
-                let raw = text_len(&batch, "raw")?;
-                let err = text_len(&batch, "error")?;
-                Some(raw.iter().zip(&err).map(|(&r, &e)| Weight::malformed(r, e)).collect())
-            }
-        };
+        let weights = self.weight.of_rows(&batch)?;
         let mut start = 0;
         for i in 0..n {
             self.rows += 1;

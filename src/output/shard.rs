@@ -21,13 +21,15 @@ use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::output::rechunk::Weight;
 
 /// Writes `part-00000.parquet`, `part-00001.parquet`, … in one folder.
 ///
-/// Rows are cut into row groups by a rule over the batches alone (at most
-/// [`ROW_GROUP_ROWS`] rows; a group closes once it holds
-/// [`ROW_GROUP_BYTES`] of Arrow data), so the same batches always give the
-/// same bytes. With a thread pool ([`ShardWriter::encode_on`]) row groups are
+/// Rows are cut into row groups by a rule over the rows alone (at most
+/// [`ROW_GROUP_ROWS`] rows; a group closes at the row that brings its
+/// [`Weight`] to [`ROW_GROUP_BYTES`]), so the same rows give the same bytes
+/// however they were batched: a local run and a distributed one hand the
+/// writer the same rows in other batches. With a thread pool ([`ShardWriter::encode_on`]) row groups are
 /// encoded and compressed on it, several at once, and appended in order: the
 /// output does not depend on the pool.
 pub struct ShardWriter {
@@ -43,6 +45,8 @@ pub struct ShardWriter {
     pending: Vec<RecordBatch>,
     pending_rows: usize,
     pending_bytes: usize,
+    /// How a row weighs towards [`ROW_GROUP_BYTES`] (from the schema).
+    weight: Weight,
     /// Row groups being encoded, oldest first.
     in_flight: VecDeque<Receiver<parquet::errors::Result<Vec<ArrowColumnChunk>>>>,
     rows: u64,
@@ -58,7 +62,8 @@ struct OpenShard {
 
 /// At most this many rows per row group.
 pub const ROW_GROUP_ROWS: usize = 65_536;
-/// A row group closes once it holds this many bytes of Arrow data.
+/// A row group closes once its rows weigh this much ([`Weight`]: about the
+/// bytes of their text).
 pub const ROW_GROUP_BYTES: usize = 16 << 20;
 /// At most this many row groups of one writer are encoded at once, so a
 /// writer holds at most `(MAX_IN_FLIGHT + 1) * ROW_GROUP_BYTES` of rows
@@ -215,6 +220,7 @@ impl ShardWriter {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         Ok(ShardWriter {
             dir: dir.to_path_buf(),
+            weight: Weight::of_schema(&schema),
             schema,
             max_bytes: max_bytes.max(1),
             next: 0,
@@ -276,20 +282,27 @@ impl ShardWriter {
     }
 
     /// Appends a batch, rotating to a new shard when the current one is full.
+    /// A row group ends at the row that fills it, wherever the batches
+    /// that carried the rows began and ended.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let mut batch = batch.clone();
-        while batch.num_rows() > 0 {
-            let room = ROW_GROUP_ROWS - self.pending_rows;
-            let take = batch.num_rows().min(room);
-            let part = batch.slice(0, take);
-            batch = batch.slice(take, batch.num_rows() - take);
-            self.pending_bytes += data_bytes(&part);
-            self.pending_rows += take;
-            self.rows += take as u64;
-            self.pending.push(part);
+        let weights = self.weight.of_rows(batch)?;
+        let n = batch.num_rows();
+        let mut start = 0;
+        for i in 0..n {
+            self.pending_rows += 1;
+            if let Some(w) = &weights {
+                self.pending_bytes += w[i];
+            }
             if self.pending_rows >= ROW_GROUP_ROWS || self.pending_bytes >= ROW_GROUP_BYTES {
+                self.pending.push(batch.slice(start, i + 1 - start));
+                self.rows += (i + 1 - start) as u64;
+                start = i + 1;
                 self.submit(false)?;
             }
+        }
+        if start < n {
+            self.pending.push(batch.slice(start, n - start));
+            self.rows += (n - start) as u64;
         }
         Ok(())
     }
@@ -568,6 +581,51 @@ mod tests {
             if max_bytes != u64::MAX {
                 assert!(alone.len() > 1, "rotation happened");
             }
+        }
+    }
+
+    /// Where a row group ends depends on the rows, not on the batches that
+    /// carried them: a distributed run hands the writer the rows of a local
+    /// run in other batches (its shards are byte-identical only when its
+    /// batches are too, see [`crate::output::rechunk`], but the row groups
+    /// must not hang on them).
+    #[test]
+    fn row_groups_end_at_the_same_row_however_rows_are_batched() {
+        use parquet::file::reader::FileReader;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("raw", DataType::Utf8, false),
+        ]));
+        // 100 rows of about 200 kB, each weighing about 400 kB.
+        let rows = |from: usize, len: usize| {
+            let n: Vec<i64> = (from as i64..(from + len) as i64).collect();
+            let raw: Vec<String> = n.iter().map(|i| format!("{i:03} {}", "x".repeat(200_000))).collect();
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(Int64Array::from(n)), Arc::new(StringArray::from(raw))],
+            )
+            .expect("test")
+        };
+        let dir = tempfile::tempdir().expect("test");
+        for (k, cuts) in [vec![100], vec![1, 37, 5, 50, 7], vec![41, 1, 58]]
+            .into_iter()
+            .enumerate()
+        {
+            let mut w = ShardWriter::new(&dir.path().join(k.to_string()), schema.clone(), u64::MAX).expect("test");
+            let mut from = 0;
+            for len in cuts {
+                w.write(&rows(from, len)).expect("test");
+                from += len;
+            }
+            let files = w.finish().expect("test");
+            let reader =
+                parquet::file::reader::SerializedFileReader::new(File::open(&files[0]).expect("test")).expect("test");
+            let meta = reader.metadata();
+            let groups: Vec<i64> = (0..meta.num_row_groups())
+                .map(|i| meta.row_group(i).num_rows())
+                .collect();
+            // 16 MiB / (2 x 200,004 + 64) = 41.9: the 42nd row fills a group.
+            assert_eq!(groups, [42, 42, 16], "batching {k}");
         }
     }
 

@@ -1,13 +1,25 @@
 //! Distributed runs: the step commands over a planned output folder give the
 //! same shards as a local run, resume, and fail with a marker and a message.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::harness::*;
 
 fn all_shards(out: &Path) -> Vec<(String, Vec<u8>)> {
     shard_files(out, &["kept", "rejected", "malformed", "metrics", "dedup"])
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read folder").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_folder(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
 }
 
 fn steps(out: &str, world: usize) {
@@ -23,7 +35,14 @@ fn steps(out: &str, world: usize) {
 #[test]
 fn steps_give_the_shards_of_a_local_run() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let mut inputs = vec![fixture("sample"), fixture("formats"), fixture("broken")];
+    // The inputs are copied under one folder, so that their record keys
+    // (paths relative to the folder holding every input) and with them the
+    // shards' bytes are the same on every machine.
+    let input = tmp.path().join("in");
+    let mut folders: Vec<PathBuf> = ["sample", "formats", "broken"]
+        .iter()
+        .map(|f| root().join("fixtures").join(f))
+        .collect();
     if let Some(c) = corpora() {
         // Several shapes (Alpaca, Chinese, MOSS multi-turn, tool calls).
         for corpus in [
@@ -32,8 +51,14 @@ fn steps_give_the_shards_of_a_local_run() {
             "moss_003_sft_sample",
             "glaive_toolcall_demo",
         ] {
-            inputs.push(c.join(corpus).display().to_string());
+            folders.push(c.join(corpus));
         }
+    }
+    let mut inputs = Vec::new();
+    for from in &folders {
+        let to = input.join(from.file_name().expect("a folder name"));
+        copy_folder(from, &to);
+        inputs.push(to.display().to_string());
     }
     let local = tmp.path().join("local");
     let l = local.to_str().expect("utf-8");
