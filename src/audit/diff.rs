@@ -13,7 +13,8 @@ use crate::error::Result;
 fn fates(run: &RunDir) -> Result<BTreeMap<String, (String, String)>> {
     let mut m = BTreeMap::new();
     for (table, rule) in [("kept", None), ("rejected", Some("rule")), ("malformed", None)] {
-        for b in run.batches(table)? {
+        for b in run.batches(table) {
+            let b = b?;
             let (id, key, file, line) = (
                 str_col(&b, "id"),
                 str_col(&b, "key"),

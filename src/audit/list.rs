@@ -88,7 +88,8 @@ pub fn audit(run: &RunDir, q: &AuditQuery) -> Result<String> {
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut shown = 0usize;
     let mut rows = String::new();
-    for b in run.batches("rejected")? {
+    for b in run.batches("rejected") {
+        let b = b?;
         let (id, rule, stage, reason) = (
             str_col(&b, "id"),
             str_col(&b, "rule"),
@@ -176,7 +177,8 @@ pub fn show_id(run: &RunDir, want: &str) -> Result<String> {
     let mut out = String::new();
     let mut found = 0;
     for (table, fate_col) in [("kept", None), ("rejected", Some("rule"))] {
-        for b in run.batches(table)? {
+        for b in run.batches(table) {
+            let b = b?;
             let (id, key) = (str_col(&b, "id"), str_col(&b, "key"));
             for i in 0..b.num_rows() {
                 if str_at(id, i) != want && str_at(key, i) != want {

@@ -2,8 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow::array::RecordBatch;
-
 use crate::error::{Error, Result};
 use crate::output::run_folder::SUCCESS_MARKER;
 use crate::output::Report;
@@ -44,8 +42,8 @@ impl RunDir {
     }
 
     /// Every batch of one table (`kept`, `rejected`, `malformed`, `metrics`), in shard order.
-    pub fn batches(&self, table: &str) -> Result<Vec<RecordBatch>> {
-        read_batches(&self.path.join(table))
+    pub fn batches(&self, table: &str) -> Batches {
+        Batches::of(&self.path.join(table))
     }
 }
 

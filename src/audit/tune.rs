@@ -165,8 +165,8 @@ impl Decider {
 
 /// Loads the run's metrics for the decider's rules.
 pub fn load_metrics(run: &RunDir, decider: &Decider) -> Result<Metrics> {
-    let batches = run.batches("metrics")?;
-    let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+    // Read a batch at a time: only the columns kept below grow with the run.
+    let n = run.report.totals.input as usize;
     let mut m = Metrics {
         ids: Vec::with_capacity(n),
         origins: Vec::with_capacity(n),
@@ -187,7 +187,11 @@ pub fn load_metrics(run: &RunDir, decider: &Decider) -> Result<Metrics> {
         .map(|s| s.name.as_str())
         .collect();
     let mut fixed: HashSet<(String, u64)> = HashSet::new();
-    for b in run.batches("rejected")? {
+    for b in run
+        .batches("rejected")
+        .columns(&["stage", "source_file", "source_line"])
+    {
+        let b = b?;
         let (stage, file, line) = (
             str_col(&b, "stage"),
             str_col(&b, "source_file"),
@@ -199,7 +203,8 @@ pub fn load_metrics(run: &RunDir, decider: &Decider) -> Result<Metrics> {
             }
         }
     }
-    for b in &batches {
+    for b in run.batches("metrics") {
+        let b = &b?;
         let (id, file, line, lang) = (
             str_col(b, "id"),
             str_col(b, "source_file"),

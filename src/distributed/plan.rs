@@ -208,8 +208,7 @@ pub fn make_plan_split(
     let (inputs, references) = crate::pipeline::run_files(opts)?;
     // One writer per output folder: a plan and a run (or two plans) on the
     // same folder do not interleave.
-    let _lock = crate::pipeline::lock::OutLock::acquire(&opts.out)?;
-    crate::pipeline::prepare_out(&opts.out, opts.overwrite)?;
+    let _lock = crate::pipeline::open_output(&opts.out, opts.overwrite)?;
     let snapshot = opts.out.join("rules");
     rules.files.write_to(&snapshot).map_err(|e| Error::io(&snapshot, e))?;
     let plan = Plan {

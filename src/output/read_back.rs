@@ -4,65 +4,36 @@
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, Float64Array, ListArray, RecordBatch, StringArray, StructArray, UInt64Array};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::error::{Error, Result};
 
-/// Every batch of every `*.parquet` shard in `dir`, in name order (none if `dir` is absent).
-pub fn read_batches(dir: &Path) -> Result<Vec<RecordBatch>> {
+/// The `*.parquet` shards of `dir`, in name order (none if `dir` is absent).
+fn shards(dir: &Path) -> Vec<PathBuf> {
     let mut shards: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
             .collect(),
-        Err(_) => return Ok(Vec::new()),
+        Err(_) => Vec::new(),
     };
     shards.sort();
-    let mut out = Vec::new();
-    for s in shards {
-        let err = |e: String| Error::Parquet {
-            path: s.clone(),
-            message: e,
-        };
-        let f = std::fs::File::open(&s).map_err(|e| Error::io(&s, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-            .and_then(|b| b.with_batch_size(65_536).build())
-            .map_err(|e| err(e.to_string()))?;
-        for b in reader {
-            out.push(b.map_err(|e| err(e.to_string()))?);
-        }
-    }
-    Ok(out)
+    shards
 }
 
-/// Calls `f` on every batch of every shard in `dir`, in name order, reading
-/// only the named top-level `columns` (all when `None`); nothing is held
-/// between batches, so memory does not grow with the table.
-pub fn for_each_batch(dir: &Path, columns: Option<&[&str]>, mut f: impl FnMut(&RecordBatch)) -> Result<()> {
-    let mut shards: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-            .collect(),
-        Err(_) => return Ok(()),
-    };
-    shards.sort();
-    for s in shards {
-        for_each_batch_of(&s, columns, &mut f)?;
-    }
-    Ok(())
-}
-
-/// [`for_each_batch`] over one shard.
-pub fn for_each_batch_of(shard: &Path, columns: Option<&[&str]>, mut f: impl FnMut(&RecordBatch)) -> Result<()> {
-    let err = |e: String| Error::Parquet {
+fn parquet_error(shard: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Parquet {
         path: shard.to_path_buf(),
-        message: e,
-    };
+        message: e.to_string(),
+    }
+}
+
+/// A reader of one shard's batches, with only the named top-level `columns`
+/// (all when `None`).
+fn open_shard(shard: &Path, columns: Option<&[&str]>) -> Result<ParquetRecordBatchReader> {
     let file = std::fs::File::open(shard).map_err(|e| Error::io(shard, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(shard, e))?;
     let builder = match columns {
         Some(names) => {
             let roots: Vec<usize> = builder
@@ -78,12 +49,79 @@ pub fn for_each_batch_of(shard: &Path, columns: Option<&[&str]>, mut f: impl FnM
         }
         None => builder,
     };
-    let reader = builder
-        .with_batch_size(65_536)
+    builder
+        .with_batch_size(BATCH_ROWS)
         .build()
-        .map_err(|e| err(e.to_string()))?;
-    for b in reader {
-        f(&b.map_err(|e| err(e.to_string()))?);
+        .map_err(|e| parquet_error(shard, e))
+}
+
+/// Rows per batch read back.
+const BATCH_ROWS: usize = 8192;
+
+/// The batches of every shard of a table folder, in name order, read one
+/// at a time: memory does not grow with the table.
+pub struct Batches {
+    shards: std::vec::IntoIter<PathBuf>,
+    columns: Option<Vec<String>>,
+    current: Option<(PathBuf, ParquetRecordBatchReader)>,
+}
+
+impl Batches {
+    /// Every column of the shards of `dir` (none if `dir` is absent).
+    pub fn of(dir: &Path) -> Self {
+        Batches {
+            shards: shards(dir).into_iter(),
+            columns: None,
+            current: None,
+        }
+    }
+
+    /// Only the named top-level columns.
+    pub fn columns(mut self, names: &[&str]) -> Self {
+        self.columns = Some(names.iter().map(|s| s.to_string()).collect());
+        self
+    }
+}
+
+impl Iterator for Batches {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Result<RecordBatch>> {
+        loop {
+            if let Some((shard, reader)) = self.current.as_mut() {
+                match reader.next() {
+                    Some(b) => return Some(b.map_err(|e| parquet_error(shard, e))),
+                    None => self.current = None,
+                }
+            }
+            let shard = self.shards.next()?;
+            let names: Option<Vec<&str>> = self.columns.as_ref().map(|c| c.iter().map(String::as_str).collect());
+            match open_shard(&shard, names.as_deref()) {
+                Ok(reader) => self.current = Some((shard, reader)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// Calls `f` on every batch of every shard in `dir`, in name order, reading
+/// only the named top-level `columns` (all when `None`); nothing is held
+/// between batches, so memory does not grow with the table.
+pub fn for_each_batch(dir: &Path, columns: Option<&[&str]>, mut f: impl FnMut(&RecordBatch)) -> Result<()> {
+    let batches = match columns {
+        Some(c) => Batches::of(dir).columns(c),
+        None => Batches::of(dir),
+    };
+    for b in batches {
+        f(&b?);
+    }
+    Ok(())
+}
+
+/// [`for_each_batch`] over one shard.
+pub fn for_each_batch_of(shard: &Path, columns: Option<&[&str]>, mut f: impl FnMut(&RecordBatch)) -> Result<()> {
+    for b in open_shard(shard, columns)? {
+        f(&b.map_err(|e| parquet_error(shard, e))?);
     }
     Ok(())
 }

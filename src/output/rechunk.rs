@@ -20,6 +20,14 @@ use crate::error::{Error, Result};
 pub const FLUSH_ROWS: usize = 8192;
 /// Weight of the rows per batch (at most, give or take the last row).
 pub const FLUSH_BYTES: usize = 8 << 20;
+/// Whether buffered rows (`rows` of them, `bytes` of [`RecordRows`]
+/// weight) make a batch to write out.
+///
+/// [`RecordRows`]: super::RecordRows
+pub fn batch_full(rows: usize, bytes: usize) -> bool {
+    rows >= FLUSH_ROWS || bytes >= FLUSH_BYTES
+}
+
 /// Rows per metrics batch (metrics rows are small and all alike).
 pub const METRICS_ROWS: usize = 65_536;
 

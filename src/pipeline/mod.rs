@@ -150,7 +150,7 @@ pub const RUN_ENTRIES: &[&str] = &[
 pub use crate::output::run_folder::SUCCESS_MARKER;
 
 /// Prepares the output folder: refuses to replace an earlier run unless asked.
-pub(crate) fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
+fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
     if out.exists() {
         let entries: Vec<String> = std::fs::read_dir(out)
             .map_err(|e| Error::io(out, e))?
@@ -349,9 +349,17 @@ pub fn run(rules: Rules, opts: &RunOptions) -> Result<Report> {
     let n_ref = references.len() as u32;
     let files: Vec<InputFile> = references.into_iter().chain(inputs).collect();
     let setup = Setup::new(rules, opts, files, n_ref)?;
-    let _lock = lock::OutLock::acquire(&opts.out)?;
-    prepare_out(&opts.out, opts.overwrite)?;
+    let _lock = open_output(&opts.out, opts.overwrite)?;
     run_in(&setup, opts, started).map_err(|e| after_failure(&opts.out, e))
+}
+
+/// The start of every command that writes a run folder (`run`, `apply`):
+/// the folder's lock, held until the returned guard drops, then the folder
+/// emptied of an earlier run (with `overwrite`) or checked empty.
+pub(crate) fn open_output(out: &Path, overwrite: bool) -> Result<lock::OutLock> {
+    let lock = lock::OutLock::acquire(out)?;
+    prepare_out(out, overwrite)?;
+    Ok(lock)
 }
 
 /// The run in its prepared output folder.
@@ -455,6 +463,13 @@ pub(crate) fn finish_run(
         setup.rules.dedup.is_some(),
     );
     report.seconds = seconds;
+    seal_run(out, report)
+}
+
+/// The last step of every command that writes a run folder (`run`, the
+/// distributed `write`, `apply`): the accounting check, then the reports and
+/// the `_SUCCESS` marker.
+pub(crate) fn seal_run(out: &Path, report: Report) -> Result<Report> {
     report.verify().map_err(Error::Run)?;
     write_reports(out, &report)?;
     Ok(report)
@@ -464,7 +479,7 @@ pub(crate) fn finish_run(
 /// file (the temporary `.*.tmp` shards of a failed write, a full disk, are
 /// removed), and after a signal no table at all, so nothing there looks
 /// finished. The error passes through, reworded for a signal.
-fn after_failure(out: &Path, e: Error) -> Error {
+pub(crate) fn after_failure(out: &Path, e: Error) -> Error {
     let stopped = matches!(e, Error::Stopped(_));
     for entry in RUN_ENTRIES {
         let p = out.join(entry);

@@ -86,12 +86,7 @@ pub(crate) struct Writers {
 // record, so where batches end depends only on the records, never on how
 // the input was batched or how many threads processed it; a distributed
 // run cuts the same batches from its tasks' rows ([`crate::output::rechunk`]).
-use crate::output::rechunk::{FLUSH_BYTES, FLUSH_ROWS};
-
-/// Whether buffered rows make a batch to write out.
-fn batch_full(rows: usize, bytes: usize) -> bool {
-    rows >= FLUSH_ROWS || bytes >= FLUSH_BYTES
-}
+use crate::output::rechunk::batch_full;
 
 impl Writers {
     fn flush(&mut self, all: bool) -> Result<()> {
