@@ -508,7 +508,6 @@ impl Stripper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Origin, Role, Shape, Turn};
 
     /// `min-chars` counts columns: a Chinese sign-off of 10 characters is as
     /// wide as an English one of 20.
@@ -521,21 +520,7 @@ mod tests {
     }
 
     fn rec(a: &str) -> Record {
-        Record {
-            id: "x".into(),
-            key: "x".into(),
-            user_id: false,
-            origin: Origin { file: 0, line: 1 },
-            shape: Shape::Alpaca,
-            system: None,
-            turns: vec![Turn::new(Role::User, "q"), Turn::new(Role::Assistant, a)],
-            input_at: None,
-            raw: String::new(),
-            lang: crate::text::Lang::Other,
-            task: None,
-            tags: vec![],
-            pii: vec![],
-        }
+        Record::exchange("q", a)
     }
 
     #[test]

@@ -473,7 +473,7 @@ mod tests {
     use crate::dedup::config::Policy;
     use crate::dedup::state::{Collector, Keys};
     use crate::dedup::Engine;
-    use crate::record::{Origin, Record, Role, Shape, Turn};
+    use crate::record::{Origin, Record};
 
     fn rec(i: usize, q: &str, a: &str) -> Record {
         Record {
@@ -484,15 +484,7 @@ mod tests {
                 file: 0,
                 line: i as u64,
             },
-            shape: Shape::Alpaca,
-            system: None,
-            turns: vec![Turn::new(Role::User, q), Turn::new(Role::Assistant, a)],
-            input_at: None,
-            raw: String::new(),
-            lang: crate::text::Lang::Other,
-            task: None,
-            tags: vec![],
-            pii: vec![],
+            ..Record::exchange(q, a)
         }
     }
 

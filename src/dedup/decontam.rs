@@ -147,23 +147,12 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Role, Shape, Turn};
 
     fn rec(text: &str) -> Record {
         Record {
             id: "r".into(),
             key: "r".into(),
-            user_id: false,
-            origin: Origin { file: 0, line: 1 },
-            shape: Shape::Alpaca,
-            system: None,
-            turns: vec![Turn::new(Role::User, text), Turn::new(Role::Assistant, "ok")],
-            input_at: None,
-            raw: String::new(),
-            lang: crate::text::Lang::Other,
-            task: None,
-            tags: vec![],
-            pii: vec![],
+            ..Record::exchange(text, "ok")
         }
     }
 

@@ -67,24 +67,9 @@ pub fn groups(entries: &mut [u128], mut f: impl FnMut(&[u32])) {
 mod tests {
     use super::*;
     use crate::dedup::config::KeyScope;
-    use crate::record::{Origin, Role, Shape, Turn};
 
     fn rec(q: &str, a: &str) -> Record {
-        Record {
-            id: "x".into(),
-            key: "x".into(),
-            user_id: false,
-            origin: Origin { file: 0, line: 1 },
-            shape: Shape::Alpaca,
-            system: None,
-            turns: vec![Turn::new(Role::User, q), Turn::new(Role::Assistant, a)],
-            input_at: None,
-            raw: String::new(),
-            lang: crate::text::Lang::Other,
-            task: None,
-            tags: vec![],
-            pii: vec![],
-        }
+        Record::exchange(q, a)
     }
 
     fn cfg(key: KeyScope) -> ExactConfig {

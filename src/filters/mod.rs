@@ -30,6 +30,39 @@ impl WordScope {
         })
     }
 
+    /// From a rule whose only parameters are `tokenizer` and `min_words`.
+    pub fn parse(ctx: &BuildContext<'_>) -> Result<Self, KeyError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Params {
+            #[serde(default)]
+            tokenizer: Tokenizer,
+            #[serde(default)]
+            min_words: usize,
+        }
+        let p: Params = ctx.parse()?;
+        WordScope::new(ctx, p.tokenizer, p.min_words)
+    }
+
+    /// From a rule over word n-grams: its `n` (at least 1) and the words'
+    /// `tokenizer` and `min_words`.
+    pub fn parse_ngrams(ctx: &BuildContext<'_>) -> Result<(Self, usize), KeyError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Params {
+            n: usize,
+            #[serde(default)]
+            min_words: usize,
+            #[serde(default)]
+            tokenizer: Tokenizer,
+        }
+        let p: Params = ctx.parse()?;
+        if p.n < 1 {
+            return Err(("n".into(), "n must be at least 1".into()));
+        }
+        Ok((WordScope::new(ctx, p.tokenizer, p.min_words)?, p.n))
+    }
+
     /// The words, or `None` when there are fewer than `min_words`: too few
     /// to measure.
     pub fn words<'c>(&self, cx: &'c mut Analysis<'_>) -> Option<Words<'c>> {

@@ -181,6 +181,27 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record of one request and its answer, read from nowhere (line 1
+    /// of file 0, id and key `x`): for tests.
+    #[cfg(test)]
+    pub fn exchange(request: &str, answer: &str) -> Record {
+        Record {
+            id: "x".into(),
+            key: "x".into(),
+            user_id: false,
+            origin: Origin { file: 0, line: 1 },
+            shape: Shape::Alpaca,
+            system: None,
+            turns: vec![Turn::new(Role::User, request), Turn::new(Role::Assistant, answer)],
+            input_at: None,
+            raw: String::new(),
+            lang: Lang::Other,
+            task: None,
+            tags: vec![],
+            pii: vec![],
+        }
+    }
+
     /// The first user turn's text, up to the `input` part when there is one.
     pub fn instruction(&self) -> &str {
         match self.turns.iter().find(|t| t.role == Role::User) {

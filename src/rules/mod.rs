@@ -89,3 +89,35 @@ pub struct FilterKind {
     /// Builds the filter from a rule's parameters.
     pub build: fn(&BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError>,
 }
+
+impl FilterKind {
+    /// A kind of the `quality` stage: by default it measures the response
+    /// and takes thresholds from 0 up.
+    pub const fn quality(
+        name: &'static str,
+        summary: &'static str,
+        build: fn(&BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError>,
+    ) -> FilterKind {
+        FilterKind {
+            name,
+            stage: "quality",
+            default_scope: Some(Scope::Response),
+            range: (0.0, f64::MAX),
+            summary,
+            build,
+        }
+    }
+
+    /// Thresholds between 0 and 1: the kind measures a fraction.
+    pub const fn fraction(self) -> FilterKind {
+        FilterKind {
+            range: (0.0, 1.0),
+            ..self
+        }
+    }
+
+    /// Another scope when the rule sets none (`None`: the kind has no scope).
+    pub const fn scope(self, default_scope: Option<Scope>) -> FilterKind {
+        FilterKind { default_scope, ..self }
+    }
+}

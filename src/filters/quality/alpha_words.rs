@@ -24,36 +24,19 @@
 use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
-use crate::stage::{Analysis, Filter, Measure, Scope};
-use crate::tokenize::Tokenizer;
+use crate::stage::{Analysis, Filter, Measure};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "alpha-words",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, 1.0),
-    summary: "fraction of words holding a letter",
-    build,
-};
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Params {
-    #[serde(default)]
-    tokenizer: Tokenizer,
-    #[serde(default)]
-    min_words: usize,
-}
+pub const KIND: FilterKind = FilterKind::quality("alpha-words", "fraction of words holding a letter", build).fraction();
 
 struct AlphaWords {
     words: WordScope,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
-    let p: Params = ctx.parse()?;
-    let words = WordScope::new(ctx, p.tokenizer, p.min_words)?;
-    Ok(Box::new(AlphaWords { words }))
+    Ok(Box::new(AlphaWords {
+        words: WordScope::parse(ctx)?,
+    }))
 }
 
 impl Filter for AlphaWords {

@@ -33,14 +33,13 @@ use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "answer-in-choices",
-    stage: "quality",
-    default_scope: None,
-    range: (0.0, 1.0),
-    summary: "1 when a record's answer field is not one of its choices field",
+pub const KIND: FilterKind = FilterKind::quality(
+    "answer-in-choices",
+    "1 when a record's answer field is not one of its choices field",
     build,
-};
+)
+.fraction()
+.scope(None);
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -26,14 +26,12 @@ use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "approx-tokens",
-    stage: "quality",
-    default_scope: Some(Scope::Conversation),
-    range: (0.0, f64::MAX),
-    summary: "approximate number of model tokens of the scoped text",
+pub const KIND: FilterKind = FilterKind::quality(
+    "approx-tokens",
+    "approximate number of model tokens of the scoped text",
     build,
-};
+)
+.scope(Some(Scope::Conversation));
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

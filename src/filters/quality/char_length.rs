@@ -24,14 +24,7 @@ use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "char-length",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, f64::MAX),
-    summary: "length of the scoped text in characters",
-    build,
-};
+pub const KIND: FilterKind = FilterKind::quality("char-length", "length of the scoped text in characters", build);
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -31,14 +31,9 @@ use crate::stage::{Analysis, Filter, Measure};
 use crate::tag::model::Model;
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "classifier",
-    stage: "quality",
-    default_scope: None,
-    range: (0.0, 1.0),
-    summary: "probability a trained model gives to a label",
-    build,
-};
+pub const KIND: FilterKind = FilterKind::quality("classifier", "probability a trained model gives to a label", build)
+    .fraction()
+    .scope(None);
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -29,14 +29,12 @@ use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "conversation",
-    stage: "quality",
-    default_scope: None,
-    range: (0.0, f64::MAX),
-    summary: "conversation faults: empty turns, role order, last turn not an answer",
+pub const KIND: FilterKind = FilterKind::quality(
+    "conversation",
+    "conversation faults: empty turns, role order, last turn not an answer",
     build,
-};
+)
+.scope(None);
 
 #[derive(serde::Deserialize, Clone, Copy)]
 #[serde(rename_all = "kebab-case")]

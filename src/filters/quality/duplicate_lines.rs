@@ -28,14 +28,12 @@ use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::{py_strip, split_newline_runs};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "duplicate-lines",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, 1.0),
-    summary: "share of lines or paragraphs repeating an earlier one",
+pub const KIND: FilterKind = FilterKind::quality(
+    "duplicate-lines",
+    "share of lines or paragraphs repeating an earlier one",
     build,
-};
+)
+.fraction();
 
 #[derive(serde::Deserialize, Default, Clone, Copy, PartialEq)]
 #[serde(rename_all = "kebab-case")]

@@ -27,28 +27,10 @@ use super::top_ngram::{ngram_hash, HashedKeys};
 use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
-use crate::stage::{Analysis, Filter, Measure, Scope};
-use crate::tokenize::Tokenizer;
+use crate::stage::{Analysis, Filter, Measure};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "duplicate-ngrams",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, f64::MAX),
-    summary: "character share of repeated word n-grams",
-    build,
-};
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Params {
-    n: usize,
-    #[serde(default)]
-    min_words: usize,
-    #[serde(default)]
-    tokenizer: Tokenizer,
-}
+pub const KIND: FilterKind = FilterKind::quality("duplicate-ngrams", "character share of repeated word n-grams", build);
 
 struct DuplicateNgrams {
     words: WordScope,
@@ -56,12 +38,8 @@ struct DuplicateNgrams {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
-    let p: Params = ctx.parse()?;
-    if p.n < 1 {
-        return Err(("n".into(), "n must be at least 1".into()));
-    }
-    let words = WordScope::new(ctx, p.tokenizer, p.min_words)?;
-    Ok(Box::new(DuplicateNgrams { words, n: p.n }))
+    let (words, n) = WordScope::parse_ngrams(ctx)?;
+    Ok(Box::new(DuplicateNgrams { words, n }))
 }
 
 impl Filter for DuplicateNgrams {

@@ -22,14 +22,12 @@ use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "empty-response",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, 1.0),
-    summary: "1 when the answer is missing or whitespace only",
+pub const KIND: FilterKind = FilterKind::quality(
+    "empty-response",
+    "1 when the answer is missing or whitespace only",
     build,
-};
+)
+.fraction();
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -61,14 +61,12 @@ use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::text::Lang;
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "lang-mismatch",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, 1.0),
-    summary: "1 when instruction and answer are in different languages",
+pub const KIND: FilterKind = FilterKind::quality(
+    "lang-mismatch",
+    "1 when instruction and answer are in different languages",
     build,
-};
+)
+.fraction();
 
 fn min_letters() -> usize {
     24

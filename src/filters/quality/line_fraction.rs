@@ -27,14 +27,12 @@ use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::lines;
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "line-fraction",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, 1.0),
-    summary: "fraction of lines starting or ending with the listed strings",
+pub const KIND: FilterKind = FilterKind::quality(
+    "line-fraction",
+    "fraction of lines starting or ending with the listed strings",
     build,
-};
+)
+.fraction();
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

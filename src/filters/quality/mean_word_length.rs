@@ -22,36 +22,24 @@
 use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
-use crate::stage::{Analysis, Filter, Measure, Scope};
-use crate::tokenize::{is_symbol_word, Tokenizer};
+use crate::stage::{Analysis, Filter, Measure};
+use crate::tokenize::is_symbol_word;
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "mean-word-length",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, f64::MAX),
-    summary: "mean length of the words of the scoped text, in characters",
+pub const KIND: FilterKind = FilterKind::quality(
+    "mean-word-length",
+    "mean length of the words of the scoped text, in characters",
     build,
-};
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Params {
-    #[serde(default)]
-    tokenizer: Tokenizer,
-    #[serde(default)]
-    min_words: usize,
-}
+);
 
 struct MeanWordLength {
     words: WordScope,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
-    let p: Params = ctx.parse()?;
-    let words = WordScope::new(ctx, p.tokenizer, p.min_words)?;
-    Ok(Box::new(MeanWordLength { words }))
+    Ok(Box::new(MeanWordLength {
+        words: WordScope::parse(ctx)?,
+    }))
 }
 
 impl Filter for MeanWordLength {

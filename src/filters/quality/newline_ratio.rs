@@ -21,14 +21,7 @@ use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::Tokenizer;
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "newline-ratio",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, f64::MAX),
-    summary: "line breaks per word",
-    build,
-};
+pub const KIND: FilterKind = FilterKind::quality("newline-ratio", "line breaks per word", build);
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -41,14 +41,7 @@ use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "phrases",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, f64::MAX),
-    summary: "number of listed phrases found in the scoped text",
-    build,
-};
+pub const KIND: FilterKind = FilterKind::quality("phrases", "number of listed phrases found in the scoped text", build);
 
 fn yes() -> bool {
     true

@@ -46,14 +46,12 @@ use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "placeholder",
-    stage: "quality",
-    default_scope: None,
-    range: (0.0, f64::MAX),
-    summary: "assistant turns that are a placeholder or hold an unfilled {{variable}}",
+pub const KIND: FilterKind = FilterKind::quality(
+    "placeholder",
+    "assistant turns that are a placeholder or hold an unfilled {{variable}}",
     build,
-};
+)
+.scope(None);
 
 fn yes() -> bool {
     true

@@ -68,14 +68,13 @@ use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "refusal",
-    stage: "quality",
-    default_scope: None,
-    range: (0.0, 1.0),
-    summary: "share of assistant turns opening with a refusal or an AI disclaimer of a harmless request",
+pub const KIND: FilterKind = FilterKind::quality(
+    "refusal",
+    "share of assistant turns opening with a refusal or an AI disclaimer of a harmless request",
     build,
-};
+)
+.fraction()
+.scope(None);
 
 fn within_first() -> usize {
     80

@@ -30,14 +30,12 @@ use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::Tokenizer;
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "repeats-instruction",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, 1.0),
-    summary: "share of the answer's word bigrams found in the instruction",
+pub const KIND: FilterKind = FilterKind::quality(
+    "repeats-instruction",
+    "share of the answer's word bigrams found in the instruction",
     build,
-};
+)
+.fraction();
 
 fn instruction() -> Scope {
     Scope::Instruction

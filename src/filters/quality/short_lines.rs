@@ -25,14 +25,7 @@ use crate::text::words;
 use crate::tokenize::lines;
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "short-lines",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, 1.0),
-    summary: "fraction of short lines",
-    build,
-};
+pub const KIND: FilterKind = FilterKind::quality("short-lines", "fraction of short lines", build).fraction();
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -29,19 +29,16 @@ use std::collections::{BTreeMap, HashSet};
 use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
-use crate::stage::{Analysis, Filter, Measure, Scope};
+use crate::stage::{Analysis, Filter, Measure};
 use crate::text::Lang;
 use crate::tokenize::Tokenizer;
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "stop-words",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, f64::MAX),
-    summary: "number of distinct stop words of the record's language",
+pub const KIND: FilterKind = FilterKind::quality(
+    "stop-words",
+    "number of distinct stop words of the record's language",
     build,
-};
+);
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -24,18 +24,11 @@
 use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
-use crate::stage::{Analysis, Filter, Measure, Scope};
+use crate::stage::{Analysis, Filter, Measure};
 use crate::tokenize::Tokenizer;
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "symbol-ratio",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, f64::MAX),
-    summary: "occurrences of the listed symbols per word",
-    build,
-};
+pub const KIND: FilterKind = FilterKind::quality("symbol-ratio", "occurrences of the listed symbols per word", build);
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -29,28 +29,11 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::filters::WordScope;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
-use crate::stage::{Analysis, Filter, Measure, Scope};
-use crate::tokenize::Tokenizer;
+use crate::stage::{Analysis, Filter, Measure};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "top-ngram",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, f64::MAX),
-    summary: "character share of the most frequent word n-gram",
-    build,
-};
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Params {
-    n: usize,
-    #[serde(default)]
-    min_words: usize,
-    #[serde(default)]
-    tokenizer: Tokenizer,
-}
+pub const KIND: FilterKind =
+    FilterKind::quality("top-ngram", "character share of the most frequent word n-gram", build);
 
 struct TopNgram {
     words: WordScope,
@@ -58,12 +41,8 @@ struct TopNgram {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
-    let p: Params = ctx.parse()?;
-    if p.n < 1 {
-        return Err(("n".into(), "n must be at least 1".into()));
-    }
-    let words = WordScope::new(ctx, p.tokenizer, p.min_words)?;
-    Ok(Box::new(TopNgram { words, n: p.n }))
+    let (words, n) = WordScope::parse_ngrams(ctx)?;
+    Ok(Box::new(TopNgram { words, n }))
 }
 
 /// A hash of the words of an n-gram (words never hold whitespace, so the

@@ -57,14 +57,12 @@ use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "translated-code",
-    stage: "quality",
-    default_scope: Some(Scope::Conversation),
-    range: (0.0, f64::MAX),
-    summary: "lines of code with machine-translated keywords, names or tags",
+pub const KIND: FilterKind = FilterKind::quality(
+    "translated-code",
+    "lines of code with machine-translated keywords, names or tags",
     build,
-};
+)
+.scope(Some(Scope::Conversation));
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

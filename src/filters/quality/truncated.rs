@@ -44,14 +44,12 @@ use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::Tokenizer;
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "truncated",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, 1.0),
-    summary: "1 when the text looks cut off (open code fence or bracket, mid-sentence end)",
+pub const KIND: FilterKind = FilterKind::quality(
+    "truncated",
+    "1 when the text looks cut off (open code fence or bracket, mid-sentence end)",
     build,
-};
+)
+.fraction();
 
 fn eight() -> usize {
     8

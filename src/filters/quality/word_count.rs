@@ -30,14 +30,11 @@ use crate::stage::{Analysis, Filter, Measure, Scope};
 use crate::tokenize::{is_symbol_word, Tokenizer};
 
 /// Registry entry.
-pub const KIND: FilterKind = FilterKind {
-    name: "word-count",
-    stage: "quality",
-    default_scope: Some(Scope::Response),
-    range: (0.0, f64::MAX),
-    summary: "number of words (not counting punctuation) of the scoped text",
+pub const KIND: FilterKind = FilterKind::quality(
+    "word-count",
+    "number of words (not counting punctuation) of the scoped text",
     build,
-};
+);
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
