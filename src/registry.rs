@@ -84,6 +84,7 @@ pub static FILTER_KINDS: &[FilterKind] = &[
     quality::phrases::KIND,
     quality::placeholder::KIND,
     quality::refusal::KIND,
+    quality::identity::KIND,
     quality::translated_code::KIND,
     quality::answer_in_choices::KIND,
     quality::repeats_instruction::KIND,

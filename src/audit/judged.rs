@@ -51,6 +51,22 @@ pub struct Label {
     /// not shown to whoever labelled it.
     #[serde(default)]
     pub origins: Vec<String>,
+    /// Set when the record was labelled again under a later revision of the
+    /// guideline: the case of the revision and the first label.
+    #[serde(default)]
+    pub revised: Option<Revised>,
+}
+
+/// A label given again under a revision of the guideline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revised {
+    /// The guideline's revision and the case it settled (`2: marker input`).
+    pub case: String,
+    /// The first label, category and reason.
+    pub label: String,
+    pub category: String,
+    pub reason: String,
 }
 
 /// What the rules did to one labelled record.

@@ -98,7 +98,11 @@ fn every_duplicate_names_a_kept_survivor_and_clusters_agree() {
     let Some(en) = corpus("llamafactory_alpaca_en_demo") else {
         return;
     };
-    let (_t, out) = run(&[fc, en], &[]);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    identity_off(&rules);
+    let (_t, out) = run(&[fc, en], &["--rules", rules.to_str().expect("utf-8")]);
     assert_accounting(&out);
     let per_rule = dropped_per_rule(&out);
     assert!(per_rule.get("dedup/near").copied().unwrap_or(0) > 20, "{per_rule:?}");
@@ -252,11 +256,13 @@ fn benchmark_items_inside_records_are_dropped() {
     assert_eq!(dedup["failed_per_rule"]["dedup/decontam"], 1);
 }
 
-/// A rules folder with the built-in rules, the survivor policy replaced by `policy`.
+/// A rules folder with the built-in rules, the survivor policy replaced by
+/// `policy` (and `quality/model-identity` off: the pairs are identity records).
 fn rules_with_survivor(dir: &Path, policy: &str) -> String {
     let rules = dir.join("rules");
     let r = rules.to_str().expect("utf-8").to_string();
     curate_ok(&["init-rules", &r]);
+    identity_off(&rules);
     let path = rules.join("dedup.toml");
     let text = std::fs::read_to_string(&path).expect("dedup.toml");
     assert!(text.contains("\nsurvivor = \"first\"\n"));

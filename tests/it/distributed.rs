@@ -207,6 +207,7 @@ fn best_metric_survivors_are_the_same_in_a_distributed_run() {
     let rules = tmp.path().join("rules");
     let r = rules.to_str().expect("utf-8");
     curate_ok(&["init-rules", r]);
+    identity_off(&rules);
     let path = rules.join("dedup.toml");
     let text = std::fs::read_to_string(&path).expect("dedup.toml");
     let policy =

@@ -240,3 +240,14 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Turns `quality/model-identity` off in a rules folder written by
+/// `curate init-rules`: the FastChat identity conversations are the
+/// near-duplicates several dedup tests need, and that rule drops them first.
+pub fn identity_off(rules: &Path) {
+    let path = rules.join("quality/instruction.toml");
+    let text = std::fs::read_to_string(&path).expect("quality/instruction.toml");
+    let table = "[model-identity]\n";
+    assert!(text.contains(table), "no [model-identity] table");
+    std::fs::write(&path, text.replace(table, &format!("{table}enabled = false\n"))).expect("write");
+}

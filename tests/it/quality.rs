@@ -54,9 +54,10 @@ fn default_rules_drop_each_fixture_record_for_its_reason() {
     // The repetition family and three Gopher rules are off by default (their
     // measured precision on the judged set is in their rule files); line 11's
     // mojibake is repaired before quality, and line 12 opens with "作为一个AI助手，
-    // 我建议" and then answers: a framing, not a refusal.
+    // 我建议" and then answers: a framing, not a refusal; line 23 quotes an
+    // identity claim from its input, in code.
     let got = run_fixture(None);
-    let expected: BTreeMap<u64, String> = [(17, "truncated")]
+    let expected: BTreeMap<u64, String> = [(17, "truncated"), (19, "model-identity")]
         .into_iter()
         .map(|(l, r)| (l, r.to_string()))
         .collect();
