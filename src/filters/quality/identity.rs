@@ -40,7 +40,10 @@
 //! - `names`: model and assistant names (ASCII case-insensitive).
 //! - `makers`: companies and labs (ASCII case-insensitive).
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
+
+use crate::filters::phrase_set;
 
 use crate::record::Role;
 use crate::rules::FilterKind;
@@ -63,6 +66,8 @@ struct Params {
 }
 
 struct Identity {
+    /// Every name and maker: a turn that holds none is not read further.
+    listed: AhoCorasick,
     /// Every claim form, the name or maker as the group `who`.
     claims: Vec<Regex>,
     negation: Regex,
@@ -124,13 +129,24 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         .map(|f| Regex::new(f).map_err(|e| ("names".to_string(), e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
     let negation = Regex::new(r"(?i)\bnot\b|n't|n’t").map_err(|e| ("names".to_string(), e.to_string()))?;
-    Ok(Box::new(Identity { claims, negation }))
+    let all: Vec<String> = p.names.iter().chain(&p.makers).map(|w| w.trim().to_string()).collect();
+    let Some(listed) = phrase_set("names", &all)? else {
+        return Err(("names".into(), "list at least one name".into()));
+    };
+    Ok(Box::new(Identity {
+        listed,
+        claims,
+        negation,
+    }))
 }
 
 impl Identity {
     /// The first claim in `turn` that `system` does not give the assistant
     /// and the user's turns (`asked`, lower-cased) do not hold.
     fn claim<'t>(&self, turn: &'t str, system: &str, asked: &str) -> Option<&'t str> {
+        if !self.listed.is_match(turn) {
+            return None;
+        }
         for re in &self.claims {
             for c in re.captures_iter(turn) {
                 let (Some(all), Some(who)) = (c.get(0), c.name("who")) else {
@@ -155,6 +171,14 @@ impl Filter for Identity {
     }
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
+        if !cx
+            .record()
+            .turns
+            .iter()
+            .any(|t| t.role == Role::Assistant && self.listed.is_match(&t.content))
+        {
+            return Some(Measure::from(0.0));
+        }
         let system = cx.record().system.as_deref().unwrap_or("").to_lowercase();
         let asked = cx.text(Scope::Prompt).to_lowercase();
         let mut n = 0usize;
