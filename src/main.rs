@@ -66,7 +66,11 @@ fn run(args: RunArgs) -> Result<(), Error> {
     // SIGINT/SIGTERM stop the run cleanly between batches.
     pipeline::stop::install()?;
     let opts = run_options(&args);
-    let report = pipeline::run(rules, &opts)?;
+    let report = if args.checkpoint {
+        curate::distributed::local::run_checkpointed(rules, &opts, args.task_bytes)?
+    } else {
+        pipeline::run(rules, &opts)?
+    };
     if !args.quiet {
         eprint!("{}", report.summary());
         eprintln!(

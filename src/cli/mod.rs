@@ -254,6 +254,17 @@ pub struct RunArgs {
     /// Do not print the summary table.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Run as tasks of about --task-bytes of input, each saved when done: a
+    /// run stopped at any point (killed, out of memory, a power loss) and
+    /// started again with the same command continues from the last finished
+    /// task, with the same output.
+    #[arg(long)]
+    pub checkpoint: bool,
+
+    /// Input bytes per task of a --checkpoint run (the most work a stop loses).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::distributed::local::TASK_BYTES, requires = "checkpoint")]
+    pub task_bytes: u64,
 }
 
 /// `curate plan`.

@@ -19,6 +19,7 @@
 //! fails leaves `_FAILED.<rank>` with the error instead. The local run is the
 //! same steps run in one process, so both produce byte-identical shards.
 
+pub mod local;
 pub mod plan;
 pub mod slurm;
 pub mod status;

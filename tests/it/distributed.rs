@@ -10,18 +10,6 @@ fn all_shards(out: &Path) -> Vec<(String, Vec<u8>)> {
     shard_files(out, &["kept", "rejected", "malformed", "metrics", "dedup"])
 }
 
-fn copy_folder(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read folder").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_folder(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
-}
-
 fn steps(out: &str, world: usize) {
     for step in ["process", "pairs"] {
         for r in 0..world {

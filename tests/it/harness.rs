@@ -251,3 +251,16 @@ pub fn identity_off(rules: &Path) {
     assert!(text.contains(table), "no [model-identity] table");
     std::fs::write(&path, text.replace(table, &format!("{table}enabled = false\n"))).expect("write");
 }
+
+/// Copies a folder and everything under it.
+pub fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read folder").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_folder(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
+}

@@ -16,6 +16,7 @@ mod layers;
 mod malformed;
 mod mix;
 mod quality;
+mod resume;
 mod rules;
 mod run;
 mod sensitive;
