@@ -54,6 +54,9 @@ fn plan(args: PlanArgs) -> Result<(), Error> {
 
 fn step(name: &str, args: StepArgs) -> Result<(), Error> {
     use curate::distributed::steps::{run_step, StepOutcome};
+    // SIGINT/SIGTERM stop the task between batches; it is marked failed and
+    // runs again from an empty folder.
+    pipeline::stop::install()?;
     match run_step(&args.out, name, args.rank, args.world)? {
         StepOutcome::Done => eprintln!("{name}: done"),
         StepOutcome::AlreadyDone => eprintln!("{name}: already done, nothing to do"),
