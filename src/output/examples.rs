@@ -36,6 +36,8 @@ pub struct Example {
     pub request: String,
     /// The start of its last answer.
     pub answer: String,
+    /// For a duplicate, the key of the kept record it duplicates.
+    pub duplicate_of: Option<String>,
     /// How far the value lies from the threshold.
     distance: f64,
 }
@@ -66,6 +68,9 @@ fn example_at(b: &RecordBatch, i: usize, distance: f64) -> Example {
         reason: str_at(str_col(b, "reason"), i).to_string(),
         request: cut(request),
         answer: cut(answer),
+        duplicate_of: Some(str_at(str_col(b, "duplicate_of"), i))
+            .filter(|k| !k.is_empty())
+            .map(str::to_string),
         distance,
     }
 }
@@ -78,7 +83,15 @@ fn nearer(d: f64, key: &str, e: &Example) -> bool {
 /// The examples of every rule that dropped records in the run in `out`.
 pub fn gather(out: &Path) -> Result<BTreeMap<String, RuleExamples>> {
     let mut by_rule: BTreeMap<String, RuleExamples> = BTreeMap::new();
-    let columns = ["key", "rule", "value", "threshold", "reason", "messages"];
+    let columns = [
+        "key",
+        "rule",
+        "value",
+        "threshold",
+        "reason",
+        "messages",
+        "duplicate_of",
+    ];
     for_each_batch(&out.join("rejected"), Some(&columns), |b| {
         let (rule, key) = (str_col(b, "rule"), str_col(b, "key"));
         let (value, threshold) = (f64_col(b, "value"), f64_col(b, "threshold"));
@@ -153,39 +166,7 @@ pub fn gather_kept(out: &Path, rules: &[(String, Option<f64>, Option<f64>)]) -> 
         }
     })?;
     let wanted: std::collections::BTreeSet<&str> = near.iter().flatten().map(|(_, k, _)| k.as_str()).collect();
-    let mut found: BTreeMap<String, Example> = BTreeMap::new();
-    if !wanted.is_empty() {
-        let mut shards: Vec<std::path::PathBuf> = std::fs::read_dir(out.join("kept"))
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        shards.sort();
-        for shard in shards {
-            let mut hit = false;
-            crate::output::read_back::for_each_batch_of(&shard, Some(&["key"]), |b| {
-                let key = str_col(b, "key");
-                hit |= (0..b.num_rows()).any(|i| wanted.contains(str_at(key, i)));
-            })?;
-            if !hit {
-                continue;
-            }
-            crate::output::read_back::for_each_batch_of(&shard, Some(&["key", "messages"]), |b| {
-                let key = str_col(b, "key");
-                for i in 0..b.num_rows() {
-                    let k = str_at(key, i);
-                    if wanted.contains(k) {
-                        let mut e = example_at(b, i, 0.0);
-                        e.reason = String::new();
-                        found.insert(k.to_string(), e);
-                    }
-                }
-            })?;
-        }
-    }
+    let found = kept_records(out, &wanted)?;
     let mut by_rule = BTreeMap::new();
     for ((id, _, _), list) in rules.iter().zip(near) {
         // Every candidate at one value (a count rule whose kept records all
@@ -208,4 +189,35 @@ pub fn gather_kept(out: &Path, rules: &[(String, Option<f64>, Option<f64>)]) -> 
         }
     }
     Ok(by_rule)
+}
+
+/// The kept records with these keys, as examples without a reason: `kept/`
+/// is read by key first, and its messages only in the shards that hold one.
+pub fn kept_records(out: &Path, wanted: &std::collections::BTreeSet<&str>) -> Result<BTreeMap<String, Example>> {
+    let mut found: BTreeMap<String, Example> = BTreeMap::new();
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    for shard in crate::output::read_back::shards(&out.join("kept")) {
+        let mut hit = false;
+        crate::output::read_back::for_each_batch_of(&shard, Some(&["key"]), |b| {
+            let key = str_col(b, "key");
+            hit |= (0..b.num_rows()).any(|i| wanted.contains(str_at(key, i)));
+        })?;
+        if !hit {
+            continue;
+        }
+        crate::output::read_back::for_each_batch_of(&shard, Some(&["key", "messages"]), |b| {
+            let key = str_col(b, "key");
+            for i in 0..b.num_rows() {
+                let k = str_at(key, i);
+                if wanted.contains(k) {
+                    let mut e = example_at(b, i, 0.0);
+                    e.reason = String::new();
+                    found.insert(k.to_string(), e);
+                }
+            }
+        })?;
+    }
+    Ok(found)
 }

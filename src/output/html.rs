@@ -230,6 +230,25 @@ fn examples_section(out: &Path, report: &Report) -> Result<String> {
             esc(&e.answer)
         );
     };
+    // A duplicate is shown beside the kept record it duplicates.
+    let survivors: std::collections::BTreeSet<&str> = by_rule
+        .values()
+        .flat_map(|r| r.nearest.iter().chain(&r.extreme))
+        .filter_map(|e| e.duplicate_of.as_deref())
+        .collect();
+    let survivors = crate::output::examples::kept_records(out, &survivors)?;
+    let pair = |h: &mut String, tag: &str, e: &crate::output::examples::Example| {
+        row(h, tag, e);
+        if let Some(s) = e.duplicate_of.as_deref().and_then(|k| survivors.get(k)) {
+            let _ = write!(
+                h,
+                "<tr><td class=\"ex\">{}<br><span class=\"muted\">kept: the record it duplicates</span></td><td></td><td></td><td class=\"ex\"><b>request</b> {}<br><b>answer</b> {}</td></tr>",
+                esc(&s.key),
+                esc(&s.request),
+                esc(&s.answer)
+            );
+        }
+    };
     let rules: std::collections::BTreeSet<&String> = by_rule.keys().chain(kept.keys()).collect();
     let descriptions = rule_descriptions(out);
     for rule in rules {
@@ -240,10 +259,10 @@ fn examples_section(out: &Path, report: &Report) -> Result<String> {
         h.push_str("<table><tr><th>record</th><th>value</th><th>reason</th><th>text</th></tr>");
         if let Some(ex) = by_rule.get(rule) {
             for e in &ex.nearest {
-                row(&mut h, "dropped, nearest the threshold", e);
+                pair(&mut h, "dropped, nearest the threshold", e);
             }
             if let Some(e) = &ex.extreme {
-                row(&mut h, "dropped, most extreme", e);
+                pair(&mut h, "dropped, most extreme", e);
             }
         }
         for e in kept.get(rule).into_iter().flatten() {

@@ -9,7 +9,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use crate::error::{Error, Result};
 
 /// The `*.parquet` shards of `dir`, in name order (none if `dir` is absent).
-fn shards(dir: &Path) -> Vec<PathBuf> {
+pub fn shards(dir: &Path) -> Vec<PathBuf> {
     let mut shards: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .flatten()

@@ -106,6 +106,15 @@ fn every_duplicate_names_a_kept_survivor_and_clusters_agree() {
     assert_accounting(&out);
     let per_rule = dropped_per_rule(&out);
     assert!(per_rule.get("dedup/near").copied().unwrap_or(0) > 20, "{per_rule:?}");
+    // report.html shows each example duplicate beside the kept record it
+    // duplicates.
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    let near = html
+        .split("<h3>dedup/near</h3>")
+        .nth(1)
+        .and_then(|s| s.split("<h3>").next())
+        .expect("dedup/near examples");
+    assert!(near.matches("kept: the record it duplicates").count() >= 3, "{near}");
     let kept_keys = strings(&out.join("kept"), "key");
     let kept: HashSet<String> = kept_keys.iter().cloned().collect();
     // Keys are unique, so a duplicate_of names exactly one kept record.
