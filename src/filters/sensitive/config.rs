@@ -11,6 +11,103 @@ use crate::stage::Threshold;
 
 /// The file holding the PII settings.
 pub const PII_FILE: &str = "sensitive/pii.toml";
+/// Provider token formats of the `secret` type, one table per kind.
+pub const SECRET_FORMATS_FILE: &str = "sensitive/secrets/formats.toml";
+
+/// One provider format of [`SECRET_FORMATS_FILE`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormatParams {
+    prefixes: Vec<String>,
+    regex: String,
+    /// Where the format is documented (required, not used).
+    #[allow(dead_code)]
+    source: String,
+    /// What that page says (not used).
+    #[allow(dead_code)]
+    quote: Option<String>,
+}
+
+/// `kind` as a `&'static str`, the same one for the same text: kinds are
+/// few and live as long as the process.
+fn intern(kind: &str) -> &'static str {
+    static SEEN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(k) = seen.iter().find(|k| **k == kind) {
+        return k;
+    }
+    let k: &'static str = Box::leak(kind.to_string().into_boxed_str());
+    seen.push(k);
+    k
+}
+
+/// Compiles [`SECRET_FORMATS_FILE`]: every provider format, its prefixes of
+/// at least 3 characters, its expression checked.
+fn compile_secret_formats(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Vec<super::secret::ProviderFormat> {
+    let Some(text) = files.get(SECRET_FORMATS_FILE) else {
+        return Vec::new();
+    };
+    let t = match table(SECRET_FORMATS_FILE, text) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(e);
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for (kind, value) in &t {
+        let err = |e: KeyError| key_error(SECRET_FORMATS_FILE, text, kind, e);
+        let toml::Value::Table(v) = value else {
+            errors.push(err((
+                String::new(),
+                format!("`{kind}` must be a table: write it as [{kind}]"),
+            )));
+            continue;
+        };
+        let p: FormatParams = match params(v) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(err(e));
+                continue;
+            }
+        };
+        if p.prefixes.is_empty() || p.prefixes.iter().any(|x| x.chars().count() < 3) {
+            errors.push(err((
+                "prefixes".into(),
+                "list the literal prefixes of the token, each of 3 characters or more".into(),
+            )));
+            continue;
+        }
+        let re = match regex::Regex::new(&p.regex) {
+            Ok(re) => re,
+            Err(e) => {
+                errors.push(err(("regex".into(), e.to_string())));
+                continue;
+            }
+        };
+        // The prefix scan decides which expressions run: every match must
+        // start with a listed prefix. Checked on the prefixes themselves
+        // padded to a token, as far as an expression can be checked here.
+        if !p
+            .prefixes
+            .iter()
+            .any(|x| p.regex.starts_with(&regex::escape(x)) || p.regex.starts_with(x.as_str()))
+        {
+            errors.push(err((
+                "regex".into(),
+                "the expression must start with one of the prefixes, written literally".into(),
+            )));
+            continue;
+        }
+        let _ = re;
+        out.push(super::secret::ProviderFormat {
+            kind: intern(kind),
+            prefixes: p.prefixes,
+            regex: p.regex,
+        });
+    }
+    out
+}
 
 /// What happens to a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -216,7 +313,15 @@ pub fn compile_pii(files: &RuleFiles, errors: &mut Vec<RulesError>) -> (Vec<PiiS
                 continue;
             }
         };
-        match (ty.kind().detector)(p.public_only.unwrap_or(true)) {
+        let options = super::kinds::DetectorOptions {
+            public_only: p.public_only.unwrap_or(true),
+            secret_formats: if ty == PiiType::Secret {
+                compile_secret_formats(files, errors)
+            } else {
+                Vec::new()
+            },
+        };
+        match (ty.kind().detector)(&options) {
             Ok(detector) => out.push(PiiSetting {
                 ty,
                 action: p.action,
@@ -330,6 +435,60 @@ mod tests {
         assert_eq!(e[0].key.as_deref(), Some("phone.public_only"));
         let e = errors("[phone]\nplaceholder = \"x\"\n");
         assert!(e[0].message.contains("action"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn provider_formats_come_from_their_file_and_errors_name_the_key() {
+        let formats = "[acme-live-key]\nprefixes = [\"acme_live_\"]\nregex = 'acme_live_[0-9a-f]{32}'\nsource = \"https://docs.acme.test/keys\"\n";
+        let files = RuleFiles::from_pairs(
+            "t",
+            [
+                (PII_FILE, "[secret]\naction = \"drop\"\n"),
+                (SECRET_FORMATS_FILE, formats),
+            ],
+        );
+        let mut errors = Vec::new();
+        let (s, _) = compile_pii(&files, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut found = Vec::new();
+        s[0].detector
+            .find("key: acme_live_0123456789abcdef0123456789abcdef.", &mut found);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].sub, Some("acme-live-key"));
+        // Inside a longer word it is not a token.
+        found.clear();
+        s[0].detector
+            .find("xacme_live_0123456789abcdef0123456789abcdef", &mut found);
+        assert!(found.is_empty());
+        for (bad, key) in [
+            (
+                "[k]\nprefixes = [\"ab\"]\nregex = 'ab[0-9]{20}'\nsource = \"s\"\n",
+                "k.prefixes",
+            ),
+            (
+                "[k]\nprefixes = [\"abc_\"]\nregex = 'abc_[0-9'\nsource = \"s\"\n",
+                "k.regex",
+            ),
+            (
+                "[k]\nprefixes = [\"abc_\"]\nregex = '[a-z]+abc_'\nsource = \"s\"\n",
+                "k.regex",
+            ),
+            ("[k]\nprefixes = [\"abc_\"]\nregex = 'abc_[0-9]{20}'\n", "k"),
+        ] {
+            let files = RuleFiles::from_pairs(
+                "t",
+                [(PII_FILE, "[secret]\naction = \"drop\"\n"), (SECRET_FORMATS_FILE, bad)],
+            );
+            let mut errors = Vec::new();
+            let _ = compile_pii(&files, &mut errors);
+            assert_eq!(errors.len(), 1, "{bad}");
+            assert_eq!(errors[0].file, SECRET_FORMATS_FILE);
+            assert!(
+                errors[0].key.as_deref().is_some_and(|k| k.starts_with(key)),
+                "{:?}",
+                errors[0]
+            );
+        }
     }
 
     #[test]

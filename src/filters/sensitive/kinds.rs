@@ -46,8 +46,17 @@ pub struct Kind {
     /// Example values compare by their digits and letters alone
     /// (`555-0100` is `5550100`).
     pub numeric_examples: bool,
-    /// Builds the detector (`public_only` applies to IP addresses).
-    pub detector: fn(public_only: bool) -> Result<Box<dyn Detector>, regex::Error>,
+    /// Builds the detector.
+    pub detector: fn(&DetectorOptions) -> Result<Box<dyn Detector>, regex::Error>,
+}
+
+/// What the rule files say to a detector besides its type's table.
+#[derive(Debug, Clone, Default)]
+pub struct DetectorOptions {
+    /// Public addresses only (`ip`).
+    pub public_only: bool,
+    /// Provider token formats (`secret`, from `sensitive/secrets/formats.toml`).
+    pub secret_formats: Vec<secret::ProviderFormat>,
 }
 
 /// Every type, in the order of `pii.toml`, of the rule ids and of [`PiiType`].
@@ -74,7 +83,7 @@ pub static KINDS: [Kind; PiiType::COUNT] = [
         rank: 2,
         needs_digits: false,
         numeric_examples: false,
-        detector: |public_only| Ok(Box::new(ip::Ip::new(public_only)?)),
+        detector: |o| Ok(Box::new(ip::Ip::new(o.public_only)?)),
     },
     Kind {
         ty: PiiType::Card,
@@ -114,7 +123,7 @@ pub static KINDS: [Kind; PiiType::COUNT] = [
         rank: 8,
         needs_digits: false,
         numeric_examples: false,
-        detector: |_| Ok(Box::new(secret::Secret::new()?)),
+        detector: |o| Ok(Box::new(secret::Secret::with_providers(&o.secret_formats)?)),
     },
 ];
 
@@ -179,7 +188,11 @@ mod tests {
             // The name is the serde name, as rule files write it.
             let parsed: PiiType = toml::Value::String(ty.as_str().into()).try_into().expect("serde name");
             assert_eq!(parsed, ty);
-            assert!((KINDS[i].detector)(true).expect("detector").ty() == ty);
+            let o = DetectorOptions {
+                public_only: true,
+                ..DetectorOptions::default()
+            };
+            assert!((KINDS[i].detector)(&o).expect("detector").ty() == ty);
         }
         let mut ranks: Vec<u8> = KINDS.iter().map(|k| k.rank).collect();
         ranks.sort();

@@ -49,6 +49,20 @@ struct Format {
     re: Regex,
     /// Which capture group is the secret (0: the whole match).
     group: usize,
+    /// A provider format of the rule files: its match must not sit inside a
+    /// longer word.
+    bounded: bool,
+}
+
+/// A provider's token format, from `rules/sensitive/secrets/formats.toml`.
+#[derive(Debug, Clone)]
+pub struct ProviderFormat {
+    /// The finer kind (`stripe-secret-key`), shown as `secret:<kind>`.
+    pub kind: &'static str,
+    /// Literal strings every token starts with.
+    pub prefixes: Vec<String>,
+    /// The whole token.
+    pub regex: String,
 }
 
 /// Finds secrets.
@@ -152,19 +166,38 @@ const PLACEHOLDER_PASSWORDS: &[&str] = &[
 ];
 
 impl Secret {
-    /// The detector.
+    /// The detector with the built-in formats only.
     pub fn new() -> Result<Self, regex::Error> {
+        Self::with_providers(&[])
+    }
+
+    /// The detector with the built-in formats and `providers`.
+    pub fn with_providers(providers: &[ProviderFormat]) -> Result<Self, regex::Error> {
         let mut formats = Vec::new();
-        let mut all = Vec::new();
+        let mut all: Vec<&str> = Vec::new();
         let mut owner = Vec::new();
         for (i, (kind, prefixes, re, group)) in FORMATS.iter().enumerate() {
             formats.push(Format {
                 kind,
                 re: Regex::new(re)?,
                 group: *group,
+                bounded: false,
             });
             for p in *prefixes {
-                all.push(*p);
+                all.push(p);
+                owner.push(i);
+            }
+        }
+        for p in providers {
+            let i = formats.len();
+            formats.push(Format {
+                kind: p.kind,
+                re: Regex::new(&p.regex)?,
+                group: 0,
+                bounded: true,
+            });
+            for prefix in &p.prefixes {
+                all.push(prefix);
                 owner.push(i);
             }
         }
@@ -244,6 +277,13 @@ impl Detector for Secret {
                     (m.start(), m.end())
                 };
                 let s = &text[start..end];
+                let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+                if f.bounded
+                    && (s.starts_with(word) && before(text, start, 1).ends_with(word)
+                        || s.ends_with(word) && after(text, end, 1).starts_with(word))
+                {
+                    continue;
+                }
                 let skip = match f.kind {
                     "url-credentials" => placeholder_credentials(s),
                     "private-key" => end - m.end() < 40,
