@@ -84,9 +84,8 @@ fn a_killed_run_resumes_to_the_shards_of_an_uninterrupted_run() {
         // Under load the run may be done before its kill: then there is
         // nothing to resume, and the same command is refused as for any
         // finished run.
-        let finished = matches!(child.try_wait(), Ok(Some(s)) if s.success());
         let _ = child.kill();
-        let _ = child.wait();
+        let finished = child.wait().expect("wait for curate").success();
         let done_before = std::fs::read_dir(out.join(".work/process"))
             .map(|d| {
                 d.flatten()

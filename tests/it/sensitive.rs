@@ -242,3 +242,47 @@ fn other_languages_lists_are_opt_in() {
     std::fs::write(&path, on).expect("write");
     assert_eq!(run(Some(&rules)), ["sensitive/toxic-de"]);
 }
+
+/// Every provider format of `rules/sensitive/secrets/formats.toml` of the
+/// simple shape (a prefix, then one character class) finds a random token
+/// of that shape in an English or Chinese sentence, with its kind
+/// (`scripts/eval/make_provider_tokens.py`), and drops the record.
+#[test]
+fn provider_tokens_are_found_with_their_kind() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    let input = fixture("sensitive/provider_tokens.jsonl");
+    curate_ok(&[
+        "run",
+        &input,
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--stages",
+        "sensitive",
+        "-q",
+    ]);
+    let expected: Vec<String> = std::fs::read_to_string(&input)
+        .expect("fixture")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            format!("secret:{}", v["kind"].as_str().expect("kind"))
+        })
+        .collect();
+    assert!(expected.len() >= 80, "{}", expected.len());
+    let rejected = rows_by_id(&out.join("rejected"));
+    assert_eq!(rejected.len(), expected.len(), "every record dropped");
+    for (line, kind) in expected.iter().enumerate() {
+        let row = rejected
+            .values()
+            .find(|r| r.raw.contains(&format!("\"kind\": \"{}\"", &kind["secret:".len()..])))
+            .unwrap_or_else(|| panic!("line {}: {kind} not dropped", line + 1));
+        assert_eq!(row.rule.as_deref(), Some("sensitive/pii-secret"));
+        assert!(
+            row.pii.iter().any(|p| &p.3 == kind),
+            "line {}: {kind} not in {:?}",
+            line + 1,
+            row.pii
+        );
+    }
+}

@@ -18,6 +18,14 @@
 //! | `url-credentials` | `scheme://user:password@host`: the `user:password` part |
 //! | `generic` | a random value (16 to 128 characters, letters and digits, 3.2 bits of entropy per character or more, 3.0 for hex; no placeholder word, call or dotted name) assigned with `=`, `:`, `:=` or `=>` to a name ending in `key`, `secret`, `token`, `password`, `pwd` (`CALENDARIFIC_API_KEY = "…"`, `"client_secret": "…"`) |
 //!
+//! Besides these, `rules/sensitive/secrets/formats.toml` holds provider
+//! formats as data (106 formats of 52 providers: Stripe, SendGrid, npm,
+//! PyPI, Hugging Face, Anthropic, GitLab's other tokens, Vault, Cloudflare,
+//! Alibaba's Volcengine and Tencent keys, …), each with the provider page it
+//! comes from. Their match must not sit inside a longer word, and what
+//! follows the prefix must look random (letters and digits, entropy, no
+//! placeholder word), as for `generic`.
+//!
 //! A literal prefix scan (Aho-Corasick over every format's prefix) decides
 //! which formats' expressions run, so a text with no prefix costs one pass.
 //!
@@ -50,8 +58,10 @@ struct Format {
     /// Which capture group is the secret (0: the whole match).
     group: usize,
     /// A provider format of the rule files: its match must not sit inside a
-    /// longer word.
+    /// longer word, and what follows its prefix must look random.
     bounded: bool,
+    /// Its prefixes (provider formats only).
+    prefixes: Vec<String>,
 }
 
 /// A provider's token format, from `rules/sensitive/secrets/formats.toml`.
@@ -182,6 +192,7 @@ impl Secret {
                 re: Regex::new(re)?,
                 group: *group,
                 bounded: false,
+                prefixes: Vec::new(),
             });
             for p in *prefixes {
                 all.push(p);
@@ -195,6 +206,7 @@ impl Secret {
                 re: Regex::new(&p.regex)?,
                 group: 0,
                 bounded: true,
+                prefixes: p.prefixes.clone(),
             });
             for prefix in &p.prefixes {
                 all.push(prefix);
@@ -287,6 +299,21 @@ impl Detector for Secret {
                 let skip = match f.kind {
                     "url-credentials" => placeholder_credentials(s),
                     "private-key" => end - m.end() < 40,
+                    // A provider token is random after its prefix, as a
+                    // value assigned to a secret's name must be
+                    // (`live_streaming_configuration_value` is a name).
+                    _ if f.bounded => {
+                        let body = f
+                            .prefixes
+                            .iter()
+                            .filter(|p| s.starts_with(p.as_str()))
+                            .map(|p| &s[p.len()..])
+                            .min_by_key(|b| b.len())
+                            .unwrap_or(s);
+                        // A dot is part of some formats (`glcbt-…`), not a
+                        // dotted name here: the prefix says what it is.
+                        !random_value(&body.replace('.', ""))
+                    }
                     _ => low_entropy(s),
                 };
                 if !skip {
