@@ -6,9 +6,10 @@
 //! each with every thread and each leaving its `_DONE` marker last. Stopped
 //! at any point (SIGKILL, a power loss, out of memory, SIGINT) and started
 //! again with the same command, the run keeps the tasks that finished and
-//! redoes the one that did not (a task starts from an empty folder). The
-//! shards are byte-identical to an uninterrupted run's, as every distributed
-//! run's are to a local run's.
+//! redoes the one that did not (a task starts from an empty folder); started
+//! again once finished, it has nothing left to do. The shards are
+//! byte-identical to an uninterrupted run's, as every distributed run's are
+//! to a local run's.
 //!
 //! A folder planned for other inputs, rules or settings is refused unless
 //! `--overwrite` is given, so a resumed run never mixes two runs' tasks.
@@ -37,9 +38,17 @@ const MAX_TASKS: u64 = 4096;
 /// the report (already written).
 pub fn run_checkpointed(rules: Rules, opts: &RunOptions, task_bytes: u64) -> Result<Report> {
     let out = &opts.out;
-    let plan = match unfinished_plan(out)? {
+    let plan = match checkpointed_plan(out)? {
         Some(plan) if !opts.overwrite => {
-            same_command(&plan, &rules, opts)?;
+            if let Err(e) = same_command(&plan, &rules, opts) {
+                if out.join(SUCCESS_MARKER).exists() {
+                    return Err(Error::Usage(format!(
+                        "{}: output folder holds an earlier run; pass --overwrite to replace it",
+                        out.display()
+                    )));
+                }
+                return Err(e);
+            }
             plan
         }
         _ => {
@@ -63,14 +72,19 @@ pub fn run_checkpointed(rules: Rules, opts: &RunOptions, task_bytes: u64) -> Res
             run_step(out, step, Some(rank), Some(plan.world(step)?)).map_err(|e| stopped(out, e))?;
         }
     }
+    // A run killed while removing its tasks' data left some behind.
+    super::steps::clean(out)?;
     let path = out.join("report.json");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     serde_json::from_str(&text).map_err(|e| Error::Run(format!("{}: {e}", path.display())))
 }
 
-/// The plan of a checkpointed run in `out` that did not finish, if any.
-fn unfinished_plan(out: &Path) -> Result<Option<Plan>> {
-    if !out.join(PLAN_FILE).exists() || out.join(SUCCESS_MARKER).exists() {
+/// The plan of a checkpointed run in `out`, if any: finished or not, the
+/// same command continues it (a finished one has nothing left to do; a run
+/// killed after writing `_SUCCESS` but before its last marker writes its
+/// tables again, the same bytes).
+fn checkpointed_plan(out: &Path) -> Result<Option<Plan>> {
+    if !out.join(PLAN_FILE).exists() {
         return Ok(None);
     }
     Plan::load(out).map(Some)
