@@ -51,6 +51,7 @@ pub mod registry;
 pub mod repair;
 pub mod rules;
 pub mod ruleset;
+pub mod seeded;
 pub mod stage;
 pub mod tag;
 pub mod text;

@@ -33,6 +33,7 @@
 //! vectorised. `benches/minhash_crates/src/main.rs` measures it against the MinHash
 //! crates; `docs/dedup.md` has the figures and the accuracy checks.
 
+use crate::seeded::{mix, splitmix};
 use crate::text::words;
 
 /// A seeded family of permutations.
@@ -47,18 +48,6 @@ pub struct MinHasher {
 
 /// Flips the top bit: `x ^ BIAS` as `i32` orders like `x` as `u32`.
 const BIAS: u32 = 0x8000_0000;
-
-/// The SplitMix64 finaliser: a bijection of `u64` with full avalanche.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    mix(*state)
-}
 
 fn word_hash(w: &str, buf: &mut String) -> u64 {
     // A Han character (every word of Chinese text) has no case: hashed as

@@ -8,18 +8,15 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 
 use crate::error::{Error, Result};
 
-/// The `*.parquet` shards of `dir`, in name order (none if `dir` is absent).
+/// The `*.parquet` shards of `dir`, in name order (none if `dir` is absent
+/// or unreadable): [`crate::output::rechunk::shards`] without the staging
+/// `.arrow` files.
 pub fn shards(dir: &Path) -> Vec<PathBuf> {
-    let mut shards: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    shards.sort();
-    shards
+    crate::output::rechunk::shards(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect()
 }
 
 fn parquet_error(shard: &Path, e: impl std::fmt::Display) -> Error {

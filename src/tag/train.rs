@@ -161,19 +161,6 @@ pub fn read_examples(
     Ok((out, skipped))
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 /// Fits a model on `(features, label index)` pairs.
 fn fit(data: &[(Vec<u32>, usize)], labels: &[String], opts: &TrainOptions) -> Model {
     let mut m = Model::new(labels.to_vec(), opts.features.clone(), opts.text.clone());
@@ -193,13 +180,13 @@ fn fit(data: &[(Vec<u32>, usize)], labels: &[String], opts: &TrainOptions) -> Mo
         }
     }
     let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut rng = Rng(opts.seed);
+    let mut rng = opts.seed;
     let total = (opts.epochs * data.len()).max(1) as f32;
     let mut step = 0f32;
     let mut grad = vec![0f32; l];
     for _ in 0..opts.epochs {
         for i in (1..order.len()).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
+            let j = (crate::seeded::splitmix(&mut rng) % (i as u64 + 1)) as usize;
             order.swap(i, j);
         }
         for &k in &order {

@@ -192,21 +192,16 @@ fn html_report_is_self_contained_with_charts_and_thresholds() {
 #[test]
 fn html_report_shows_escaped_examples_of_each_rules_drops() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let input = tmp.path().join("in.jsonl");
     let rows = [
         serde_json::json!({"instruction": "What's the weather in Paris now?", "input": "", "output": "As an AI, I don't have access to real-time data. <script>alert(1)</script>"}),
         serde_json::json!({"instruction": "Name a color.", "input": "", "output": ""}),
         serde_json::json!({"instruction": "Name a fruit.", "input": "", "output": "Apple & <b>pear</b>"}),
     ];
-    std::fs::write(&input, rows.iter().map(|r| r.to_string() + "\n").collect::<String>()).expect("write");
-    let out = tmp.path().join("out");
-    curate_ok(&[
-        "run",
-        input.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "-q",
-    ]);
+    let out = run_lines(
+        tmp.path(),
+        &rows.iter().map(|r| r.to_string() + "\n").collect::<String>(),
+        &[],
+    );
     let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
     let section = &html[html.find("<h2>Examples</h2>").expect("examples section")..];
     for rule in ["<h3>quality/refusal</h3>", "<h3>quality/empty-response</h3>"] {

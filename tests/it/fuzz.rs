@@ -25,16 +25,12 @@ use curate::ruleset::Rules;
 
 use crate::harness::{files_under, root};
 
-/// SplitMix64: small, seeded, the same everywhere.
+/// A seeded SplitMix64 sequence.
 struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        curate::seeded::splitmix(&mut self.0)
     }
 
     fn below(&mut self, n: usize) -> usize {

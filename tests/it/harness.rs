@@ -264,3 +264,21 @@ pub fn copy_folder(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Writes `lines` to `dir/in.jsonl` and runs `curate run` on it into
+/// `dir/out` with `-q` and `extra`; returns the output folder.
+pub fn run_lines(dir: &Path, lines: &str, extra: &[&str]) -> PathBuf {
+    let input = dir.join("in.jsonl");
+    std::fs::write(&input, lines).expect("write input");
+    let out = dir.join("out");
+    let mut args = vec![
+        "run",
+        input.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "-q",
+    ];
+    args.extend(extra);
+    curate_ok(&args);
+    out
+}

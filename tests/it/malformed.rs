@@ -144,9 +144,8 @@ fn a_64_mb_record_is_processed_or_quarantined_by_the_size_limit() {
 #[test]
 fn a_lone_surrogate_escape_is_named() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let input = tmp.path().join("in.jsonl");
-    std::fs::write(
-        &input,
+    let out = run_lines(
+        tmp.path(),
         concat!(
             r#"{"instruction": "a \ud800 b", "output": "x"}"#,
             "\n",
@@ -155,18 +154,8 @@ fn a_lone_surrogate_escape_is_named() {
             r#"{"instruction": "Name a primary colour.", "output": "Red is a primary colour."}"#,
             "\n"
         ),
-    )
-    .expect("write");
-    let out = tmp.path().join("out");
-    curate_ok(&[
-        "run",
-        input.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "-q",
-        "--stages",
-        "quality",
-    ]);
+        &["--stages", "quality"],
+    );
     assert_accounting(&out);
     let errors = strings(&out.join("malformed"), "error");
     assert_eq!(errors.len(), 2, "{errors:?}");
@@ -207,20 +196,11 @@ fn a_parquet_file_with_corrupt_metadata_is_quarantined() {
 #[test]
 fn a_repeated_key_is_quarantined_and_named() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let input = tmp.path().join("in.jsonl");
-    std::fs::write(
-        &input,
+    let out = run_lines(
+        tmp.path(),
         "{\"instruction\": \"Name a color.\", \"input\": \"\", \"output\": \"Blue.\"}\n{\"instruction\": \"Name a fruit.\", \"input\": \"\", \"output\": \"Apple.\", \"output\": \"\"}\n",
-    )
-    .expect("write");
-    let out = tmp.path().join("out");
-    curate_ok(&[
-        "run",
-        input.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "-q",
-    ]);
+        &[],
+    );
     let r = assert_accounting(&out);
     assert_eq!(
         (r["totals"]["kept"].as_u64(), r["totals"]["malformed"].as_u64()),

@@ -48,7 +48,7 @@ use crate::filters::phrase_set;
 use crate::record::Role;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
-use crate::stage::{Analysis, Filter, Measure, Scope};
+use crate::stage::{Analysis, Filter, Measure};
 
 /// Registry entry.
 pub const KIND: FilterKind = FilterKind::quality(
@@ -142,11 +142,8 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
 
 impl Identity {
     /// The first claim in `turn` that `system` does not give the assistant
-    /// and the user's turns (`asked`, lower-cased) do not hold.
+    /// and the user's turns (`asked`; both lower-cased) do not hold.
     fn claim<'t>(&self, turn: &'t str, system: &str, asked: &str) -> Option<&'t str> {
-        if !self.listed.is_match(turn) {
-            return None;
-        }
         for re in &self.claims {
             for c in re.captures_iter(turn) {
                 let (Some(all), Some(who)) = (c.get(0), c.name("who")) else {
@@ -171,20 +168,23 @@ impl Filter for Identity {
     }
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
-        if !cx
-            .record()
-            .turns
-            .iter()
-            .any(|t| t.role == Role::Assistant && self.listed.is_match(&t.content))
-        {
-            return Some(Measure::from(0.0));
-        }
-        let system = cx.record().system.as_deref().unwrap_or("").to_lowercase();
-        let asked = cx.text(Scope::Prompt).to_lowercase();
+        // The system prompt and the user's text, lower-cased, read only for
+        // a turn that names a listed model or maker (few do).
+        let mut context: Option<(String, String)> = None;
         let mut n = 0usize;
         let mut first = None;
-        for t in cx.record().turns.iter().filter(|t| t.role == Role::Assistant) {
-            if let Some(claim) = self.claim(&t.content, &system, &asked) {
+        let rec = cx.record();
+        for t in rec.turns.iter().filter(|t| t.role == Role::Assistant) {
+            if !self.listed.is_match(&t.content) {
+                continue;
+            }
+            let (system, asked) = context.get_or_insert_with(|| {
+                (
+                    rec.system.as_deref().unwrap_or("").to_lowercase(),
+                    rec.prompt().to_lowercase(),
+                )
+            });
+            if let Some(claim) = self.claim(&t.content, system, asked) {
                 n += 1;
                 first.get_or_insert_with(|| claim.to_string());
             }
