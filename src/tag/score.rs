@@ -519,8 +519,17 @@ mod tests {
             r#"{"instruction": "Who founded the company?", "input": "Acme was founded in 1901 by Jane Doe in Ohio.", "output": "Jane Doe"}"#,
         );
         assert_eq!(task, "closed-qa");
-        let t = crate::tag::builtin().expect("built-in rules");
-        let tagging = t.tag(&record(r#"{"instruction": "zxqv", "output": "ok"}"#));
+        // No cue: the trained model alone decides; without it, the fallback.
+        let nothing = record(r#"{"instruction": "zxqv", "output": "ok"}"#);
+        let tagging = crate::tag::builtin().expect("built-in rules").tag(&nothing);
+        assert!(!tagging.fallback);
+        assert_eq!(tagging.task, "open-qa");
+        let embedded = crate::rules::RuleFiles::embedded();
+        let tasks = embedded.get("topics/tasks.toml").expect("tasks.toml");
+        let without_model = &tasks[..tasks.find("[classifier.task]").expect("a task model")];
+        let files = crate::rules::RuleFiles::from_pairs("t", [("topics/tasks.toml", without_model)]);
+        let rules_only = crate::tag::tagger(&files).expect("compiles").expect("has rules");
+        let tagging = rules_only.tag(&nothing);
         assert!(tagging.fallback);
         assert_eq!(tagging.task, "open-qa");
     }

@@ -141,7 +141,8 @@ fn audit_lists_drops_and_explains_one_record() {
     assert!(
         ex.contains("quality/empty-response")
             && ex.contains("verdict: dropped by quality/empty-response")
-            && ex.contains("task: open-qa (fallback"),
+            && ex.contains("task: open-qa")
+            && ex.contains("model task: open-qa"),
         "{ex}"
     );
 }

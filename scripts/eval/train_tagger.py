@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Train the shipped task model (rules/topics/models/task.json) from the
+records labelled by reading in fixtures/tag/judged_train.jsonl.
+
+Writes each labelled corpus line with its label added as `judged_task` to a
+temporary JSONL (the record is read by the same adapters as in a run, so the
+model sees the text the tag stage gives it), then runs `curate train` on it.
+The line's SHA-256 is checked, so a changed corpus stops the script.
+
+Usage: python3 scripts/eval/train_tagger.py [--curate target/release/curate]
+       [--corpora ../shared/corpora] [--out rules/topics/models/task.json]
+       [--folds 5] [extra `curate train` options after --]
+"""
+import argparse, hashlib, json, os, subprocess, sys, tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TRAIN = ["--label", "judged_task", "--text", "instruction,input", "--buckets", "8192",
+         "--epochs", "20", "--balance", "--seed", "20261206"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--curate", default=os.path.join(ROOT, "target", "release", "curate"))
+    ap.add_argument("--corpora", default=os.path.join(ROOT, "..", "shared", "corpora"))
+    ap.add_argument("--labels", default=os.path.join(ROOT, "fixtures", "tag", "judged_train.jsonl"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "rules", "topics", "models", "task.json"))
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("extra", nargs="*")
+    a = ap.parse_args()
+    cache = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "train.jsonl")
+        with open(data, "w", encoding="utf-8") as f:
+            for l in open(a.labels, encoding="utf-8"):
+                lab = json.loads(l)
+                if lab["source"] not in cache:
+                    cache[lab["source"]] = open(os.path.join(a.corpora, lab["source"]), encoding="utf-8").read().split("\n")
+                line = cache[lab["source"]][lab["line"] - 1]
+                if hashlib.sha256(line.encode("utf-8")).hexdigest()[:16] != lab["sha"]:
+                    sys.exit(f"{lab['source']}:{lab['line']}: the corpus line changed since it was labelled")
+                rec = json.loads(line)
+                rec["judged_task"] = lab["task"]
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        # An option given after `--` replaces the shipped setting of the same name.
+        given = {x for x in a.extra if x.startswith("--")}
+        train, i = [], 0
+        while i < len(TRAIN):
+            if TRAIN[i] in given:
+                i += 2 if i + 1 < len(TRAIN) and not TRAIN[i + 1].startswith("--") else 1
+                continue
+            train.append(TRAIN[i])
+            i += 1
+        cmd = [a.curate, "train", data, "-o", a.out, "--folds", str(a.folds)] + train + a.extra
+        subprocess.run(cmd, check=True)
+
+
+if __name__ == "__main__":
+    main()
