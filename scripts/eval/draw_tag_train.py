@@ -16,7 +16,12 @@ Writes {source, line, sha, lang} per line, in batches of --batch records
 (draw-00.jsonl, draw-01.jsonl, …) that carry the raw corpus line for the
 labellers; the labels keep only the place and the line's SHA-256.
 
-Usage: draw_tag_train.py CORPORA RUN --eval-export FILE --out DIR [--per-lang 800] [--batch 100]
+A second draw passes the labels of the first with --exclude (and its own
+--seed), so no record is labelled twice; --per-lang takes LANG=N pairs for
+uneven draws (e.g. zh=1600,en=800).
+
+Usage: draw_tag_train.py CORPORA RUN --eval-export FILE --out DIR [--per-lang 800]
+       [--batch 100] [--exclude LABELS.jsonl] [--seed N]
 """
 import argparse, collections, glob, hashlib, json, os, random, unicodedata
 
@@ -52,11 +57,25 @@ def main():
     ap.add_argument("run")
     ap.add_argument("--out", required=True)
     ap.add_argument("--eval-export", required=True)
-    ap.add_argument("--per-lang", type=int, default=800)
+    ap.add_argument("--per-lang", default="800")
+    ap.add_argument("--exclude", action="append", default=[])
+    ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--batch", type=int, default=100)
     a = ap.parse_args()
     judged = [json.loads(l) for l in open(os.path.join(ROOT, "fixtures/judged_tags/labels.jsonl"), encoding="utf-8")]
     judged_keys = {f"{j['source']}:{j['line']}" for j in judged}
+    earlier = set()
+    for path in a.exclude:
+        for l in open(path, encoding="utf-8"):
+            e = json.loads(l)
+            earlier.add(f"{e['source']}:{e['line']}")
+    per_lang = {"en": 0, "zh": 0}
+    for part in a.per_lang.split(","):
+        if "=" in part:
+            k, v = part.split("=")
+            per_lang[k] = int(v)
+        else:
+            per_lang = {k: int(part) for k in per_lang}
     rows = []
     for p in sorted(glob.glob(os.path.join(a.run, "kept", "*.parquet")) + glob.glob(os.path.join(a.run, "rejected", "*.parquet"))):
         rows += pq.read_table(p, columns=["key", "messages"]).to_pylist()
@@ -75,17 +94,19 @@ def main():
         if not text or text in judged_text or text in seen:
             continue
         seen.add(text)
+        if r["key"] in earlier:
+            continue
         share = cjk_share(text)
         lang = "zh" if share >= 0.5 else "en" if share == 0 else None
         if lang:
             by_file[lang][src].append(int(line))
-    rng = random.Random(SEED)
+    rng = random.Random(a.seed)
     drawn = []
     for lang in ("en", "zh"):
         files = sorted(by_file[lang])
         pools = {f: rng.sample(by_file[lang][f], len(by_file[lang][f])) for f in files}
         take = collections.Counter()
-        left = a.per_lang
+        left = per_lang[lang]
         while left > 0 and any(take[f] < len(pools[f]) for f in files):
             for f in files:
                 if left and take[f] < len(pools[f]):

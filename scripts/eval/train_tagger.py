@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Train the shipped task model (rules/topics/models/task.json) from the
-records labelled by reading in fixtures/tag/judged_train.jsonl.
+"""Train the shipped task model (rules/topics/models/task.json), or with
+--target domain the domain model (rules/topics/models/domain.json: the first
+labelled domain, or `none`), from the records labelled by reading in
+fixtures/tag/judged_train.jsonl.
 
 Writes each labelled corpus line with its label added as `judged_task` to a
 temporary JSONL (the record is read by the same adapters as in a run, so the
@@ -9,12 +11,13 @@ The line's SHA-256 is checked, so a changed corpus stops the script.
 
 Usage: python3 scripts/eval/train_tagger.py [--curate target/release/curate]
        [--corpora ../shared/corpora] [--out rules/topics/models/task.json]
-       [--folds 5] [extra `curate train` options after --]
+       [--folds 5] [--target task|domain] [extra `curate train` options after --;
+       --no-balance leaves classes unweighted]
 """
 import argparse, hashlib, json, os, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TRAIN = ["--label", "judged_task", "--text", "instruction,input", "--buckets", "8192",
+TRAIN = ["--label", "judged_task", "--text", "instruction,input", "--buckets", "16384", "--char-ngrams", "0", "0",
          "--epochs", "20", "--balance", "--seed", "20261206"]
 
 
@@ -23,10 +26,12 @@ def main():
     ap.add_argument("--curate", default=os.path.join(ROOT, "target", "release", "curate"))
     ap.add_argument("--corpora", default=os.path.join(ROOT, "..", "shared", "corpora"))
     ap.add_argument("--labels", default=os.path.join(ROOT, "fixtures", "tag", "judged_train.jsonl"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "rules", "topics", "models", "task.json"))
+    ap.add_argument("--target", choices=["task", "domain"], default="task")
+    ap.add_argument("--out")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
+    a.out = a.out or os.path.join(ROOT, "rules", "topics", "models", f"{a.target}.json")
     cache = {}
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "train.jsonl")
@@ -39,17 +44,22 @@ def main():
                 if hashlib.sha256(line.encode("utf-8")).hexdigest()[:16] != lab["sha"]:
                     sys.exit(f"{lab['source']}:{lab['line']}: the corpus line changed since it was labelled")
                 rec = json.loads(line)
-                rec["judged_task"] = lab["task"]
+                rec[f"judged_{a.target}"] = lab["task"] if a.target == "task" else (lab["domains"] or ["none"])[0]
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         # An option given after `--` replaces the shipped setting of the same name.
         given = {x for x in a.extra if x.startswith("--")}
+        settings = list(TRAIN)
+        settings[1] = f"judged_{a.target}"
+        if "--no-balance" in a.extra:
+            a.extra.remove("--no-balance")
+            settings.remove("--balance")
         train, i = [], 0
-        while i < len(TRAIN):
-            if TRAIN[i] in given:
-                i += 2 if i + 1 < len(TRAIN) and not TRAIN[i + 1].startswith("--") else 1
+        while i < len(settings):
+            if settings[i] in given:
+                i += 2 if i + 1 < len(settings) and not settings[i + 1].startswith("--") else 1
                 continue
-            train.append(TRAIN[i])
+            train.append(settings[i])
             i += 1
         cmd = [a.curate, "train", data, "-o", a.out, "--folds", str(a.folds)] + train + a.extra
         subprocess.run(cmd, check=True)

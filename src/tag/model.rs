@@ -23,7 +23,7 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_64_with_seed;
+use xxhash_rust::xxh3::{xxh3_64_with_seed, Xxh3};
 
 use crate::text::words;
 
@@ -64,23 +64,37 @@ impl Features {
         let mut out = Vec::with_capacity(toks.len() * 6);
         let b = u64::from(self.buckets.max(1));
         let h = |bytes: &[u8], salt: u64| (xxh3_64_with_seed(bytes, self.seed ^ salt) % b) as u32;
+        // An n-gram hashes as its words joined by spaces, without joining them.
+        let joined = |gram: &[&str], salt: u64| {
+            let mut x = Xxh3::with_seed(self.seed ^ salt);
+            for (k, w) in gram.iter().enumerate() {
+                if k > 0 {
+                    x.update(b" ");
+                }
+                x.update(w.as_bytes());
+            }
+            (x.digest() % b) as u32
+        };
+        let mut marked: Vec<u8> = Vec::with_capacity(32);
         for (i, t) in toks.iter().enumerate() {
             out.push(h(t.as_bytes(), 1));
             for n in 2..=usize::from(self.word_ngrams) {
                 if i + n <= toks.len() {
-                    let gram = toks[i..i + n].join(" ");
-                    out.push(h(gram.as_bytes(), n as u64));
+                    out.push(joined(&toks[i..i + n], n as u64));
                 }
             }
             let [lo, hi] = self.char_ngrams;
             if lo > 0 && t.chars().count() > 1 && t.is_ascii() {
-                let w = format!("<{t}>");
-                let bytes = w.as_bytes();
+                // The word between `<` and `>`, so that n-grams mark its ends.
+                marked.clear();
+                marked.push(b'<');
+                marked.extend_from_slice(t.as_bytes());
+                marked.push(b'>');
                 for n in usize::from(lo)..=usize::from(hi) {
-                    if n >= bytes.len() {
+                    if n >= marked.len() {
                         break;
                     }
-                    for s in bytes.windows(n) {
+                    for s in marked.windows(n) {
                         out.push(h(s, 100 + n as u64));
                     }
                 }

@@ -188,6 +188,8 @@ pub struct ClassifierRule {
     pub min_probability: f64,
     /// Prefix of the added tag (default `<name>:`).
     pub prefix: String,
+    /// A label that means "none of them": its prediction adds no tag.
+    pub none: Option<String>,
 }
 
 /// The compiled topic rules.
@@ -244,6 +246,8 @@ struct RawClassifier {
     min_probability: f64,
     #[serde(default)]
     prefix: Option<String>,
+    #[serde(default)]
+    none: Option<String>,
 }
 
 fn default_weight() -> f64 {
@@ -450,7 +454,7 @@ fn compile_tag(
     }
     for (p, w) in &raw.patterns {
         check_weight("patterns", *w)?;
-        let re = regex::RegexBuilder::new(p)
+        let re = regex::RegexBuilder::new(&ascii_word_boundaries(p))
             .case_insensitive(true)
             .size_limit(1 << 20)
             .build()
@@ -485,6 +489,36 @@ fn compile_tag(
     });
     out.cues.extend(cues);
     Ok(Some(idx))
+}
+
+/// `pattern` with its word boundaries (`\b`, `\B`) made ASCII ones
+/// (`(?-u:\b)`): a Unicode word boundary stops the fast (lazy DFA) engine at
+/// the first non-ASCII byte and the whole set then runs in the slow one (on
+/// the real mix, 0.54 s of the tag stage's 0.76 s went to it). Cue patterns
+/// put boundaries beside Latin words, where both agree; beside a Han
+/// character an ASCII boundary holds and a Unicode one does not.
+fn ascii_word_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(b @ ('b' | 'B')) => {
+                out.push_str("(?-u:\\");
+                out.push(b);
+                out.push(')');
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// Loads a model named in a rule: from the rule files first (so models ship
@@ -534,11 +568,23 @@ fn compile_classifier(files: &RuleFiles, name: &str, t: &toml::Table) -> Result<
         model,
         weight: raw.weight,
         min_probability: raw.min_probability,
+        none: raw.none,
     })
 }
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn word_boundaries_become_ascii_and_escapes_stay() {
+        assert_eq!(
+            super::ascii_word_boundaries(r"^\s*(what|who)\b"),
+            r"^\s*(what|who)(?-u:\b)"
+        );
+        assert_eq!(super::ascii_word_boundaries(r"\Bx\\b"), r"(?-u:\B)x\\b");
+        let re = regex::Regex::new(&super::ascii_word_boundaries(r"\bdef\b")).expect("compiles");
+        assert!(re.is_match("写一个 def 函数") && !re.is_match("undefined"));
+    }
 
     #[test]
     fn settings_apply_to_domains_of_files_read_before_them() {

@@ -171,6 +171,7 @@ impl Tagger {
         let set = regex::RegexSetBuilder::new(sources)
             .case_insensitive(true)
             .size_limit(16 << 20)
+            .dfa_size_limit(64 << 20)
             .build()
             .ok();
         let patterns = match set {
@@ -301,7 +302,7 @@ impl Tagger {
         let mut model_tags = Vec::new();
         let mut task_bonus: HashMap<&str, f64> = HashMap::new();
         if !self.rules.classifiers.is_empty() {
-            let raw: Option<serde_json::Value> = serde_json::from_str(&rec.raw).ok();
+            let raw = model_fields(&rec.raw, &self.rules.classifiers);
             for c in &self.rules.classifiers {
                 let text = crate::tag::train::record_text(rec, raw.as_ref(), &c.model.text);
                 let p = c.model.predict(&text);
@@ -316,7 +317,7 @@ impl Tagger {
                         probability: f64::from(bp),
                         weight: c.weight * f64::from(bp),
                     });
-                } else if f64::from(bp) >= c.min_probability {
+                } else if f64::from(bp) >= c.min_probability && c.none.as_deref() != Some(c.model.labels[bi].as_str()) {
                     model_tags.push(format!("{}{}", c.prefix, c.model.labels[bi]));
                     models.push(ModelHit {
                         classifier: c.name.clone(),
@@ -395,6 +396,23 @@ impl Tagger {
         }
         t
     }
+}
+
+/// The raw record's top-level fields that the models read, as one object:
+/// the record is parsed without building values for its other fields (a
+/// MOSS conversation's turns), which a full parse would build for every
+/// record. `None` when the raw record is not a JSON object.
+fn model_fields(raw: &str, classifiers: &[crate::tag::rules::ClassifierRule]) -> Option<serde_json::Value> {
+    let all: HashMap<String, &serde_json::value::RawValue> = serde_json::from_str(raw).ok()?;
+    let mut out = serde_json::Map::new();
+    for name in classifiers.iter().flat_map(|c| &c.model.text) {
+        if let Some(v) = all.get(name) {
+            if !out.contains_key(name) {
+                out.insert(name.clone(), serde_json::from_str(v.get()).ok()?);
+            }
+        }
+    }
+    Some(serde_json::Value::Object(out))
 }
 
 /// Whether an instruction asks a question: it ends with `?` or `？`, or
@@ -508,8 +526,9 @@ mod tests {
             r#"{"instruction": "描述一个可以从人工智能技术中受益的医疗应用。", "input": "", "output": "人工智能可以帮助医生诊断疾病。"}"#,
         );
         assert_eq!(tags.first().map(String::as_str), Some(format!("task:{task}").as_str()));
-        assert!(tags.contains(&"domain:technology".to_string()), "{tags:?}");
+        // The domain model gives the one domain it is surest of.
         assert!(tags.contains(&"domain:health".to_string()), "{tags:?}");
+        assert_eq!(tags.iter().filter(|t| t.starts_with("domain:")).count(), 1, "{tags:?}");
         assert_eq!(tags.last().map(String::as_str), Some("lang:zh"));
     }
 
@@ -526,7 +545,7 @@ mod tests {
         assert_eq!(tagging.task, "open-qa");
         let embedded = crate::rules::RuleFiles::embedded();
         let tasks = embedded.get("topics/tasks.toml").expect("tasks.toml");
-        let without_model = &tasks[..tasks.find("[classifier.task]").expect("a task model")];
+        let without_model = &tasks[..tasks.find("\n[classifier.task]").expect("a task model")];
         let files = crate::rules::RuleFiles::from_pairs("t", [("topics/tasks.toml", without_model)]);
         let rules_only = crate::tag::tagger(&files).expect("compiles").expect("has rules");
         let tagging = rules_only.tag(&nothing);
