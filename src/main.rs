@@ -235,6 +235,12 @@ fn main() -> ExitCode {
             let labels = curate::audit::judged::read_labels(&args.labels)?;
             let eval = curate::audit::judged::evaluate(&rules, labels, &args.against.corpora)?;
             print!("{}", eval.summary(args.errors));
+            if let Some(path) = &args.write {
+                let set = args.labels.display().to_string();
+                std::fs::write(path, eval.measured(&set, &rules.files).to_json())
+                    .map_err(|e| curate::error::Error::io(path, e))?;
+                println!("wrote {}", path.display());
+            }
             Ok(())
         }),
         Command::EvalPairs(args) => load_rules(args.against.rules.as_deref()).and_then(|rules| {

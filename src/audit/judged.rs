@@ -302,6 +302,38 @@ impl JudgedEval {
         scores
     }
 
+    /// Every rule's figures on the set, with the fingerprint of the rule as
+    /// `files` holds it, for `rules/measured.json`.
+    pub fn measured(&self, set: &str, files: &crate::rules::RuleFiles) -> crate::rules::measured::Measured {
+        use crate::rules::measured::{fingerprints, Figure, Measured};
+        let prints = fingerprints(files);
+        let lang = |l: &str| self.rule_scores(Some(l));
+        let (en, zh) = (lang("en"), lang("zh"));
+        let pair = |v: &[(String, RuleScore)], id: &str| {
+            v.iter()
+                .find(|(r, _)| r == id)
+                .map_or([0, 0], |(_, s)| [s.right, s.drops])
+        };
+        Measured {
+            set: set.to_string(),
+            records: self.records.len(),
+            rules: self
+                .rule_scores(None)
+                .into_iter()
+                .map(|(id, s)| {
+                    let figure = Figure {
+                        fingerprint: prints.get(&id).cloned().unwrap_or_default(),
+                        drops: s.drops,
+                        right: s.right,
+                        en: pair(&en, &id),
+                        zh: pair(&zh, &id),
+                    };
+                    (id, figure)
+                })
+                .collect(),
+        }
+    }
+
     /// The figures of one language (`None`: every record).
     pub fn slice(&self, lang: Option<&str>) -> Slice {
         self.slice_where(|j| lang.is_none_or(|l| j.label.lang == l))

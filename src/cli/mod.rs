@@ -343,6 +343,11 @@ pub struct EvalJudgedArgs {
     /// Also list every record on which the rules and the label disagree.
     #[arg(long)]
     pub errors: bool,
+
+    /// Also write each rule's figures, with a fingerprint of the rule, as the
+    /// report reads them (the shipped `rules/measured.json`).
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
 }
 
 /// `curate eval-pairs`.

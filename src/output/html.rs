@@ -199,6 +199,60 @@ fn rule_descriptions(out: &Path) -> BTreeMap<String, String> {
     m
 }
 
+/// Every rule of the run: what it dropped here and how often its drops were
+/// right on the judged development set (`rules/measured.json` of the run's
+/// rules snapshot), when the run's rule is the measured one.
+fn rules_section(out: &Path, report: &Report) -> String {
+    use crate::rules::measured::{fingerprints, standing, Measured, Standing};
+    let files = crate::rules::RuleFiles::from_dir(&out.join("rules")).ok();
+    let measured = files.as_ref().and_then(Measured::of);
+    let prints = files.as_ref().map(fingerprints).unwrap_or_default();
+    let mut h = String::from("<h2>Rules</h2>");
+    if let Some(m) = &measured {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">judged: of the records of {} ({} records labelled keep or drop by reading) that the rule would drop, how many a curator drops</p>",
+            esc(&m.set),
+            m.records
+        );
+    }
+    h.push_str("<table><tr><th>rule</th><th>threshold</th><th>dropped here</th><th>failed here</th><th>judged</th><th>en</th><th>zh</th></tr>");
+    let frac = |p: [usize; 2]| {
+        if p[1] == 0 {
+            "-".to_string()
+        } else {
+            format!("{}/{}", p[0], p[1])
+        }
+    };
+    for s in &report.stages {
+        for r in &s.rules {
+            let dropped = s.dropped_per_rule.get(&r.id).copied().unwrap_or(0);
+            let failed = s.failed_per_rule.get(&r.id).copied().unwrap_or(0);
+            let (judged, en, zh) = match standing(measured.as_ref(), &prints, &r.id) {
+                Standing::Measured(f) if f.drops == 0 => ("no drop on the set".to_string(), "-".into(), "-".into()),
+                Standing::Measured(f) => (
+                    format!("{:.3} ({}/{})", f.right as f64 / f.drops as f64, f.right, f.drops),
+                    frac(f.en),
+                    frac(f.zh),
+                ),
+                Standing::Changed => ("changed since measured".to_string(), String::new(), String::new()),
+                Standing::Unmeasured => ("not measured".to_string(), String::new(), String::new()),
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{dropped}</td><td>{failed}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&r.id),
+                esc(&r.threshold),
+                esc(&judged),
+                esc(&en),
+                esc(&zh)
+            );
+        }
+    }
+    h.push_str("</table>");
+    h
+}
+
 /// Records each rule dropped (nearest its threshold, and the most extreme)
 /// and the kept records nearest its threshold.
 fn examples_section(out: &Path, report: &Report) -> Result<String> {
@@ -327,6 +381,7 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
         h.push_str(&bars(&top(drops.into_iter().collect(), 40), "#e15759"));
     }
 
+    h.push_str(&rules_section(out, report));
     h.push_str(&examples_section(out, report)?);
 
     h.push_str("<h2>Measurements</h2><p class=\"muted\">Every rule's measured value over the records it measured; red lines are thresholds.</p>");

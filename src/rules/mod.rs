@@ -29,6 +29,7 @@
 
 mod files;
 mod locate;
+pub mod measured;
 
 pub use files::{RuleFiles, MODE_FILE};
 pub use locate::locate;

@@ -102,3 +102,58 @@ fn a_label_whose_line_changed_is_an_error_naming_it() {
         "{err}"
     );
 }
+
+/// `rules/measured.json` holds what the built-in rules earn on the judged
+/// set: rerun `curate eval-judged --write rules/measured.json` after a rule change.
+#[test]
+fn shipped_measured_figures_are_what_the_rules_earn() {
+    let Some(eval) = judged() else { return };
+    let files = RuleFiles::embedded();
+    let shipped = files.get(curate::rules::measured::FILE).expect("rules/measured.json");
+    assert!(
+        eval.measured("fixtures/judged/labels.jsonl", &files).to_json() == shipped,
+        "rules/measured.json is stale: rerun `curate eval-judged --write rules/measured.json`"
+    );
+}
+
+/// The report shows each rule's judged precision next to what it dropped,
+/// and no figure for a rule the run changed.
+#[test]
+fn report_shows_judged_precision_of_unchanged_rules_only() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    let o = out.to_str().expect("utf-8");
+    curate_ok(&["run", &fixture("sample"), "--out", o, "-q"]);
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(html.contains("<h2>Rules</h2>"), "no rules table");
+    assert!(
+        html.contains("<tr><td>quality/empty-response</td>") && html.contains("1.000 (68/68)"),
+        "empty-response's judged figure is missing"
+    );
+    let rules = tmp.path().join("rules");
+    std::fs::create_dir_all(rules.join("quality")).expect("mkdir");
+    let basic = RuleFiles::embedded()
+        .get("quality/instruction.toml")
+        .expect("instruction.toml")
+        .to_string();
+    let changed = basic.replacen("[response-too-short]", "[response-too-short]\nenabled = true", 1);
+    assert_ne!(changed, basic);
+    std::fs::write(rules.join("quality/instruction.toml"), changed).expect("write");
+    curate_ok(&[
+        "run",
+        &fixture("sample"),
+        "--out",
+        o,
+        "-q",
+        "--overwrite",
+        "--rules",
+        rules.to_str().expect("utf-8"),
+    ]);
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    let row = html
+        .split("<tr>")
+        .find(|r| r.starts_with("<td>quality/response-too-short</td>"))
+        .expect("the rule's row");
+    assert!(row.contains("changed since measured"), "{row}");
+    assert!(html.contains("1.000 (68/68)"), "an unchanged rule keeps its figure");
+}

@@ -1,0 +1,193 @@
+//! The measured drop precision of the shipped rules (`rules/measured.json`),
+//! so that a run's report can show, beside each rule, how often its drops
+//! were right on records a person labelled by reading.
+//!
+//! `curate eval-judged --write rules/measured.json` writes it from the judged
+//! development set (`fixtures/judged/`); a test recomputes it and compares, so
+//! the shipped figures are the ones the shipped rules earn. Each figure
+//! carries the fingerprint of the rule it was measured on: the rule's table
+//! and every data file of its stage folder (word lists, formats). A run whose
+//! rule differs (a new threshold, an edited list) shows "changed since
+//! measured" instead of a figure that no longer holds.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::rules::RuleFiles;
+
+/// Where the figures live in a rules folder.
+pub const FILE: &str = "measured.json";
+
+/// The stages whose rules drop records one by one and are measured.
+const STAGES: [&str; 2] = ["quality", "sensitive"];
+
+/// The figures of one measurement.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measured {
+    /// What the figures were measured on.
+    pub set: String,
+    /// Labelled records in the set.
+    pub records: usize,
+    /// Per rule id.
+    pub rules: BTreeMap<String, Figure>,
+}
+
+/// One rule's drops on the set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    /// The rule as measured ([`fingerprints`]).
+    pub fingerprint: String,
+    /// Labelled records the rule would drop.
+    pub drops: usize,
+    /// Of those, records labelled `drop`.
+    pub right: usize,
+    /// `[right, drops]` of English records.
+    pub en: [usize; 2],
+    /// `[right, drops]` of Chinese records.
+    pub zh: [usize; 2],
+}
+
+impl Measured {
+    /// Reads the figures of a rule set, `None` when it has none or they do not parse.
+    pub fn of(files: &RuleFiles) -> Option<Measured> {
+        serde_json::from_str(files.get(FILE)?).ok()
+    }
+
+    /// The figures as the file holds them (sorted keys, one rule per line).
+    pub fn to_json(&self) -> String {
+        let mut s = format!(
+            "{{\n  \"set\": {},\n  \"records\": {},\n  \"rules\": {{",
+            json(&self.set),
+            self.records
+        );
+        for (i, (id, f)) in self.rules.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            s.push_str(&format!("{sep}\n    {}: {}", json(id), json(f)));
+        }
+        s.push_str("\n  }\n}\n");
+        s
+    }
+}
+
+/// Compact JSON of a value.
+fn json<T: Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A fingerprint of every rule of the measured stages, by rule id: a hash of
+/// the rule's table and of the data files (not `.toml`) of its stage folder.
+pub fn fingerprints(files: &RuleFiles) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for stage in STAGES {
+        let prefix = format!("{stage}/");
+        let mut data = Xxh3::new();
+        for p in files
+            .paths()
+            .filter(|p| p.starts_with(&prefix) && !p.ends_with(".toml"))
+        {
+            data.update(p.as_bytes());
+            data.update(&[0]);
+            data.update(files.get(p).unwrap_or_default().as_bytes());
+            data.update(&[0]);
+        }
+        let data = data.digest();
+        for p in files.paths().filter(|p| p.starts_with(&prefix) && p.ends_with(".toml")) {
+            let Ok(table) = toml::from_str::<toml::Table>(files.get(p).unwrap_or_default()) else {
+                continue;
+            };
+            for (name, value) in table {
+                if !value.is_table() {
+                    continue;
+                }
+                let mut h = Xxh3::new();
+                h.update(&data.to_le_bytes());
+                h.update(toml::to_string(&value).unwrap_or_default().as_bytes());
+                out.insert(format!("{stage}/{name}"), format!("{:016x}", h.digest()));
+            }
+        }
+    }
+    out
+}
+
+/// What the report says of a rule: its measured figure when the run's rule is
+/// the measured one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Standing<'a> {
+    /// Measured on this very rule.
+    Measured(&'a Figure),
+    /// Measured, but the run's rule differs.
+    Changed,
+    /// Never measured (a user's rule, or no figures).
+    Unmeasured,
+}
+
+/// The standing of `id` in a run whose rules have `fingerprints`.
+pub fn standing<'a>(measured: Option<&'a Measured>, fingerprints: &BTreeMap<String, String>, id: &str) -> Standing<'a> {
+    match measured.and_then(|m| m.rules.get(id)) {
+        None => Standing::Unmeasured,
+        Some(f) if fingerprints.get(id) == Some(&f.fingerprint) => Standing::Measured(f),
+        Some(_) => Standing::Changed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_edit_or_a_list_edit_changes_the_fingerprint_and_others_do_not() {
+        let base = RuleFiles::from_pairs(
+            "t",
+            [
+                (
+                    "quality/a.toml",
+                    "[one]\nkind = \"word-count\"\nmin = 3\n\n[two]\nkind = \"word-count\"\nmin = 5\n",
+                ),
+                ("sensitive/toxic.toml", "[toxic-en]\nkind = \"word-list\"\n"),
+                ("sensitive/wordlists/en.txt", "bad\n"),
+            ],
+        );
+        let f0 = fingerprints(&base);
+        assert_eq!(f0.len(), 3);
+        let mut edited = base.clone();
+        edited.set(
+            "quality/a.toml",
+            "[one]\nkind = \"word-count\"\nmin = 4\n\n[two]\nkind = \"word-count\"\nmin = 5\n".into(),
+        );
+        let f1 = fingerprints(&edited);
+        assert_ne!(f0["quality/one"], f1["quality/one"]);
+        assert_eq!(f0["quality/two"], f1["quality/two"]);
+        let mut list = base.clone();
+        list.set("sensitive/wordlists/en.txt", "bad\nworse\n".into());
+        let f2 = fingerprints(&list);
+        assert_ne!(f0["sensitive/toxic-en"], f2["sensitive/toxic-en"]);
+        assert_eq!(f0["quality/one"], f2["quality/one"]);
+
+        let m = Measured {
+            set: "t".into(),
+            records: 1,
+            rules: [(
+                "quality/one".to_string(),
+                Figure {
+                    fingerprint: f0["quality/one"].clone(),
+                    drops: 2,
+                    right: 2,
+                    en: [2, 2],
+                    zh: [0, 0],
+                },
+            )]
+            .into(),
+        };
+        assert!(matches!(standing(Some(&m), &f0, "quality/one"), Standing::Measured(f) if f.right == 2));
+        assert_eq!(standing(Some(&m), &f1, "quality/one"), Standing::Changed);
+        assert_eq!(standing(Some(&m), &f0, "quality/two"), Standing::Unmeasured);
+        assert_eq!(
+            Measured::of(&RuleFiles::from_pairs("t", [(FILE, m.to_json().as_str())])),
+            Some(m)
+        );
+    }
+}
