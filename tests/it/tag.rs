@@ -182,7 +182,7 @@ fn train_evaluates_and_the_model_works_as_tagger_and_filter() {
 /// regressions, at the figures measured when the set was made
 /// (`scripts/eval/tag_judged.py`: en 0.791, zh 0.603; since closed-qa needs
 /// a question asked of the input, en 0.791, zh 0.616; with the trained task
-/// model of rules/topics/models/, en 0.834, zh 0.773).
+/// model of rules/topics/models/, en 0.861, zh 0.786).
 #[test]
 fn judged_tagging_set_task_accuracy_does_not_fall() {
     let Some(corpora) = corpora() else {
@@ -206,7 +206,9 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
             file: 0,
             line: at as u64,
         };
-        let rec = curate::record::map_record(&rules.adapters, &v, origin, source).expect("maps");
+        let mut rec = curate::record::map_record(&rules.adapters, &v, origin, source).expect("maps");
+        // As a run does: the models read the raw record's fields.
+        rec.raw = raw.to_string();
         let i = match l["lang"].as_str() {
             Some("en") => 0,
             Some("zh") => 1,
@@ -216,8 +218,8 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
         right[i] += usize::from(tagger.tag(&rec).task == l["task"].as_str().expect("task"));
     }
     let acc = |i: usize| right[i] as f64 / n[i] as f64;
-    assert!(acc(0) >= 0.83, "en task accuracy {:.3}", acc(0));
-    assert!(acc(1) >= 0.77, "zh task accuracy {:.3}", acc(1));
+    assert!(acc(0) >= 0.86, "en task accuracy {:.3}", acc(0));
+    assert!(acc(1) >= 0.78, "zh task accuracy {:.3}", acc(1));
 }
 
 /// The shipped task and domain models are what `curate train` makes of the
