@@ -171,7 +171,7 @@ impl Tagger {
         let set = regex::RegexSetBuilder::new(sources)
             .case_insensitive(true)
             .size_limit(16 << 20)
-            .dfa_size_limit(64 << 20)
+            .dfa_size_limit(16 << 20)
             .build()
             .ok();
         let patterns = match set {
