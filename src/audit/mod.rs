@@ -8,6 +8,7 @@ pub mod apply;
 pub mod diff;
 pub mod explain;
 pub mod judged;
+pub mod judged_tags;
 pub mod list;
 pub mod pairs;
 pub mod run_dir;

@@ -373,8 +373,14 @@ pub struct EvalPairsArgs {
 #[derive(Debug, Args)]
 pub struct TagEvalArgs {
     /// The sets file: each set's files, label field and label-to-task map.
-    #[arg(value_name = "SETS.toml")]
-    pub sets: PathBuf,
+    #[arg(value_name = "SETS.toml", required_unless_present = "judged")]
+    pub sets: Option<PathBuf>,
+
+    /// Also (or only) the records labelled with task and domains by reading:
+    /// accuracy per language and half, per-task precision and recall,
+    /// confusions, domain precision and coverage.
+    #[arg(long, value_name = "LABELS.jsonl", num_args = 0..=1, default_missing_value = "fixtures/judged_tags/labels.jsonl")]
+    pub judged: Option<PathBuf>,
 
     /// Folder the sets' file paths are relative to.
     #[arg(long, value_name = "DIR", default_value = "../shared/corpora")]

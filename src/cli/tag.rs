@@ -72,6 +72,18 @@ pub fn tag_explain(args: &TagExplainArgs) -> Result<()> {
 /// `curate tag-eval SETS.toml [--corpora DIR] [--rules DIR] [--export FILE]`.
 pub fn tag_eval(args: &TagEvalArgs) -> Result<()> {
     let (rules, tagger) = load(args.rules.as_deref())?;
+    if let Some(labels) = &args.judged {
+        let rows = crate::audit::judged_tags::evaluate(&rules, &tagger, labels, &args.corpora)?;
+        print_out(&format!(
+            "judged tagging set {} ({} records)\n",
+            labels.display(),
+            rows.len()
+        ))?;
+        print_out(&crate::audit::judged_tags::summary(&rows))?;
+    }
+    let Some(sets) = &args.sets else {
+        return Ok(());
+    };
     let mut file = match &args.export {
         Some(p) => Some(std::io::BufWriter::new(
             std::fs::File::create(p).map_err(|e| Error::io(p, e))?,
@@ -79,7 +91,7 @@ pub fn tag_eval(args: &TagEvalArgs) -> Result<()> {
         None => None,
     };
     let results = eval::evaluate(
-        &args.sets,
+        sets,
         &args.corpora,
         &tagger,
         &rules.adapters,

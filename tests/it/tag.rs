@@ -191,35 +191,26 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
     };
     let rules = curate::ruleset::Rules::compile(curate::rules::RuleFiles::embedded()).expect("rules");
     let tagger = curate::tag::builtin().expect("built-in tagger");
-    let text = std::fs::read_to_string(root().join("fixtures/judged_tags/labels.jsonl")).expect("labels");
-    let mut lines = curate::audit::judged::CorpusLines::new(&corpora);
-    let (mut n, mut right) = ([0usize; 2], [0usize; 2]);
-    for line in text.lines() {
-        let l: serde_json::Value = serde_json::from_str(line).expect("label");
-        let source = l["source"].as_str().expect("source");
-        let at = l["line"].as_u64().expect("line") as usize;
-        let raw = lines
-            .line(source, at, l["sha"].as_str().expect("sha"))
-            .expect("every labelled line is in the corpora, unchanged");
-        let v: serde_json::Value = serde_json::from_str(raw).expect("record");
-        let origin = curate::record::Origin {
-            file: 0,
-            line: at as u64,
-        };
-        let mut rec = curate::record::map_record(&rules.adapters, &v, origin, source).expect("maps");
-        // As a run does: the models read the raw record's fields.
-        rec.raw = raw.to_string();
-        let i = match l["lang"].as_str() {
-            Some("en") => 0,
-            Some("zh") => 1,
-            _ => continue,
-        };
-        n[i] += 1;
-        right[i] += usize::from(tagger.tag(&rec).task == l["task"].as_str().expect("task"));
-    }
-    let acc = |i: usize| right[i] as f64 / n[i] as f64;
-    assert!(acc(0) >= 0.86, "en task accuracy {:.3}", acc(0));
-    assert!(acc(1) >= 0.78, "zh task accuracy {:.3}", acc(1));
+    let labels = root().join("fixtures/judged_tags/labels.jsonl");
+    let rows = curate::audit::judged_tags::evaluate(&rules, tagger, &labels, &corpora)
+        .expect("every labelled line is in the corpora, unchanged");
+    let acc = |lang: &str| {
+        let (ok, n) = curate::audit::judged_tags::accuracy(&rows, Some(lang), None);
+        ok as f64 / n as f64
+    };
+    assert!(acc("en") >= 0.86, "en task accuracy {:.3}", acc("en"));
+    assert!(acc("zh") >= 0.78, "zh task accuracy {:.3}", acc("zh"));
+    let out = curate_stdout(&[
+        "tag-eval",
+        "--judged",
+        labels.to_str().expect("utf-8"),
+        "--corpora",
+        corpora.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.contains("judged tagging set") && out.contains("\nzh ") && out.contains("domains: "),
+        "{out}"
+    );
 }
 
 /// The shipped task and domain models are what `curate train` makes of the
