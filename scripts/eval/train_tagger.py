@@ -51,6 +51,9 @@ def main():
         given = {x for x in a.extra if x.startswith("--")}
         settings = list(TRAIN)
         settings[1] = f"judged_{a.target}"
+        if a.target == "task":
+            # The opening words by their place (held-out fifth: 0.783 -> 0.792).
+            settings += ["--opening", "3"]
         if "--no-balance" in a.extra:
             a.extra.remove("--no-balance")
             settings.remove("--balance")

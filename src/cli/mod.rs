@@ -449,6 +449,10 @@ pub struct TrainArgs {
     #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [3u8, 5u8])]
     pub char_ngrams: Vec<u8>,
 
+    /// The first N words also count by their place, and the openings they make.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub opening: u8,
+
     /// Share of records held out for evaluation.
     #[arg(long, default_value_t = 0.2)]
     pub holdout: f64,

@@ -128,6 +128,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             word_ngrams: args.word_ngrams.max(1),
             char_ngrams: [lo, hi],
             seed: args.seed,
+            opening: args.opening,
         },
         holdout: args.holdout,
         folds: args.folds,

@@ -21,6 +21,9 @@
 //!  "text": ["instruction", "input"], "bias": [0.1, -0.1],
 //!  "weights": "<base64: for each non-zero row, u32 bucket then one f32 per label, little-endian>"}
 //! ```
+//!
+//! A model trained with `--opening N` also holds `"opening": N`; a model
+//! without it reads as `0`, so files written before the field are unchanged.
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_64_with_seed, Xxh3};
@@ -41,6 +44,12 @@ pub struct Features {
     pub word_ngrams: u8,
     /// Character n-gram lengths `[min, max]` inside Latin words (`[0, 0]`: none).
     pub char_ngrams: [u8; 2],
+    /// The first this many words also count by their place, and so do the
+    /// openings they make (the first two words, the first three, …): the
+    /// opening verb of an instruction says most about its task
+    /// ("写一首", "List three", "Translate"). 0: none (the field is left out).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub opening: u8,
     /// Hash seed.
     pub seed: u64,
 }
@@ -52,6 +61,7 @@ impl Default for Features {
             word_ngrams: 2,
             char_ngrams: [3, 5],
             seed: 17,
+            opening: 0,
         }
     }
 }
@@ -75,6 +85,13 @@ impl Features {
             }
             (x.digest() % b) as u32
         };
+        let opening = usize::from(self.opening).min(toks.len());
+        for i in 0..opening {
+            out.push(h(toks[i].as_bytes(), 1000 + i as u64));
+            if i > 0 {
+                out.push(joined(&toks[..=i], 2000 + i as u64));
+            }
+        }
         let mut marked: Vec<u8> = Vec::with_capacity(32);
         for (i, t) in toks.iter().enumerate() {
             out.push(h(t.as_bytes(), 1));
@@ -102,6 +119,10 @@ impl Features {
         }
         out
     }
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 /// A trained classifier.
@@ -319,6 +340,31 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opening_words_count_by_place_and_leave_old_models_alone() {
+        let plain = Features::default();
+        let opening = Features {
+            opening: 3,
+            ..Features::default()
+        };
+        let text = "Write a poem about the sea";
+        let (a, b) = (plain.extract(text), opening.extract(text));
+        // Three words by their place and two openings ("write a", "write a poem").
+        assert_eq!(b.len(), a.len() + 5);
+        assert_eq!(
+            Features {
+                opening: 3,
+                ..Features::default()
+            }
+            .extract("写一首诗")
+            .len(),
+            plain.extract("写一首诗").len() + 5
+        );
+        assert_eq!(opening.extract("hi").len(), plain.extract("hi").len() + 1);
+        let m = Model::new(vec!["a".into(), "b".into()], plain, vec!["instruction".into()]);
+        assert!(!m.to_json(serde_json::Value::Null).contains("opening"));
+    }
 
     #[test]
     fn base64_round_trips() {
