@@ -54,13 +54,21 @@ def main():
         if a.target == "task":
             # The opening words by their place (held-out fifth: 0.783 -> 0.792).
             settings += ["--opening", "3"]
+        else:
+            # Sub-words of Latin words name topics ("photosynth", "cardio"):
+            # held-out fifth at min_probability 0.5, precision / coverage
+            # 0.813 / 0.531 -> 0.811 / 0.573.
+            at = settings.index("--char-ngrams")
+            settings[at + 1 : at + 3] = ["3", "5"]
         if "--no-balance" in a.extra:
             a.extra.remove("--no-balance")
             settings.remove("--balance")
         train, i = [], 0
         while i < len(settings):
             if settings[i] in given:
-                i += 2 if i + 1 < len(settings) and not settings[i + 1].startswith("--") else 1
+                i += 1
+                while i < len(settings) and not settings[i].startswith("--"):
+                    i += 1
                 continue
             train.append(settings[i])
             i += 1
