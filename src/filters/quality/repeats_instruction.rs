@@ -24,6 +24,9 @@
 
 use std::collections::HashSet;
 
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::filters::quality::top_ngram::HashedKeys;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
 use crate::stage::{Analysis, Filter, Measure, Scope};
@@ -69,11 +72,28 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     }))
 }
 
-fn lowered(cx: &mut Analysis<'_>, scope: Scope) -> Vec<String> {
+/// The part's words, each as a hash of its lower-cased text (a 64-bit hash:
+/// two different words collide with odds of one in 2^64, far below any
+/// threshold's resolution; no string is built for an ASCII word already
+/// in lower case).
+fn lowered(cx: &mut Analysis<'_>, scope: Scope) -> Vec<u64> {
     cx.words(scope, Tokenizer::Unicode)
         .iter()
-        .map(str::to_lowercase)
+        .map(|w| {
+            if w.bytes().any(|b| b.is_ascii_uppercase()) || !w.is_ascii() {
+                xxh3_64(w.to_lowercase().as_bytes())
+            } else {
+                xxh3_64(w.as_bytes())
+            }
+        })
         .collect()
+}
+
+/// An n-gram of word hashes as one hash.
+fn gram(words: &[u64]) -> u64 {
+    words.iter().fold(0x9e37_79b9_7f4a_7c15_u64, |h, &w| {
+        (h.rotate_left(23) ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd)
+    })
 }
 
 impl Filter for RepeatsInstruction {
@@ -94,9 +114,10 @@ impl Filter for RepeatsInstruction {
         // Both ways: an echo covers the instruction and is covered by it; a
         // reordering task answered inline ("order the events: A, B, C")
         // reuses the content but not the instruction's own words.
-        let share = |a: &[String], b: &[String]| {
-            let grams: HashSet<&[String]> = b.windows(n).collect();
-            let hit = a.windows(n).filter(|g| grams.contains(g)).count();
+        let share = |a: &[u64], b: &[u64]| {
+            let mut grams: HashSet<u64, HashedKeys> = HashSet::with_capacity_and_hasher(b.len(), HashedKeys::default());
+            grams.extend(b.windows(n).map(gram));
+            let hit = a.windows(n).filter(|g| grams.contains(&gram(g))).count();
             hit as f64 / (a.len() + 1 - n) as f64
         };
         Some(Measure::from(share(&answer, &source).min(share(&source, &answer))))

@@ -148,7 +148,12 @@ impl TranslatedCode {
         if line.is_ascii() {
             return 0;
         }
-        if self.broken.is_match(line.trim()) {
+        let l = line.trim();
+        // Each alternative of `broken` needs one of these (a cheap test first:
+        // most lines of a Chinese answer are prose).
+        let may_break =
+            l.contains(['，', '；', '（', '）']) || ["定义", "函数", "类", "。"].iter().any(|p| l.starts_with(p));
+        if may_break && self.broken.is_match(l) {
             return 2;
         }
         match (self.line_is_translated(line), after_block_header) {
@@ -164,7 +169,15 @@ impl TranslatedCode {
             return false;
         }
         let l = line.trim();
-        if self.tag.is_match(l) || self.glued.is_match(l) || han_keyword_argument(l) || turned_import(l) {
+        // `tag` needs an angle bracket pair, `glued` a full-width bracket or a
+        // `def`/`return`: tested first, so prose lines skip both regexes.
+        let may_tag = l.contains(['<', '‹']) && l.contains('>');
+        let may_glue = l.contains('（') || l.contains("def") || l.contains("return");
+        if (may_tag && self.tag.is_match(l))
+            || (may_glue && self.glued.is_match(l))
+            || han_keyword_argument(l)
+            || turned_import(l)
+        {
             return true;
         }
         let Some(kw) = self.keywords.iter().find(|k| l.starts_with(k.as_str())) else {
