@@ -55,6 +55,10 @@ pub struct Explanation {
     pub cues: Vec<CueLine>,
     /// Model predictions used: (classifier, label, probability, weight added).
     pub models: Vec<(String, String, f64, f64)>,
+    /// Predictions of tag models that added no tag: (classifier, label,
+    /// probability, why).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub untagged: Vec<(String, String, f64, String)>,
 }
 
 /// Explains a record with the built-in topic rules.
@@ -70,6 +74,7 @@ pub fn explain(rec: &Record) -> Explanation {
             scores: Vec::new(),
             cues: Vec::new(),
             models: Vec::new(),
+            untagged: Vec::new(),
         },
     }
 }
@@ -117,7 +122,16 @@ pub fn explain_with(tagger: &Tagger, rec: &Record) -> Explanation {
         models: t
             .models
             .iter()
+            .filter(|m| m.no_tag.is_none())
             .map(|m| (m.classifier.clone(), m.label.clone(), m.probability, m.weight))
+            .collect(),
+        untagged: t
+            .models
+            .iter()
+            .filter_map(|m| {
+                let why = m.no_tag.clone()?;
+                Some((m.classifier.clone(), m.label.clone(), m.probability, why))
+            })
             .collect(),
     }
 }
@@ -159,6 +173,9 @@ impl fmt::Display for Explanation {
                     String::new()
                 }
             )?;
+        }
+        for (name, label, p, why) in &self.untagged {
+            writeln!(f, "model {name}: {label} (p = {}), no tag: {why}", num(*p))?;
         }
         Ok(())
     }

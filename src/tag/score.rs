@@ -65,6 +65,9 @@ pub struct ModelHit {
     pub probability: f64,
     /// What it added to the task score (0 for tag classifiers).
     pub weight: f64,
+    /// For a tag classifier that added no tag, why (below its
+    /// `min_probability`, or its `none` label); `None` otherwise.
+    pub no_tag: Option<String>,
 }
 
 /// The result of tagging one record.
@@ -316,14 +319,25 @@ impl Tagger {
                         label: c.model.labels[bi].clone(),
                         probability: f64::from(bp),
                         weight: c.weight * f64::from(bp),
+                        no_tag: None,
                     });
-                } else if f64::from(bp) >= c.min_probability && c.none.as_deref() != Some(c.model.labels[bi].as_str()) {
-                    model_tags.push(format!("{}{}", c.prefix, c.model.labels[bi]));
+                } else {
+                    let label = &c.model.labels[bi];
+                    let no_tag = if c.none.as_deref() == Some(label.as_str()) {
+                        Some(format!("`{label}` is the none label"))
+                    } else if f64::from(bp) < c.min_probability {
+                        Some(format!("below min_probability {}", c.min_probability))
+                    } else {
+                        model_tags.push(format!("{}{label}", c.prefix));
+                        None
+                    };
+                    // Kept either way, so an explanation shows what the model thought.
                     models.push(ModelHit {
                         classifier: c.name.clone(),
-                        label: c.model.labels[bi].clone(),
+                        label: label.clone(),
                         probability: f64::from(bp),
                         weight: 0.0,
+                        no_tag,
                     });
                 }
             }
@@ -575,5 +589,8 @@ mod tests {
         );
         let text = x.to_string();
         assert!(text.contains("task: coding"), "{text}");
+        // The domain model shows what it thought, tag or no tag.
+        assert_eq!(text.matches("model domain: ").count(), 1, "{text}");
+        assert_eq!(x.models.len() + x.untagged.len(), 2, "{text}");
     }
 }
