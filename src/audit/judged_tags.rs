@@ -119,16 +119,16 @@ pub fn summary(rows: &[Tagged]) -> String {
             let _ = writeln!(s, "{t:<17} {lab:>8} {tag:>7} {p:>9.3} {rc:>7.3}");
         }
     }
-    let mut conf: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.task != r.label.task) {
-        *conf.entry((r.label.task.as_str(), r.task.as_str())).or_default() += 1;
+    let mut conf: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for r in rows {
+        *conf
+            .entry(r.label.task.clone())
+            .or_default()
+            .entry(r.task.clone())
+            .or_default() += 1;
     }
-    let mut conf: Vec<_> = conf.into_iter().collect();
-    conf.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let _ = writeln!(s, "\nconfusions (label -> tagged):");
-    for ((l, t), n) in conf.iter().take(15) {
-        let _ = writeln!(s, "  {l} -> {t}: {n}");
-    }
+    let _ = writeln!(s, "\nconfusion (rows: label; columns: tagged task)");
+    s.push_str(&crate::tag::eval::matrix(&conf, str::to_string));
     let labelled = rows.iter().filter(|r| !r.label.domains.is_empty()).count();
     let given: usize = rows.iter().map(|r| r.domains.len()).sum();
     let right: usize = rows

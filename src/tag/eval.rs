@@ -315,25 +315,37 @@ impl fmt::Display for Table<'_> {
                 "\nconfusion, {} (rows: source label -> accepted; columns: predicted task)",
                 r.name
             )?;
-            let mut cols: Vec<&String> = r.confusion.values().flat_map(|m| m.keys()).collect();
-            cols.sort();
-            cols.dedup();
-            write!(f, "{:<34}", "")?;
-            for c in &cols {
-                write!(f, "{:>9}", abbrev(c))?;
-            }
-            writeln!(f)?;
-            for (label, row) in &r.confusion {
+            let row_name = |label: &str| {
                 let acc = r.map.get(label).map(|v| v.join("|")).unwrap_or_default();
-                write!(f, "{:<34}", truncate(&format!("{label} -> {acc}"), 33))?;
-                for c in &cols {
-                    write!(f, "{:>9}", row.get(*c).copied().unwrap_or(0))?;
-                }
-                writeln!(f)?;
-            }
+                format!("{label} -> {acc}")
+            };
+            f.write_str(&matrix(&r.confusion, row_name))?;
         }
         Ok(())
     }
+}
+
+/// A confusion matrix as text: one row per label (named by `row_name`), one
+/// column per predicted task (abbreviated), counts in the cells.
+pub fn matrix(confusion: &BTreeMap<String, BTreeMap<String, u64>>, row_name: impl Fn(&str) -> String) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut cols: Vec<&String> = confusion.values().flat_map(|m| m.keys()).collect();
+    cols.sort();
+    cols.dedup();
+    let _ = write!(out, "{:<34}", "");
+    for c in &cols {
+        let _ = write!(out, "{:>9}", abbrev(c));
+    }
+    out.push('\n');
+    for (label, row) in confusion {
+        let _ = write!(out, "{:<34}", truncate(&row_name(label), 33));
+        for c in &cols {
+            let _ = write!(out, "{:>9}", row.get(*c).copied().unwrap_or(0));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn abbrev(task: &str) -> String {
