@@ -57,26 +57,37 @@ pub struct Tagged {
     pub test: bool,
 }
 
-/// Reads the labels and tags their records.
+/// Reads a file of task and domain labels (the judged tagging set, or the
+/// models' training labels `fixtures/tag/judged_train.jsonl`); an error names
+/// the file and line of a label that does not parse or names no known task.
+pub fn read_tag_labels(path: &Path) -> Result<Vec<TagLabel>> {
+    read_labelled(path, |l: &TagLabel| &l.task, TASKS)
+}
+
+/// Reads the labels and tags their records. A labelled line that is no
+/// record counts, as a wrong task `malformed`, so every label is in the figures.
 pub fn evaluate(rules: &Rules, tagger: &Tagger, labels: &Path, corpora: &Path) -> Result<Vec<Tagged>> {
-    let labels: Vec<TagLabel> = read_labelled(labels, |l: &TagLabel| &l.task, TASKS)?;
+    let labels = read_tag_labels(labels)?;
     let mut lines = CorpusLines::new(corpora);
     let mut out = Vec::with_capacity(labels.len());
     for label in labels {
-        let Some(rec) = lines.record(rules, &label.source, label.line, &label.sha)? else {
-            continue;
+        let (task, domains) = match lines.record(rules, &label.source, label.line, &label.sha)? {
+            None => ("malformed".to_string(), Vec::new()),
+            Some(rec) => {
+                let t = tagger.tag(&rec);
+                let domains = t
+                    .tags
+                    .iter()
+                    .filter_map(|x| x.strip_prefix("domain:"))
+                    .map(str::to_string)
+                    .collect();
+                (t.task, domains)
+            }
         };
-        let t = tagger.tag(&rec);
-        let domains = t
-            .tags
-            .iter()
-            .filter_map(|x| x.strip_prefix("domain:"))
-            .map(str::to_string)
-            .collect();
         let test = Sha256::digest(format!("{}:{}", label.source, label.line).as_bytes())[0] % 2 == 1;
         out.push(Tagged {
             label,
-            task: t.task,
+            task,
             domains,
             test,
         });
@@ -92,8 +103,9 @@ pub fn accuracy(rows: &[Tagged], lang: Option<&str>, half: Option<bool>) -> (usi
     sel.fold((0, 0), |(ok, n), r| (ok + usize::from(r.task == r.label.task), n + 1))
 }
 
-/// The printed figures.
-pub fn summary(rows: &[Tagged]) -> String {
+/// The printed figures, and up to `errors` misclassified records of the dev
+/// half (the half whose errors may be read while changing the rules).
+pub fn summary(rows: &[Tagged], errors: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "task accuracy      all         dev         test");
     for lang in [None, Some("en"), Some("zh")] {
@@ -145,5 +157,16 @@ pub fn summary(rows: &[Tagged]) -> String {
         right as f64 / given.max(1) as f64,
         covered as f64 / labelled.max(1) as f64
     );
+    if errors > 0 {
+        let _ = writeln!(s, "\nerrors of the dev half (label, tagged, record, reason):");
+        for r in rows.iter().filter(|r| !r.test && r.task != r.label.task).take(errors) {
+            let reason: String = r.label.reason.chars().take(90).collect();
+            let _ = writeln!(
+                s,
+                "  {:<16} {:<16} {}:{}  {reason}",
+                r.label.task, r.task, r.label.source, r.label.line
+            );
+        }
+    }
     s
 }

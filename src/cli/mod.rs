@@ -394,7 +394,7 @@ pub struct TagEvalArgs {
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
 
-    /// Print up to N misclassified records per set, from the dev half only.
+    /// Print up to N misclassified records per set (and of the judged set), from the dev half only.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub show_errors: usize,
 }

@@ -79,7 +79,7 @@ pub fn tag_eval(args: &TagEvalArgs) -> Result<()> {
             labels.display(),
             rows.len()
         ))?;
-        print_out(&crate::audit::judged_tags::summary(&rows))?;
+        print_out(&crate::audit::judged_tags::summary(&rows, args.show_errors))?;
     }
     let Some(sets) = &args.sets else {
         return Ok(());

@@ -129,7 +129,7 @@ pub fn explain_with(tagger: &Tagger, rec: &Record) -> Explanation {
             .models
             .iter()
             .filter_map(|m| {
-                let why = m.no_tag.clone()?;
+                let why = m.no_tag?.to_string();
                 Some((m.classifier.clone(), m.label.clone(), m.probability, why))
             })
             .collect(),

@@ -65,9 +65,26 @@ pub struct ModelHit {
     pub probability: f64,
     /// What it added to the task score (0 for tag classifiers).
     pub weight: f64,
-    /// For a tag classifier that added no tag, why (below its
-    /// `min_probability`, or its `none` label); `None` otherwise.
-    pub no_tag: Option<String>,
+    /// For a tag classifier that added no tag, why; `None` otherwise.
+    pub no_tag: Option<NoTag>,
+}
+
+/// Why a tag classifier's prediction added no tag.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NoTag {
+    /// The predicted label is the classifier's `none` label.
+    NoneLabel,
+    /// The probability is below the classifier's `min_probability`.
+    Below(f64),
+}
+
+impl std::fmt::Display for NoTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoTag::NoneLabel => f.write_str("the none label"),
+            NoTag::Below(min) => write!(f, "below min_probability {min}"),
+        }
+    }
 }
 
 /// The result of tagging one record.
@@ -324,9 +341,9 @@ impl Tagger {
                 } else {
                     let label = &c.model.labels[bi];
                     let no_tag = if c.none.as_deref() == Some(label.as_str()) {
-                        Some(format!("`{label}` is the none label"))
+                        Some(NoTag::NoneLabel)
                     } else if f64::from(bp) < c.min_probability {
-                        Some(format!("below min_probability {}", c.min_probability))
+                        Some(NoTag::Below(c.min_probability))
                     } else {
                         model_tags.push(format!("{}{label}", c.prefix));
                         None

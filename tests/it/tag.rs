@@ -182,7 +182,7 @@ fn train_evaluates_and_the_model_works_as_tagger_and_filter() {
 /// Task accuracy of the built-in rules on the judged tagging set
 /// (fixtures/judged_tags/, 420 records labelled by reading): a floor against
 /// regressions, at the figures measured when the set was made
-/// (`scripts/eval/tag_judged.py`: en 0.791, zh 0.603; since closed-qa needs
+/// (`curate tag-eval --judged`: en 0.791, zh 0.603; since closed-qa needs
 /// a question asked of the input, en 0.791, zh 0.616; with the trained task
 /// model of rules/topics/models/, en 0.834, zh 0.782).
 #[test]
@@ -213,6 +213,23 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
         out.contains("judged tagging set") && out.contains("\nzh ") && out.contains("domains: "),
         "{out}"
     );
+    // The dev half's errors, for reading while changing the cues.
+    let errors = rows.iter().filter(|r| !r.test && r.task != r.label.task).count();
+    let out = curate_stdout(&[
+        "tag-eval",
+        "--judged",
+        labels.to_str().expect("utf-8"),
+        "--corpora",
+        corpora.to_str().expect("utf-8"),
+        "--show-errors",
+        "3",
+    ]);
+    let listed = out.split("errors of the dev half").nth(1).unwrap_or_default();
+    assert_eq!(
+        listed.lines().filter(|l| l.starts_with("  ")).count(),
+        errors.min(3),
+        "{out}"
+    );
 }
 
 /// The shipped task and domain models are what `curate train` makes of the
@@ -239,24 +256,18 @@ fn retrain_and_compare(corpora: &std::path::Path, target: &str) {
     let data = tmp.path().join("train.jsonl");
     let mut lines = curate::audit::judged::CorpusLines::new(corpora);
     let mut out = String::new();
-    for line in std::fs::read_to_string(root().join("fixtures/tag/judged_train.jsonl"))
-        .expect("labels")
-        .lines()
-    {
-        let l: serde_json::Value = serde_json::from_str(line).expect("label");
+    let labels = curate::audit::judged_tags::read_tag_labels(&root().join("fixtures/tag/judged_train.jsonl"))
+        .expect("the training labels read");
+    for l in labels {
         let raw = lines
-            .line(
-                l["source"].as_str().expect("source"),
-                l["line"].as_u64().expect("line") as usize,
-                l["sha"].as_str().expect("sha"),
-            )
+            .line(&l.source, l.line, &l.sha)
             .expect("every labelled line is in the corpora, unchanged");
         let mut rec: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw).expect("record");
         let label = match target {
-            "task" => l["task"].clone(),
-            _ => l["domains"].get(0).cloned().unwrap_or_else(|| "none".into()),
+            "task" => l.task,
+            _ => l.domains.first().cloned().unwrap_or_else(|| "none".into()),
         };
-        rec.insert(trained["label"].as_str().expect("label").into(), label);
+        rec.insert(trained["label"].as_str().expect("label").into(), label.into());
         out.push_str(&serde_json::to_string(&rec).expect("json"));
         out.push('\n');
     }
