@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use super::scan::{Detector, PiiType};
+use super::secret::Anchor;
 use super::toxic::{ToxicRule, WordList, WordListParams};
 use crate::error::RulesError;
 use crate::rules::{locate, params, KeyError, RuleFiles};
@@ -18,7 +19,10 @@ pub const SECRET_FORMATS_FILE: &str = "sensitive/secrets/formats.toml";
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FormatParams {
+    #[serde(default)]
     prefixes: Vec<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
     regex: String,
     /// Where the format is documented (required, not used).
     #[allow(dead_code)]
@@ -26,6 +30,9 @@ struct FormatParams {
     /// What that page says (not used).
     #[allow(dead_code)]
     quote: Option<String>,
+    /// How a length the page does not state was chosen (not used).
+    #[allow(dead_code)]
+    length: Option<String>,
 }
 
 /// `kind` as a `&'static str`, the same one for the same text: kinds are
@@ -71,13 +78,41 @@ fn compile_secret_formats(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Ve
                 continue;
             }
         };
-        if p.prefixes.is_empty() || p.prefixes.iter().any(|x| x.chars().count() < 3) {
-            errors.push(err((
-                "prefixes".into(),
-                "list the literal prefixes of the token, each of 3 characters or more".into(),
-            )));
-            continue;
-        }
+        let anchor = match (p.prefixes.is_empty(), p.keywords.is_empty()) {
+            (false, true) if p.prefixes.iter().all(|x| x.chars().count() >= 3) => Anchor::Prefixes(p.prefixes),
+            (true, false)
+                if p.keywords.iter().all(|w| {
+                    w.len() >= 4
+                        && w.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b))
+                }) =>
+            {
+                Anchor::Keywords(p.keywords)
+            }
+            (false, false) => {
+                errors.push(err((
+                    "keywords".into(),
+                    "give either `prefixes` (the token's literal start) or `keywords` (words before it), not both"
+                        .into(),
+                )));
+                continue;
+            }
+            (false, true) | (true, true) => {
+                errors.push(err((
+                    "prefixes".into(),
+                    "list the literal prefixes of the token, each of 3 characters or more (or `keywords` that name the provider)".into(),
+                )));
+                continue;
+            }
+            (true, false) => {
+                errors.push(err((
+                    "keywords".into(),
+                    "keywords are lower-case ASCII words of 4 characters or more (letters, digits, `_`, `-`, `.`)"
+                        .into(),
+                )));
+                continue;
+            }
+        };
         // The prefix scan decides which expressions run: a match that starts
         // with no listed prefix is only looked for in a text that holds one.
         if let Err(e) = regex::Regex::new(&p.regex) {
@@ -86,7 +121,7 @@ fn compile_secret_formats(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Ve
         }
         out.push(super::secret::ProviderFormat {
             kind: intern(kind),
-            prefixes: p.prefixes,
+            anchor,
             regex: p.regex,
         });
     }

@@ -26,8 +26,19 @@
 //! follows the prefix must look random (letters and digits, entropy, no
 //! placeholder word), as for `generic`.
 //!
-//! A literal prefix scan (Aho-Corasick over every format's prefix) decides
-//! which formats' expressions run, so a text with no prefix costs one pass.
+//! A format there is anchored in one of two ways:
+//! - `prefixes`: the token starts with a literal the provider documents
+//!   (`sk_live_`, `HRKU-`);
+//! - `keywords`: the token has no such start (32 hex characters), so it is
+//!   found only within 80 bytes after a word naming the provider on the same
+//!   line, in any case and not after a letter (`TWILIO_AUTH_TOKEN = "…"`,
+//!   `mailgun key: …`); the value must stand alone and look random. Without
+//!   the keyword such a value is at most `generic`, when assigned to a
+//!   secret's name.
+//!
+//! One scan (Aho-Corasick over every prefix and keyword, ignoring ASCII case)
+//! decides which formats' expressions run, so a text with neither costs one
+//! pass.
 //!
 //! ## Why
 //! A leaked key grants access to someone's account; a model trained on it can
@@ -62,23 +73,42 @@ struct Format {
     bounded: bool,
     /// Its prefixes (provider formats only).
     prefixes: Vec<String>,
+    /// A keyword format: `re` matches the value alone, looked for within
+    /// [`KEYWORD_WINDOW`] bytes after one of its keywords.
+    keyword: bool,
 }
+
+/// How far after a provider's keyword its value may start, on the same line
+/// (`TWILIO_AUTH_TOKEN = "…"`, `mailgun api key: …`).
+pub const KEYWORD_WINDOW: usize = 80;
 
 /// A provider's token format, from `rules/sensitive/secrets/formats.toml`.
 #[derive(Debug, Clone)]
 pub struct ProviderFormat {
     /// The finer kind (`stripe-secret-key`), shown as `secret:<kind>`.
     pub kind: &'static str,
-    /// Literal strings every token starts with.
-    pub prefixes: Vec<String>,
+    /// What anchors a token: a literal start or a keyword before it.
+    pub anchor: Anchor,
     /// The whole token.
     pub regex: String,
+}
+
+/// What a provider format's token is found by.
+#[derive(Debug, Clone)]
+pub enum Anchor {
+    /// Literal strings every token starts with (`sk_live_`).
+    Prefixes(Vec<String>),
+    /// Lower-case words naming the provider, one of which stands within
+    /// [`KEYWORD_WINDOW`] bytes before the value on its line, in any case
+    /// and not after a letter (`TWILIO_AUTH_TOKEN=`, `"mailgun": {"key": …`).
+    Keywords(Vec<String>),
 }
 
 /// Finds secrets.
 pub struct Secret {
     formats: Vec<Format>,
-    /// Every prefix of every format, in order; `owner[i]` is its format.
+    /// Every prefix and keyword of every format, in order, matched ignoring
+    /// ASCII case; `owner[i]` is its format.
     prefixes: AhoCorasick,
     owner: Vec<usize>,
     aws_secret: Regex,
@@ -193,6 +223,7 @@ impl Secret {
                 group: *group,
                 bounded: false,
                 prefixes: Vec::new(),
+                keyword: false,
             });
             for p in *prefixes {
                 all.push(p);
@@ -201,19 +232,29 @@ impl Secret {
         }
         for p in providers {
             let i = formats.len();
+            let (words, keyword) = match &p.anchor {
+                Anchor::Prefixes(w) => (w, false),
+                Anchor::Keywords(w) => (w, true),
+            };
             formats.push(Format {
                 kind: p.kind,
                 re: Regex::new(&p.regex)?,
                 group: 0,
                 bounded: true,
-                prefixes: p.prefixes.clone(),
+                prefixes: if keyword { Vec::new() } else { words.clone() },
+                keyword,
             });
-            for prefix in &p.prefixes {
-                all.push(prefix);
+            for w in words {
+                all.push(w);
                 owner.push(i);
             }
         }
-        let prefixes = AhoCorasick::new(&all).map_err(|e| regex::Error::Syntax(e.to_string()))?;
+        // Ignoring case costs a prefix's expression a run on `SK-` where only
+        // `sk-` starts a token; it lets one pass find keywords as well.
+        let prefixes = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&all)
+            .map_err(|e| regex::Error::Syntax(e.to_string()))?;
         Ok(Secret {
             formats,
             prefixes,
@@ -273,14 +314,21 @@ impl Detector for Secret {
 
     fn find(&self, text: &str, out: &mut Vec<Finding>) {
         let mut hit = vec![false; self.formats.len()];
+        // Where each keyword format's keywords end, in text order.
+        let mut keywords: Vec<(usize, usize)> = Vec::new();
         for m in self.prefixes.find_overlapping_iter(text) {
-            hit[self.owner[m.pattern().as_usize()]] = true;
+            let f = self.owner[m.pattern().as_usize()];
+            if !self.formats[f].keyword {
+                hit[f] = true;
+            } else if !before(text, m.start(), 1).ends_with(|c: char| c.is_ascii_alphabetic()) {
+                keywords.push((f, m.end()));
+            }
         }
         let lower_has_aws = hit[0] || {
             let l = text.to_ascii_lowercase();
             l.contains("secret_access_key") || l.contains("secretaccesskey") || l.contains("aws_secret")
         };
-        for (f, _) in self.formats.iter().zip(&hit).filter(|(_, h)| **h) {
+        for (f, _) in self.formats.iter().zip(&hit).filter(|(f, h)| **h && !f.keyword) {
             for c in f.re.captures_iter(text) {
                 let Some(m) = c.get(f.group) else { continue };
                 let (start, end) = if f.kind == "private-key" {
@@ -328,6 +376,9 @@ impl Detector for Secret {
         }
         if lower_has_aws {
             self.find_aws_secrets(text, out);
+        }
+        for (f, from) in keywords {
+            self.find_after_keyword(&self.formats[f], text, from, out);
         }
         if self.assigns_to_a_name(text) {
             self.find_assigned(text, out);
@@ -450,6 +501,37 @@ impl Secret {
         }
     }
 
+    /// The first value of keyword format `f` that starts within
+    /// [`KEYWORD_WINDOW`] bytes after `from` on the same line, stands alone
+    /// (no word character on either side), looks random and is no other
+    /// finding.
+    fn find_after_keyword(&self, f: &Format, text: &str, from: usize, out: &mut Vec<Finding>) {
+        // The value starts in the window and may run past it, not past its
+        // line (a value cut by this bound is no value: it ends in a word).
+        let rest = after(text, from, KEYWORD_WINDOW + 1024);
+        let rest = rest.find('\n').map_or(rest, |i| &rest[..i]);
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        for m in f.re.find_iter(rest) {
+            if m.start() >= KEYWORD_WINDOW {
+                break;
+            }
+            let (start, end) = (from + m.start(), from + m.end());
+            if before(text, start, 1).ends_with(word) || after(text, end, 1).starts_with(word) {
+                continue;
+            }
+            if !random_value(m.as_str()) || out.iter().any(|o| o.start < end && start < o.end) {
+                continue;
+            }
+            out.push(Finding {
+                start,
+                end,
+                ty: PiiType::Secret,
+                sub: Some(f.kind),
+            });
+            return;
+        }
+    }
+
     /// 40-character base64 tokens shortly after an AWS key id or secret name.
     fn find_aws_secrets(&self, text: &str, out: &mut Vec<Finding>) {
         for m in self.aws_secret.find_iter(text) {
@@ -530,6 +612,39 @@ mod tests {
         assert_eq!(kinds, ["secret:github-token", "secret:gitlab-token"]);
         let t = "key AIzaSyD3mK8pQ2rT6vX9zB1nC4fH7jL0sW5yE8u";
         assert_eq!(find(t)[0].0, "secret:google-api-key");
+    }
+
+    #[test]
+    fn finds_values_after_a_provider_keyword() {
+        let d = Secret::with_providers(&[ProviderFormat {
+            kind: "twilio-auth-token",
+            anchor: Anchor::Keywords(vec!["twilio".into()]),
+            regex: "[0-9a-f]{32}".into(),
+        }])
+        .expect("regex");
+        let find = |t: &str| {
+            let mut out = Vec::new();
+            d.find(t, &mut out);
+            out.iter()
+                .map(|f| (f.kind(), t[f.start..f.end].to_string()))
+                .collect::<Vec<_>>()
+        };
+        let token = "8f3b2c9d1e7a4f60b5c2d8e9a1f3b7c4";
+        let want = [("secret:twilio-auth-token".to_string(), token.to_string())];
+        assert_eq!(find(&format!("TWILIO_AUTH_TOKEN = \"{token}\"")), want);
+        assert_eq!(find(&format!("client = Client(sid, '{token}')  # twilio")), []);
+        assert_eq!(find(&format!("Twilio: {token}")), want);
+        // Without the keyword, the generic rule types it; on another line, too far,
+        // inside a longer word or after a letter, there is no provider token.
+        assert_eq!(
+            find(&format!("AUTH_TOKEN = \"{token}\"")),
+            [("secret:generic".to_string(), token.to_string())]
+        );
+        assert_eq!(find(&format!("twilio docs\n{token}")), []);
+        assert_eq!(find(&format!("twilio {} {token}", "word ".repeat(20))), []);
+        assert_eq!(find(&format!("twilio: {token}ab")), []);
+        assert_eq!(find(&format!("mytwilio: {token}")), []);
+        assert_eq!(find("twilio: 00000000000000000000000000000000"), []);
     }
 
     #[test]
