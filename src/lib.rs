@@ -42,6 +42,7 @@ pub mod dedup;
 pub mod distributed;
 pub mod error;
 pub mod filters;
+pub mod llm;
 pub mod mix;
 pub mod output;
 pub mod pipeline;

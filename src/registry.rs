@@ -46,6 +46,10 @@ pub static RECORD_STAGES: &[StageDef] = &[
         name: "tag",
         build: StageBuild::Custom(crate::tag::build_stage),
     },
+    StageDef {
+        name: crate::llm::STAGE,
+        build: StageBuild::Custom(crate::llm::build),
+    },
 ];
 
 /// Other rule files or folders that stages read (`<name>.toml` or `<name>/`).

@@ -362,6 +362,42 @@ pub trait RecordStage: Send + Sync {
     fn rules(&self) -> Vec<RuleInfo>;
     /// Processes one record; it may change the record (redaction, tags).
     fn process(&self, rec: &mut Record) -> StageOutcome;
+
+    /// Whether the stage runs only when named in `--stages` (the model stage:
+    /// it calls an endpoint). Commands that judge records without a run
+    /// (`explain`, `eval-judged`) leave such stages out.
+    fn opt_in(&self) -> bool {
+        false
+    }
+
+    /// Called once per run (or task) before any record, with the output
+    /// folder and this writer's name (`run`, `task-00003`): where a stage
+    /// keeps what should outlive the run (the model stage's answers).
+    fn attach(&self, _out: &std::path::Path, _writer: &str) -> crate::error::Result<()> {
+        Ok(())
+    }
+
+    /// Called with a batch's records that reach this stage (every earlier
+    /// stage kept them), before [`RecordStage::process`] runs on each: a
+    /// stage that answers many records at once (the model stage's calls)
+    /// does it here. A stage with this step runs after every stage without it.
+    fn prepare(&self, _recs: &[&Record]) {}
+
+    /// Whether the stage has a [`RecordStage::prepare`] step.
+    fn batched(&self) -> bool {
+        self.opt_in()
+    }
+
+    /// An error that must fail the run, found while processing.
+    fn fatal(&self) -> Option<String> {
+        None
+    }
+
+    /// Counters of the run as a whole (calls, cache hits), added to the
+    /// stage's report at the end.
+    fn run_counts(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
 }
 
 /// A stage made of measuring rules and nothing else.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """One random token per provider format of rules/sensitive/secrets/formats.toml
 whose expression is a prefix and one repeated character class (`PREFIX[...]{n,m}`),
-written in an English or a Chinese sentence, as Alpaca records with the kind
+written in an English or a Chinese sentence (after the provider's first keyword,
+for a keyword format), as Alpaca records with the kind
 expected: a check that every such format finds a token of its documented shape
 end to end (and that the randomness check keeps it). Formats of another shape
 are listed on stderr and left out.
@@ -33,11 +34,14 @@ templates = [
     "The config file still holds {t} from last week.",
 ]
 for n, (kind, f) in enumerate(formats.items()):
-    m = re.fullmatch(r"(.+?)\[([^\]]+)\]\{(\d+)(?:,(\d+))?\}", f["regex"])
+    keyword = f.get("keywords", [None])[0]
+    m = re.fullmatch(r"(.*?)\[([^\]]+)\]\{(\d+)(?:,(\d+))?\}", f["regex"])
     prefix = None
     if m:
         lit = m.group(1).replace("\\.", ".").replace("\\-", "-").replace("\\/", "/")
-        if not re.search(r"[\\\[\](){}?*+|]", lit) and lit in f["prefixes"]:
+        plain = not re.search(r"[\\\[\](){}?*+|]", lit)
+        # A keyword format's value may start with a literal of its own (`sk-`).
+        if plain and (lit in f.get("prefixes", []) or keyword is not None):
             prefix = lit
     if prefix is None:
         print(f"left out {kind}: {f['regex']}", file=sys.stderr)
@@ -51,4 +55,7 @@ for n, (kind, f) in enumerate(formats.items()):
             break
     token = prefix + body
     text = templates[n % len(templates)].format(t=token)
+    if keyword is not None:
+        # The provider's name stands before the value, as in a config line.
+        text = f"{keyword} key: {token}" if n % 2 else f"请把 {keyword} 的密钥 {token} 填进配置。"
     print(json.dumps({"instruction": "Check this deployment note.", "input": text, "output": "It holds a credential.", "kind": kind}, ensure_ascii=False))

@@ -37,7 +37,8 @@ pub fn explain_value(rules: &Rules, value: &serde_json::Value, label: &str) -> R
         rec.turns.len()
     );
     let mut fate: Option<String> = None;
-    for stage in &rules.record_stages {
+    // A stage that calls a model runs only in a run (`--stages llm`).
+    for stage in rules.record_stages.iter().filter(|s| !s.opt_in()) {
         let infos = stage.rules();
         let outcome = stage.process(&mut rec);
         let _ = writeln!(out, "stage {}:", stage.name());

@@ -113,7 +113,7 @@ pub fn evaluate(rules: &Rules, pairs: Vec<Pair>, corpora: &Path) -> Result<Vec<S
         let mut recs = Vec::with_capacity(2);
         for l in [&pair.a, &pair.b] {
             if let Some(mut rec) = corpus.record(rules, &l.source, l.line, &l.sha)? {
-                for stage in &rules.record_stages {
+                for stage in rules.record_stages.iter().filter(|s| !s.opt_in()) {
                     stage.process(&mut rec);
                 }
                 recs.push(rec);

@@ -172,6 +172,8 @@ fn process(out: &Path, plan: &Plan, rank: usize, world: usize) -> Result<u64> {
         scratch: true,
         partitions: plan.world("pairs")?,
         user_ids: Some(dir.join("user_ids.jsonl")),
+        out: out.to_path_buf(),
+        writer: format!("task-{rank:05}"),
     };
     let TaskOutput {
         report,

@@ -156,7 +156,7 @@ fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
             .map_err(|e| Error::io(out, e))?
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|e| e != lock::LOCK_FILE)
+            .filter(|e| e != lock::LOCK_FILE && e != crate::llm::cache::DIR)
             .collect();
         if !entries.is_empty() {
             let ours = entries.iter().any(|e| RUN_ENTRIES.contains(&e.as_str()));
@@ -200,7 +200,7 @@ pub(crate) fn check_stages(rules: &Rules, opts: &RunOptions) -> Result<bool> {
             .settings
             .stages
             .as_ref()
-            .is_none_or(|w| w.iter().any(|s| s == crate::registry::DEDUP_STAGE));
+            .is_none_or(|w| w.iter().any(|s| s == crate::registry::DEDUP_STAGE || s == "default"));
     if let (Some(cfg), true) = (&rules.dedup, dedup_on) {
         check_survivor_metric(rules, cfg, opts)?;
     }
@@ -246,11 +246,13 @@ fn check_survivor_metric(rules: &Rules, cfg: &DedupConfig, opts: &RunOptions) ->
 pub(crate) fn select_stages<'r>(rules: &'r Rules, wanted: &Option<Vec<String>>) -> Result<Vec<&'r dyn RecordStage>> {
     let all: Vec<&dyn RecordStage> = rules.record_stages.iter().map(|s| s.as_ref()).collect();
     let Some(wanted) = wanted else {
-        return Ok(all);
+        return Ok(all.into_iter().filter(|s| !s.opt_in()).collect());
     };
     let known = crate::registry::all_stages();
+    // `default` stands for every stage that runs when none is named.
+    let named = |s: &dyn RecordStage| wanted.iter().any(|w| w == s.name() || (w == "default" && !s.opt_in()));
     for w in wanted {
-        if w == crate::registry::DEDUP_STAGE {
+        if w == crate::registry::DEDUP_STAGE || w == "default" {
             if rules.dedup.is_none() {
                 return Err(Error::Usage("stage `dedup` needs dedup.toml in the rule set".into()));
             }
@@ -258,7 +260,7 @@ pub(crate) fn select_stages<'r>(rules: &'r Rules, wanted: &Option<Vec<String>>) 
         }
         if !known.contains(&w.as_str()) {
             return Err(Error::Usage(format!(
-                "unknown stage `{w}`; stages are: {}",
+                "unknown stage `{w}`; stages are: {} (and `default`: every stage that runs when none is named)",
                 known.join(", ")
             )));
         }
@@ -268,10 +270,7 @@ pub(crate) fn select_stages<'r>(rules: &'r Rules, wanted: &Option<Vec<String>>) 
             )));
         }
     }
-    Ok(all
-        .into_iter()
-        .filter(|s| wanted.iter().any(|w| w == s.name()))
-        .collect())
+    Ok(all.into_iter().filter(|s| named(*s)).collect())
 }
 
 pub(crate) fn dedup_stage_report(engine: &Engine) -> StageReport {
@@ -377,6 +376,8 @@ fn run_in(setup: &Setup, opts: &RunOptions, started: Instant) -> Result<Report> 
         scratch: false,
         partitions: 1,
         user_ids: None,
+        out: opts.out.clone(),
+        writer: "run".into(),
     };
     // A run that fails (a full disk, a bad input with `--max-malformed`)
     // leaves no staging behind: it can take more room than the output.

@@ -41,6 +41,10 @@ pub(crate) struct Targets {
     /// Where user ids go to be checked for repeats across tasks (`None`:
     /// checked here).
     pub user_ids: Option<PathBuf>,
+    /// The run's output folder, and this writer's name in what stages keep
+    /// there across runs ([`crate::stage::RecordStage::attach`]).
+    pub out: PathBuf,
+    pub writer: String,
 }
 
 /// The dedup stage's state while phase 1 runs.
@@ -157,6 +161,9 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
         None => None,
     };
 
+    for &i in setup.stage_idx.iter() {
+        rules.record_stages[i].attach(&t.out, &t.writer)?;
+    }
     let bytes_read = Arc::new(AtomicU64::new(0));
     let (raw_tx, raw_rx) = sync_channel::<Batch>(2);
     let (done_tx, done_rx) = sync_channel::<ProcessedBatch>(2);
@@ -238,6 +245,15 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
     }
     if let Some(e) = failure {
         return Err(e);
+    }
+    for (at, &i) in setup.stage_idx.iter().enumerate() {
+        let stage = &rules.record_stages[i];
+        if let Some(e) = stage.fatal() {
+            return Err(Error::Run(e));
+        }
+        for (name, n) in stage.run_counts() {
+            *sink.report.stages[at].counts.entry(name).or_default() += n;
+        }
     }
     sink.finish(bytes_read.load(Ordering::Relaxed))
 }

@@ -158,19 +158,89 @@ fn process(
         Some((stage, outcome)) => Fate::Rejected { stage, outcome },
         None => Fate::Kept,
     };
-    let keys = match (&fate, engine) {
-        (Fate::Kept, Some(e)) => Some(Box::new(e.keys(&rec))),
-        _ => None,
-    };
-    Processed {
+    let mut p = Processed {
         rec: Some(rec),
         fate,
         nanos,
         counts,
         values,
         lang,
-        keys,
+        keys: None,
+    };
+    if let Some(e) = engine {
+        p.add_keys(e);
     }
+    p
+}
+
+impl Processed {
+    /// Dedup keys of a record that passed every per-record stage.
+    fn add_keys(&mut self, engine: &Engine) {
+        if let (Fate::Kept, Some(rec)) = (&self.fate, &self.rec) {
+            self.keys = Some(Box::new(engine.keys(rec)));
+        }
+    }
+
+    /// Runs batched stage `i` (its `prepare` done) on a record every earlier
+    /// stage kept; a record dropped earlier is not measured by it.
+    fn run_batched(&mut self, i: usize, stage: &dyn RecordStage) {
+        let (Fate::Kept, Some(rec)) = (&self.fate, self.rec.as_mut()) else {
+            if self.rec.is_some() {
+                self.values.push(vec![f64::NAN; stage.rules().len()]);
+                self.nanos.push(0);
+            }
+            return;
+        };
+        let t = Instant::now();
+        let mut outcome = stage.process(rec);
+        self.nanos.push(t.elapsed().as_nanos() as u64);
+        self.values.push(std::mem::take(&mut outcome.values));
+        self.counts
+            .extend(outcome.counts.drain(..).map(|(name, n)| (i, name, n)));
+        if !outcome.failed.is_empty() {
+            self.fate = Fate::Rejected { stage: i, outcome };
+        }
+    }
+}
+
+/// The stages run record by record, then those with a batch step: a batch's
+/// records go through the first group in parallel, then each batched stage
+/// prepares what the records that reach it need (the model stage's calls)
+/// and processes them.
+fn process_batch(
+    items: Vec<RawItem>,
+    file: u32,
+    file_key: &str,
+    rules: &Rules,
+    stages: &[&dyn RecordStage],
+    engine: Option<&Engine>,
+) -> Vec<Processed> {
+    let split = stages.iter().position(|s| s.batched()).unwrap_or(stages.len());
+    let (each, batched) = stages.split_at(split);
+    let first_engine = if batched.is_empty() { engine } else { None };
+    let mut out: Vec<Processed> = items
+        .into_par_iter()
+        .map(|item| process(item, file, file_key, rules, each, first_engine))
+        .collect();
+    if batched.is_empty() {
+        return out;
+    }
+    for (j, stage) in batched.iter().enumerate() {
+        let i = split + j;
+        let recs: Vec<&Record> = out
+            .iter()
+            .filter(|p| matches!(p.fate, Fate::Kept))
+            .filter_map(|p| p.rec.as_ref())
+            .collect();
+        if !recs.is_empty() {
+            stage.prepare(&recs);
+        }
+        out.par_iter_mut().for_each(|p| p.run_batched(i, *stage));
+    }
+    if let Some(e) = engine {
+        out.par_iter_mut().for_each(|p| p.add_keys(e));
+    }
+    out
 }
 
 pub(crate) fn spawn_reader(
@@ -253,11 +323,7 @@ pub(crate) fn spawn_workers(
                 } else {
                     stage_idx.iter().map(|&i| rules.record_stages[i].as_ref()).collect()
                 };
-                let out: Vec<Processed> = batch
-                    .items
-                    .into_par_iter()
-                    .map(|item| process(item, batch.file, file_key, &rules, &stages, engine.as_deref()))
-                    .collect();
+                let out = process_batch(batch.items, batch.file, file_key, &rules, &stages, engine.as_deref());
                 let _ = done_tx.send(out);
             });
             in_flight.push_back((file, done_rx));

@@ -13,6 +13,8 @@ mod invariants;
 mod judged;
 mod judged_pairs;
 mod layers;
+mod llm;
+mod llm_stub;
 mod malformed;
 mod mix;
 mod quality;

@@ -81,11 +81,9 @@ fn compile_secret_formats(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Ve
         let anchor = match (p.prefixes.is_empty(), p.keywords.is_empty()) {
             (false, true) if p.prefixes.iter().all(|x| x.chars().count() >= 3) => Anchor::Prefixes(p.prefixes),
             (true, false)
-                if p.keywords.iter().all(|w| {
-                    w.len() >= 4
-                        && w.bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b))
-                }) =>
+                if p.keywords
+                    .iter()
+                    .all(|w| w.len() >= 4 && w.trim() == w && !w.bytes().any(|b| b.is_ascii_uppercase())) =>
             {
                 Anchor::Keywords(p.keywords)
             }
@@ -107,8 +105,7 @@ fn compile_secret_formats(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Ve
             (true, false) => {
                 errors.push(err((
                     "keywords".into(),
-                    "keywords are lower-case ASCII words of 4 characters or more (letters, digits, `_`, `-`, `.`)"
-                        .into(),
+                    "keywords are written in lower case (they match in any case), 4 bytes or more, without spaces around".into(),
                 )));
                 continue;
             }

@@ -37,6 +37,15 @@
 //! `ISBN 978-0-306-40615-7`, `order 2023091512345`, `1700000000000`
 //! (a timestamp), `12:30:45`.
 //!
+//! ## Why not libphonenumber's plans
+//! Measured in `scripts/eval/phonecmp/` on `phone_dev.jsonl` (140 numbers of
+//! 42 regions): this detector finds 0.871 at precision 1.000. The
+//! `phonenumber` crate validates but does not find, and validation needs a
+//! region: with the one a record gives away (US, or CN for Chinese text),
+//! precision 0.985 but recall 0.457; with any of 40 regions, recall 0.929 but
+//! precision 0.839 on the same set and about 0.07 on real records, as the
+//! union of the plans accepts dates, decimals and IP addresses.
+//!
 //! ## Parameters
 //! The common `action` and `placeholder` of `pii.toml` (default: redact as
 //! `<PHONE>`).

@@ -19,10 +19,10 @@
 //! | `generic` | a random value (16 to 128 characters, letters and digits, 3.2 bits of entropy per character or more, 3.0 for hex; no placeholder word, call or dotted name) assigned with `=`, `:`, `:=` or `=>` to a name ending in `key`, `secret`, `token`, `password`, `pwd` (`CALENDARIFIC_API_KEY = "…"`, `"client_secret": "…"`) |
 //!
 //! Besides these, `rules/sensitive/secrets/formats.toml` holds provider
-//! formats as data (106 formats of 52 providers: Stripe, SendGrid, npm,
+//! formats as data (168 formats of 107 providers: Stripe, SendGrid, npm,
 //! PyPI, Hugging Face, Anthropic, GitLab's other tokens, Vault, Cloudflare,
-//! Alibaba's Volcengine and Tencent keys, …), each with the provider page it
-//! comes from. Their match must not sit inside a longer word, and what
+//! Datadog, Sentry, PostHog, Paddle, Alibaba's DashScope and Volcengine,
+//! Tencent, Feishu, …), each with the provider page or code it comes from. Their match must not sit inside a longer word, and what
 //! follows the prefix must look random (letters and digits, entropy, no
 //! placeholder word), as for `generic`.
 //!
@@ -328,7 +328,21 @@ impl Detector for Secret {
             let l = text.to_ascii_lowercase();
             l.contains("secret_access_key") || l.contains("secretaccesskey") || l.contains("aws_secret")
         };
-        for (f, _) in self.formats.iter().zip(&hit).filter(|(f, h)| **h && !f.keyword) {
+        // A provider named before a value says more than a prefix several
+        // providers share (Clerk's and Stripe's `sk_live_`): keyword formats
+        // first; a later format does not find what an earlier one found.
+        for (f, from) in keywords {
+            self.find_after_keyword(&self.formats[f], text, from, out);
+        }
+        // The rule files' formats are the more specific (Slack's `xoxe.xoxp-`
+        // configuration tokens before any `xox` token): they go first.
+        let order = self
+            .formats
+            .iter()
+            .zip(&hit)
+            .filter(|(f, h)| **h && !f.keyword && f.bounded)
+            .chain(self.formats.iter().zip(&hit).filter(|(f, h)| **h && !f.bounded));
+        for (f, _) in order {
             for c in f.re.captures_iter(text) {
                 let Some(m) = c.get(f.group) else { continue };
                 let (start, end) = if f.kind == "private-key" {
@@ -341,6 +355,7 @@ impl Detector for Secret {
                 if f.bounded
                     && (s.starts_with(word) && before(text, start, 1).ends_with(word)
                         || s.ends_with(word) && after(text, end, 1).starts_with(word))
+                    || out.iter().any(|o| o.start < end && start < o.end)
                 {
                     continue;
                 }
@@ -376,9 +391,6 @@ impl Detector for Secret {
         }
         if lower_has_aws {
             self.find_aws_secrets(text, out);
-        }
-        for (f, from) in keywords {
-            self.find_after_keyword(&self.formats[f], text, from, out);
         }
         if self.assigns_to_a_name(text) {
             self.find_assigned(text, out);

@@ -1,0 +1,377 @@
+//! `llm`: model-based scoring through an OpenAI-compatible endpoint (vLLM,
+//! SGLang, llama.cpp server, Ollama, OpenAI and compatible services).
+//!
+//! ## What it measures
+//! Each rule of `rules/llm.toml` sends every record that passed the earlier
+//! stages to the model with its prompt template (English or Chinese, by the
+//! record's language) and reads one field of the JSON object in the answer:
+//! - `llm/quality`: `score`, 1 to 5, how helpful and accurate the answer is;
+//! - `llm/correct`: `correct`, 1 when the answer solves the task (for math
+//!   and code: is it right), else 0.
+//!
+//! The values are metrics like any rule's, so `tune`, `apply`, `explain` and
+//! `report.html` work on them. `llm/error` counts the calls of a record that
+//! gave no judgement (the endpoint failed after its retries, or the answer
+//! held no such field); with `reject-on-error` (default) such a record is
+//! rejected with the cause, never kept or dropped silently.
+//!
+//! ## Why
+//! Heuristics cannot see a wrong answer: a triangle's area of 15 where it is
+//! 4.5, a rationale that contradicts its key. A strong model as judge can
+//! (the GPT-4-as-filter and AlpaGasus practice).
+//!
+//! ## How it runs
+//! Off unless named: `--stages llm`, or `--stages default,llm` for every
+//! default stage and this one. It runs after the other per-record stages and
+//! before dedup. A batch's records are asked at once, `concurrency` calls in
+//! flight, paced by `requests-per-second`, each attempt limited by
+//! `timeout-seconds`, retried with a doubling wait on timeouts, lost
+//! connections, 408, 429 (after its `Retry-After`) and 5xx; after
+//! `max-consecutive-failures` calls in a row failed the run stops asking
+//! and fails with the cause (what was answered stays in the cache). Answers
+//! are cached in the output folder ([`cache`]): nothing is asked twice.
+//! `OPENAI_BASE_URL` and `CURATE_LLM_MODEL` override the endpoint and the
+//! model; the key is read from `OPENAI_API_KEY` (or the variable the file
+//! names) and is never written anywhere. No network call is made unless
+//! this stage runs.
+//!
+//! ## Example
+//! `curate run data.jsonl --out out --stages default,llm` with
+//! `OPENAI_BASE_URL=http://127.0.0.1:8000/v1` rejects a record whose answer
+//! the model scores 2 as `llm/quality: model score 2 < 3 (the model: "the
+//! area is wrong")`.
+
+pub mod cache;
+pub mod client;
+pub mod config;
+pub mod reply;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::error::RulesError;
+use crate::record::{Record, Role};
+use crate::rules::RuleFiles;
+use crate::stage::{Failure, RecordStage, RuleInfo, StageOutcome, Threshold};
+use crate::text::Lang;
+
+use cache::Cache;
+use client::{CallError, Client};
+use config::{LlmConfig, LlmRule};
+
+/// The stage's name.
+pub const STAGE: &str = "llm";
+
+/// The model stage.
+pub struct LlmStage {
+    cfg: LlmConfig,
+    run: Mutex<Option<Arc<RunState>>>,
+}
+
+/// What one run (or task) holds: the client, the cache and the counts.
+struct RunState {
+    client: Client,
+    cache: Cache,
+    /// Calls that gave no answer, by key.
+    failed: Mutex<BTreeMap<u128, CallError>>,
+    asked: AtomicU64,
+    hits: AtomicU64,
+    tokens_in: AtomicU64,
+    tokens_out: AtomicU64,
+    /// A write that failed: the run fails with it.
+    fatal: Mutex<Option<String>>,
+}
+
+impl RunState {
+    fn new(cfg: &LlmConfig, cache: Cache) -> RunState {
+        RunState {
+            client: Client::new(&cfg.endpoint),
+            cache,
+            failed: Mutex::new(BTreeMap::new()),
+            asked: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            tokens_in: AtomicU64::new(0),
+            tokens_out: AtomicU64::new(0),
+            fatal: Mutex::new(None),
+        }
+    }
+}
+
+/// Builds the stage from `llm.toml` (`None` without the file or rules).
+pub fn build(files: &RuleFiles) -> Result<Option<Box<dyn RecordStage>>, Vec<RulesError>> {
+    let Some(cfg) = LlmConfig::from_files(files)? else {
+        return Ok(None);
+    };
+    if cfg.rules.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(LlmStage::new(cfg))))
+}
+
+/// Roles as the prompt names them, in English and Chinese.
+fn speaker(role: Role, zh: bool) -> &'static str {
+    match (role, zh) {
+        (Role::User, false) => "User",
+        (Role::User, true) => "用户",
+        (Role::Assistant, false) => "Assistant",
+        (Role::Assistant, true) => "助手",
+        (Role::System, false) => "System",
+        (Role::System, true) => "系统",
+        (Role::FunctionCall, false) => "Tool call",
+        (Role::FunctionCall, true) => "工具调用",
+        (Role::Observation, false) => "Tool result",
+        (Role::Observation, true) => "工具结果",
+    }
+}
+
+/// `text` cut to `max` characters.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{} …[cut]", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+impl LlmStage {
+    /// The stage of `cfg`.
+    pub fn new(cfg: LlmConfig) -> LlmStage {
+        LlmStage {
+            cfg,
+            run: Mutex::new(None),
+        }
+    }
+
+    fn state(&self) -> Arc<RunState> {
+        let mut run = self.run.lock().unwrap_or_else(|p| p.into_inner());
+        run.get_or_insert_with(|| Arc::new(RunState::new(&self.cfg, Cache::in_memory())))
+            .clone()
+    }
+
+    /// The prompt of `rule` for `rec`.
+    pub fn prompt(&self, rule: &LlmRule, rec: &Record) -> String {
+        let zh = rec.lang == Lang::Zh;
+        let t = &self.cfg.templates[rule.template];
+        let body = if zh { &t.zh } else { &t.en };
+        let max = self.cfg.endpoint.max_prompt_chars;
+        let mut out = body.clone();
+        if out.contains("{conversation}") {
+            let mut conv = String::new();
+            for turn in &rec.turns {
+                if !conv.is_empty() {
+                    conv.push_str("\n\n");
+                }
+                conv.push_str(speaker(turn.role, zh));
+                conv.push_str(if zh { "：" } else { ": " });
+                conv.push_str(&turn.content);
+            }
+            out = out.replace("{conversation}", &cut(&conv, max));
+        }
+        out = out.replace("{prompt}", &cut(rec.prompt(), max));
+        out.replace("{response}", &cut(rec.response().unwrap_or(""), max))
+    }
+
+    /// The cache key of a prompt: the model, the sampling settings and the
+    /// prompt's text.
+    fn key(&self, prompt: &str) -> u128 {
+        let e = &self.cfg.endpoint;
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(e.model.as_bytes());
+        h.update(&[0]);
+        h.update(&e.temperature.to_le_bytes());
+        h.update(&e.max_tokens.to_le_bytes());
+        h.update(prompt.as_bytes());
+        h.digest128()
+    }
+
+    fn error_threshold(&self) -> Threshold {
+        Threshold {
+            min: None,
+            max: self.cfg.endpoint.reject_on_error.then_some(0.0),
+        }
+    }
+}
+
+impl RecordStage for LlmStage {
+    fn name(&self) -> &str {
+        STAGE
+    }
+
+    fn rules(&self) -> Vec<RuleInfo> {
+        let mut out: Vec<RuleInfo> = self
+            .cfg
+            .rules
+            .iter()
+            .map(|r| RuleInfo {
+                id: format!("{STAGE}/{}", r.name),
+                subject: format!("model {}", r.field),
+                threshold: r.threshold,
+                by_lang: r.by_lang.clone(),
+            })
+            .collect();
+        out.push(RuleInfo {
+            id: format!("{STAGE}/error"),
+            subject: "calls without a judgement".into(),
+            threshold: self.error_threshold(),
+            by_lang: Vec::new(),
+        });
+        out
+    }
+
+    fn opt_in(&self) -> bool {
+        true
+    }
+
+    fn attach(&self, dir: &Path, writer: &str) -> crate::error::Result<()> {
+        let cache = Cache::open(&dir.join(cache::DIR), writer)?;
+        *self.run.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(RunState::new(&self.cfg, cache)));
+        Ok(())
+    }
+
+    fn prepare(&self, recs: &[&Record]) {
+        let st = self.state();
+        let mut keys = std::collections::HashSet::new();
+        let mut ask: Vec<(u128, String)> = Vec::new();
+        for rec in recs {
+            for rule in &self.cfg.rules {
+                let p = self.prompt(rule, rec);
+                let k = self.key(&p);
+                if st.cache.get(k).is_some() {
+                    st.hits.fetch_add(1, Ordering::Relaxed);
+                } else if keys.insert(k) {
+                    ask.push((k, p));
+                }
+            }
+        }
+        if ask.is_empty() {
+            return;
+        }
+        let prompts: Vec<&str> = ask.iter().map(|(_, p)| p.as_str()).collect();
+        let answers = st.client.complete_all(&prompts);
+        let mut failed = st.failed.lock().unwrap_or_else(|p| p.into_inner());
+        for ((k, _), a) in ask.iter().zip(answers) {
+            match a {
+                Ok(c) => {
+                    st.asked.fetch_add(1, Ordering::Relaxed);
+                    st.tokens_in.fetch_add(c.tokens_in, Ordering::Relaxed);
+                    st.tokens_out.fetch_add(c.tokens_out, Ordering::Relaxed);
+                    failed.remove(k);
+                    if let Err(e) = st.cache.put(*k, c) {
+                        st.fatal
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e.to_string());
+                    }
+                }
+                Err(e) => {
+                    if e.kind != "breaker" {
+                        st.asked.fetch_add(1, Ordering::Relaxed);
+                    }
+                    failed.insert(*k, e);
+                }
+            }
+        }
+        if let Err(e) = st.cache.flush() {
+            st.fatal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e.to_string());
+        }
+    }
+
+    fn process(&self, rec: &mut Record) -> StageOutcome {
+        let st = self.state();
+        let n = self.cfg.rules.len();
+        let mut out = StageOutcome {
+            failed: Vec::new(),
+            values: Vec::with_capacity(n + 1),
+            counts: Vec::new(),
+        };
+        let mut errors: Vec<String> = Vec::new();
+        for (i, rule) in self.cfg.rules.iter().enumerate() {
+            let p = self.prompt(rule, rec);
+            let k = self.key(&p);
+            let Some(answer) = st.cache.get(k) else {
+                let failed = st.failed.lock().unwrap_or_else(|p| p.into_inner());
+                let (kind, msg) = match failed.get(&k) {
+                    Some(e) => (e.kind.clone(), e.message.clone()),
+                    None => ("not-asked".to_string(), "the record was not sent".to_string()),
+                };
+                out.counts.push((format!("error/{kind}"), 1));
+                errors.push(format!("{}: {kind}: {}", rule.name, cut(&msg, 160)));
+                out.values.push(f64::NAN);
+                continue;
+            };
+            let Some((value, why)) = reply::field(&answer.content, &rule.field) else {
+                out.counts.push(("error/no-judgement".to_string(), 1));
+                errors.push(format!(
+                    "{}: the answer holds no JSON object with `{}`: {}",
+                    rule.name,
+                    rule.field,
+                    cut(&answer.content, 160)
+                ));
+                out.values.push(f64::NAN);
+                continue;
+            };
+            out.values.push(value);
+            let th = rule
+                .by_lang
+                .iter()
+                .find(|(l, _)| *l == rec.lang)
+                .map_or(&rule.threshold, |(_, t)| t);
+            if let Some(crossed) = th.check(value) {
+                let mut reason = crate::verdict::crossed(&format!("model {}", rule.field), value, crossed, None);
+                if let Some(w) = why.filter(|w| !w.trim().is_empty()) {
+                    reason.push_str(&format!(" (the model: \"{}\")", cut(w.trim(), 200)));
+                }
+                out.failed.push(Failure {
+                    rule: i,
+                    value,
+                    threshold: crossed.bound(),
+                    reason,
+                });
+            }
+        }
+        let n_err = errors.len() as f64;
+        out.values.push(n_err);
+        if let Some(crossed) = self.error_threshold().check(n_err) {
+            out.failed.push(Failure {
+                rule: n,
+                value: n_err,
+                threshold: crossed.bound(),
+                reason: format!("the model gave no judgement ({})", errors.join("; ")),
+            });
+        }
+        out
+    }
+
+    fn fatal(&self) -> Option<String> {
+        let st = self.run.lock().ok()?.clone()?;
+        if let Some(e) = st.fatal.lock().ok()?.clone() {
+            return Some(format!("the model stage could not store its answers: {e}"));
+        }
+        let e = st.client.broken()?;
+        Some(format!(
+            "the model endpoint {} failed {} calls in a row (last: {}: {}); the answers so far are cached: run the same command again to go on",
+            self.cfg.endpoint.base_url, self.cfg.endpoint.max_consecutive_failures, e.kind, e.message
+        ))
+    }
+
+    fn run_counts(&self) -> Vec<(String, u64)> {
+        let Some(st) = self.run.lock().ok().and_then(|r| r.clone()) else {
+            return Vec::new();
+        };
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let e = &self.cfg.endpoint;
+        let cost = get(&st.tokens_in) as f64 * e.price_input / 1e6 + get(&st.tokens_out) as f64 * e.price_output / 1e6;
+        vec![
+            ("calls".into(), get(&st.asked)),
+            ("cache-hits".into(), get(&st.hits)),
+            ("retries".into(), st.client.retries.load(Ordering::Relaxed) as u64),
+            ("tokens-in".into(), get(&st.tokens_in)),
+            ("tokens-out".into(), get(&st.tokens_out)),
+            ("cost-micro-usd".into(), (cost * 1e6).round() as u64),
+        ]
+    }
+}

@@ -1,0 +1,217 @@
+//! The model stage against a local stub endpoint (`llm_stub.rs`): scores as
+//! metrics and decisions, every record accounted for under injected faults,
+//! bounded retries, a second run served from the cache with the same
+//! output, a circuit breaker, no call unless the stage is named, and an API
+//! key that is sent but never written.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::harness::{assert_accounting, fixture, report, shard_files, strings};
+use crate::llm_stub::{Faults, Stub};
+
+/// A rules folder over the built-in rules whose `llm.toml` retries fast and
+/// keeps `extra` lines in its endpoint table.
+fn fast_rules(dir: &Path, extra: &str, correct: bool) -> String {
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    let shipped = curate::rules::RuleFiles::embedded();
+    let text = shipped.get("llm.toml").expect("shipped llm.toml");
+    // Each `key = value` of `extra` replaces the shipped line of that key.
+    let set = |text: String, line: &str| {
+        let key = line.split('=').next().unwrap_or("").trim();
+        text.lines()
+            .map(|l| {
+                if l.split('=').next().unwrap_or("").trim() == key {
+                    line
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut text = ["backoff-seconds = 0.01", "timeout-seconds = 1"]
+        .into_iter()
+        .chain(extra.lines().filter(|l| !l.trim().is_empty()))
+        .fold(text.to_string(), set);
+    if !correct {
+        text = text.replace("[rules.correct]\n", "[rules.correct]\nenabled = false\n");
+    }
+    std::fs::write(rules.join("llm.toml"), text).expect("write llm.toml");
+    rules.display().to_string()
+}
+
+fn run(args: &[&str], url: &str, key: Option<&str>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_curate"));
+    c.args(args)
+        .env("NO_COLOR", "1")
+        .env("OPENAI_BASE_URL", url)
+        .env_remove("CURATE_LLM_MODEL");
+    match key {
+        Some(k) => c.env("OPENAI_API_KEY", k),
+        None => c.env_remove("OPENAI_API_KEY"),
+    };
+    c.output().expect("curate runs")
+}
+
+fn ok(o: &Output) -> String {
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "curate failed ({:?}):\n{e}", o.status.code());
+    e
+}
+
+/// `n` Alpaca records cut from the bundled English and Chinese samples,
+/// each made distinct by its number.
+fn records(dir: &Path, n: usize) -> String {
+    let mut src = Vec::new();
+    for f in ["sample/alpaca_en.jsonl", "sample/alpaca_zh.jsonl"] {
+        let text = std::fs::read_to_string(fixture(f)).expect("sample");
+        src.extend(text.lines().map(str::to_string));
+    }
+    let mut out = String::new();
+    for i in 0..n {
+        let mut v: serde_json::Value = serde_json::from_str(&src[i % src.len()]).expect("json");
+        let ins = v["instruction"].as_str().unwrap_or("").to_string();
+        v["instruction"] = serde_json::Value::String(format!("{ins} (#{i})"));
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    let p = dir.join("in.jsonl");
+    std::fs::write(&p, out).expect("input");
+    p.display().to_string()
+}
+
+#[test]
+fn the_model_stage_scores_retries_caches_and_accounts_for_every_record() {
+    let stub = Stub::start(Faults {
+        first_attempt_permille: 50,
+        always_permille: 5,
+        down: false,
+        slow: Duration::from_millis(1500),
+    });
+    let tmp = tempfile::tempdir().expect("tmp");
+    let input = records(tmp.path(), 2_000);
+    let rules = fast_rules(tmp.path(), "concurrency = 16", true);
+    let out = tmp.path().join("out");
+    let o = out.display().to_string();
+    let args = ["run", &input, "--out", &o, "--rules", &rules, "--stages", "llm"];
+    ok(&run(&args, &stub.url, None));
+    let r = assert_accounting(&out);
+    assert_eq!(r["totals"]["input"], 2_000);
+    let first = stub.count();
+    // Two rules, a prompt each per record; every failed first attempt is
+    // retried; a prompt too long for the model is not.
+    assert!(first > 4_000, "{first} requests");
+    assert!(first <= 4_000 * 2, "{first} requests: retries unbounded");
+    let counts = &r["stages"][0]["counts"];
+    assert!(counts["retries"].as_u64().unwrap_or(0) > 100, "{counts}");
+    assert_eq!(counts["calls"].as_u64().unwrap_or(0), 4_000, "{counts}");
+    // The scores are metrics; low scores and wrong answers are rejected
+    // with the rule and the model's reason; the prompts that always failed
+    // are rejected as `llm/error` naming the cause.
+    let rules_hit = strings(&out.join("rejected"), "rule");
+    let n = |id: &str| rules_hit.iter().filter(|r| *r == id).count();
+    assert!(n("llm/quality") > 400 && n("llm/correct") > 100, "{rules_hit:?}");
+    assert!((5..=60).contains(&n("llm/error")), "{} llm/error", n("llm/error"));
+    let reasons = strings(&out.join("rejected"), "reason");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("model score") && r.contains("stub verdict")),
+        "{reasons:?}"
+    );
+    assert!(reasons
+        .iter()
+        .any(|r| r.contains("no judgement") && r.contains("http-400") && r.contains("context length")));
+    // A second run asks only what failed before, and writes the same shards.
+    let before = shard_files(&out, &["kept", "rejected", "metrics"]);
+    let args2 = [
+        "run",
+        &input,
+        "--out",
+        &o,
+        "--rules",
+        &rules,
+        "--stages",
+        "llm",
+        "--overwrite",
+    ];
+    ok(&run(&args2, &stub.url, None));
+    let again = stub.count() - first;
+    assert!(again <= n("llm/error") * 2, "{again} requests on a cached rerun");
+    let r2 = report(&out);
+    assert!(r2["stages"][0]["counts"]["cache-hits"].as_u64().unwrap_or(0) >= 3_900);
+    let after = shard_files(&out, &["kept", "rejected", "metrics"]);
+    assert_eq!(before.len(), after.len());
+    for ((a, x), (b, y)) in before.iter().zip(&after) {
+        assert_eq!(a, b);
+        assert!(x == y, "{a} differs on a cached rerun");
+    }
+}
+
+#[test]
+fn a_dead_endpoint_fails_the_run_and_no_call_is_made_unless_the_stage_is_named() {
+    let stub = Stub::start(Faults {
+        down: true,
+        ..Faults::default()
+    });
+    let tmp = tempfile::tempdir().expect("tmp");
+    let input = records(tmp.path(), 300);
+    let rules = fast_rules(tmp.path(), "max-consecutive-failures = 5\nconcurrency = 2", false);
+    let out = tmp.path().join("out").display().to_string();
+    let o = run(
+        &["run", &input, "--out", &out, "--rules", &rules, "--stages", "llm"],
+        &stub.url,
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("failed 5 calls in a row") && e.contains(&stub.url), "{e}");
+    assert!(!Path::new(&out).join("_SUCCESS").exists());
+    // The breaker stops the asking: far fewer calls than records.
+    assert!(stub.count() < 100, "{} requests after the breaker opened", stub.count());
+    // The default stages never call the endpoint.
+    let before = stub.count();
+    let out2 = tmp.path().join("out2").display().to_string();
+    ok(&run(
+        &["run", &input, "--out", &out2, "--rules", &rules],
+        &stub.url,
+        None,
+    ));
+    assert_eq!(stub.count(), before);
+}
+
+#[test]
+fn the_api_key_is_sent_and_never_written() {
+    let stub = Stub::start(Faults::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let input = records(tmp.path(), 40);
+    let rules = fast_rules(tmp.path(), "", false);
+    let out = tmp.path().join("out");
+    let o = out.display().to_string();
+    let key = "sk-test-3f9a2b7c1d8e4f6a0b5c9d2e7f1a4b8c";
+    let args = ["run", &input, "--out", &o, "--rules", &rules, "--stages", "default,llm"];
+    let stderr = ok(&run(&args, &stub.url, Some(key)));
+    assert!(stub
+        .auth
+        .lock()
+        .expect("auth")
+        .iter()
+        .all(|a| a == &format!("Bearer {key}")));
+    assert!(!stderr.contains(key));
+    for f in crate::harness::files_under(&out) {
+        let bytes = std::fs::read(&f).expect("read");
+        let hay = String::from_utf8_lossy(&bytes);
+        assert!(!hay.contains(key), "{} holds the key", f.display());
+    }
+    let r = assert_accounting(&out);
+    let stages: Vec<&str> = r["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(stages, ["repair", "quality", "sensitive", "tag", "llm", "dedup"]);
+}
