@@ -368,6 +368,18 @@ impl Report {
                 s.push_str(&format!("  {r:<40}{n:>10}{:>8.2}%\n", pct(*n)));
             }
         }
+        if let Some(st) = self.stages.iter().find(|st| st.name == crate::llm::STAGE) {
+            let c = |k: &str| st.counts.get(k).copied().unwrap_or(0);
+            s.push_str(&format!(
+                "model: {} calls, {} answers from the cache, {} retries, {} tokens in, {} out, about ${:.2}\n",
+                c("calls"),
+                c("cache-hits"),
+                c("retries"),
+                c("tokens-in"),
+                c("tokens-out"),
+                c("cost-micro-usd") as f64 / 1e6
+            ));
+        }
         for w in &self.warnings {
             s.push_str(&format!("warning: {w}\n"));
         }

@@ -51,7 +51,12 @@ fn hash(s: &str) -> u64 {
 impl Stub {
     /// Starts a stub on a free local port.
     pub fn start(faults: Faults) -> Stub {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Stub::start_on(0, faults)
+    }
+
+    /// Starts a stub on `port` (0: a free one).
+    pub fn start_on(port: u16, faults: Faults) -> Stub {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicUsize::new(0));
