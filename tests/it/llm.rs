@@ -215,3 +215,51 @@ fn the_api_key_is_sent_and_never_written() {
         .collect();
     assert_eq!(stages, ["repair", "quality", "sensitive", "tag", "llm", "dedup"]);
 }
+
+#[test]
+fn distributed_steps_give_the_shards_of_a_local_run_each_task_with_its_cache() {
+    let stub = Stub::start(Faults::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let input = records(tmp.path(), 600);
+    let rules = fast_rules(tmp.path(), "", true);
+    let local = tmp.path().join("local");
+    let l = local.display().to_string();
+    ok(&run(
+        &["run", &input, "--out", &l, "--rules", &rules, "--stages", "default,llm"],
+        &stub.url,
+        None,
+    ));
+    let asked = stub.count();
+    let dist = tmp.path().join("dist");
+    let d = dist.display().to_string();
+    ok(&run(
+        &[
+            "plan", &input, "--out", &d, "--world", "3", "--rules", &rules, "--stages", "default,llm",
+            "--split-bytes", "100000",
+        ],
+        &stub.url,
+        None,
+    ));
+    for step in ["process", "pairs"] {
+        for r in 0..3 {
+            ok(&run(&[step, &d, "--rank", &r.to_string()], &stub.url, None));
+        }
+    }
+    for step in ["decide", "write"] {
+        ok(&run(&[step, &d, "--rank", "0"], &stub.url, None));
+    }
+    assert_eq!(stub.count(), 2 * asked, "every task asks its own records once");
+    let caches: Vec<String> = std::fs::read_dir(dist.join("llm-cache"))
+        .expect("cache folder")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(caches.len() > 1 && caches.iter().all(|c| c.starts_with("task-")), "{caches:?}");
+    let subs = ["kept", "rejected", "malformed", "metrics"];
+    let (a, b) = (shard_files(&local, &subs), shard_files(&dist, &subs));
+    assert_eq!(a.len(), b.len());
+    for ((na, x), (nb, y)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        assert!(x == y, "{na} differs between the local and the distributed run");
+    }
+}
