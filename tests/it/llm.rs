@@ -234,8 +234,18 @@ fn distributed_steps_give_the_shards_of_a_local_run_each_task_with_its_cache() {
     let d = dist.display().to_string();
     ok(&run(
         &[
-            "plan", &input, "--out", &d, "--world", "3", "--rules", &rules, "--stages", "default,llm",
-            "--split-bytes", "100000",
+            "plan",
+            &input,
+            "--out",
+            &d,
+            "--world",
+            "3",
+            "--rules",
+            &rules,
+            "--stages",
+            "default,llm",
+            "--split-bytes",
+            "100000",
         ],
         &stub.url,
         None,
@@ -254,7 +264,10 @@ fn distributed_steps_give_the_shards_of_a_local_run_each_task_with_its_cache() {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(caches.len() > 1 && caches.iter().all(|c| c.starts_with("task-")), "{caches:?}");
+    assert!(
+        caches.len() > 1 && caches.iter().all(|c| c.starts_with("task-")),
+        "{caches:?}"
+    );
     let subs = ["kept", "rejected", "malformed", "metrics"];
     let (a, b) = (shard_files(&local, &subs), shard_files(&dist, &subs));
     assert_eq!(a.len(), b.len());
