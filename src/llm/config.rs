@@ -77,12 +77,30 @@ pub struct Template {
     pub zh: String,
 }
 
+/// Open intention tags (InsTag): a template asking for a list of short
+/// tags, written to the record's tags with a prefix after normalising.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagRule {
+    /// Index into [`LlmConfig::templates`].
+    pub template: usize,
+    /// The answer's list field.
+    pub field: String,
+    /// Put before each tag (`intent:`).
+    pub prefix: String,
+    /// Tags kept per record, in the model's order.
+    pub max_tags: usize,
+    /// Tags merged into another (`code-generation` -> `coding`), after normalising.
+    pub synonyms: BTreeMap<String, String>,
+}
+
 /// The whole file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmConfig {
     pub endpoint: Endpoint,
     pub rules: Vec<LlmRule>,
     pub templates: Vec<Template>,
+    /// Intention tags, when enabled.
+    pub tags: Option<TagRule>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +111,35 @@ struct Raw {
     rules: BTreeMap<String, RawRule>,
     #[serde(default)]
     templates: BTreeMap<String, RawTemplate>,
+    tags: Option<RawTags>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawTags {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    description: String,
+    template: String,
+    #[serde(default = "default_tags_field")]
+    field: String,
+    #[serde(default = "default_tags_prefix")]
+    prefix: String,
+    #[serde(default = "default_max_tags")]
+    max_tags: usize,
+    #[serde(default)]
+    synonyms: BTreeMap<String, String>,
+}
+
+fn default_tags_field() -> String {
+    "tags".into()
+}
+fn default_tags_prefix() -> String {
+    "intent:".into()
+}
+fn default_max_tags() -> usize {
+    5
 }
 
 #[derive(Deserialize)]
@@ -319,6 +366,30 @@ impl LlmConfig {
                 });
             }
         }
+        let mut tags = None;
+        if let Some(t) = raw.tags.as_ref().filter(|t| t.enabled) {
+            let _ = &t.description;
+            match templates.iter().position(|x| x.name == t.template) {
+                Some(template) => {
+                    tags = Some(TagRule {
+                        template,
+                        field: t.field.clone(),
+                        prefix: t.prefix.clone(),
+                        max_tags: t.max_tags,
+                        synonyms: t
+                            .synonyms
+                            .iter()
+                            .map(|(a, b)| (normalise_tag(a), normalise_tag(b)))
+                            .collect(),
+                    })
+                }
+                None => errors.push(err(
+                    "tags",
+                    "template",
+                    format!("no template `{}` in [templates]", t.template),
+                )),
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -342,8 +413,31 @@ impl LlmConfig {
             },
             rules,
             templates,
+            tags,
         })
     }
+}
+
+/// A tag as InsTag normalises it: lower case, words joined by `-`, no
+/// punctuation around, at most 40 characters (`"Code Generation."` ->
+/// `code-generation`, `数学 计算` -> `数学-计算`).
+pub fn normalise_tag(tag: &str) -> String {
+    let mut out = String::new();
+    for c in tag.trim().chars().flat_map(char::to_lowercase) {
+        let c = if c.is_whitespace() || c == '_' || c == '-' || c == '/' {
+            '-'
+        } else {
+            c
+        };
+        if c == '-' && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        if c == '-' || c.is_alphanumeric() || c == '+' || c == '#' || c == '.' {
+            out.push(c);
+        }
+    }
+    let out = out.trim_matches(|c| c == '-' || c == '.');
+    out.chars().take(40).collect()
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@
 //! record's language) and reads one field of the JSON object in the answer:
 //! - `llm/quality`: `score`, 1 to 5, how helpful and accurate the answer is;
 //! - `llm/correct`: `correct`, 1 when the answer solves the task (for math
-//!   and code: is it right), else 0.
+//!   and code: is it right), else 0;
+//! - `llm/tags` (when `[tags]` is enabled): open intention tags, InsTag-style,
+//!   normalised, merged by `synonyms` and written to the record's tags as
+//!   `intent:<tag>`; the value is how many (never drops).
 //!
 //! The values are metrics like any rule's, so `tune`, `apply`, `explain` and
 //! `report.html` work on them. `llm/error` counts the calls of a record that
@@ -59,7 +62,7 @@ use crate::text::Lang;
 
 use cache::Cache;
 use client::{CallError, Client};
-use config::{LlmConfig, LlmRule};
+use config::LlmConfig;
 
 /// The stage's name.
 pub const STAGE: &str = "llm";
@@ -104,7 +107,7 @@ pub fn build(files: &RuleFiles) -> Result<Option<Box<dyn RecordStage>>, Vec<Rule
     let Some(cfg) = LlmConfig::from_files(files)? else {
         return Ok(None);
     };
-    if cfg.rules.is_empty() {
+    if cfg.rules.is_empty() && cfg.tags.is_none() {
         return Ok(None);
     }
     Ok(Some(Box::new(LlmStage::new(cfg))))
@@ -149,10 +152,21 @@ impl LlmStage {
             .clone()
     }
 
-    /// The prompt of `rule` for `rec`.
-    pub fn prompt(&self, rule: &LlmRule, rec: &Record) -> String {
+    /// The prompts of every rule for `rec`, in rule order, then the tags'.
+    fn prompts(&self, rec: &Record) -> Vec<String> {
+        self.cfg
+            .rules
+            .iter()
+            .map(|r| r.template)
+            .chain(self.cfg.tags.as_ref().map(|t| t.template))
+            .map(|t| self.prompt(t, rec))
+            .collect()
+    }
+
+    /// The prompt of template `template` for `rec`.
+    pub fn prompt(&self, template: usize, rec: &Record) -> String {
         let zh = rec.lang == Lang::Zh;
-        let t = &self.cfg.templates[rule.template];
+        let t = &self.cfg.templates[template];
         let body = if zh { &t.zh } else { &t.en };
         let max = self.cfg.endpoint.max_prompt_chars;
         let mut out = body.clone();
@@ -210,6 +224,14 @@ impl RecordStage for LlmStage {
                 by_lang: r.by_lang.clone(),
             })
             .collect();
+        if self.cfg.tags.is_some() {
+            out.push(RuleInfo {
+                id: format!("{STAGE}/tags"),
+                subject: "intention tags".into(),
+                threshold: Threshold::default(),
+                by_lang: Vec::new(),
+            });
+        }
         out.push(RuleInfo {
             id: format!("{STAGE}/error"),
             subject: "calls without a judgement".into(),
@@ -234,8 +256,7 @@ impl RecordStage for LlmStage {
         let mut keys = std::collections::HashSet::new();
         let mut ask: Vec<(u128, String)> = Vec::new();
         for rec in recs {
-            for rule in &self.cfg.rules {
-                let p = self.prompt(rule, rec);
+            for p in self.prompts(rec) {
                 let k = self.key(&p);
                 if st.cache.get(k).is_some() {
                     st.hits.fetch_add(1, Ordering::Relaxed);
@@ -282,24 +303,30 @@ impl RecordStage for LlmStage {
 
     fn process(&self, rec: &mut Record) -> StageOutcome {
         let st = self.state();
-        let n = self.cfg.rules.len();
+        let n = self.cfg.rules.len() + usize::from(self.cfg.tags.is_some());
         let mut out = StageOutcome {
             failed: Vec::new(),
             values: Vec::with_capacity(n + 1),
             counts: Vec::new(),
         };
         let mut errors: Vec<String> = Vec::new();
-        for (i, rule) in self.cfg.rules.iter().enumerate() {
-            let p = self.prompt(rule, rec);
-            let k = self.key(&p);
-            let Some(answer) = st.cache.get(k) else {
+        let prompts = self.prompts(rec);
+        let answer = |i: usize, name: &str, out: &mut StageOutcome, errors: &mut Vec<String>| {
+            let k = self.key(&prompts[i]);
+            let a = st.cache.get(k);
+            if a.is_none() {
                 let failed = st.failed.lock().unwrap_or_else(|p| p.into_inner());
                 let (kind, msg) = match failed.get(&k) {
                     Some(e) => (e.kind.clone(), e.message.clone()),
                     None => ("not-asked".to_string(), "the record was not sent".to_string()),
                 };
                 out.counts.push((format!("error/{kind}"), 1));
-                errors.push(format!("{}: {kind}: {}", rule.name, cut(&msg, 160)));
+                errors.push(format!("{name}: {kind}: {}", cut(&msg, 160)));
+            }
+            a
+        };
+        for (i, rule) in self.cfg.rules.iter().enumerate() {
+            let Some(answer) = answer(i, &rule.name, &mut out, &mut errors) else {
                 out.values.push(f64::NAN);
                 continue;
             };
@@ -331,6 +358,30 @@ impl RecordStage for LlmStage {
                     threshold: crossed.bound(),
                     reason,
                 });
+            }
+        }
+        if let Some(t) = &self.cfg.tags {
+            let i = self.cfg.rules.len();
+            match answer(i, "tags", &mut out, &mut errors).map(|a| reply::list(&a.content, &t.field)) {
+                Some(Some(list)) => {
+                    let mut added = 0;
+                    for tag in list {
+                        let tag = config::normalise_tag(&tag);
+                        let tag = t.synonyms.get(&tag).cloned().unwrap_or(tag);
+                        let tag = format!("{}{tag}", t.prefix);
+                        if tag.len() > t.prefix.len() && added < t.max_tags && !rec.tags.contains(&tag) {
+                            rec.tags.push(tag);
+                            added += 1;
+                        }
+                    }
+                    out.values.push(added as f64);
+                }
+                Some(None) => {
+                    out.counts.push(("error/no-judgement".to_string(), 1));
+                    errors.push(format!("tags: the answer holds no JSON list `{}`", t.field));
+                    out.values.push(f64::NAN);
+                }
+                None => out.values.push(f64::NAN),
             }
         }
         let n_err = errors.len() as f64;

@@ -23,6 +23,21 @@ pub fn field(reply: &str, field: &str) -> Option<(f64, Option<String>)> {
     None
 }
 
+/// The strings of the list `field` in the first JSON object of `reply` that
+/// holds one (`{"tags": ["coding", "math"]}`).
+pub fn list(reply: &str, field: &str) -> Option<Vec<String>> {
+    for (i, _) in reply.match_indices('{') {
+        let mut it = serde_json::Deserializer::from_str(&reply[i..]).into_iter::<Value>();
+        let Some(Ok(Value::Object(obj))) = it.next() else {
+            continue;
+        };
+        if let Some(Value::Array(items)) = obj.get(field) {
+            return Some(items.iter().filter_map(Value::as_str).map(str::to_string).collect());
+        }
+    }
+    None
+}
+
 /// A number, or a yes/no as 1 or 0.
 fn number(v: &Value) -> Option<f64> {
     match v {
@@ -63,6 +78,10 @@ mod tests {
         );
         // An object without the field, then one with it.
         assert_eq!(field(r#"{"a": 1} and {"score": 5}"#, "score").map(|x| x.0), Some(5.0));
+        assert_eq!(
+            super::list("```json\n{\"tags\": [\"Coding\", 3, \"math\"]}\n```", "tags"),
+            Some(vec!["Coding".to_string(), "math".to_string()])
+        );
         for bad in ["5", "{\"score\": }", "{\"score\": \"great\"}", "", "{\"rating\": 5}"] {
             assert_eq!(field(bad, "score"), None, "{bad}");
         }

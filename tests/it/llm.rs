@@ -276,3 +276,45 @@ fn distributed_steps_give_the_shards_of_a_local_run_each_task_with_its_cache() {
         assert!(x == y, "{na} differs between the local and the distributed run");
     }
 }
+
+#[test]
+fn intention_tags_are_normalised_merged_and_counted() {
+    let stub = Stub::start(Faults::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let input = records(tmp.path(), 200);
+    let rules = fast_rules(tmp.path(), "", false);
+    let path = Path::new(&rules).join("llm.toml");
+    let text = std::fs::read_to_string(&path).expect("llm.toml");
+    std::fs::write(&path, text.replace("[tags]\nenabled = false", "[tags]\nenabled = true")).expect("write");
+    let out = tmp.path().join("out");
+    let o = out.display().to_string();
+    ok(&run(
+        &["run", &input, "--out", &o, "--rules", &rules, "--stages", "llm"],
+        &stub.url,
+        None,
+    ));
+    let r = assert_accounting(&out);
+    let rows = crate::harness::rows_by_id(&out.join("kept"));
+    let mut seen = std::collections::BTreeSet::new();
+    for row in rows.values() {
+        let intents: Vec<&String> = row.tags.iter().filter(|t| t.starts_with("intent:")).collect();
+        assert!((1..=5).contains(&intents.len()), "{:?}", row.tags);
+        seen.extend(intents.into_iter().cloned());
+    }
+    // Lower case, words joined by `-`, punctuation dropped, synonyms merged.
+    let want: std::collections::BTreeSet<String> = [
+        "information-retrieval",
+        "coding",
+        "math",
+        "creative-writing",
+        "summarization",
+    ]
+    .iter()
+    .map(|t| format!("intent:{t}"))
+    .collect();
+    assert_eq!(seen, want);
+    assert_eq!(stub.count(), 400, "a quality and a tags call per record");
+    let metrics = crate::harness::read_dir_batches(&out.join("metrics"));
+    assert!(metrics.iter().all(|b| b.column_by_name("llm__tags").is_some()));
+    assert!(r["stages"][0]["failed_per_rule"].get("llm/tags").is_none());
+}

@@ -212,7 +212,18 @@ fn serve(
             continue;
         }
         let (score, correct) = judgement(&prompt);
-        let content = if prompt.contains("\"correct\"") {
+        const TAGS: &[&str] = &[
+            "Information Retrieval",
+            "code_generation",
+            "Math",
+            "creative writing",
+            "Summarization.",
+        ];
+        let content = if prompt.contains("\"tags\"") {
+            let n = 1 + (h >> 12) as usize % 4;
+            let tags: Vec<&str> = (0..n).map(|i| TAGS[(h as usize >> (i * 3)) % TAGS.len()]).collect();
+            serde_json::json!({ "tags": tags }).to_string()
+        } else if prompt.contains("\"correct\"") {
             format!("{{\"correct\": {correct}, \"reason\": \"stub\"}}")
         } else if h % 2 == 0 {
             format!("{{\"score\": {score}, \"reason\": \"stub verdict\"}}")

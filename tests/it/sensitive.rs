@@ -286,3 +286,33 @@ fn provider_tokens_are_found_with_their_kind() {
         );
     }
 }
+
+/// Numbers and addresses met in `../shared/corpora` that reach no person
+/// (toll-free hotlines, numbers counting up, template addresses) stay in the
+/// text; a business number in an advert is still redacted.
+#[test]
+fn hotlines_counting_numbers_and_template_addresses_stay() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let lines = [
+        // alpaca_5000, line 2212
+        r#"{"id": "hotlines", "instruction": "List the emergency numbers to call.", "input": "", "output": "- Poison Control: 1-800-222-1222\n- Suicide Prevention Hotline: 1-800-273-8255"}"#,
+        // alpaca_chinese_carbonz0, line 1404
+        r#"{"id": "counting", "instruction": "更新联系人信息。", "input": "", "output": "约翰·史密斯：\n地址：公园街456号\n电话号码：(234) 567-8901"}"#,
+        // alpaca_5000, line 885
+        r#"{"id": "template", "instruction": "Write a function that sends a text message.", "input": "", "output": "server.login('my_gmail_address@gmail.com', 'my_password')"}"#,
+        // self_instruct_user_oriented, line 236
+        r#"{"id": "business", "instruction": "Classify this shop.", "input": "Call us at 650-636-4884 or visit our website.", "output": "A repair shop."}"#,
+    ];
+    let out = run_lines(tmp.path(), &(lines.join("\n") + "\n"), &["--stages", "sensitive"]);
+    let kept = rows_by_id(&out.join("kept"));
+    assert!(kept["hotlines"].messages[1].contains("1-800-273-8255"));
+    assert!(kept["counting"].messages[1].contains("(234) 567-8901"));
+    assert!(kept["template"].messages[1].contains("my_gmail_address@gmail.com"));
+    assert!(
+        kept["business"].messages[0].contains("Call us at <PHONE>"),
+        "{:?}",
+        kept["business"].messages
+    );
+    let types: Vec<&str> = kept["hotlines"].pii.iter().map(|p| p.3.as_str()).collect();
+    assert_eq!(types, ["example:phone", "example:phone"]);
+}

@@ -3,8 +3,9 @@
 //! ## What it measures
 //! Addresses of the form `local@domain.tld`: a local part of letters (of any
 //! script: `约翰@email.com`), digits and `._%+-` starting with a letter or
-//! digit, a dotted domain and an alphabetic top-level domain of 2 to 24
-//! letters. A local part in a script written without spaces starts where
+//! digit, a dotted domain (labels may hold Latin letters with diacritics,
+//! Greek and Cyrillic: `user@bücher.de`) and an alphabetic top-level domain
+//! of 2 to 24 letters. A local part in a script written without spaces starts where
 //! the run of letters before the `@` starts (`邮箱：约翰@…` finds `约翰@…`).
 //!
 //! ## Why
@@ -83,7 +84,12 @@ impl Email {
             re: Regex::new(
                 r"(?i)[a-z0-9][a-z0-9._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?-u:\b)",
             )?,
-            domain: Regex::new(r"(?i)^(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?-u:\b)")?,
+            // Labels of internationalised domains (`bücher.de`, `почта.рф`
+            // has a Cyrillic top-level domain, left out): Latin with
+            // diacritics, Greek and Cyrillic letters.
+            domain: Regex::new(
+                r"(?i)^(?:[a-z0-9\x{C0}-\x{24F}\x{370}-\x{3FF}\x{400}-\x{4FF}](?:[a-z0-9\x{C0}-\x{24F}\x{370}-\x{3FF}\x{400}-\x{4FF}\-]{0,61}[a-z0-9\x{C0}-\x{24F}\x{370}-\x{3FF}\x{400}-\x{4FF}])?\.)+([a-z]{2,24})(?-u:\b)",
+            )?,
         })
     }
 }
@@ -185,6 +191,7 @@ mod tests {
 
     #[test]
     fn finds_addresses_in_english_and_chinese_text() {
+        assert_eq!(find("E-mail: user.name@bücher.de"), ["user.name@bücher.de"]);
         assert_eq!(find("Write to jane.doe@gmail.com for details."), ["jane.doe@gmail.com"]);
         assert_eq!(find("请发邮件至zhang_wei88@qq.com联系。"), ["zhang_wei88@qq.com"]);
         assert_eq!(

@@ -19,10 +19,11 @@
 //! | `generic` | a random value (16 to 128 characters, letters and digits, 3.2 bits of entropy per character or more, 3.0 for hex; no placeholder word, call or dotted name) assigned with `=`, `:`, `:=` or `=>` to a name ending in `key`, `secret`, `token`, `password`, `pwd` (`CALENDARIFIC_API_KEY = "…"`, `"client_secret": "…"`) |
 //!
 //! Besides these, `rules/sensitive/secrets/formats.toml` holds provider
-//! formats as data (168 formats of 107 providers: Stripe, SendGrid, npm,
-//! PyPI, Hugging Face, Anthropic, GitLab's other tokens, Vault, Cloudflare,
-//! Datadog, Sentry, PostHog, Paddle, Alibaba's DashScope and Volcengine,
-//! Tencent, Feishu, …), each with the provider page or code it comes from. Their match must not sit inside a longer word, and what
+//! formats as data (230 formats of 153 providers, 155 with the built-in
+//! GitHub and OpenAI: Stripe, SendGrid, npm, PyPI, Hugging Face, Anthropic,
+//! Datadog, Sentry, Sourcegraph, PostHog, Paddle, Ory, Alibaba's DashScope
+//! and Volcengine, Tencent, Zhipu, Feishu, …), each with the provider page or
+//! code it comes from. Their match must not sit inside a longer word, and what
 //! follows the prefix must look random (letters and digits, entropy, no
 //! placeholder word), as for `generic`.
 //!
@@ -460,8 +461,9 @@ fn random_value(v: &str) -> bool {
     let letters = v.bytes().any(|b| b.is_ascii_alphabetic());
     let digits = v.bytes().filter(u8::is_ascii_digit).count();
     let mixed_case = v.bytes().any(|b| b.is_ascii_uppercase()) && v.bytes().any(|b| b.is_ascii_lowercase());
-    // Hex has 16 symbols: 4 bits per character at most.
-    let hex = v.bytes().all(|b| b.is_ascii_hexdigit());
+    // Hex has 16 symbols: 4 bits per character at most (with the dashes of
+    // a UUID's groups).
+    let hex = v.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
     let min = if hex {
         3.0
     } else if v.len() > 24 {
@@ -547,7 +549,9 @@ impl Secret {
             if before(text, start, 1).ends_with(word) || after(text, end, 1).starts_with(word) {
                 continue;
             }
-            if !random_value(m.as_str()) || out.iter().any(|o| o.start < end && start < o.end) {
+            // A dot is part of some formats (`o.…`), not a dotted name: the
+            // keyword says what it is.
+            if !random_value(&m.as_str().replace('.', "")) || out.iter().any(|o| o.start < end && start < o.end) {
                 continue;
             }
             out.push(Finding {
