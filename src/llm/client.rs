@@ -30,6 +30,18 @@ pub struct CallError {
     pub message: String,
 }
 
+/// What is asked of the endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// A chat completion of one user message.
+    Chat(String),
+    /// The log-probabilities of a text's own tokens (`/completions` with
+    /// `echo` and `logprobs`, as vLLM serves it): the answer is the mean
+    /// negative log-probability of the tokens from character `from` on, as
+    /// `{"nll": …, "tokens": …}`.
+    Loss { text: String, from: usize },
+}
+
 /// The client of one run.
 pub struct Client {
     agent: ureq::Agent,
@@ -58,7 +70,7 @@ impl Client {
             .into();
         Client {
             agent,
-            url: format!("{}/chat/completions", endpoint.base_url),
+            url: endpoint.base_url.clone(),
             key: std::env::var(&endpoint.api_key_env).ok().filter(|k| !k.is_empty()),
             endpoint: endpoint.clone(),
             next_start: Mutex::new(Instant::now()),
@@ -80,7 +92,7 @@ impl Client {
 
     /// Answers to every prompt, in order, with at most `concurrency` calls
     /// in flight.
-    pub fn complete_all(&self, prompts: &[&str]) -> Vec<Result<Completion, CallError>> {
+    pub fn complete_all(&self, prompts: &[&Request]) -> Vec<Result<Completion, CallError>> {
         let next = AtomicUsize::new(0);
         let slots: Vec<Mutex<Option<Result<Completion, CallError>>>> =
             prompts.iter().map(|_| Mutex::new(None)).collect();
@@ -110,26 +122,43 @@ impl Client {
             .collect()
     }
 
-    /// One prompt's answer, retried as the endpoint settings say.
-    pub fn complete(&self, prompt: &str) -> Result<Completion, CallError> {
+    /// One request's answer, retried as the endpoint settings say.
+    pub fn complete(&self, request: &Request) -> Result<Completion, CallError> {
         if self.broken.load(Ordering::Relaxed) {
             return Err(CallError {
                 kind: "breaker".into(),
                 message: "not asked: the endpoint failed too many calls in a row".into(),
             });
         }
-        let body = json!({
-            "model": self.endpoint.model,
-            "messages": [{"role": "user", "content": prompt}],
-            "temperature": self.endpoint.temperature,
-            "max_tokens": self.endpoint.max_tokens,
-        })
-        .to_string();
+        let (path, body) = match request {
+            Request::Chat(prompt) => (
+                "chat/completions",
+                json!({
+                    "model": self.endpoint.model,
+                    "messages": [{"role": "user", "content": prompt}],
+                    "temperature": self.endpoint.temperature,
+                    "max_tokens": self.endpoint.max_tokens,
+                }),
+            ),
+            Request::Loss { text, .. } => (
+                "completions",
+                json!({
+                    "model": self.endpoint.model,
+                    "prompt": text,
+                    "echo": true,
+                    "logprobs": 1,
+                    "max_tokens": 1,
+                    "temperature": 0.0,
+                }),
+            ),
+        };
+        let url = format!("{}/{path}", self.url);
+        let body = body.to_string();
         let mut wait = self.endpoint.backoff;
         let mut attempt = 0;
         loop {
             self.pace();
-            let (result, retry_after) = self.attempt(&body);
+            let (result, retry_after) = self.attempt(&url, &body, request);
             match result {
                 Ok(c) => {
                     self.failures_in_a_row.store(0, Ordering::Relaxed);
@@ -183,8 +212,13 @@ impl Client {
     /// One attempt: the answer, or the error, whether it is worth another
     /// attempt, and the wait the endpoint asked for.
     #[allow(clippy::type_complexity)]
-    fn attempt(&self, body: &str) -> (Result<Completion, (CallError, bool)>, Option<Duration>) {
-        let mut req = self.agent.post(&self.url).header("Content-Type", "application/json");
+    fn attempt(
+        &self,
+        url: &str,
+        body: &str,
+        request: &Request,
+    ) -> (Result<Completion, (CallError, bool)>, Option<Duration>) {
+        let mut req = self.agent.post(url).header("Content-Type", "application/json");
         if let Some(k) = &self.key {
             req = req.header("Authorization", &format!("Bearer {k}"));
         }
@@ -240,11 +274,29 @@ impl Client {
             Ok(v) => v,
             Err(e) => return (fail("bad-body", format!("the answer is not JSON: {e}"), true), None),
         };
-        let Some(content) = parsed.pointer("/choices/0/message/content").and_then(Value::as_str) else {
-            return (
-                fail("bad-body", "the answer has no choices[0].message.content".into(), false),
-                None,
-            );
+        let content = match request {
+            Request::Chat(_) => match parsed.pointer("/choices/0/message/content").and_then(Value::as_str) {
+                Some(c) => c.to_string(),
+                None => {
+                    return (
+                        fail("bad-body", "the answer has no choices[0].message.content".into(), false),
+                        None,
+                    )
+                }
+            },
+            Request::Loss { text, from } => match mean_loss(&parsed, text, *from) {
+                Some((nll, n)) => json!({"nll": nll, "tokens": n}).to_string(),
+                None => {
+                    return (
+                        fail(
+                            "no-logprobs",
+                            "the answer has no choices[0].logprobs with token_logprobs and text_offset (the endpoint must echo the prompt's log-probabilities)".into(),
+                            false,
+                        ),
+                        None,
+                    )
+                }
+            },
         };
         let usage = |k: &str| {
             parsed
@@ -254,11 +306,33 @@ impl Client {
         };
         (
             Ok(Completion {
-                content: content.to_string(),
+                content,
                 tokens_in: usage("prompt_tokens"),
                 tokens_out: usage("completion_tokens"),
             }),
             None,
         )
     }
+}
+
+/// The mean negative log-probability of the echoed tokens of `text` that
+/// start at character `from` or later (the generated token after the text,
+/// and a first token without a log-probability, are left out), and how many.
+fn mean_loss(parsed: &Value, text: &str, from: usize) -> Option<(f64, usize)> {
+    let lp = parsed.pointer("/choices/0/logprobs")?;
+    let probs = lp.get("token_logprobs")?.as_array()?;
+    let offsets = lp.get("text_offset")?.as_array()?;
+    let end = text.chars().count();
+    let (mut sum, mut n) = (0.0, 0usize);
+    for (p, o) in probs.iter().zip(offsets) {
+        let (Some(p), Some(o)) = (p.as_f64(), o.as_u64()) else {
+            continue;
+        };
+        let o = o as usize;
+        if o >= from && o < end && p.is_finite() {
+            sum -= p;
+            n += 1;
+        }
+    }
+    (n > 0).then(|| (sum / n as f64, n))
 }

@@ -101,6 +101,9 @@ pub struct LlmConfig {
     pub templates: Vec<Template>,
     /// Intention tags, when enabled.
     pub tags: Option<TagRule>,
+    /// Instruction-following difficulty, when enabled: keep a record whose
+    /// value is within.
+    pub ifd: Option<Threshold>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +115,18 @@ struct Raw {
     #[serde(default)]
     templates: BTreeMap<String, RawTemplate>,
     tags: Option<RawTags>,
+    ifd: Option<RawIfd>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIfd {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    description: String,
+    min: Option<f64>,
+    max: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -390,6 +405,10 @@ impl LlmConfig {
                 )),
             }
         }
+        let ifd = raw.ifd.as_ref().filter(|i| i.enabled).map(|i| {
+            let _ = &i.description;
+            Threshold { min: i.min, max: i.max }
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -414,6 +433,7 @@ impl LlmConfig {
             rules,
             templates,
             tags,
+            ifd,
         })
     }
 }

@@ -8,6 +8,10 @@
 //! - `llm/quality`: `score`, 1 to 5, how helpful and accurate the answer is;
 //! - `llm/correct`: `correct`, 1 when the answer solves the task (for math
 //!   and code: is it right), else 0;
+//! - `llm/ifd` (when `[ifd]` is enabled): Instruction-Following Difficulty,
+//!   the answer's perplexity after the request over its perplexity alone,
+//!   from the log-probabilities the endpoint echoes (`/completions` with
+//!   `echo` and `logprobs`); above 1 the request does not help;
 //! - `llm/tags` (when `[tags]` is enabled): open intention tags, InsTag-style,
 //!   normalised, merged by `synonyms` and written to the record's tags as
 //!   `intent:<tag>`; the value is how many (never drops).
@@ -61,7 +65,7 @@ use crate::stage::{Failure, RecordStage, RuleInfo, StageOutcome, Threshold};
 use crate::text::Lang;
 
 use cache::Cache;
-use client::{CallError, Client};
+use client::{CallError, Client, Request};
 use config::LlmConfig;
 
 /// The stage's name.
@@ -107,7 +111,7 @@ pub fn build(files: &RuleFiles) -> Result<Option<Box<dyn RecordStage>>, Vec<Rule
     let Some(cfg) = LlmConfig::from_files(files)? else {
         return Ok(None);
     };
-    if cfg.rules.is_empty() && cfg.tags.is_none() {
+    if cfg.rules.is_empty() && cfg.tags.is_none() && cfg.ifd.is_none() {
         return Ok(None);
     }
     Ok(Some(Box::new(LlmStage::new(cfg))))
@@ -152,15 +156,29 @@ impl LlmStage {
             .clone()
     }
 
-    /// The prompts of every rule for `rec`, in rule order, then the tags'.
-    fn prompts(&self, rec: &Record) -> Vec<String> {
-        self.cfg
+    /// What is asked for `rec`: every rule's prompt in rule order, the tags'
+    /// prompt, then the two losses of the instruction-following difficulty
+    /// (the answer after the request, the answer alone).
+    fn requests(&self, rec: &Record) -> Vec<Request> {
+        let mut out: Vec<Request> = self
+            .cfg
             .rules
             .iter()
             .map(|r| r.template)
             .chain(self.cfg.tags.as_ref().map(|t| t.template))
-            .map(|t| self.prompt(t, rec))
-            .collect()
+            .map(|t| Request::Chat(self.prompt(t, rec)))
+            .collect();
+        if self.cfg.ifd.is_some() {
+            let max = self.cfg.endpoint.max_prompt_chars;
+            let request = format!("{}\n\n", cut(rec.prompt(), max));
+            let answer = cut(rec.response().unwrap_or(""), max);
+            out.push(Request::Loss {
+                from: request.chars().count(),
+                text: request + &answer,
+            });
+            out.push(Request::Loss { text: answer, from: 0 });
+        }
+        out
     }
 
     /// The prompt of template `template` for `rec`.
@@ -186,16 +204,25 @@ impl LlmStage {
         out.replace("{response}", &cut(rec.response().unwrap_or(""), max))
     }
 
-    /// The cache key of a prompt: the model, the sampling settings and the
+    /// The cache key of a request: the model, the sampling settings and the
     /// prompt's text.
-    fn key(&self, prompt: &str) -> u128 {
+    fn key(&self, request: &Request) -> u128 {
         let e = &self.cfg.endpoint;
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(e.model.as_bytes());
         h.update(&[0]);
-        h.update(&e.temperature.to_le_bytes());
-        h.update(&e.max_tokens.to_le_bytes());
-        h.update(prompt.as_bytes());
+        match request {
+            Request::Chat(prompt) => {
+                h.update(&e.temperature.to_le_bytes());
+                h.update(&e.max_tokens.to_le_bytes());
+                h.update(prompt.as_bytes());
+            }
+            Request::Loss { text, from } => {
+                h.update(b"\x01loss");
+                h.update(&(*from as u64).to_le_bytes());
+                h.update(text.as_bytes());
+            }
+        }
         h.digest128()
     }
 
@@ -224,6 +251,14 @@ impl RecordStage for LlmStage {
                 by_lang: r.by_lang.clone(),
             })
             .collect();
+        if let Some(th) = self.cfg.ifd {
+            out.push(RuleInfo {
+                id: format!("{STAGE}/ifd"),
+                subject: "instruction-following difficulty".into(),
+                threshold: th,
+                by_lang: Vec::new(),
+            });
+        }
         if self.cfg.tags.is_some() {
             out.push(RuleInfo {
                 id: format!("{STAGE}/tags"),
@@ -254,9 +289,9 @@ impl RecordStage for LlmStage {
     fn prepare(&self, recs: &[&Record]) {
         let st = self.state();
         let mut keys = std::collections::HashSet::new();
-        let mut ask: Vec<(u128, String)> = Vec::new();
+        let mut ask: Vec<(u128, Request)> = Vec::new();
         for rec in recs {
-            for p in self.prompts(rec) {
+            for p in self.requests(rec) {
                 let k = self.key(&p);
                 if st.cache.get(k).is_some() {
                     st.hits.fetch_add(1, Ordering::Relaxed);
@@ -268,7 +303,7 @@ impl RecordStage for LlmStage {
         if ask.is_empty() {
             return;
         }
-        let prompts: Vec<&str> = ask.iter().map(|(_, p)| p.as_str()).collect();
+        let prompts: Vec<&Request> = ask.iter().map(|(_, p)| p).collect();
         let answers = st.client.complete_all(&prompts);
         let mut failed = st.failed.lock().unwrap_or_else(|p| p.into_inner());
         for ((k, _), a) in ask.iter().zip(answers) {
@@ -303,14 +338,14 @@ impl RecordStage for LlmStage {
 
     fn process(&self, rec: &mut Record) -> StageOutcome {
         let st = self.state();
-        let n = self.cfg.rules.len() + usize::from(self.cfg.tags.is_some());
+        let n = self.cfg.rules.len() + usize::from(self.cfg.tags.is_some()) + usize::from(self.cfg.ifd.is_some());
         let mut out = StageOutcome {
             failed: Vec::new(),
             values: Vec::with_capacity(n + 1),
             counts: Vec::new(),
         };
         let mut errors: Vec<String> = Vec::new();
-        let prompts = self.prompts(rec);
+        let prompts = self.requests(rec);
         let answer = |i: usize, name: &str, out: &mut StageOutcome, errors: &mut Vec<String>| {
             let k = self.key(&prompts[i]);
             let a = st.cache.get(k);
@@ -360,8 +395,38 @@ impl RecordStage for LlmStage {
                 });
             }
         }
+        let tags_at = self.cfg.rules.len();
+        let ifd_at = tags_at + usize::from(self.cfg.tags.is_some());
+        if let Some(th) = self.cfg.ifd {
+            let loss = |i: usize, out: &mut StageOutcome, errors: &mut Vec<String>| {
+                answer(i, "ifd", out, errors)
+                    .and_then(|a| reply::field(&a.content, "nll"))
+                    .map(|x| x.0)
+            };
+            let (with, alone) = (
+                loss(ifd_at, &mut out, &mut errors),
+                loss(ifd_at + 1, &mut out, &mut errors),
+            );
+            match (with, alone) {
+                (Some(with), Some(alone)) => {
+                    // The answer's perplexity after the request over its
+                    // perplexity alone: above 1, the request does not help.
+                    let value = ((with - alone).exp() * 1e4).round() / 1e4;
+                    out.values.push(value);
+                    if let Some(crossed) = th.check(value) {
+                        out.failed.push(Failure {
+                            rule: self.cfg.rules.len(),
+                            value,
+                            threshold: crossed.bound(),
+                            reason: crate::verdict::crossed("instruction-following difficulty", value, crossed, None),
+                        });
+                    }
+                }
+                _ => out.values.push(f64::NAN),
+            }
+        }
         if let Some(t) = &self.cfg.tags {
-            let i = self.cfg.rules.len();
+            let i = tags_at;
             match answer(i, "tags", &mut out, &mut errors).map(|a| reply::list(&a.content, &t.field)) {
                 Some(Some(list)) => {
                     let mut added = 0;

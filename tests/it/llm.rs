@@ -318,3 +318,37 @@ fn intention_tags_are_normalised_merged_and_counted() {
     assert!(metrics.iter().all(|b| b.column_by_name("llm__tags").is_some()));
     assert!(r["stages"][0]["failed_per_rule"].get("llm/tags").is_none());
 }
+
+#[test]
+fn instruction_following_difficulty_compares_the_answer_with_and_without_its_request() {
+    let stub = Stub::start(Faults::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let lines = [
+        // The answer repeats the request's words: the request helps.
+        r#"{"id": "aligned", "instruction": "Name the three primary colors of paint.", "output": "The three primary colors of paint are red, yellow and blue."}"#,
+        // An answer that has nothing to do with its request.
+        r#"{"id": "misaligned", "instruction": "Name the three primary colors of paint.", "output": "Photosynthesis turns light, water and carbon dioxide into sugar and oxygen."}"#,
+    ];
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").expect("input");
+    let rules = fast_rules(tmp.path(), "", false);
+    let path = Path::new(&rules).join("llm.toml");
+    let text = std::fs::read_to_string(&path).expect("llm.toml");
+    let text = text
+        .replace("[ifd]\nenabled = false", "[ifd]\nenabled = true")
+        .replace("[rules.quality]\n", "[rules.quality]\nenabled = false\n");
+    std::fs::write(&path, text).expect("write");
+    let out = tmp.path().join("out");
+    let (i, o) = (input.display().to_string(), out.display().to_string());
+    ok(&run(
+        &["run", &i, "--out", &o, "--rules", &rules, "--stages", "llm"],
+        &stub.url,
+        None,
+    ));
+    assert_accounting(&out);
+    assert_eq!(stub.count(), 4, "two losses per record");
+    let kept = crate::harness::rows_by_id(&out.join("kept"));
+    let rejected = crate::harness::rows_by_id(&out.join("rejected"));
+    assert!(kept.contains_key("aligned"));
+    assert_eq!(rejected["misaligned"].rule.as_deref(), Some("llm/ifd"));
+}

@@ -145,6 +145,17 @@ fn serve(
         }
         requests.fetch_add(1, Ordering::Relaxed);
         let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if line.starts_with("POST /v1/completions") {
+            let answer = loss_answer(req["prompt"].as_str().unwrap_or(""));
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                answer.len()
+            );
+            if w.write_all(head.as_bytes()).is_err() || w.write_all(answer.as_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
         let prompt = req
             .pointer("/messages/0/content")
             .and_then(|v| v.as_str())
@@ -241,4 +252,38 @@ fn serve(
             return;
         }
     }
+}
+
+/// An echo of `prompt`'s tokens (words) with log-probabilities, as vLLM's
+/// `/v1/completions` gives them with `echo` and `logprobs`: a word seen
+/// earlier in the text is likely (-0.3), a new one is not (-2.5); the first
+/// token has none; one generated token follows.
+fn loss_answer(prompt: &str) -> String {
+    let mut tokens = Vec::new();
+    let mut probs = Vec::new();
+    let mut offsets = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut at = 0usize;
+    for (i, word) in prompt.split_inclusive(char::is_whitespace).enumerate() {
+        let w = word.trim().to_lowercase();
+        tokens.push(word.to_string());
+        offsets.push(at);
+        probs.push(if i == 0 {
+            serde_json::Value::Null
+        } else if seen.contains(&w) {
+            serde_json::json!(-0.3)
+        } else {
+            serde_json::json!(-2.5)
+        });
+        seen.insert(w);
+        at += word.chars().count();
+    }
+    tokens.push(".".into());
+    offsets.push(at);
+    probs.push(serde_json::json!(-1.0));
+    serde_json::json!({
+        "choices": [{"text": prompt, "logprobs": {"tokens": tokens, "token_logprobs": probs, "text_offset": offsets}}],
+        "usage": {"prompt_tokens": offsets.len() - 1, "completion_tokens": 1},
+    })
+    .to_string()
 }
