@@ -167,7 +167,7 @@ fn prepare_out(out: &Path, overwrite: bool) -> Result<()> {
                     // Shards of a run that was killed or failed: never read
                     // them as a result.
                     (true, false) => {
-                        "holds an incomplete run (no _SUCCESS: it was stopped or failed; its shards are partial)"
+                        "holds an incomplete run (no _SUCCESS: it was stopped or failed; its shards are partial; a run started with --checkpoint resumes with the same command)"
                     }
                     _ => "is not empty",
                 };

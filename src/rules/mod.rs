@@ -71,6 +71,13 @@ pub fn params<T: DeserializeOwned>(table: &toml::Table) -> Result<T, KeyError> {
             .filter(|_| msg.contains("unknown field") || msg.contains("missing field"))
             .unwrap_or("")
             .to_string();
+        // serde says "there are no fields" of a kind without parameters.
+        let msg = match msg.split_once(", there are no fields") {
+            Some((head, _)) => format!(
+                "{head}: this kind takes no parameters besides kind, scope, min, max, lang, enabled and description"
+            ),
+            None => msg,
+        };
         (key, msg)
     })
 }

@@ -67,6 +67,10 @@ fn threshold_out_of_range_or_inverted_is_an_error() {
     let (code, err) = check_with(|d| append(d, "quality/basic.toml", "\n[z]\nkind = \"char-length\"\nmx = 100000\n"));
     assert_eq!(code, Some(2));
     assert!(err.contains("unknown field `mx`"), "{err}");
+    assert!(
+        err.contains("takes no parameters besides kind, scope, min, max") && !err.contains("there are no fields"),
+        "{err}"
+    );
     let (code, err) = check_with(|d| {
         append(
             d,
