@@ -183,10 +183,10 @@ impl Processed {
 
     /// Runs batched stage `i` (its `prepare` done) on a record every earlier
     /// stage kept; a record dropped earlier is not measured by it.
-    fn run_batched(&mut self, i: usize, stage: &dyn RecordStage) {
+    fn run_batched(&mut self, i: usize, stage: &dyn RecordStage, rules: usize) {
         let (Fate::Kept, Some(rec)) = (&self.fate, self.rec.as_mut()) else {
             if self.rec.is_some() {
-                self.values.push(vec![f64::NAN; stage.rules().len()]);
+                self.values.push(vec![f64::NAN; rules]);
                 self.nanos.push(0);
             }
             return;
@@ -235,7 +235,8 @@ fn process_batch(
         if !recs.is_empty() {
             stage.prepare(&recs);
         }
-        out.par_iter_mut().for_each(|p| p.run_batched(i, *stage));
+        let rules = stage.rules().len();
+        out.par_iter_mut().for_each(|p| p.run_batched(i, *stage, rules));
     }
     if let Some(e) = engine {
         out.par_iter_mut().for_each(|p| p.add_keys(e));

@@ -43,6 +43,26 @@ fn fast_rules(dir: &Path, extra: &str, correct: bool) -> String {
     rules.display().to_string()
 }
 
+/// Asserts that two lists of shard files hold the same files, byte for byte.
+fn same_shards(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)], what: &str) {
+    assert_eq!(a.len(), b.len());
+    for ((na, x), (nb, y)) in a.iter().zip(b) {
+        assert_eq!(na, nb);
+        assert!(x == y, "{na} differs {what}");
+    }
+}
+
+/// Rewrites the rules folder's `llm.toml` with each (from, to) replaced.
+fn edit_llm_toml(rules: &str, edits: &[(&str, &str)]) {
+    let path = Path::new(rules).join("llm.toml");
+    let mut text = std::fs::read_to_string(&path).expect("llm.toml");
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replace(from, to);
+    }
+    std::fs::write(&path, text).expect("write llm.toml");
+}
+
 fn run(args: &[&str], url: &str, key: Option<&str>) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_curate"));
     c.args(args)
@@ -144,11 +164,7 @@ fn the_model_stage_scores_retries_caches_and_accounts_for_every_record() {
     let r2 = report(&out);
     assert!(r2["stages"][0]["counts"]["cache-hits"].as_u64().unwrap_or(0) >= 3_900);
     let after = shard_files(&out, &["kept", "rejected", "metrics"]);
-    assert_eq!(before.len(), after.len());
-    for ((a, x), (b, y)) in before.iter().zip(&after) {
-        assert_eq!(a, b);
-        assert!(x == y, "{a} differs on a cached rerun");
-    }
+    same_shards(&before, &after, "on a cached rerun");
 }
 
 #[test]
@@ -269,12 +285,11 @@ fn distributed_steps_give_the_shards_of_a_local_run_each_task_with_its_cache() {
         "{caches:?}"
     );
     let subs = ["kept", "rejected", "malformed", "metrics"];
-    let (a, b) = (shard_files(&local, &subs), shard_files(&dist, &subs));
-    assert_eq!(a.len(), b.len());
-    for ((na, x), (nb, y)) in a.iter().zip(&b) {
-        assert_eq!(na, nb);
-        assert!(x == y, "{na} differs between the local and the distributed run");
-    }
+    same_shards(
+        &shard_files(&local, &subs),
+        &shard_files(&dist, &subs),
+        "between the local and the distributed run",
+    );
 }
 
 #[test]
@@ -283,9 +298,7 @@ fn intention_tags_are_normalised_merged_and_counted() {
     let tmp = tempfile::tempdir().expect("tmp");
     let input = records(tmp.path(), 200);
     let rules = fast_rules(tmp.path(), "", false);
-    let path = Path::new(&rules).join("llm.toml");
-    let text = std::fs::read_to_string(&path).expect("llm.toml");
-    std::fs::write(&path, text.replace("[tags]\nenabled = false", "[tags]\nenabled = true")).expect("write");
+    edit_llm_toml(&rules, &[("[tags]\nenabled = false", "[tags]\nenabled = true")]);
     let out = tmp.path().join("out");
     let o = out.display().to_string();
     ok(&run(
@@ -332,12 +345,13 @@ fn instruction_following_difficulty_compares_the_answer_with_and_without_its_req
     let input = tmp.path().join("in.jsonl");
     std::fs::write(&input, lines.join("\n") + "\n").expect("input");
     let rules = fast_rules(tmp.path(), "", false);
-    let path = Path::new(&rules).join("llm.toml");
-    let text = std::fs::read_to_string(&path).expect("llm.toml");
-    let text = text
-        .replace("[ifd]\nenabled = false", "[ifd]\nenabled = true")
-        .replace("[rules.quality]\n", "[rules.quality]\nenabled = false\n");
-    std::fs::write(&path, text).expect("write");
+    edit_llm_toml(
+        &rules,
+        &[
+            ("[ifd]\nenabled = false", "[ifd]\nenabled = true"),
+            ("[rules.quality]\n", "[rules.quality]\nenabled = false\n"),
+        ],
+    );
     let out = tmp.path().join("out");
     let (i, o) = (input.display().to_string(), out.display().to_string());
     ok(&run(
