@@ -301,6 +301,14 @@ fn key_block_end(text: &str, from: usize) -> usize {
     from + body
 }
 
+/// Whether a secret was already found overlapping `start..end` (the
+/// stage's other detectors write to the same list; their overlaps are
+/// resolved by rank later).
+fn found_before(out: &[Finding], start: usize, end: usize) -> bool {
+    out.iter()
+        .any(|o| o.ty == PiiType::Secret && o.start < end && start < o.end)
+}
+
 /// A token of few distinct characters (`xxxx…`, `0000…`, `abcabc…`) is a placeholder.
 fn low_entropy(s: &str) -> bool {
     let mut seen = [false; 128];
@@ -372,7 +380,7 @@ impl Detector for Secret {
                 if f.bounded
                     && (s.starts_with(word) && before(text, start, 1).ends_with(word)
                         || s.ends_with(word) && after(text, end, 1).starts_with(word))
-                    || out.iter().any(|o| o.start < end && start < o.end)
+                    || found_before(out, start, end)
                 {
                     continue;
                 }
@@ -551,7 +559,7 @@ impl Secret {
             }
             // A dot is part of some formats (`o.…`), not a dotted name: the
             // keyword says what it is.
-            if !random_value(&m.as_str().replace('.', "")) || out.iter().any(|o| o.start < end && start < o.end) {
+            if !random_value(&m.as_str().replace('.', "")) || found_before(out, start, end) {
                 continue;
             }
             out.push(Finding {
