@@ -133,6 +133,7 @@ struct RawExact {
     enabled: Option<bool>,
     key: Option<KeyScope>,
     strip_punctuation: Option<bool>,
+    ignore_lines: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -140,6 +141,7 @@ struct RawExact {
 struct RawNear {
     enabled: Option<bool>,
     key: Option<KeyScope>,
+    ignore_lines: Option<Vec<String>>,
     ngram: Option<usize>,
     permutations: Option<usize>,
     bands: Option<usize>,
@@ -170,6 +172,8 @@ pub struct ExactConfig {
     pub key: KeyScope,
     /// Remove punctuation before hashing.
     pub strip_punctuation: bool,
+    /// Lines left out of the key (declared boilerplate), compared trimmed.
+    pub ignore_lines: Vec<String>,
 }
 
 /// MinHash LSH settings.
@@ -179,6 +183,8 @@ pub struct NearConfig {
     pub enabled: bool,
     /// What is shingled.
     pub key: KeyScope,
+    /// Lines left out of the shingles (declared boilerplate), compared trimmed.
+    pub ignore_lines: Vec<String>,
     /// Words per shingle.
     pub ngram: usize,
     /// Signature length (`bands * rows`).
@@ -240,6 +246,16 @@ pub struct DedupConfig {
     pub lines: crate::dedup::boilerplate::LinesConfig,
 }
 
+/// Declared lines, trimmed; blank ones dropped.
+fn trimmed(lines: Option<Vec<String>>) -> Vec<String> {
+    lines
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
 impl DedupConfig {
     /// Bytes the staged records of a local run and the dedup state held in
     /// memory may take together before the records go to `.staging`
@@ -260,10 +276,12 @@ impl Default for DedupConfig {
                 enabled: true,
                 key: KeyScope::Turns,
                 strip_punctuation: false,
+                ignore_lines: Vec::new(),
             },
             near: NearConfig {
                 enabled: true,
                 key: KeyScope::Turns,
+                ignore_lines: Vec::new(),
                 ngram: 5,
                 permutations: 126,
                 bands: 21,
@@ -356,10 +374,12 @@ impl DedupConfig {
                 enabled: exact.enabled.unwrap_or(true),
                 key: exact.key.unwrap_or(d.exact.key),
                 strip_punctuation: exact.strip_punctuation.unwrap_or(false),
+                ignore_lines: trimmed(exact.ignore_lines),
             },
             near: NearConfig {
                 enabled: near.enabled.unwrap_or(true),
                 key: near.key.unwrap_or(d.near.key),
+                ignore_lines: trimmed(near.ignore_lines),
                 ngram: near.ngram.unwrap_or(d.near.ngram),
                 permutations: near.permutations.unwrap_or(d.near.permutations),
                 bands: near.bands.unwrap_or(d.near.bands),

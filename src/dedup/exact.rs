@@ -17,7 +17,7 @@ use crate::record::Record;
 /// The exact key hash of a record (96 significant bits).
 pub fn key_hash(rec: &Record, cfg: &ExactConfig) -> u128 {
     let mut text = String::with_capacity(rec.raw.len());
-    for_each_part(rec, cfg.key, |role, part| {
+    for_each_part(rec, cfg.key, &cfg.ignore_lines, |role, part| {
         text.push('\u{1e}');
         text.push_str(role);
         text.push('\u{1f}');
@@ -77,6 +77,7 @@ mod tests {
             enabled: true,
             key,
             strip_punctuation: false,
+            ignore_lines: Vec::new(),
         }
     }
 
@@ -90,6 +91,23 @@ mod tests {
         assert_ne!(key_hash(&rec("Hello", "Hi"), &c), key_hash(&rec("Hi", "Hello"), &c));
         let r = cfg(KeyScope::Response);
         assert_eq!(key_hash(&rec("a", "same"), &r), key_hash(&rec("b", "same"), &r));
+    }
+
+    #[test]
+    fn declared_lines_are_left_out() {
+        // gpteacher's toolformer records: the tool's description is the same
+        // in every record that uses the tool.
+        let mut c = cfg(KeyScope::Conversation);
+        c.ignore_lines = vec!["A search engine. Useful for when you need to answer questions about current events.".into()];
+        let a = rec(
+            "toolformer: enabled\nA search engine. Useful for when you need to answer questions about current events.\nWho won?",
+            "x",
+        );
+        let b = rec("toolformer: enabled\n  A search engine. Useful for when you need to answer questions about current events.  \nWho won?", "x");
+        let plain = rec("toolformer: enabled\nWho won?", "x");
+        assert_eq!(key_hash(&a, &c), key_hash(&plain, &c));
+        assert_eq!(key_hash(&b, &c), key_hash(&plain, &c));
+        assert_ne!(key_hash(&a, &cfg(KeyScope::Conversation)), key_hash(&plain, &cfg(KeyScope::Conversation)));
     }
 
     proptest::proptest! {

@@ -123,7 +123,7 @@ impl Engine {
                 match self.cfg.near.compare {
                     Compare::Whole => {
                         wh.clear();
-                        keys::for_each_part(rec, self.cfg.near.key, |_, t| self.hasher.word_hashes(t, wh, buf));
+                        keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| self.hasher.word_hashes(t, wh, buf));
                         self.hasher.shingles_of(wh, sh);
                         if exact_sets {
                             shingles = sorted_set(sh);
@@ -162,7 +162,7 @@ impl Engine {
     fn part_shingles(&self, rec: &Record, wh: &mut Vec<u64>, sh: &mut Vec<u64>, ans: &mut Vec<u64>, buf: &mut String) {
         for (out, answer) in [(sh, false), (ans, true)] {
             wh.clear();
-            keys::for_each_part(rec, self.cfg.near.key, |role, t| {
+            keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |role, t| {
                 if is_answer(role) == answer {
                     self.hasher.word_hashes(t, wh, buf);
                 }
@@ -178,7 +178,7 @@ impl Engine {
         SCRATCH.with_borrow_mut(|(wh, sh, ans, buf)| match self.cfg.near.compare {
             Compare::Whole => {
                 wh.clear();
-                keys::for_each_part(rec, self.cfg.near.key, |_, t| self.hasher.word_hashes(t, wh, buf));
+                keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| self.hasher.word_hashes(t, wh, buf));
                 self.hasher.shingles_of(wh, sh);
                 sh.clone()
             }
