@@ -98,7 +98,8 @@ mod tests {
         // gpteacher's toolformer records: the tool's description is the same
         // in every record that uses the tool.
         let mut c = cfg(KeyScope::Conversation);
-        c.ignore_lines = vec!["A search engine. Useful for when you need to answer questions about current events.".into()];
+        c.ignore_lines =
+            vec!["A search engine. Useful for when you need to answer questions about current events.".into()];
         let a = rec(
             "toolformer: enabled\nA search engine. Useful for when you need to answer questions about current events.\nWho won?",
             "x",
@@ -107,7 +108,10 @@ mod tests {
         let plain = rec("toolformer: enabled\nWho won?", "x");
         assert_eq!(key_hash(&a, &c), key_hash(&plain, &c));
         assert_eq!(key_hash(&b, &c), key_hash(&plain, &c));
-        assert_ne!(key_hash(&a, &cfg(KeyScope::Conversation)), key_hash(&plain, &cfg(KeyScope::Conversation)));
+        assert_ne!(
+            key_hash(&a, &cfg(KeyScope::Conversation)),
+            key_hash(&plain, &cfg(KeyScope::Conversation))
+        );
     }
 
     proptest::proptest! {

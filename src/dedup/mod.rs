@@ -123,7 +123,9 @@ impl Engine {
                 match self.cfg.near.compare {
                     Compare::Whole => {
                         wh.clear();
-                        keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| self.hasher.word_hashes(t, wh, buf));
+                        keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| {
+                            self.hasher.word_hashes(t, wh, buf)
+                        });
                         self.hasher.shingles_of(wh, sh);
                         if exact_sets {
                             shingles = sorted_set(sh);
@@ -178,7 +180,9 @@ impl Engine {
         SCRATCH.with_borrow_mut(|(wh, sh, ans, buf)| match self.cfg.near.compare {
             Compare::Whole => {
                 wh.clear();
-                keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| self.hasher.word_hashes(t, wh, buf));
+                keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| {
+                    self.hasher.word_hashes(t, wh, buf)
+                });
                 self.hasher.shingles_of(wh, sh);
                 sh.clone()
             }

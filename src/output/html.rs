@@ -517,6 +517,23 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
         h.push_str(&bars(&pii, "#edc948"));
     }
 
+    if let Some(st) = report.stages.iter().find(|s| s.name == crate::llm::STAGE) {
+        h.push_str("<h2>Model calls</h2><table><tr><th>what</th><th>count</th></tr>");
+        for (k, v) in &st.counts {
+            let shown = match k.as_str() {
+                "cost-micro-usd" => format!("${:.2}", *v as f64 / 1e6),
+                _ => v.to_string(),
+            };
+            let name = if k == "cost-micro-usd" {
+                "estimated cost"
+            } else {
+                k.as_str()
+            };
+            h.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>", esc(name), esc(&shown)));
+        }
+        h.push_str("</table>");
+    }
+
     h.push_str("<h2>Input files</h2><table><tr><th>file</th><th>input</th><th>kept</th><th>rejected</th><th>malformed</th><th>shapes</th></tr>");
     for f in &report.files {
         let shapes: Vec<String> = f.formats.iter().map(|(k, v)| format!("{k} {v}")).collect();

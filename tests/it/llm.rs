@@ -223,6 +223,8 @@ fn the_api_key_is_sent_and_never_written() {
         assert!(!hay.contains(key), "{} holds the key", f.display());
     }
     let r = assert_accounting(&out);
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert!(html.contains("<h2>Model calls</h2>") && html.contains("<td>calls</td><td>40</td>"));
     let stages: Vec<&str> = r["stages"]
         .as_array()
         .expect("stages")
