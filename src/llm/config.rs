@@ -483,4 +483,14 @@ mod tests {
         let e = LlmConfig::parse("[endpoint]\nbase-url = \"http://x\"\nmodel = \"m\"\nretry = 3\n").expect_err("typo");
         assert!(e[0].message.contains("unknown field `retry`"), "{}", e[0].message);
     }
+
+    #[test]
+    fn tags_are_normalised_as_instag_does() {
+        assert_eq!(normalise_tag("  Code Generation. "), "code-generation");
+        assert_eq!(normalise_tag("information_retrieval"), "information-retrieval");
+        assert_eq!(normalise_tag("C++ / Rust"), "c++-rust");
+        assert_eq!(normalise_tag("数学 计算"), "数学-计算");
+        assert_eq!(normalise_tag("\"!!\""), "");
+        assert_eq!(normalise_tag(&"x".repeat(60)).len(), 40);
+    }
 }
