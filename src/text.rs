@@ -515,6 +515,14 @@ impl fmt::Display for Lang {
     }
 }
 
+/// The first `max` characters of `s`, and whether any were left out.
+pub fn head_chars(s: &str, max: usize) -> (&str, bool) {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => (&s[..at], true),
+        None => (s, false),
+    }
+}
+
 /// Shannon entropy in bits of counts.
 pub fn entropy(counts: impl Iterator<Item = u64> + Clone) -> f64 {
     let total: u64 = counts.clone().sum();
@@ -536,6 +544,13 @@ pub fn entropy(counts: impl Iterator<Item = u64> + Clone) -> f64 {
 mod tests {
     use super::Lang;
     use unicode_segmentation::UnicodeSegmentation;
+
+    #[test]
+    fn head_chars_cuts_at_a_character() {
+        assert_eq!(super::head_chars("数学题abc", 3), ("数学题", true));
+        assert_eq!(super::head_chars("abc", 3), ("abc", false));
+        assert_eq!(super::head_chars("", 0), ("", false));
+    }
 
     #[test]
     fn words_split_spaced_and_unspaced_scripts() {

@@ -39,8 +39,8 @@ pub use crate::output::read_back::messages_at;
 pub fn preview(msgs: &[(String, String)], width: usize) -> String {
     let (user, answer) = crate::output::read_back::request_and_answer(msgs);
     let mut s = format!("{} => {}", user.replace('\n', " "), answer.replace('\n', " "));
-    if s.chars().count() > width {
-        s = s.chars().take(width.saturating_sub(1)).collect::<String>() + "…";
+    if crate::text::head_chars(&s, width).1 {
+        s = crate::text::head_chars(&s, width.saturating_sub(1)).0.to_string() + "…";
     }
     s
 }

@@ -135,9 +135,9 @@ fn speaker(role: Role, zh: bool) -> &'static str {
 
 /// `text` cut to `max` characters.
 fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{} …[cut]", &text[..at]),
-        None => text.to_string(),
+    match crate::text::head_chars(text, max) {
+        (head, true) => format!("{head} …[cut]"),
+        (all, false) => all.to_string(),
     }
 }
 

@@ -52,11 +52,10 @@ pub struct RuleExamples {
 }
 
 fn cut(s: &str) -> String {
-    let mut out: String = s.chars().take(SHOWN_CHARS).collect();
-    if s.chars().nth(SHOWN_CHARS).is_some() {
-        out.push('…');
+    match crate::text::head_chars(s, SHOWN_CHARS) {
+        (head, true) => format!("{head}…"),
+        (all, false) => all.to_string(),
     }
-    out
 }
 
 fn example_at(b: &RecordBatch, i: usize, distance: f64) -> Example {

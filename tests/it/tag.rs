@@ -202,28 +202,25 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
     };
     assert!(acc("en") >= 0.83, "en task accuracy {:.3}", acc("en"));
     assert!(acc("zh") >= 0.78, "zh task accuracy {:.3}", acc("zh"));
-    let out = curate_stdout(&[
-        "tag-eval",
-        "--judged",
-        labels.to_str().expect("utf-8"),
-        "--corpora",
-        corpora.to_str().expect("utf-8"),
-    ]);
+    let tag_eval = |extra: &[&str]| {
+        let mut args = vec![
+            "tag-eval",
+            "--judged",
+            labels.to_str().expect("utf-8"),
+            "--corpora",
+            corpora.to_str().expect("utf-8"),
+        ];
+        args.extend(extra);
+        curate_stdout(&args)
+    };
+    let out = tag_eval(&[]);
     assert!(
         out.contains("judged tagging set") && out.contains("\nzh ") && out.contains("domains: "),
         "{out}"
     );
     // The dev half's errors, for reading while changing the cues.
     let errors = rows.iter().filter(|r| !r.test && r.task != r.label.task).count();
-    let out = curate_stdout(&[
-        "tag-eval",
-        "--judged",
-        labels.to_str().expect("utf-8"),
-        "--corpora",
-        corpora.to_str().expect("utf-8"),
-        "--show-errors",
-        "3",
-    ]);
+    let out = tag_eval(&["--show-errors", "3"]);
     let listed = out.split("errors of the dev half").nth(1).unwrap_or_default();
     assert_eq!(
         listed.lines().filter(|l| l.starts_with("  ")).count(),
