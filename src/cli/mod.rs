@@ -425,6 +425,11 @@ pub struct TrainArgs {
     #[arg(long, value_name = "LABEL")]
     pub label_missing: Option<String>,
 
+    /// Comma-separated labels whose records are left out (e.g.
+    /// `llm/sample,llm/error`: records the model did not judge).
+    #[arg(long, value_delimiter = ',', value_name = "LABELS")]
+    pub ignore_label: Vec<String>,
+
     /// Where to write the model.
     #[arg(short, long, value_name = "MODEL")]
     pub out: PathBuf,

@@ -121,6 +121,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         label: args.label.clone(),
         text: args.text.clone(),
         label_missing: args.label_missing.clone(),
+        ignore: args.ignore_label.clone(),
         epochs: args.epochs,
         lr: args.lr,
         features: Features {

@@ -104,6 +104,38 @@ pub struct LlmConfig {
     /// Instruction-following difficulty, when enabled: keep a record whose
     /// value is within.
     pub ifd: Option<Threshold>,
+    /// Ask about a seeded sample of the records only, when set.
+    pub sample: Option<Sample>,
+}
+
+/// A seeded sample of the records, the only ones sent to the model (to
+/// label a sample and distill it into a classifier): a record is in it when
+/// its draw, a seeded hash of its key mapped to [0, 1), is at most `rate`.
+/// The draw is a property of the record, so the sample is the same for any
+/// thread count, input order or distributed run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// The share of records asked about, in (0, 1).
+    pub rate: f64,
+    /// Another seed draws an independent sample.
+    pub seed: u64,
+    /// Records outside the sample are rejected (`llm/sample`), so that the
+    /// run's output is the judged sample; else they are kept unjudged.
+    pub reject_unsampled: bool,
+}
+
+impl Sample {
+    /// The draw of the record with key `key`, in [0, 1), to six decimals
+    /// (the value stored, so `tune` and `apply` decide on what was decided).
+    pub fn draw(&self, key: &str) -> f64 {
+        let h = xxhash_rust::xxh3::xxh3_64_with_seed(key.as_bytes(), self.seed);
+        ((h >> 11) as f64 / (1u64 << 53) as f64 * 1e6).floor() / 1e6
+    }
+
+    /// Whether the record with key `key` is asked about.
+    pub fn contains(&self, key: &str) -> bool {
+        self.draw(key) <= self.rate
+    }
 }
 
 #[derive(Deserialize)]
@@ -116,6 +148,21 @@ struct Raw {
     templates: BTreeMap<String, RawTemplate>,
     tags: Option<RawTags>,
     ifd: Option<RawIfd>,
+    sample: Option<RawSample>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSample {
+    rate: f64,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default = "default_unsampled")]
+    unsampled: String,
+}
+
+fn default_unsampled() -> String {
+    "reject".into()
 }
 
 #[derive(Deserialize)]
@@ -409,6 +456,35 @@ impl LlmConfig {
             let _ = &i.description;
             Threshold { min: i.min, max: i.max }
         });
+        let mut sample = None;
+        if let Some(s) = &raw.sample {
+            if !(s.rate > 0.0 && s.rate <= 1.0) {
+                errors.push(err(
+                    "sample",
+                    "rate",
+                    format!("{} is out of range: it takes a share above 0 and at most 1", s.rate),
+                ));
+            }
+            let reject_unsampled = match s.unsampled.as_str() {
+                "reject" => true,
+                "keep" => false,
+                other => {
+                    errors.push(err(
+                        "sample",
+                        "unsampled",
+                        format!("`{other}`: it takes \"reject\" or \"keep\""),
+                    ));
+                    true
+                }
+            };
+            if s.rate < 1.0 {
+                sample = Some(Sample {
+                    rate: s.rate,
+                    seed: s.seed,
+                    reject_unsampled,
+                });
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -434,8 +510,63 @@ impl LlmConfig {
             templates,
             tags,
             ifd,
+            sample,
         })
     }
+}
+
+/// What each rule of the file measures by, for `apply` to tell a rule
+/// whose measure changed from one whose threshold did: the rule's table
+/// without its bounds, the text of the template it asks, the endpoint
+/// settings that shape an answer (model, temperature, max-tokens,
+/// max-prompt-chars) and the sample. Empty when the file is missing or
+/// does not parse.
+pub fn definitions(files: &RuleFiles) -> BTreeMap<String, toml::Table> {
+    let mut out = BTreeMap::new();
+    let Some(file) = files.get(FILE).and_then(|t| toml::from_str::<toml::Table>(t).ok()) else {
+        return out;
+    };
+    let table = |key: &str| {
+        file.get(key)
+            .and_then(toml::Value::as_table)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (endpoint, templates) = (table("endpoint"), table("templates"));
+    let mut shared = toml::Table::new();
+    for k in ["model", "temperature", "max-tokens", "max-prompt-chars"] {
+        if let Some(v) = endpoint.get(k) {
+            shared.insert(format!("endpoint.{k}"), v.clone());
+        }
+    }
+    if let Some(v) = file.get("sample") {
+        shared.insert("sample".into(), v.clone());
+    }
+    let define = |mut t: toml::Table| {
+        for k in ["min", "max", "lang", "enabled", "description"] {
+            t.remove(k);
+        }
+        if let Some(body) = t
+            .get("template")
+            .and_then(toml::Value::as_str)
+            .and_then(|n| templates.get(n))
+        {
+            t.insert("template-text".into(), body.clone());
+        }
+        t.extend(shared.clone());
+        t
+    };
+    for (name, rule) in table("rules") {
+        if let toml::Value::Table(t) = rule {
+            out.insert(format!("{}/{name}", super::STAGE), define(t));
+        }
+    }
+    for name in ["tags", "ifd"] {
+        out.insert(format!("{}/{name}", super::STAGE), define(table(name)));
+    }
+    out.insert(format!("{}/error", super::STAGE), define(toml::Table::new()));
+    out.insert(format!("{}/sample", super::STAGE), define(toml::Table::new()));
+    out
 }
 
 /// A tag as InsTag normalises it: lower case, words joined by `-`, no
@@ -482,6 +613,32 @@ mod tests {
         );
         let e = LlmConfig::parse("[endpoint]\nbase-url = \"http://x\"\nmodel = \"m\"\nretry = 3\n").expect_err("typo");
         assert!(e[0].message.contains("unknown field `retry`"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn a_sample_is_drawn_from_the_record_key_and_the_seed() {
+        let cfg = |extra: &str| {
+            let text = format!("[endpoint]\nbase-url = \"http://x\"\nmodel = \"m\"\n{extra}");
+            LlmConfig::parse(&text)
+        };
+        let s = cfg("[sample]\nrate = 0.25\nseed = 3\n")
+            .expect("valid")
+            .sample
+            .expect("a sample");
+        let keys: Vec<String> = (1..=4_000).map(|i| format!("data/a.jsonl:{i}")).collect();
+        let n = keys.iter().filter(|k| s.contains(k)).count();
+        assert!((900..=1_100).contains(&n), "{n} of 4000 at rate 0.25");
+        // The same keys always; another seed, another sample.
+        assert!(keys
+            .iter()
+            .all(|k| s.draw(k) == s.draw(k) && (0.0..1.0).contains(&s.draw(k))));
+        let t = Sample { seed: 4, ..s };
+        assert!(keys.iter().filter(|k| s.contains(k) != t.contains(k)).count() > 500);
+        // Rate 1 is no sample; out of range and unknown modes name their key.
+        assert_eq!(cfg("[sample]\nrate = 1.0\n").expect("valid").sample, None);
+        let e = cfg("[sample]\nrate = 0\nunsampled = \"drop\"\n").expect_err("bad");
+        let keys: Vec<_> = e.iter().map(|e| e.key.clone().unwrap_or_default()).collect();
+        assert_eq!(keys, ["sample.rate", "sample.unsampled"]);
     }
 
     #[test]

@@ -14,7 +14,11 @@
 //!   `echo` and `logprobs`); above 1 the request does not help;
 //! - `llm/tags` (when `[tags]` is enabled): open intention tags, InsTag-style,
 //!   normalised, merged by `synonyms` and written to the record's tags as
-//!   `intent:<tag>`; the value is how many (never drops).
+//!   `intent:<tag>`; the value is how many (never drops);
+//! - `llm/sample` (when `[sample]` sets a rate below 1): the record's draw,
+//!   a seeded hash of its key in [0, 1); only records drawn at most `rate`
+//!   are asked about, the others are rejected (or kept unjudged), so a
+//!   sample's verdicts can train a classifier that scores the rest.
 //!
 //! The values are metrics like any rule's, so `tune`, `apply`, `explain` and
 //! `report.html` work on them. `llm/error` counts the calls of a record that
@@ -160,6 +164,9 @@ impl LlmStage {
     /// prompt, then the two losses of the instruction-following difficulty
     /// (the answer after the request, the answer alone).
     fn requests(&self, rec: &Record) -> Vec<Request> {
+        if self.cfg.sample.is_some_and(|s| !s.contains(&rec.key)) {
+            return Vec::new();
+        }
         let mut out: Vec<Request> = self
             .cfg
             .rules
@@ -273,6 +280,17 @@ impl RecordStage for LlmStage {
             threshold: self.error_threshold(),
             by_lang: Vec::new(),
         });
+        if let Some(s) = self.cfg.sample {
+            out.push(RuleInfo {
+                id: format!("{STAGE}/sample"),
+                subject: "sample draw".into(),
+                threshold: Threshold {
+                    min: None,
+                    max: s.reject_unsampled.then_some(s.rate),
+                },
+                by_lang: Vec::new(),
+            });
+        }
         out
     }
 
@@ -344,6 +362,23 @@ impl RecordStage for LlmStage {
             values: Vec::with_capacity(n + 1),
             counts: Vec::new(),
         };
+        if let Some(s) = self.cfg.sample {
+            let draw = s.draw(&rec.key);
+            if !s.contains(&rec.key) {
+                // Outside the sample: nothing asked, every judgement missing.
+                out.values.resize(n, f64::NAN);
+                out.values.extend([0.0, draw]);
+                if s.reject_unsampled {
+                    out.failed.push(Failure {
+                        rule: n + 1,
+                        value: draw,
+                        threshold: s.rate,
+                        reason: format!("outside the sample sent to the model (draw {draw} > rate {})", s.rate),
+                    });
+                }
+                return out;
+            }
+        }
         let mut errors: Vec<String> = Vec::new();
         let prompts = self.requests(rec);
         let answer = |i: usize, name: &str, out: &mut StageOutcome, errors: &mut Vec<String>| {
@@ -458,6 +493,9 @@ impl RecordStage for LlmStage {
                 threshold: crossed.bound(),
                 reason: format!("the model gave no judgement ({})", errors.join("; ")),
             });
+        }
+        if let Some(s) = self.cfg.sample {
+            out.values.push(s.draw(&rec.key));
         }
         out
     }

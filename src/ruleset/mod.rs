@@ -394,6 +394,9 @@ fn compile_rule(
 /// keys that only decide (`min`, `max`, `lang`, `enabled`, `description`).
 /// Two rules with equal definitions measure the same values.
 pub fn rule_definitions(files: &RuleFiles, stage: &str) -> std::collections::BTreeMap<String, toml::Table> {
+    if stage == crate::llm::STAGE {
+        return crate::llm::config::definitions(files);
+    }
     let prefix = format!("{stage}/");
     let mut out = std::collections::BTreeMap::new();
     for path in files.paths().filter(|p| p.starts_with(&prefix) && p.ends_with(".toml")) {

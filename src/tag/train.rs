@@ -34,6 +34,9 @@ pub struct TrainOptions {
     /// The label of records without the label field (e.g. `kept` when
     /// training on `kept/` and `rejected/` shards with `--label stage`).
     pub label_missing: Option<String>,
+    /// Labels whose records are left out (e.g. `llm/sample`: records the
+    /// model was not asked about).
+    pub ignore: Vec<String>,
     /// Passes over the data.
     pub epochs: usize,
     /// Initial learning rate (decays linearly to 0).
@@ -56,6 +59,7 @@ impl Default for TrainOptions {
             label: "label".into(),
             text: vec!["text".into()],
             label_missing: None,
+            ignore: Vec::new(),
             epochs: 10,
             lr: 0.5,
             features: Features::default(),
@@ -118,14 +122,9 @@ fn text_of(rec: Option<&Record>, raw: Option<&Value>, names: &[String]) -> Strin
 }
 
 /// Reads labelled examples from inputs (files, folders, globs of JSONL/JSON/Parquet).
-/// Returns the examples and the number of records skipped (no label or no text).
-pub fn read_examples(
-    inputs: &[String],
-    label: &str,
-    missing: Option<&str>,
-    text: &[String],
-    adapters: &Adapters,
-) -> Result<(Vec<Example>, u64)> {
+/// Returns the examples and the number of records skipped (no label, no text, or an ignored label).
+pub fn read_examples(inputs: &[String], opts: &TrainOptions, adapters: &Adapters) -> Result<(Vec<Example>, u64)> {
+    let (label, missing, text) = (opts.label.as_str(), opts.label_missing.as_deref(), &opts.text[..]);
     let files = expand_inputs(inputs)?;
     let mut out = Vec::new();
     let mut skipped = 0u64;
@@ -152,7 +151,7 @@ pub fn read_examples(
                 .or_else(|| missing.map(str::to_string));
             let t = text_of(rec.as_ref(), Some(&v), text);
             match l {
-                Some(l) if !t.trim().is_empty() => out.push(Example { text: t, label: l }),
+                Some(l) if !t.trim().is_empty() && !opts.ignore.contains(&l) => out.push(Example { text: t, label: l }),
                 _ => skipped += 1,
             }
             true
@@ -382,7 +381,7 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> Result<Trained> {
 
 /// Trains from files and writes the model to `out`; returns the figures.
 pub fn train_files(inputs: &[String], out: &Path, opts: &TrainOptions, adapters: &Adapters) -> Result<Trained> {
-    let (examples, skipped) = read_examples(inputs, &opts.label, opts.label_missing.as_deref(), &opts.text, adapters)?;
+    let (examples, skipped) = read_examples(inputs, opts, adapters)?;
     if examples.is_empty() {
         return Err(Error::Usage(format!(
             "no record has both a `{}` label and text in {} ({skipped} skipped)",

@@ -373,3 +373,87 @@ fn instruction_following_difficulty_compares_the_answer_with_and_without_its_req
     assert!(kept.contains_key("aligned"));
     assert_eq!(rejected["misaligned"].rule.as_deref(), Some("llm/ifd"));
 }
+
+#[test]
+fn a_seeded_sample_is_judged_alone_and_its_verdicts_train_a_classifier() {
+    let (stub, tmp, input, rules) = setup(Faults::default(), 2_000, "", false);
+    let path = Path::new(&rules).join("llm.toml");
+    let text = std::fs::read_to_string(&path).expect("llm.toml");
+    std::fs::write(&path, format!("{text}\n[sample]\nrate = 0.1\nseed = 7\n")).expect("write");
+    let out = |name: &str| tmp.path().join(name).display().to_string();
+    let (a, b) = (out("a"), out("b"));
+    let go = |o: &str, threads: &str| {
+        let args = [
+            "run", &input, "--out", o, "--rules", &rules, "--stages", "llm", "-j", threads,
+        ];
+        ok(&run(&args, &stub.url, None));
+    };
+    go(&a, "1");
+    let r = assert_accounting(Path::new(&a));
+    let fates = strings(&Path::new(&a).join("rejected"), "rule");
+    let unsampled = fates.iter().filter(|r| *r == "llm/sample").count();
+    let judged = 2_000 - unsampled;
+    // A 10% sample: only its records are asked about, one prompt each.
+    assert!((120..=280).contains(&judged), "{judged} judged");
+    assert_eq!(stub.count(), judged, "only the sample is sent");
+    assert_eq!(r["stages"][0]["counts"]["calls"].as_u64(), Some(judged as u64));
+    let reasons = strings(&Path::new(&a).join("rejected"), "reason");
+    assert!(reasons.iter().any(|r| r.contains("outside the sample")), "{reasons:?}");
+    // The draw is the record's own: two threads, in a new folder (a cache
+    // of its own), take the same sample and write the same shards.
+    go(&b, "2");
+    assert_eq!(stub.count(), 2 * judged, "the same sample again");
+    same_shards(
+        &shard_files(Path::new(&a), &["kept", "rejected", "metrics"]),
+        &shard_files(Path::new(&b), &["kept", "rejected", "metrics"]),
+        "with two threads",
+    );
+    // The judged records train the classifier; the unsampled are left out.
+    let model = out("llm.json");
+    let kept = format!("{a}/kept");
+    let rejected = format!("{a}/rejected");
+    let o = run(
+        &[
+            "train",
+            &kept,
+            &rejected,
+            "--label",
+            "rule",
+            "--label-missing",
+            "kept",
+            "--ignore-label",
+            "llm/sample,llm/error",
+            "--text",
+            "prompt,response",
+            "-o",
+            &model,
+        ],
+        &stub.url,
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let said = String::from_utf8_lossy(&o.stdout).into_owned();
+    let labelled: usize = said
+        .lines()
+        .find(|l| l.starts_with("records per label:"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|w| w.split_once('=').and_then(|(_, n)| n.parse::<usize>().ok()))
+        .sum();
+    assert_eq!(labelled, judged, "{said}");
+    assert!(
+        said.contains("kept=") && said.contains("llm/quality=") && !said.contains("llm/sample"),
+        "{said}"
+    );
+    assert!(Path::new(&model).exists());
+    // Another sample rate, or another template, measures differently:
+    // `apply` asks for a new run (which asks the model only what is new).
+    edit_llm_toml(&rules, &[("rate = 0.1", "rate = 0.2")]);
+    let o = run(&["apply", &a, "--rules", &rules, "--out", &out("c")], &stub.url, None);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("llm/quality measures differently") && e.contains("llm/sample"),
+        "{e}"
+    );
+}
