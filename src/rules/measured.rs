@@ -95,18 +95,33 @@ pub fn fingerprints(files: &RuleFiles) -> BTreeMap<String, String> {
             data.update(&[0]);
         }
         let data = data.digest();
-        for p in files.paths().filter(|p| p.starts_with(&prefix) && p.ends_with(".toml")) {
-            let Ok(table) = toml::from_str::<toml::Table>(files.get(p).unwrap_or_default()) else {
+        // A secret format is no rule of its own: it shapes `pii-secret`.
+        let formats = format!("{prefix}secrets/formats.toml");
+        for p in files
+            .paths()
+            .filter(|p| p.starts_with(&prefix) && p.ends_with(".toml") && **p != formats)
+        {
+            let text = files.get(p).unwrap_or_default();
+            let Ok(table) = toml::from_str::<toml::Table>(text) else {
                 continue;
             };
+            // `pii.toml` names its rules `pii-<type>` by its type tables, and
+            // its `[task]` table and the secret formats shape every one.
+            let pii = p.rsplit('/').next() == Some("pii.toml");
             for (name, value) in table {
-                if !value.is_table() {
+                if !value.is_table() || (pii && name == "task") {
                     continue;
                 }
                 let mut h = Xxh3::new();
                 h.update(&data.to_le_bytes());
-                h.update(toml::to_string(&value).unwrap_or_default().as_bytes());
-                out.insert(format!("{stage}/{name}"), format!("{:016x}", h.digest()));
+                if pii {
+                    h.update(text.as_bytes());
+                    h.update(files.get(&formats).unwrap_or_default().as_bytes());
+                    out.insert(format!("{stage}/pii-{name}"), format!("{:016x}", h.digest()));
+                } else {
+                    h.update(toml::to_string(&value).unwrap_or_default().as_bytes());
+                    out.insert(format!("{stage}/{name}"), format!("{:016x}", h.digest()));
+                }
             }
         }
     }
@@ -166,6 +181,29 @@ mod tests {
         let f2 = fingerprints(&list);
         assert_ne!(f0["sensitive/toxic-en"], f2["sensitive/toxic-en"]);
         assert_eq!(f0["quality/one"], f2["quality/one"]);
+        // The personal-data types of `pii.toml` are rules `pii-<type>`, which
+        // its `[task]` table and the secret formats shape too.
+        let pii = |task: &str, formats: &str| {
+            let mut f = base.clone();
+            f.set(
+                "sensitive/pii.toml",
+                format!("[task]\n{task}\n[ssn]\naction = \"drop\"\n"),
+            );
+            f.set("sensitive/secrets/formats.toml", formats.to_string());
+            fingerprints(&f)
+        };
+        let p0 = pii("x = 1", "[a-key]\nprefixes = [\"ak_\"]\n");
+        assert!(p0.contains_key("sensitive/pii-ssn") && !p0.contains_key("sensitive/task"));
+        assert!(!p0.contains_key("sensitive/a-key"));
+        assert_ne!(
+            p0["sensitive/pii-ssn"],
+            pii("x = 2", "[a-key]\nprefixes = [\"ak_\"]\n")["sensitive/pii-ssn"]
+        );
+        assert_ne!(
+            p0["sensitive/pii-ssn"],
+            pii("x = 1", "[a-key]\nprefixes = [\"ak-\"]\n")["sensitive/pii-ssn"]
+        );
+        assert_eq!(p0["sensitive/toxic-en"], f0["sensitive/toxic-en"]);
 
         let m = Measured {
             set: "t".into(),

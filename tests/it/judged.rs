@@ -114,6 +114,17 @@ fn shipped_measured_figures_are_what_the_rules_earn() {
         eval.measured("fixtures/judged/labels.jsonl", &files).to_json() == shipped,
         "rules/measured.json is stale: rerun `curate eval-judged --write rules/measured.json`"
     );
+    // Every figure names its rule as the shipped rule set has it, so a run
+    // of the built-in rules shows each one (none "changed since measured").
+    let m = curate::rules::measured::Measured::of(&files).expect("parses");
+    let prints = curate::rules::measured::fingerprints(&files);
+    for (id, f) in &m.rules {
+        assert_eq!(
+            prints.get(id),
+            Some(&f.fingerprint),
+            "{id} has no fingerprint of its own"
+        );
+    }
 }
 
 /// The report shows each rule's judged precision next to what it dropped,
