@@ -40,6 +40,7 @@ pub mod audit;
 pub mod cli;
 pub mod dedup;
 pub mod distributed;
+pub mod embed;
 pub mod error;
 pub mod filters;
 pub mod llm;

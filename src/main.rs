@@ -245,7 +245,13 @@ fn main() -> ExitCode {
         }),
         Command::EvalPairs(args) => load_rules(args.against.rules.as_deref()).and_then(|rules| {
             let pairs = curate::audit::pairs::read_pairs(&args.pairs)?;
-            let scored = curate::audit::pairs::evaluate(&rules, pairs, &args.against.corpora)?;
+            let encoder = match &args.semantic {
+                Some(dir) => {
+                    Some(curate::embed::Encoder::load(dir).map_err(|e| curate::error::Error::Usage(e.to_string()))?)
+                }
+                None => None,
+            };
+            let scored = curate::audit::pairs::evaluate(&rules, pairs, &args.against.corpora, encoder.as_ref())?;
             print!("{}", curate::audit::pairs::summary(&scored, args.errors, args.scores));
             Ok(())
         }),

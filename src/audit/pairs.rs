@@ -92,6 +92,25 @@ pub struct Scored {
     pub score: Option<PairScore>,
     /// Called a duplicate.
     pub called: bool,
+    /// Cosine similarities of the two records' sentence embeddings (whole,
+    /// request, answer), when an encoder was given.
+    pub semantic: Option<[f32; 3]>,
+}
+
+/// A record's request (every turn but the answer's), its answer (the
+/// assistant's turns and tool calls) and both, as the encoder reads them.
+fn parts_text(rec: &crate::record::Record) -> [String; 3] {
+    use crate::record::Role;
+    let (mut request, mut answer) = (Vec::new(), Vec::new());
+    for t in &rec.turns {
+        match t.role {
+            Role::Assistant | Role::FunctionCall => answer.push(t.content.as_str()),
+            _ => request.push(t.content.as_str()),
+        }
+    }
+    let (request, answer) = (request.join("\n"), answer.join("\n"));
+    let whole = format!("{request}\n{answer}");
+    [whole, request, answer]
 }
 
 /// Reads the pairs file (JSON Lines).
@@ -102,7 +121,12 @@ pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
 /// Compares every pair under `rules` (their per-record stages, then their
 /// dedup settings), reading the records from the corpus files under
 /// `corpora`.
-pub fn evaluate(rules: &Rules, pairs: Vec<Pair>, corpora: &Path) -> Result<Vec<Scored>> {
+pub fn evaluate(
+    rules: &Rules,
+    pairs: Vec<Pair>,
+    corpora: &Path,
+    encoder: Option<&crate::embed::Encoder>,
+) -> Result<Vec<Scored>> {
     let Some(cfg) = rules.dedup.clone() else {
         return Err(Error::Usage("the rules have no dedup.toml".into()));
     };
@@ -121,7 +145,21 @@ pub fn evaluate(rules: &Rules, pairs: Vec<Pair>, corpora: &Path) -> Result<Vec<S
         }
         let score = (recs.len() == 2).then(|| engine.compare(&recs[0], &recs[1]));
         let called = score.is_some_and(|s| s.exact || s.near.is_some());
-        out.push(Scored { pair, score, called });
+        let semantic = match (encoder, &recs[..]) {
+            (Some(enc), [a, b]) => {
+                let (a, b) = (parts_text(a), parts_text(b));
+                let texts: Vec<&str> = a.iter().chain(&b).map(String::as_str).collect();
+                let v = enc.encode_batch(&texts);
+                Some([0, 1, 2].map(|i| crate::embed::cosine(&v[i], &v[i + 3])))
+            }
+            _ => None,
+        };
+        out.push(Scored {
+            pair,
+            score,
+            called,
+            semantic,
+        });
     }
     Ok(out)
 }
@@ -231,6 +269,40 @@ pub fn summary(scored: &[Scored], errors: bool, scores: bool) -> String {
                 s.pair.category,
                 fmt(s),
                 s.pair.reason
+            );
+        }
+    }
+    if scored.iter().any(|s| s.semantic.is_some()) {
+        let _ = writeln!(
+            out,
+            "\nsentence-embedding similarity (cosine) at threshold t: precision / recall of"
+        );
+        let _ = writeln!(
+            out,
+            "{:>5}  {:>15}  {:>15}  {:>15}  {:>15}",
+            "t", "whole", "request+answer", "dedup or whole", "dedup or parts"
+        );
+        let pr = |f: &dyn Fn(&Scored) -> bool| {
+            let called: Vec<&Scored> = scored.iter().filter(|s| f(s)).collect();
+            let right = called.iter().filter(|s| s.pair.is_duplicate()).count();
+            let dup = scored.iter().filter(|s| s.pair.is_duplicate()).count();
+            format!("{} / {}", ratio(right, called.len()), ratio(right, dup))
+        };
+        for step in 0..10 {
+            let t = 0.80 + 0.02 * step as f32;
+            let whole = |s: &Scored| s.semantic.is_some_and(|x| x[0] >= t);
+            // Both parts alike; a part empty in both records counts as alike.
+            let parts = |s: &Scored| {
+                s.semantic
+                    .is_some_and(|x| x[1].min(if x[2].is_nan() { 1.0 } else { x[2] }) >= t)
+            };
+            let _ = writeln!(
+                out,
+                "{t:>5.2}  {:>15}  {:>15}  {:>15}  {:>15}",
+                pr(&whole),
+                pr(&parts),
+                pr(&|s| s.called || whole(s)),
+                pr(&|s| s.called || parts(s))
             );
         }
     }

@@ -367,6 +367,12 @@ pub struct EvalPairsArgs {
     /// Also print every pair's similarities, tab-separated.
     #[arg(long)]
     pub scores: bool,
+
+    /// Also compare the pairs' sentence embeddings (the encoder's model
+    /// files in DIR: `scripts/fetch_embedder.sh DIR`), and print precision
+    /// and recall by cosine threshold.
+    #[arg(long, value_name = "DIR")]
+    pub semantic: Option<PathBuf>,
 }
 
 /// `curate tag-eval`.

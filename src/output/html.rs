@@ -562,7 +562,7 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
                 let v = samples.entry(id).or_default();
                 v.extend(
                     (0..c.len())
-                        .filter(|i| (row + *i as u64) % stride == 0 && !c.is_null(*i))
+                        .filter(|i| (row + *i as u64).is_multiple_of(stride) && !c.is_null(*i))
                         .map(|i| c.value(i)),
                 );
             }

@@ -20,7 +20,7 @@ fn scored(dedup_toml: Option<String>) -> Option<Vec<Scored>> {
     let rules = Rules::compile(files).expect("rules compile");
     let pairs = read_pairs(&root().join("fixtures/judged_pairs/pairs.jsonl")).expect("pairs read");
     assert!(pairs.len() >= 300, "{} pairs", pairs.len());
-    Some(evaluate(&rules, pairs, &corpora).expect("every pair's lines are in the corpora, unchanged"))
+    Some(evaluate(&rules, pairs, &corpora, None).expect("every pair's lines are in the corpora, unchanged"))
 }
 
 /// (called, precision, recall).

@@ -100,7 +100,7 @@ impl Drop for Stub {
 /// The answer the stub gives to `prompt`: (score, correct).
 pub fn judgement(prompt: &str) -> (u64, bool) {
     let h = hash(prompt);
-    (1 + (h >> 8) % 5, (h >> 16) % 3 != 0)
+    (1 + (h >> 8) % 5, !(h >> 16).is_multiple_of(3))
 }
 
 fn serve(
@@ -236,7 +236,7 @@ fn serve(
             serde_json::json!({ "tags": tags }).to_string()
         } else if prompt.contains("\"correct\"") {
             format!("{{\"correct\": {correct}, \"reason\": \"stub\"}}")
-        } else if h % 2 == 0 {
+        } else if h.is_multiple_of(2) {
             format!("{{\"score\": {score}, \"reason\": \"stub verdict\"}}")
         } else {
             format!("Here is my rating:\n```json\n{{\"score\": {score}, \"reason\": \"stub verdict\"}}\n```")

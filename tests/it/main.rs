@@ -5,6 +5,7 @@ mod audit;
 mod boilerplate;
 mod dedup;
 mod distributed;
+mod embed;
 mod formats;
 mod fuzz;
 mod golden;

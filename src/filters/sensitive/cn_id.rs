@@ -48,7 +48,7 @@ impl CnId {
 }
 
 fn leap(y: u32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 fn num(b: &[u8]) -> u32 {

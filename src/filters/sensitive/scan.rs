@@ -133,7 +133,7 @@ pub fn luhn(d: &[u8]) -> bool {
             }
         })
         .sum();
-    !d.is_empty() && sum % 10 == 0
+    !d.is_empty() && sum.is_multiple_of(10)
 }
 
 /// Whether every digit is the same (`0000…`, `1111…`): filler, not data.
