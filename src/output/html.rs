@@ -601,6 +601,36 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
         h.push_str(&bars(&top(tags, 30), "#b07aa1"));
     }
 
+    if let Some(d) = report.diversity.as_ref().filter(|d| !d.per_language.is_empty()) {
+        let _ = write!(
+            h,
+            "<h2>Languages</h2><p class=\"muted\">Of the {}: records per language, and each language's three largest tasks.</p>",
+            esc(&d.of)
+        );
+        let mut langs: Vec<(String, u64)> = d.per_language.iter().map(|(l, x)| (l.clone(), x.records)).collect();
+        langs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        h.push_str(&bars(&langs, "#9c755f"));
+        h.push_str("<table><tr><th>language</th><th>records</th><th>largest tasks</th><th>task evenness</th></tr>");
+        for (lang, n) in &langs {
+            let x = &d.per_language[lang];
+            let mut tasks: Vec<(&String, &crate::output::diversity::Share)> = x.tasks.iter().collect();
+            tasks.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(b.0)));
+            let top: Vec<String> = tasks
+                .iter()
+                .take(3)
+                .map(|(t, s)| format!("{} {:.0}%", esc(t), 100.0 * s.share))
+                .collect();
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{n}</td><td>{}</td><td>{}</td></tr>",
+                esc(lang),
+                top.join(", "),
+                num(x.task_evenness)
+            );
+        }
+        h.push_str("</table>");
+    }
+
     if let Some(m) = &report.mix {
         h.push_str("<h2>Mix: target against achieved</h2>");
         let _ = write!(

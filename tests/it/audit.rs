@@ -169,6 +169,7 @@ fn html_report_is_self_contained_with_charts_and_thresholds() {
         "<h2>Funnel</h2>",
         "<h2>Drops per rule</h2>",
         "<h2>Input files</h2>",
+        "<h2>Languages</h2>",
         "quality/response-too-long",
     ] {
         assert!(html.contains(needle), "{needle}");
