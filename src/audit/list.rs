@@ -157,9 +157,8 @@ pub fn audit(run: &RunDir, q: &AuditQuery) -> Result<String> {
             String::new()
         }
     );
-    for (r, n) in &counts {
-        let _ = writeln!(out, "  {r:<44}{n:>10}");
-    }
+    let per_rule: Vec<Vec<String>> = counts.iter().map(|(r, n)| vec![r.to_string(), n.to_string()]).collect();
+    out.push_str(&crate::output::table::plain(&[""], &per_rule, 2));
     if shown > 0 {
         let _ = writeln!(
             out,

@@ -309,7 +309,12 @@ pub fn summary(scored: &[Scored], errors: bool, scores: bool) -> String {
     if scores {
         let _ = writeln!(
             out,
-            "\npair\tlabel\tcategory\tcorpus\tweight\texact\twhole\trequest\tanswer\tcalled\tshort"
+            "\npair\tlabel\tcategory\tcorpus\tweight\texact\twhole\trequest\tanswer\tcalled\tshort{}",
+            if scored.iter().any(|s| s.semantic.is_some()) {
+                "\tcosine_whole\tcosine_request\tcosine_answer"
+            } else {
+                ""
+            }
         );
         for s in scored {
             let (e, w, r, a) = s
@@ -317,7 +322,7 @@ pub fn summary(scored: &[Scored], errors: bool, scores: bool) -> String {
                 .map_or((false, 0.0, 0.0, 0.0), |x| (x.exact, x.whole, x.request, x.answer));
             let _ = writeln!(
                 out,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{w:.4}\t{r:.4}\t{a:.4}\t{}\t{:?}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{w:.4}\t{r:.4}\t{a:.4}\t{}\t{:?}{}",
                 s.pair.pair,
                 s.pair.label,
                 s.pair.category,
@@ -325,7 +330,10 @@ pub fn summary(scored: &[Scored], errors: bool, scores: bool) -> String {
                 s.pair.weight,
                 e,
                 s.called,
-                s.score.map(|x| x.short)
+                s.score.map(|x| x.short),
+                s.semantic
+                    .map(|c| format!("\t{:.4}\t{:.4}\t{:.4}", c[0], c[1], c[2]))
+                    .unwrap_or_default()
             );
         }
     }

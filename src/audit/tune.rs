@@ -14,6 +14,7 @@ use arrow::array::Array;
 
 use crate::audit::run_dir::{str_at, str_col, u64_col, RunDir};
 use crate::error::{Error, Result};
+use crate::output::table;
 use crate::stage::{num, RuleInfo};
 use crate::text::Lang;
 
@@ -294,27 +295,30 @@ pub fn tune(run: &RunDir, sets: &[String], sweep: Option<&str>, examples: usize)
     for s in sets {
         let _ = writeln!(out, "  with {s}");
     }
-    let _ = writeln!(out, "\n{:<44}{:>10}{:>10}{:>10}", "", "before", "after", "change");
-    for (name, a, b) in [
-        ("kept", before.kept, after.kept),
-        ("rejected", rej(&before), rej(&after)),
-    ] {
-        let _ = writeln!(out, "{name:<44}{a:>10}{b:>10}{:>+10}", b as i64 - a as i64);
-    }
+    let change = |name: String, a: usize, b: usize| {
+        vec![name, a.to_string(), b.to_string(), format!("{:+}", b as i64 - a as i64)]
+    };
+    let totals = vec![
+        change("kept".into(), before.kept, after.kept),
+        change("rejected".into(), rej(&before), rej(&after)),
+    ];
+    out.push('\n');
+    out.push_str(&table::plain(&["", "before", "after", "change"], &totals, 0));
     let _ = writeln!(out, "\ndrops by rule (first failing rule)");
-    for (r, (_, rule, enabled)) in new.rules.iter().enumerate() {
-        let (a, b) = (before.by_rule[r], after.by_rule[r]);
-        let flag = if *enabled { "" } else { " (disabled)" };
-        let _ = writeln!(out, "  {:<42}{a:>10}{b:>10}{:>+10}{flag}", rule.id, b as i64 - a as i64);
-    }
+    let mut by_rule: Vec<Vec<String>> = new
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(r, (_, rule, enabled))| {
+            let flag = if *enabled { "" } else { " (disabled)" };
+            change(format!("{}{flag}", rule.id), before.by_rule[r], after.by_rule[r])
+        })
+        .collect();
     let fixed = m.fixed_drop.iter().filter(|f| **f).count();
     if fixed > 0 {
-        let _ = writeln!(
-            out,
-            "  {:<42}{fixed:>10}{fixed:>10}{:>10}",
-            "(dropped by dedup, unchanged)", 0
-        );
+        by_rule.push(change("(dropped by dedup, unchanged)".into(), fixed, fixed));
     }
+    out.push_str(&table::plain(&[""], &by_rule, 2));
     let show =
         |title: &str, pick: &dyn Fn(usize) -> bool, rule_of: &dyn Fn(usize) -> Option<usize>, out: &mut String| {
             let idx: Vec<usize> = (0..n).filter(|&i| pick(i)).collect();
@@ -363,9 +367,13 @@ pub fn tune(run: &RunDir, sets: &[String], sweep: Option<&str>, examples: usize)
         }
     }
     let _ = writeln!(out, "\ndrops unique to each rule (records no other rule would drop)");
-    for (r, u) in unique.iter().enumerate().filter(|(_, u)| **u > 0) {
-        let _ = writeln!(out, "  {:<42}{u:>10}", new.rules[r].1.id);
-    }
+    let unique: Vec<Vec<String>> = unique
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| **u > 0)
+        .map(|(r, u)| vec![new.rules[r].1.id.clone(), u.to_string()])
+        .collect();
+    out.push_str(&table::plain(&[""], &unique, 2));
     let mut pairs: Vec<_> = pairs.into_iter().collect();
     pairs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     if !pairs.is_empty() {

@@ -155,22 +155,24 @@ impl RunStatus {
             "incomplete"
         };
         let _ = writeln!(t, "run {}: {state}", self.out.display());
-        let _ = writeln!(
-            t,
-            "{:<10} {:>6} {:>6} {:>7} {:>8}",
-            "step", "tasks", "done", "failed", "missing"
-        );
-        for s in &self.steps {
-            let _ = writeln!(
-                t,
-                "{:<10} {:>6} {:>6} {:>7} {:>8}",
-                s.step,
-                s.world,
-                s.done.len(),
-                s.failed.len(),
-                s.missing.len()
-            );
-        }
+        let rows: Vec<Vec<String>> = self
+            .steps
+            .iter()
+            .map(|s| {
+                vec![
+                    s.step.to_string(),
+                    s.world.to_string(),
+                    s.done.len().to_string(),
+                    s.failed.len().to_string(),
+                    s.missing.len().to_string(),
+                ]
+            })
+            .collect();
+        t.push_str(&crate::output::table::plain(
+            &["step", "tasks", "done", "failed", "missing"],
+            &rows,
+            0,
+        ));
         let failed: Vec<_> = self
             .steps
             .iter()

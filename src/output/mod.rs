@@ -1,6 +1,7 @@
 //! Outputs: Parquet shards for kept, rejected and malformed records, and the
 //! run reports.
 
+pub mod charts;
 pub mod diversity;
 pub mod examples;
 pub mod html;
@@ -12,6 +13,7 @@ pub mod run_folder;
 pub mod schema;
 pub mod shard;
 pub mod staging;
+pub mod table;
 
 pub use report::Report;
 pub use schema::{MalformedRows, RecordRows, Rejection};

@@ -344,16 +344,16 @@ impl Report {
                 100.0 * n as f64 / t.input as f64
             }
         };
-        let mut s = String::new();
-        s.push_str(&format!("{:<12}{:>12}{:>9}\n", "", "records", "share"));
-        for (name, n) in [
+        let totals: Vec<Vec<String>> = [
             ("input", t.input),
             ("kept", t.kept),
             ("rejected", t.rejected),
             ("malformed", t.malformed),
-        ] {
-            s.push_str(&format!("{name:<12}{n:>12}{:>8.2}%\n", pct(n)));
-        }
+        ]
+        .into_iter()
+        .map(|(name, n)| vec![name.to_string(), n.to_string(), format!("{:.2}%", pct(n))])
+        .collect();
+        let mut s = crate::output::table::plain(&["", "records", "share"], &totals, 0);
         let mut reasons: Vec<(&str, u64)> = self
             .stages
             .iter()
@@ -364,9 +364,12 @@ impl Report {
         reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         if !reasons.is_empty() {
             s.push_str("top reasons:\n");
-            for (r, n) in reasons.iter().take(10) {
-                s.push_str(&format!("  {r:<40}{n:>10}{:>8.2}%\n", pct(*n)));
-            }
+            let rows: Vec<Vec<String>> = reasons
+                .iter()
+                .take(10)
+                .map(|(r, n)| vec![r.to_string(), n.to_string(), format!("{:.2}%", pct(*n))])
+                .collect();
+            s.push_str(&crate::output::table::plain(&[""], &rows, 2));
         }
         if let Some(st) = self.stages.iter().find(|st| st.name == crate::llm::STAGE) {
             let c = |k: &str| st.counts.get(k).copied().unwrap_or(0);
