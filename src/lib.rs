@@ -54,6 +54,7 @@ pub mod repair;
 pub mod rules;
 pub mod ruleset;
 pub mod seeded;
+pub mod select;
 pub mod stage;
 pub mod tag;
 pub mod text;

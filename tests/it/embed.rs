@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use curate::embed::{cosine, EmbedError, Encoder, SP_MODEL_FILE, WEIGHTS_FILE};
 
-fn model_dir() -> Option<PathBuf> {
+pub(crate) fn model_dir() -> Option<PathBuf> {
     // Fetched once for every test of the binary.
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     Some(DIR.get_or_init(fetch_model).clone())

@@ -22,6 +22,7 @@ mod quality;
 mod resume;
 mod rules;
 mod run;
+mod select;
 mod sensitive;
 mod slurm;
 mod tag;

@@ -1,0 +1,168 @@
+//! `curate select` on a run over the sample (`fixtures/sample/`, cut from
+//! the shared corpora): the budget is met, every group (language × task) is
+//! represented, no two chosen records are as similar as the bound, every
+//! kept record's choice is explained, the selection covers more languages
+//! and scores higher than random samples, and the output does not depend on
+//! the thread count.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use arrow::array::{Array, Float64Array, StringArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::harness::{curate_ok, fixture, rows, strings};
+
+/// (key, group, status, similarity) of every row of `selection.parquet`.
+fn selection(dir: &Path) -> Vec<(String, String, String, Option<f64>)> {
+    let f = std::fs::File::open(dir.join("selection.parquet")).expect("selection.parquet exists");
+    let mut out = Vec::new();
+    for b in ParquetRecordBatchReaderBuilder::try_new(f)
+        .expect("reads")
+        .build()
+        .expect("reads")
+    {
+        let b = b.expect("reads");
+        let s = |n: &str| {
+            b.column_by_name(n)
+                .expect("reads")
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("reads")
+                .clone()
+        };
+        let (key, group, status) = (s("key"), s("group"), s("status"));
+        let sim = b
+            .column_by_name("similarity")
+            .expect("reads")
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("reads")
+            .clone();
+        for i in 0..b.num_rows() {
+            out.push((
+                key.value(i).to_string(),
+                group.value(i).to_string(),
+                status.value(i).to_string(),
+                (!sim.is_null(i)).then(|| sim.value(i)),
+            ));
+        }
+    }
+    out
+}
+
+fn select(run: &Path, out: &Path, extra: &[&str], threads: &str) -> String {
+    let model = crate::embed::model_dir().expect("model files");
+    let o = Command::new(env!("CARGO_BIN_EXE_curate"))
+        .args([
+            "select",
+            &run.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+        ])
+        .args(["--model", &model.display().to_string()])
+        .args(extra)
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .expect("curate runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_selection_meets_its_budget_covers_every_group_and_explains_every_record() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let run = tmp.path().join("run");
+    curate_ok(&["run", &fixture("sample"), "--out", &run.display().to_string(), "-q"]);
+    let kept = rows(&run.join("kept"));
+    let sel = tmp.path().join("sel");
+    let printed = select(&run, &sel, &["--budget", "60"], "2");
+    assert!(printed.contains("selected 60 of"), "{printed}");
+
+    assert_eq!(rows(&sel.join("selected")), 60);
+    let table = selection(&sel);
+    assert_eq!(table.len(), kept, "one row per kept record");
+    let chosen: BTreeSet<&str> = table
+        .iter()
+        .filter(|r| r.2 == "selected")
+        .map(|r| r.0.as_str())
+        .collect();
+    let written: BTreeSet<String> = strings(&sel.join("selected"), "key").into_iter().collect();
+    assert_eq!(chosen.len(), 60);
+    assert!(written.iter().all(|k| chosen.contains(k.as_str())));
+    for (key, _, status, sim) in &table {
+        match status.as_str() {
+            "selected" => assert!(sim.is_none_or(|s| s < 0.9), "{key}: {sim:?}"),
+            "similar" => assert!(sim.is_some_and(|s| s >= 0.9), "{key}: {sim:?}"),
+            "not-reached" => {}
+            s => panic!("{key}: status {s}"),
+        }
+    }
+    // Every group of the kept records has a chosen record (60 > groups).
+    let groups: BTreeSet<&str> = table.iter().map(|r| r.1.as_str()).collect();
+    let covered: BTreeSet<&str> = table
+        .iter()
+        .filter(|r| r.2 == "selected")
+        .map(|r| r.1.as_str())
+        .collect();
+    assert!(groups.len() < 60, "{groups:?}");
+    assert_eq!(groups, covered);
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sel.join("select.json")).expect("reads")).expect("reads");
+    let (s, r) = (&report["selected"], &report["random_mean"]);
+    assert!(s["languages"].as_f64() >= r["languages"].as_f64(), "{report}");
+    assert!(s["tasks"].as_f64() >= r["tasks"].as_f64(), "{report}");
+    assert!(s["mean_score"].as_f64() > r["mean_score"].as_f64(), "{report}");
+    assert_eq!(report["random"].as_array().map(Vec::len), Some(10));
+
+    // The same choice on one thread, byte for byte.
+    let one = tmp.path().join("one");
+    select(&run, &one, &["--budget", "60"], "1");
+    for f in ["selection.parquet", "select.json"] {
+        assert!(
+            std::fs::read(sel.join(f)).expect("reads") == std::fs::read(one.join(f)).expect("reads"),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        strings(&sel.join("selected"), "key"),
+        strings(&one.join("selected"), "key")
+    );
+
+    // A tighter bound passes more records over and holds between every two
+    // chosen records (each was compared with all chosen before it).
+    let tight = tmp.path().join("tight");
+    select(&run, &tight, &["--budget", "60", "--max-similarity", "0.5"], "2");
+    let t = selection(&tight);
+    let passed = |t: &[(String, String, String, Option<f64>)]| t.iter().filter(|r| r.2 == "similar").count();
+    assert!(passed(&t) > passed(&table), "{} vs {}", passed(&t), passed(&table));
+    assert!(t
+        .iter()
+        .filter(|r| r.2 == "selected")
+        .all(|r| r.3.is_none_or(|s| s < 0.5)));
+    let mut per_group: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in t.iter().filter(|r| r.2 == "selected") {
+        *per_group.entry(r.1.as_str()).or_default() += 1;
+    }
+    assert_eq!(per_group.values().sum::<usize>(), rows(&tight.join("selected")));
+}
+
+#[test]
+fn select_without_model_files_says_how_to_get_them() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let run = tmp.path().join("run");
+    curate_ok(&["run", &fixture("sample"), "--out", &run.display().to_string(), "-q"]);
+    let o = crate::harness::curate(&[
+        "select",
+        &run.display().to_string(),
+        "--out",
+        &tmp.path().join("sel").display().to_string(),
+        "--model",
+        &tmp.path().join("nothing").display().to_string(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("fetch_embedder.sh"), "{err}");
+}
