@@ -7,6 +7,7 @@
 //! | benchmark contamination | `dedup` | [`DECONTAM`] | | n-gram size | the benchmark item |
 //! | exact duplicate | `dedup` | [`DropRule::Exact`] | similarity 1 | 1 | the kept copy |
 //! | near duplicate | `dedup` | [`DropRule::Near`] | similarity | threshold | the kept record |
+//! | same meaning | `dedup` | [`DropRule::Semantic`] | cosine | threshold | the kept record |
 //! | sampled out by the mix | [`MIX_STAGE`] | [`MIX_RULE`] | group share | target share | |
 //!
 //! Malformed items are not rejections: they go to `malformed/` with their file,
@@ -31,6 +32,8 @@ pub enum DropRule {
     Exact,
     /// Similarity above the threshold to a kept record.
     Near,
+    /// Sentence embeddings as close as the threshold to a kept record's.
+    Semantic,
 }
 
 impl DropRule {
@@ -39,6 +42,7 @@ impl DropRule {
         match self {
             DropRule::Exact => "dedup/exact",
             DropRule::Near => "dedup/near",
+            DropRule::Semantic => "dedup/semantic",
         }
     }
 }
@@ -112,6 +116,12 @@ impl Rejection {
             DropRule::Near => (
                 format!(
                     "near-duplicate of `{survivor}` (Jaccard similarity {similarity:.3} >= {threshold}), which is kept"
+                ),
+                threshold,
+            ),
+            DropRule::Semantic => (
+                format!(
+                    "says the same as `{survivor}` in other words (cosine {similarity:.3} of their sentence embeddings >= {threshold}), which is kept"
                 ),
                 threshold,
             ),

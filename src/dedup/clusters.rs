@@ -70,6 +70,10 @@ pub struct Decision {
     pub buckets: u64,
     /// The verified pairs `(a, b, similarity)`, `a < b`, when asked for.
     pub pairs: Vec<(u32, u32, f64)>,
+    /// Semantic candidate pairs compared (each once).
+    pub semantic_candidates: u64,
+    /// Semantic pairs at or above the threshold.
+    pub semantic_pairs: u64,
 }
 
 /// Verified pairs of one bucket `(a, b, similarity key)` and pairs compared.
@@ -147,7 +151,14 @@ pub fn decide_keeping_pairs(
     if keep_pairs {
         decision.pairs = edges.iter().map(|&(a, b, s)| (a, b, sim_value(s))).collect();
     }
-    decide_with_pairs(c, n, cfg, edges, decision)
+    let sem = c.sem.take();
+    let rank = if sem.is_some() { ranks(&c, n, cfg) } else { None };
+    let references = c.references;
+    let mut decision = decide_with_pairs(c, n, cfg, edges, decision)?;
+    if let Some((entries, bands)) = sem {
+        semantic_pass(&mut decision, &entries, bands, n, &rank, references, cfg, pool)?;
+    }
+    Ok(decision)
 }
 
 /// The exact groups: which records they drop, and the drops.
@@ -301,7 +312,6 @@ pub fn decide_with_pairs(
     mut decision: Decision,
 ) -> Result<Decision> {
     let rank = ranks(&c, n, cfg);
-    let rank_of = |s: u32| rank.as_ref().map_or(s, |r| r[s as usize]);
     let is_ref = |s: u32| s < c.references;
     let mut entries = c.exact;
     let (mut dropped, mut drops) = exact_groups_for(&c.references, &mut entries, &rank, n);
@@ -312,7 +322,57 @@ pub fn decide_with_pairs(
     edges.dedup();
     decision.verified_pairs = edges.len() as u64;
 
-    // 3. Greedy survivors in rank order: (child rank, -similarity, parent rank).
+    // 3. Greedy survivors in rank order.
+    greedy(edges, &rank, &mut dropped, &is_ref, DropRule::Near, &mut drops);
+    // 4. An exact group whose survivor was then dropped as a near-duplicate
+    //    follows it: its members are dropped for the same kept record, when
+    //    they are themselves above the threshold with it, else they stay.
+    let near_parent: HashMap<u32, (u32, f64)> = drops
+        .iter()
+        .filter(|d| d.rule == DropRule::Near)
+        .map(|d| (d.seq, (d.survivor, d.similarity)))
+        .collect();
+    let mut kept_again = std::collections::HashSet::new();
+    for d in drops.iter_mut().filter(|d| d.rule == DropRule::Exact) {
+        let Some(&(parent, sim)) = near_parent.get(&d.survivor) else {
+            continue;
+        };
+        let sim = match sets {
+            Some(sets) => crate::dedup::similarity::duplicate(&sets.get(d.seq)?, &sets.get(parent)?, &cfg.near),
+            None => Some(sim).filter(|&s| s >= threshold),
+        };
+        if let Some(sim) = sim {
+            d.survivor = parent;
+            d.similarity = sim;
+            d.rule = DropRule::Near;
+        } else {
+            kept_again.insert(d.seq);
+        }
+    }
+    drops.retain(|d| !kept_again.contains(&d.seq));
+    drops.sort_by_key(|d| d.seq);
+    decision.drops = drops;
+    // Freeing the signatures, shingle sets and band entries (hundreds of
+    // megabytes on a large run) keeps one thread busy for tens of
+    // milliseconds; routing need not wait for it.
+    let held = (c.sigs, c.sets, c.bands);
+    std::thread::spawn(move || drop(held));
+    Ok(decision)
+}
+
+/// Step 3: records visited in rank order, each with an edge to a record
+/// that stayed dropped for the most similar such record (ties: the
+/// better-ranked) as `rule`; `dropped` is updated.
+fn greedy(
+    edges: Edges,
+    rank: &Option<Vec<u32>>,
+    dropped: &mut [bool],
+    is_ref: &dyn Fn(u32) -> bool,
+    rule: DropRule,
+    drops: &mut Vec<Removal>,
+) {
+    let rank_of = |s: u32| rank.as_ref().map_or(s, |r| r[s as usize]);
+    // (child rank, -similarity, parent rank).
     let mut oriented: Vec<(u32, u32, u32)> = edges
         .into_iter()
         .map(|(a, b, sim)| {
@@ -349,46 +409,84 @@ pub fn decide_with_pairs(
                     seq: child,
                     survivor: parent,
                     similarity: sim_value(sim),
-                    rule: DropRule::Near,
+                    rule,
                 });
             }
         }
         i = j;
     }
-    // 4. An exact group whose survivor was then dropped as a near-duplicate
-    //    follows it: its members are dropped for the same kept record, when
-    //    they are themselves above the threshold with it, else they stay.
-    let near_parent: HashMap<u32, (u32, f64)> = drops
-        .iter()
-        .filter(|d| d.rule == DropRule::Near)
-        .map(|d| (d.seq, (d.survivor, d.similarity)))
-        .collect();
-    let mut kept_again = std::collections::HashSet::new();
-    for d in drops.iter_mut().filter(|d| d.rule == DropRule::Exact) {
-        let Some(&(parent, sim)) = near_parent.get(&d.survivor) else {
-            continue;
-        };
-        let sim = match sets {
-            Some(sets) => crate::dedup::similarity::duplicate(&sets.get(d.seq)?, &sets.get(parent)?, &cfg.near),
-            None => Some(sim).filter(|&s| s >= threshold),
-        };
-        if let Some(sim) = sim {
-            d.survivor = parent;
-            d.similarity = sim;
-            d.rule = DropRule::Near;
-        } else {
-            kept_again.insert(d.seq);
-        }
+}
+
+/// The semantic rule ([`crate::dedup::semantic`]) after exact and near
+/// dedup: candidate pairs of the records they kept, from the semantic band
+/// entries, checked on their vectors in parallel, then step 3's greedy
+/// rule over the pairs at or above the threshold.
+#[allow(clippy::too_many_arguments)]
+fn semantic_pass(
+    decision: &mut Decision,
+    entries: &crate::dedup::state::Blobs<u8>,
+    bands: crate::dedup::lsh::BandStore,
+    n: u32,
+    rank: &Option<Vec<u32>>,
+    references: u32,
+    cfg: &DedupConfig,
+    pool: &rayon::ThreadPool,
+) -> Result<()> {
+    use crate::dedup::semantic;
+    let mut dropped = vec![false; n as usize];
+    for d in &decision.drops {
+        dropped[d.seq as usize] = true;
     }
-    drops.retain(|d| !kept_again.contains(&d.seq));
-    drops.sort_by_key(|d| d.seq);
-    decision.drops = drops;
-    // Freeing the signatures, shingle sets and band entries (hundreds of
-    // megabytes on a large run) keeps one thread busy for tens of
-    // milliseconds; routing need not wait for it.
-    let held = (c.sigs, c.sets, c.bands);
-    std::thread::spawn(move || drop(held));
-    Ok(decision)
+    let sc = &cfg.semantic;
+    let mut edges: Edges = Vec::new();
+    let mut compared = 0u64;
+    bands.buckets(pool, |key, bucket| {
+        let live: Vec<u32> = bucket.iter().copied().filter(|&s| !dropped[s as usize]).collect();
+        if live.len() < 2 {
+            return Ok(());
+        }
+        let e: Vec<Cow<'_, [u8]>> = live.iter().map(|&s| entries.get(s)).collect::<Result<_>>()?;
+        let row = |i: usize| -> BucketPairs {
+            let mut out = Vec::new();
+            let mut c = 0u64;
+            for j in i + 1..live.len() {
+                if !semantic::first_meeting(key, &e[i], &e[j]) {
+                    continue;
+                }
+                c += 1;
+                let cos = semantic::cosine(&e[i], &e[j]);
+                if semantic::duplicate(cos, &e[i], &e[j], sc) {
+                    out.push((live[i], live[j], sim_key(f64::from(cos))));
+                }
+            }
+            (out, c)
+        };
+        let found: Vec<BucketPairs> = if live.len() > 64 {
+            pool.install(|| (0..live.len()).into_par_iter().map(row).collect())
+        } else {
+            (0..live.len()).map(row).collect()
+        };
+        for (out, c) in found {
+            edges.extend(out);
+            compared += c;
+        }
+        Ok(())
+    })?;
+    edges.sort_unstable();
+    edges.dedup();
+    decision.semantic_candidates = compared;
+    decision.semantic_pairs = edges.len() as u64;
+    let is_ref = |s: u32| s < references;
+    greedy(
+        edges,
+        rank,
+        &mut dropped,
+        &is_ref,
+        DropRule::Semantic,
+        &mut decision.drops,
+    );
+    decision.drops.sort_by_key(|d| d.seq);
+    Ok(())
 }
 
 pub use crate::dedup::minhash::jaccard_sorted;

@@ -113,6 +113,19 @@ struct Raw {
     near: Option<RawNear>,
     decontam: Option<RawDecontam>,
     lines: Option<RawLines>,
+    semantic: Option<RawSemantic>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSemantic {
+    enabled: Option<bool>,
+    threshold: Option<f64>,
+    model: Option<String>,
+    cross_language: Option<bool>,
+    bands: Option<usize>,
+    rows: Option<usize>,
+    seed: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -224,6 +237,42 @@ pub struct DecontamConfig {
     pub min_words: usize,
 }
 
+/// Semantic dedup settings ([`crate::dedup::semantic`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SemanticConfig {
+    /// Whether it runs (off by default).
+    pub enabled: bool,
+    /// Cosine of the sentence embeddings at or above which a record is a
+    /// duplicate of a kept one.
+    pub threshold: f64,
+    /// The folder of the encoder's model files (`CURATE_EMBED_DIR`
+    /// overrides it).
+    pub model: String,
+    /// Whether records in different languages (a translation) can be
+    /// duplicates.
+    pub cross_language: bool,
+    /// Bands of random-hyperplane bits.
+    pub bands: usize,
+    /// Bits per band.
+    pub rows: usize,
+    /// Seed of the hyperplanes.
+    pub seed: u64,
+}
+
+impl Default for SemanticConfig {
+    fn default() -> Self {
+        SemanticConfig {
+            enabled: false,
+            threshold: 0.97,
+            model: "models/usem3".into(),
+            cross_language: false,
+            bands: 16,
+            rows: 16,
+            seed: 1,
+        }
+    }
+}
+
 /// The validated `dedup.toml`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DedupConfig {
@@ -244,6 +293,8 @@ pub struct DedupConfig {
     pub decontam: DecontamConfig,
     /// Line-level boilerplate report.
     pub lines: crate::dedup::boilerplate::LinesConfig,
+    /// Duplicates by meaning (sentence embeddings).
+    pub semantic: SemanticConfig,
 }
 
 /// Declared lines, trimmed; blank ones dropped.
@@ -300,6 +351,7 @@ impl Default for DedupConfig {
                 min_words: 8,
             },
             lines: crate::dedup::boilerplate::LinesConfig::default(),
+            semantic: SemanticConfig::default(),
         }
     }
 }
@@ -365,6 +417,7 @@ impl DedupConfig {
         let near = raw.near.unwrap_or_default();
         let dc = raw.decontam.unwrap_or_default();
         let ln = raw.lines.unwrap_or_default();
+        let sm = raw.semantic.unwrap_or_default();
         let cfg = DedupConfig {
             survivor: raw.survivor.unwrap_or(d.survivor),
             survivor_metric: raw.survivor_metric.clone(),
@@ -406,7 +459,31 @@ impl DedupConfig {
                 strip_roles: ln.strip_roles.unwrap_or(d.lines.strip_roles),
                 strip_min_words: ln.strip_min_words.unwrap_or(d.lines.strip_min_words),
             },
+            semantic: SemanticConfig {
+                enabled: sm.enabled.unwrap_or(d.semantic.enabled),
+                threshold: sm.threshold.unwrap_or(d.semantic.threshold),
+                model: sm.model.unwrap_or(d.semantic.model),
+                cross_language: sm.cross_language.unwrap_or(d.semantic.cross_language),
+                bands: sm.bands.unwrap_or(d.semantic.bands),
+                rows: sm.rows.unwrap_or(d.semantic.rows),
+                seed: sm.seed.unwrap_or(d.semantic.seed),
+            },
         };
+        let sc = &cfg.semantic;
+        if !(sc.threshold > 0.0 && sc.threshold <= 1.0) {
+            errors.push(err(text, Some("semantic"), "threshold", "must be in (0, 1]".into()));
+        }
+        if sc.bands == 0 || sc.rows == 0 || sc.rows > 64 || sc.bands * sc.rows > 1024 {
+            errors.push(err(
+                text,
+                Some("semantic"),
+                "bands",
+                format!(
+                    "bands ({}) and rows ({}) must be at least 1, rows at most 64 and bands x rows at most 1024",
+                    sc.bands, sc.rows
+                ),
+            ));
+        }
         match (cfg.survivor, &raw.survivor_metric) {
             (Policy::BestMetric, None) => errors.push(RulesError {
                 file: FILE.to_string(),

@@ -16,9 +16,11 @@
 //!    disk past the memory budget, then merged) give buckets of candidates.
 //! 3. **Pairs and decisions** ([`clusters`]): candidates are checked on their
 //!    full signatures in parallel; survivors are chosen by policy so that every
-//!    dropped record names a kept record it is itself similar to.
+//!    dropped record names a kept record it is itself similar to. With
+//!    `[semantic]` on, the records exact and near dedup kept then go through
+//!    the same steps on their sentence embeddings ([`semantic`]).
 //! 4. **Routing** (in the pipeline): the staging shards are streamed to `kept/`
-//!    or `rejected/` (`rule` = `dedup/exact`, `dedup/near`, `dedup/decontam`,
+//!    or `rejected/` (`rule` = `dedup/exact`, `dedup/near`, `dedup/semantic`, `dedup/decontam`,
 //!    `duplicate_of`, `similarity`), `OUT/dedup/clusters.parquet` is written
 //!    and `.staging` is removed.
 //!
@@ -54,6 +56,7 @@ pub mod lsh;
 pub mod minhash;
 pub mod normalize;
 pub mod route;
+pub mod semantic;
 pub mod similarity;
 pub mod spill;
 pub mod state;
@@ -91,6 +94,8 @@ pub struct Engine {
     hasher: minhash::MinHasher,
     /// The benchmark n-gram index.
     pub benchmarks: decontam::Index,
+    /// The semantic rule, when `[semantic]` is enabled.
+    pub semantic: Option<semantic::Semantic>,
 }
 
 impl Engine {
@@ -101,7 +106,19 @@ impl Engine {
             cfg,
             hasher,
             benchmarks,
+            semantic: None,
         }
+    }
+
+    /// The engine with its semantic rule loaded when `[semantic]` is
+    /// enabled (the encoder's files missing or damaged is an error that says
+    /// how to get them).
+    pub fn with_semantic(mut self) -> crate::error::Result<Self> {
+        if self.cfg.semantic.enabled {
+            let s = semantic::Semantic::load(&self.cfg.semantic).map_err(crate::error::Error::Usage)?;
+            self.semantic = Some(s);
+        }
+        Ok(self)
     }
 
     /// Everything phase 1 computes for one record.
@@ -148,11 +165,26 @@ impl Engine {
                 }
             });
         }
+        let (mut sem, mut sem_bands) = (Vec::new(), Vec::new());
+        if let Some(s) = &self.semantic {
+            let mut parts: Vec<String> = Vec::new();
+            keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| {
+                parts.push(t.to_string())
+            });
+            s.keys(
+                &parts.join("\n"),
+                semantic::lang_byte(rec.lang),
+                &mut sem,
+                &mut sem_bands,
+            );
+        }
         Keys {
             exact,
             sig,
             bands,
             shingles,
+            sem,
+            sem_bands,
             response_len: rec.response().map_or(0, |r| r.len()) as u32,
             metric: f32::NAN,
             contaminated: None,

@@ -42,6 +42,11 @@ pub struct Keys {
     pub metric: f32,
     /// The benchmark item the record contains, if any.
     pub contaminated: Option<crate::dedup::decontam::Hit>,
+    /// The semantic rule's entry ([`crate::dedup::semantic`]; empty when
+    /// the rule is off or the text has no words).
+    pub sem: Vec<u8>,
+    /// Its band keys.
+    pub sem_bands: Vec<u64>,
 }
 
 /// Phase-1 state: per-record index in memory, signatures and ids on disk.
@@ -67,6 +72,8 @@ pub struct Collector {
     part_buf: Vec<Vec<u64>>,
     zeros: Vec<u32>,
     references: u32,
+    /// The semantic rule's entries and band store, when it runs.
+    sem: Option<(BlobWriter<u8>, BandStore)>,
 }
 
 impl Collector {
@@ -116,6 +123,12 @@ impl Collector {
             part_buf: vec![Vec::new(); partitions],
             zeros: vec![0; perms],
             references: 0,
+            sem: cfg.semantic.enabled.then(|| {
+                (
+                    BlobWriter::new(&dir.join("semantic.bin")),
+                    BandStore::new(&dir.join("semantic-bands"), cfg.memory_bytes / 8),
+                )
+            }),
         })
     }
 
@@ -186,6 +199,12 @@ impl Collector {
                 self.sigs.write(&self.zeros)?;
             }
         }
+        if let Some((entries, bands)) = self.sem.as_mut() {
+            entries.push(&keys.sem)?;
+            if !keys.sem_bands.is_empty() {
+                bands.push(seq, &keys.sem_bands, 0)?;
+            }
+        }
         if self.blob_bytes() > self.blob_cap {
             self.spill_blobs()?;
         }
@@ -194,7 +213,10 @@ impl Collector {
 
     /// Bytes of signatures, shingle sets and ids held in memory.
     fn blob_bytes(&self) -> usize {
-        self.sigs.held() + self.ids.held() + self.sets.as_ref().map_or(0, |s| s.held())
+        self.sigs.held()
+            + self.ids.held()
+            + self.sets.as_ref().map_or(0, |s| s.held())
+            + self.sem.as_ref().map_or(0, |s| s.0.held())
     }
 
     /// Writes the signatures, shingle sets and ids held so far to their
@@ -204,6 +226,9 @@ impl Collector {
         self.ids.spill()?;
         if let Some(s) = self.sets.as_mut() {
             s.spill()?;
+        }
+        if let Some(s) = self.sem.as_mut() {
+            s.0.spill()?;
         }
         Ok(())
     }
@@ -216,6 +241,7 @@ impl Collector {
             + self.response_len.len() * 4
             + self.metric.len() * 4
             + self.bands_store.iter().map(|b| b.held_bytes()).sum::<usize>()
+            + self.sem.as_ref().map_or(0, |s| s.1.held_bytes())
     }
 
     /// Band entries spilled to disk, and run files.
@@ -238,8 +264,13 @@ impl Collector {
             .bands_store
             .pop()
             .unwrap_or_else(|| BandStore::new(&self.dir.join("bands"), 0));
+        let sem = match self.sem {
+            Some((entries, bands)) => Some((entries.finish()?, bands)),
+            None => None,
+        };
         Ok((
             Collected {
+                sem,
                 dir: self.dir,
                 exact: self.exact,
                 response_len: self.response_len,
@@ -256,6 +287,9 @@ impl Collector {
     /// Closes the files and writes what stays in memory to `dir` too, for
     /// the tasks of later steps ([`TaskState`]).
     pub fn finish_to_disk(mut self) -> Result<TaskState> {
+        if self.sem.is_some() {
+            return Err(crate::dedup::semantic::not_distributed(&self.dir));
+        }
         self.spill_blobs()?;
         self.sigs.finish()?;
         self.ids.finish()?;
@@ -433,6 +467,8 @@ impl Tasks {
             sigs: self.signatures(perms)?,
             sets,
             references: self.states.iter().map(|s| s.references).sum(),
+            // Distributed runs refuse the semantic rule (`semantic::not_distributed`).
+            sem: None,
         })
     }
 }
@@ -456,6 +492,8 @@ pub struct Collected {
     pub sets: Option<Blobs<u32>>,
     /// Reference records (`0..references`).
     pub references: u32,
+    /// The semantic rule's entries and band entries, when it runs.
+    pub sem: Option<(Blobs<u8>, BandStore)>,
 }
 
 /// Record ids, by sequence number, read back from `ids.bin`.

@@ -312,6 +312,7 @@ fn save_decision(dir: &Path, d: &Decision) -> Result<()> {
         b.push(match x.rule {
             DropRule::Exact => 0,
             DropRule::Near => 1,
+            DropRule::Semantic => 2,
         });
     }
     let p = dir.join("drops.bin");
@@ -339,7 +340,11 @@ fn load_decision(dir: &Path) -> Result<Decision> {
                 seq: u32::from_le_bytes([x[0], x[1], x[2], x[3]]),
                 survivor: u32::from_le_bytes([x[4], x[5], x[6], x[7]]),
                 similarity: f64::from_le_bytes(f),
-                rule: if x[16] == 0 { DropRule::Exact } else { DropRule::Near },
+                rule: match x[16] {
+                    0 => DropRule::Exact,
+                    1 => DropRule::Near,
+                    _ => DropRule::Semantic,
+                },
             }
         })
         .collect();
@@ -348,7 +353,7 @@ fn load_decision(dir: &Path) -> Result<Decision> {
         buckets: c.buckets,
         candidate_pairs: c.candidate_pairs,
         verified_pairs: c.verified_pairs,
-        pairs: Vec::new(),
+        ..Decision::default()
     })
 }
 

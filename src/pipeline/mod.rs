@@ -310,6 +310,23 @@ pub(crate) fn dedup_stage_report(engine: &Engine) -> StageReport {
             ..Default::default()
         });
     }
+    if c.semantic.enabled {
+        rules.push(RuleSummary {
+            id: DropRule::Semantic.id().into(),
+            threshold: format!(
+                "cosine >= {} of the sentence embeddings with a kept record{} ({} bands x {} bits)",
+                c.semantic.threshold,
+                if c.semantic.cross_language {
+                    ""
+                } else {
+                    " of the same language"
+                },
+                c.semantic.bands,
+                c.semantic.rows
+            ),
+            ..Default::default()
+        });
+    }
     StageReport {
         name: crate::registry::DEDUP_STAGE.into(),
         rules,
@@ -595,7 +612,7 @@ pub(crate) fn finish_dedup(
         decision,
         mix.as_ref(),
         references,
-        cfg.near.threshold,
+        (cfg.near.threshold, cfg.semantic.threshold),
         id,
         kept,
         rejected,
@@ -630,6 +647,12 @@ pub(crate) fn finish_dedup(
     s.counts.insert("lsh_buckets".into(), decision.buckets);
     s.counts.insert("candidate_pairs".into(), decision.candidate_pairs);
     s.counts.insert("verified_pairs".into(), decision.verified_pairs);
+    if cfg.semantic.enabled {
+        s.counts
+            .insert("semantic_candidate_pairs".into(), decision.semantic_candidates);
+        s.counts
+            .insert("semantic_verified_pairs".into(), decision.semantic_pairs);
+    }
     Ok(())
 }
 

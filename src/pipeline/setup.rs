@@ -80,7 +80,7 @@ impl Setup {
                 let mut paths = cfg.decontam.benchmarks.clone();
                 paths.extend(opts.decontaminate.iter().cloned());
                 let index = crate::dedup::decontam::Index::load(&paths, &cfg.decontam, &rules.adapters)?;
-                let e = Engine::new(cfg.clone(), index);
+                let e = Engine::new(cfg.clone(), index).with_semantic()?;
                 stage_reports.push(super::dedup_stage_report(&e));
                 stage_names.push(crate::registry::DEDUP_STAGE.into());
                 if let Some(mix) = &rules.mix {

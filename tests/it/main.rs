@@ -23,6 +23,7 @@ mod resume;
 mod rules;
 mod run;
 mod select;
+mod semantic;
 mod sensitive;
 mod slurm;
 mod tag;
