@@ -165,29 +165,43 @@ impl Engine {
                 }
             });
         }
-        let (mut sem, mut sem_bands) = (Vec::new(), Vec::new());
-        if let Some(s) = &self.semantic {
-            let mut parts: Vec<String> = Vec::new();
-            keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| {
-                parts.push(t.to_string())
-            });
-            s.keys(
-                &parts.join("\n"),
-                semantic::lang_byte(rec.lang),
-                &mut sem,
-                &mut sem_bands,
-            );
-        }
         Keys {
             exact,
             sig,
             bands,
             shingles,
-            sem,
-            sem_bands,
+            sem: Vec::new(),
+            sem_bands: Vec::new(),
             response_len: rec.response().map_or(0, |r| r.len()) as u32,
             metric: f32::NAN,
             contaminated: None,
+        }
+    }
+
+    /// The semantic rule's keys of a batch of records, each with the keys
+    /// [`Engine::keys`] gave it (records found in a benchmark are left
+    /// alone); the texts are embedded together ([`crate::embed::Encoder::encode_batch`]).
+    pub fn add_semantic(&self, batch: &mut [(&Record, &mut Keys)]) {
+        let Some(s) = &self.semantic else { return };
+        let texts: Vec<(String, u8)> = batch
+            .iter()
+            .map(|(rec, k)| {
+                if k.contaminated.is_some() {
+                    return (String::new(), 0);
+                }
+                let mut text = String::new();
+                keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| {
+                    if !text.is_empty() {
+                        text.push('\n');
+                    }
+                    text.push_str(t)
+                });
+                (text, semantic::lang_byte(rec.lang))
+            })
+            .collect();
+        for ((_, k), (sem, bands)) in batch.iter_mut().zip(s.keys_batch(&texts)) {
+            k.sem = sem;
+            k.sem_bands = bands;
         }
     }
 

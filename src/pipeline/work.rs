@@ -223,6 +223,7 @@ fn process_batch(
         .map(|item| process(item, file, file_key, rules, each, first_engine))
         .collect();
     if batched.is_empty() {
+        add_semantic(&mut out, engine);
         return out;
     }
     for (j, stage) in batched.iter().enumerate() {
@@ -241,7 +242,25 @@ fn process_batch(
     if let Some(e) = engine {
         out.par_iter_mut().for_each(|p| p.add_keys(e));
     }
+    add_semantic(&mut out, engine);
     out
+}
+
+/// The semantic dedup keys of a batch's records that have dedup keys,
+/// embedded together (a batch of texts keeps the encoder's matrix products
+/// large).
+fn add_semantic(out: &mut [Processed], engine: Option<&Engine>) {
+    let Some(e) = engine.filter(|e| e.semantic.is_some()) else {
+        return;
+    };
+    let mut batch: Vec<(&Record, &mut crate::dedup::Keys)> = out
+        .iter_mut()
+        .filter_map(|p| match (&p.rec, p.keys.as_mut()) {
+            (Some(rec), Some(k)) => Some((rec, &mut **k)),
+            _ => None,
+        })
+        .collect();
+    e.add_semantic(&mut batch);
 }
 
 pub(crate) fn spawn_reader(
