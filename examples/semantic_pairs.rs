@@ -3,7 +3,7 @@
 //! would judge, for drawing a labelled set and measuring its precision.
 //!
 //! ```text
-//! cargo run --release --example semantic_pairs -- RUN_DIR MODEL_DIR OUT.tsv [MIN_COSINE]
+//! cargo run --release --example semantic_pairs -- RUN_DIR MODEL_DIR OUT.tsv [MIN_COSINE [MAX_TOKENS]]
 //! ```
 //!
 //! Each kept record is embedded by its messages (no system prompt), one per
@@ -28,6 +28,9 @@ fn main() {
     }
     let (run, model, out) = (Path::new(&args[0]), Path::new(&args[1]), Path::new(&args[2]));
     let min: f32 = args.get(3).map_or(0.85, |a| a.parse().expect("MIN_COSINE is a number"));
+    let cap: usize = args.get(4).map_or(curate::embed::DEFAULT_MAX_TOKENS, |a| {
+        a.parse().expect("MAX_TOKENS is a number")
+    });
     let mut keys = Vec::new();
     let mut texts = Vec::new();
     for b in Batches::of(&run.join("kept")).columns(&["key", "messages"]) {
@@ -52,7 +55,9 @@ fn main() {
             }
         }
         _ => {
-            let enc = Encoder::load(model).unwrap_or_else(|e| panic!("{e}"));
+            let enc = Encoder::load(model)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .with_max_tokens(cap);
             let started = std::time::Instant::now();
             for (k, chunk) in texts.chunks(256).enumerate() {
                 let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();

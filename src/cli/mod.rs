@@ -612,7 +612,9 @@ pub struct StatusArgs {
 
 /// `curate select`: choose, write, print the coverage against random samples.
 pub fn select(args: &SelectArgs) -> crate::error::Result<()> {
-    let encoder = crate::embed::Encoder::load(&args.model).map_err(|e| crate::error::Error::Usage(e.to_string()))?;
+    let encoder = crate::embed::Encoder::load(&args.model)
+        .map_err(|e| crate::error::Error::Usage(e.to_string()))?
+        .with_max_tokens(crate::select::MAX_TOKENS);
     let opts = crate::select::Options {
         budget: args.budget,
         max_similarity: args.max_similarity,

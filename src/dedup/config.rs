@@ -122,6 +122,7 @@ struct RawSemantic {
     enabled: Option<bool>,
     threshold: Option<f64>,
     model: Option<String>,
+    max_tokens: Option<usize>,
     cross_language: Option<bool>,
     bands: Option<usize>,
     rows: Option<usize>,
@@ -248,6 +249,8 @@ pub struct SemanticConfig {
     /// The folder of the encoder's model files (`CURATE_EMBED_DIR`
     /// overrides it).
     pub model: String,
+    /// Tokens of a text the encoder reads (the rest is cut).
+    pub max_tokens: usize,
     /// Whether records in different languages (a translation) can be
     /// duplicates.
     pub cross_language: bool,
@@ -265,6 +268,7 @@ impl Default for SemanticConfig {
             enabled: false,
             threshold: 0.97,
             model: "models/usem3".into(),
+            max_tokens: 4096,
             cross_language: false,
             bands: 16,
             rows: 16,
@@ -463,6 +467,7 @@ impl DedupConfig {
                 enabled: sm.enabled.unwrap_or(d.semantic.enabled),
                 threshold: sm.threshold.unwrap_or(d.semantic.threshold),
                 model: sm.model.unwrap_or(d.semantic.model),
+                max_tokens: sm.max_tokens.unwrap_or(d.semantic.max_tokens),
                 cross_language: sm.cross_language.unwrap_or(d.semantic.cross_language),
                 bands: sm.bands.unwrap_or(d.semantic.bands),
                 rows: sm.rows.unwrap_or(d.semantic.rows),

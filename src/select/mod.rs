@@ -57,6 +57,10 @@ use crate::output::read_back::{messages_at, str_at, str_col, strings_at, Batches
 /// Candidates read per group, as a multiple of its share.
 pub const OVERSAMPLE: u64 = 8;
 
+/// Tokens of a record the encoder reads: long conversations that share
+/// their opening turns differ further on (as in `dedup/semantic`).
+pub const MAX_TOKENS: usize = 4096;
+
 /// Records embedded at a time.
 const EMBED_BATCH: usize = 64;
 
