@@ -247,7 +247,12 @@ fn main() -> ExitCode {
             let pairs = curate::audit::pairs::read_pairs(&args.pairs)?;
             let encoder = match &args.semantic {
                 Some(dir) => {
-                    Some(curate::embed::Encoder::load(dir).map_err(|e| curate::error::Error::Usage(e.to_string()))?)
+                    let tokens = rules.dedup.as_ref().map_or(4096, |d| d.semantic.max_tokens);
+                    Some(
+                        curate::embed::Encoder::load(dir)
+                            .map_err(|e| curate::error::Error::Usage(e.to_string()))?
+                            .with_max_tokens(tokens),
+                    )
                 }
                 None => None,
             };

@@ -93,13 +93,17 @@ pub struct Scored {
     /// Called a duplicate.
     pub called: bool,
     /// Cosine similarities of the two records' sentence embeddings (whole,
-    /// request, answer), when an encoder was given.
+    /// request, answer), when an encoder was given; the whole is the text
+    /// `dedup/semantic` embeds.
     pub semantic: Option<[f32; 3]>,
+    /// Whether the two records are of the same language.
+    pub same_language: bool,
 }
 
-/// A record's request (every turn but the answer's), its answer (the
-/// assistant's turns and tool calls) and both, as the encoder reads them.
-fn parts_text(rec: &crate::record::Record) -> [String; 3] {
+/// A record's dedup text (what `dedup/semantic` embeds), its request (every
+/// turn but the answer's) and its answer (the assistant's turns and tool
+/// calls).
+fn parts_text(engine: &Engine, rec: &crate::record::Record) -> [String; 3] {
     use crate::record::Role;
     let (mut request, mut answer) = (Vec::new(), Vec::new());
     for t in &rec.turns {
@@ -109,8 +113,7 @@ fn parts_text(rec: &crate::record::Record) -> [String; 3] {
         }
     }
     let (request, answer) = (request.join("\n"), answer.join("\n"));
-    let whole = format!("{request}\n{answer}");
-    [whole, request, answer]
+    [engine.semantic_text(rec), request, answer]
 }
 
 /// Reads the pairs file (JSON Lines).
@@ -145,9 +148,13 @@ pub fn evaluate(
         }
         let score = (recs.len() == 2).then(|| engine.compare(&recs[0], &recs[1]));
         let called = score.is_some_and(|s| s.exact || s.near.is_some());
+        let same_language = match &recs[..] {
+            [a, b] => a.lang == b.lang,
+            _ => false,
+        };
         let semantic = match (encoder, &recs[..]) {
             (Some(enc), [a, b]) => {
-                let (a, b) = (parts_text(a), parts_text(b));
+                let (a, b) = (parts_text(&engine, a), parts_text(&engine, b));
                 let texts: Vec<&str> = a.iter().chain(&b).map(String::as_str).collect();
                 let v = enc.encode_batch(&texts);
                 Some([0, 1, 2].map(|i| crate::embed::cosine(&v[i], &v[i + 3])))
@@ -159,6 +166,7 @@ pub fn evaluate(
             score,
             called,
             semantic,
+            same_language,
         });
     }
     Ok(out)
@@ -279,8 +287,8 @@ pub fn summary(scored: &[Scored], errors: bool, scores: bool) -> String {
         );
         let _ = writeln!(
             out,
-            "{:>5}  {:>15}  {:>15}  {:>15}  {:>15}",
-            "t", "whole", "request+answer", "dedup or whole", "dedup or parts"
+            "{:>5}  {:>15}  {:>15}  {:>15}  {:>15}  {:>22}  {:>14}",
+            "t", "whole", "request+answer", "dedup or whole", "dedup or parts", "same language: whole", "(weighted P)"
         );
         let pr = |f: &dyn Fn(&Scored) -> bool| {
             let called: Vec<&Scored> = scored.iter().filter(|s| f(s)).collect();
@@ -288,21 +296,37 @@ pub fn summary(scored: &[Scored], errors: bool, scores: bool) -> String {
             let dup = scored.iter().filter(|s| s.pair.is_duplicate()).count();
             format!("{} / {}", ratio(right, called.len()), ratio(right, dup))
         };
-        for step in 0..10 {
-            let t = 0.80 + 0.02 * step as f32;
+        let weighted = |f: &dyn Fn(&Scored) -> bool| {
+            let called: Vec<&Scored> = scored.iter().filter(|s| f(s)).collect();
+            let w: f64 = called.iter().map(|s| s.pair.weight).sum();
+            let wd: f64 = called
+                .iter()
+                .filter(|s| s.pair.is_duplicate())
+                .map(|s| s.pair.weight)
+                .sum();
+            if w > 0.0 {
+                format!("{:.3}", wd / w)
+            } else {
+                "-".into()
+            }
+        };
+        for t in [0.80f32, 0.84, 0.88, 0.90, 0.92, 0.94, 0.96, 0.97, 0.98, 0.99] {
             let whole = |s: &Scored| s.semantic.is_some_and(|x| x[0] >= t);
             // Both parts alike; a part empty in both records counts as alike.
             let parts = |s: &Scored| {
                 s.semantic
                     .is_some_and(|x| x[1].min(if x[2].is_nan() { 1.0 } else { x[2] }) >= t)
             };
+            let same = |s: &Scored| s.same_language && whole(s);
             let _ = writeln!(
                 out,
-                "{t:>5.2}  {:>15}  {:>15}  {:>15}  {:>15}",
+                "{t:>5.2}  {:>15}  {:>15}  {:>15}  {:>15}  {:>22}  {:>14}",
                 pr(&whole),
                 pr(&parts),
                 pr(&|s| s.called || whole(s)),
-                pr(&|s| s.called || parts(s))
+                pr(&|s| s.called || parts(s)),
+                pr(&same),
+                weighted(&same)
             );
         }
     }

@@ -178,6 +178,19 @@ impl Engine {
         }
     }
 
+    /// The text `dedup/semantic` embeds: the parts `near` shingles (system
+    /// prompts and declared boilerplate left out), one per line.
+    pub fn semantic_text(&self, rec: &Record) -> String {
+        let mut text = String::new();
+        keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(t)
+        });
+        text
+    }
+
     /// The semantic rule's keys of a batch of records, each with the keys
     /// [`Engine::keys`] gave it (records found in a benchmark are left
     /// alone); the texts are embedded together ([`crate::embed::Encoder::encode_batch`]).
@@ -189,14 +202,7 @@ impl Engine {
                 if k.contaminated.is_some() {
                     return (String::new(), 0);
                 }
-                let mut text = String::new();
-                keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| {
-                    if !text.is_empty() {
-                        text.push('\n');
-                    }
-                    text.push_str(t)
-                });
-                (text, semantic::lang_byte(rec.lang))
+                (self.semantic_text(rec), semantic::lang_byte(rec.lang))
             })
             .collect();
         for ((_, k), (sem, bands)) in batch.iter_mut().zip(s.keys_batch(&texts)) {

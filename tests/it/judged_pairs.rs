@@ -100,3 +100,34 @@ fn eval_pairs_prints_precision_and_recall_per_corpus() {
         assert!(text.lines().any(|l| l.starts_with(line)), "no line {line:?} in\n{text}");
     }
 }
+
+/// `dedup/semantic`'s precision at its default threshold on the judged
+/// semantic pairs (records read from the corpora), as the README and
+/// `rules/dedup.toml` state it: 35 of 38 same-language pairs at cosine 0.97
+/// or more are duplicates; no pair across languages is.
+#[test]
+fn semantic_pairs_keep_their_measured_precision_at_the_default_threshold() {
+    let Some(c) = corpora() else { return };
+    let model = crate::embed::model_dir().expect("model files");
+    let pairs = root().join("fixtures/judged_semantic_pairs/pairs.jsonl");
+    let out = curate(&[
+        "eval-pairs",
+        pairs.to_str().expect("utf-8"),
+        "--corpora",
+        c.to_str().expect("utf-8"),
+        "--semantic",
+        model.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("0.97 "))
+        .unwrap_or_else(|| panic!("no 0.97 row in\n{text}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    // t, then five "P / R" cells (three words each), then the weighted P.
+    let same_language_precision: f64 = cells[13].parse().expect("a precision");
+    let weighted: f64 = cells[16].parse().expect("a weighted precision");
+    assert!(same_language_precision >= 0.92, "{row}");
+    assert!(weighted >= 0.90, "{row}");
+}
