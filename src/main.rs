@@ -258,6 +258,23 @@ fn main() -> ExitCode {
             };
             let scored = curate::audit::pairs::evaluate(&rules, pairs, &args.against.corpora, encoder.as_ref())?;
             print!("{}", curate::audit::pairs::summary(&scored, args.errors, args.scores));
+            if let Some(path) = &args.write {
+                use curate::rules::measured::PairsMeasured;
+                let mut all: PairsMeasured = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default();
+                let rule = if args.semantic.is_some() {
+                    "dedup/semantic"
+                } else {
+                    "dedup/near"
+                };
+                let set = args.pairs.display().to_string();
+                let f = curate::audit::pairs::figure(&scored, &rules, args.semantic.is_some(), &set);
+                all.rules.insert(rule.to_string(), f);
+                std::fs::write(path, all.to_json()).map_err(|e| curate::error::Error::io(path, e))?;
+                println!("wrote {} ({rule})", path.display());
+            }
             Ok(())
         }),
         Command::Train(args) => curate::cli::tag::train(&args),

@@ -116,6 +116,28 @@ fn parts_text(engine: &Engine, rec: &crate::record::Record) -> [String; 3] {
     [engine.semantic_text(rec), request, answer]
 }
 
+/// The figure `--write` records: of `dedup/near` (pairs exact or near dedup
+/// calls duplicates) or, with `semantic`, of `dedup/semantic` at the rules'
+/// threshold (same-language pairs only unless `cross-language`).
+pub fn figure(scored: &[Scored], rules: &Rules, semantic: bool, set: &str) -> crate::rules::measured::PairFigure {
+    let sc = rules.dedup.as_ref().map(|d| d.semantic.clone()).unwrap_or_default();
+    let called = |s: &Scored| {
+        if semantic {
+            s.semantic.is_some_and(|x| f64::from(x[0]) >= sc.threshold) && (sc.cross_language || s.same_language)
+        } else {
+            s.called
+        }
+    };
+    crate::rules::measured::PairFigure {
+        set: set.to_string(),
+        fingerprint: crate::rules::measured::dedup_fingerprint(&rules.files).unwrap_or_default(),
+        pairs: scored.len(),
+        duplicates: scored.iter().filter(|s| s.pair.is_duplicate()).count(),
+        called: scored.iter().filter(|s| called(s)).count(),
+        right: scored.iter().filter(|s| called(s) && s.pair.is_duplicate()).count(),
+    }
+}
+
 /// Reads the pairs file (JSON Lines).
 pub fn read_pairs(path: &Path) -> Result<Vec<Pair>> {
     crate::audit::judged::read_labelled(path, |p: &Pair| &p.label, &["duplicate", "distinct"])

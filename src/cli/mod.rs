@@ -376,6 +376,13 @@ pub struct EvalPairsArgs {
     /// and recall by cosine threshold.
     #[arg(long, value_name = "DIR")]
     pub semantic: Option<PathBuf>,
+
+    /// Also write the rule's figure (dedup/near; dedup/semantic at its
+    /// threshold with --semantic) into this file, beside the figures it
+    /// holds, for the report's rule table (the shipped
+    /// `rules/measured_pairs.json`).
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
 }
 
 /// `curate select`.

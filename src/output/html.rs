@@ -110,6 +110,7 @@ fn rules_section(out: &Path, report: &Report) -> String {
     let files = crate::rules::RuleFiles::from_dir(&out.join("rules")).ok();
     let measured = files.as_ref().and_then(Measured::of);
     let prints = files.as_ref().map(fingerprints).unwrap_or_default();
+    let pairs = files.as_ref().and_then(crate::rules::measured::PairsMeasured::of);
     let mut h = String::from("<h2>Rules</h2>");
     if let Some(m) = &measured {
         let _ = write!(
@@ -131,15 +132,37 @@ fn rules_section(out: &Path, report: &Report) -> String {
         for r in &s.rules {
             let dropped = s.dropped_per_rule.get(&r.id).copied().unwrap_or(0);
             let failed = s.failed_per_rule.get(&r.id).copied().unwrap_or(0);
-            let (judged, en, zh) = match standing(measured.as_ref(), &prints, &r.id) {
-                Standing::Measured(f) if f.drops == 0 => ("no drop on the set".to_string(), "-".into(), "-".into()),
-                Standing::Measured(f) => (
-                    format!("{:.3} ({}/{})", f.right as f64 / f.drops as f64, f.right, f.drops),
-                    frac(f.en),
-                    frac(f.zh),
+            let pair_figure = pairs
+                .as_ref()
+                .zip(files.as_ref())
+                .and_then(|(p, f)| p.standing(f, &r.id));
+            let (judged, en, zh) = match (pair_figure, standing(measured.as_ref(), &prints, &r.id)) {
+                (Some(Ok(f)), _) => (
+                    format!(
+                        "{} ({}/{} judged pairs{})",
+                        if f.called == 0 {
+                            "-".to_string()
+                        } else {
+                            format!("{:.3}", f.right as f64 / f.called as f64)
+                        },
+                        f.right,
+                        f.called,
+                        f.set.rsplit('/').nth(1).map(|d| format!(", {d}")).unwrap_or_default()
+                    ),
+                    "-".into(),
+                    "-".into(),
                 ),
-                Standing::Changed => ("changed since measured".to_string(), String::new(), String::new()),
-                Standing::Unmeasured => ("not measured".to_string(), String::new(), String::new()),
+                (Some(Err(())), _) => ("changed since measured".to_string(), String::new(), String::new()),
+                (None, standing) => match standing {
+                    Standing::Measured(f) if f.drops == 0 => ("no drop on the set".to_string(), "-".into(), "-".into()),
+                    Standing::Measured(f) => (
+                        format!("{:.3} ({}/{})", f.right as f64 / f.drops as f64, f.right, f.drops),
+                        frac(f.en),
+                        frac(f.zh),
+                    ),
+                    Standing::Changed => ("changed since measured".to_string(), String::new(), String::new()),
+                    Standing::Unmeasured => ("not measured".to_string(), String::new(), String::new()),
+                },
             };
             let _ = write!(
                 h,

@@ -128,6 +128,84 @@ pub fn fingerprints(files: &RuleFiles) -> BTreeMap<String, String> {
     out
 }
 
+/// Where the dedup rules' figures on judged pairs live in a rules folder.
+pub const PAIRS_FILE: &str = "measured_pairs.json";
+
+/// The dedup rules' precision on pairs labelled by reading
+/// (`curate eval-pairs --write rules/measured_pairs.json`), by rule id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairsMeasured {
+    /// Per rule id.
+    pub rules: BTreeMap<String, PairFigure>,
+}
+
+/// One dedup rule's calls on a judged pair set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairFigure {
+    /// The pairs file.
+    pub set: String,
+    /// [`dedup_fingerprint`] of the rules measured.
+    pub fingerprint: String,
+    /// Pairs in the set.
+    pub pairs: usize,
+    /// Pairs labelled duplicate.
+    pub duplicates: usize,
+    /// Pairs the rule calls duplicates.
+    pub called: usize,
+    /// Of those, pairs labelled duplicate.
+    pub right: usize,
+}
+
+impl PairsMeasured {
+    /// Reads the figures of a rule set, `None` when it has none or they do not parse.
+    pub fn of(files: &RuleFiles) -> Option<PairsMeasured> {
+        serde_json::from_str(files.get(PAIRS_FILE)?).ok()
+    }
+
+    /// The figures as the file holds them (one rule per line).
+    pub fn to_json(&self) -> String {
+        let mut s = String::from("{\n  \"rules\": {");
+        for (i, (id, f)) in self.rules.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            s.push_str(&format!("{sep}\n    {}: {}", json(id), json(f)));
+        }
+        s.push_str("\n  }\n}\n");
+        s
+    }
+
+    /// The figure of `id` when the run's `dedup.toml` is the one measured.
+    pub fn standing(&self, files: &RuleFiles, id: &str) -> Option<Result<&PairFigure, ()>> {
+        let f = self.rules.get(id)?;
+        Some(if dedup_fingerprint(files).as_deref() == Some(f.fingerprint.as_str()) {
+            Ok(f)
+        } else {
+            Err(())
+        })
+    }
+}
+
+/// A fingerprint of the settings of `dedup.toml`: any edit of a threshold
+/// or another setting makes the dedup rules' judged figures stale; comments,
+/// blank lines, `enabled` (turning the opt-in rule on) and `model` (where
+/// the checksummed encoder files are) do not.
+pub fn dedup_fingerprint(files: &RuleFiles) -> Option<String> {
+    // The dedup module's file name, written here so that rules import nothing
+    // of the stages built on them.
+    let text = files.get("dedup.toml")?;
+    let mut h = Xxh3::new();
+    for line in text.lines().map(str::trim) {
+        let key = line.split('=').next().unwrap_or_default().trim();
+        if line.is_empty() || line.starts_with('#') || (line.contains('=') && (key == "enabled" || key == "model")) {
+            continue;
+        }
+        h.update(line.as_bytes());
+        h.update(b"\n");
+    }
+    Some(format!("{:016x}", h.digest()))
+}
+
 /// What the report says of a rule: its measured figure when the run's rule is
 /// the measured one.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,6 +230,21 @@ pub fn standing<'a>(measured: Option<&'a Measured>, fingerprints: &BTreeMap<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dedup_fingerprint_ignores_comments_the_switch_and_the_model_folder() {
+        let of = |t: &str| dedup_fingerprint(&RuleFiles::from_pairs("t", [("dedup.toml", t)]));
+        let base = of("[semantic]\nenabled = false\nthreshold = 0.97\nmodel = \"models/usem3\"\n");
+        assert!(base.is_some());
+        assert_eq!(
+            base,
+            of("# on\n[semantic]\nenabled = true\n\nthreshold = 0.97\nmodel = \"/opt/m\"\n")
+        );
+        assert_ne!(
+            base,
+            of("[semantic]\nenabled = false\nthreshold = 0.95\nmodel = \"models/usem3\"\n")
+        );
+    }
 
     #[test]
     fn a_rule_edit_or_a_list_edit_changes_the_fingerprint_and_others_do_not() {

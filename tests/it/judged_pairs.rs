@@ -131,3 +131,34 @@ fn semantic_pairs_keep_their_measured_precision_at_the_default_threshold() {
     assert!(same_language_precision >= 0.92, "{row}");
     assert!(weighted >= 0.90, "{row}");
 }
+
+/// `rules/measured_pairs.json` (the report's judged figures of the dedup
+/// rules) is what `eval-pairs --write` gives with the shipped rules.
+#[test]
+fn shipped_pair_figures_are_the_ones_the_rules_earn() {
+    let Some(c) = corpora() else { return };
+    let model = crate::embed::model_dir().expect("model files");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = tmp.path().join("measured_pairs.json");
+    let f = file.to_str().expect("utf-8");
+    let c = c.to_str().expect("utf-8");
+    let m = model.to_str().expect("utf-8");
+    let root = root();
+    let near = root.join("fixtures/judged_pairs/pairs.jsonl");
+    let sem = root.join("fixtures/judged_semantic_pairs/pairs.jsonl");
+    // The sets are named as the shipped file names them: relative to the root.
+    let rel = |p: &std::path::Path| p.strip_prefix(&root).expect("under the root").display().to_string();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_curate"))
+            .args(args)
+            .current_dir(&root)
+            .output()
+            .expect("curate runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["eval-pairs", &rel(&near), "--corpora", c, "--write", f]);
+    run(&["eval-pairs", &rel(&sem), "--corpora", c, "--semantic", m, "--write", f]);
+    let got = std::fs::read_to_string(&file).expect("written");
+    let shipped = std::fs::read_to_string(root.join("rules/measured_pairs.json")).expect("shipped");
+    assert_eq!(got, shipped);
+}
