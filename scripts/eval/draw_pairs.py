@@ -36,6 +36,15 @@ def sha(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()[:16]
 
 
+def write_packets(packets, folder, chunk):
+    """Writes the records of the drawn pairs for reading, `chunk` pairs per file."""
+    os.makedirs(folder, exist_ok=True)
+    for k in range(0, len(packets), chunk):
+        with open(os.path.join(folder, f"chunk{k // chunk:02}.jsonl"), "w") as f:
+            for p in packets[k: k + chunk]:
+                f.write(json.dumps(p, ensure_ascii=False) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("corpora")
@@ -99,11 +108,7 @@ def main():
                           "weight": round(weight[(fam, band)], 4)}, ensure_ascii=False))
         packets.append({"pair": i, "a": [dict(m) for m in a_[2]], "b": [dict(m) for m in b_[2]]})
     if a.packet:
-        os.makedirs(a.packet, exist_ok=True)
-        for k in range(0, len(packets), a.chunk):
-            with open(os.path.join(a.packet, f"chunk{k // a.chunk:02}.jsonl"), "w") as f:
-                for p in packets[k: k + a.chunk]:
-                    f.write(json.dumps(p, ensure_ascii=False) + "\n")
+        write_packets(packets, a.packet, a.chunk)
     print(f"{len(drawn)} pairs from {len(strata)} strata", file=sys.stderr)
 
 

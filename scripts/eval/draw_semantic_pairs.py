@@ -17,7 +17,6 @@ fields as draw_pairs.py ({pair, a, b, stratum, weight}, each record as
 reading, in chunks, with no similarity and no stratum.
 """
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -26,11 +25,9 @@ from collections import defaultdict
 
 import duckdb
 
+from draw_pairs import sha, write_packets
+
 BANDS = [(0.85, 0.90), (0.90, 0.94), (0.94, 0.97), (0.97, 1.01)]
-
-
-def sha(line: bytes) -> str:
-    return hashlib.sha256(line).hexdigest()[:16]
 
 
 def main():
@@ -99,11 +96,7 @@ def main():
                           "weight": round(weight[(langs, band)], 4)}, ensure_ascii=False))
         packets.append({"pair": i, "a": [dict(m) for m in rec[ka][3]], "b": [dict(m) for m in rec[kb][3]]})
     if a.packet:
-        os.makedirs(a.packet, exist_ok=True)
-        for k in range(0, len(packets), a.chunk):
-            with open(os.path.join(a.packet, f"chunk{k // a.chunk:02}.jsonl"), "w") as f:
-                for p in packets[k: k + a.chunk]:
-                    f.write(json.dumps(p, ensure_ascii=False) + "\n")
+        write_packets(packets, a.packet, a.chunk)
     counts = {f"{k[0]} {BANDS[k[1]][0]}": len(v) for k, v in sorted(strata.items())}
     print(f"{len(drawn)} pairs from {len(strata)} strata: {counts}", file=sys.stderr)
 

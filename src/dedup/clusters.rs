@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Builder, RecordBatch, StringBuilder, UInt64Builder};
+use arrow::array::{ArrayRef, Float64Builder, StringBuilder, UInt64Builder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use rayon::prelude::*;
 
@@ -39,7 +39,7 @@ use crate::dedup::exact;
 use crate::dedup::lsh::first_meeting;
 use crate::dedup::minhash::estimate;
 use crate::dedup::state::Collected;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub use crate::verdict::DropRule;
 
@@ -550,19 +550,7 @@ pub fn write_clusters(path: &Path, decision: &Decision, id: &dyn Fn(u32) -> Resu
         Arc::new(sim.finish()),
         Arc::new(rule.finish()),
     ];
-    let pq = |e: &dyn std::fmt::Display| Error::Parquet {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let batch = RecordBatch::try_new(clusters_schema(), cols).map_err(|e| pq(&e))?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = parquet::arrow::ArrowWriter::try_new(f, clusters_schema(), None).map_err(|e| pq(&e))?;
-    w.write(&batch).map_err(|e| pq(&e))?;
-    w.close().map_err(|e| pq(&e))?;
-    Ok(())
+    crate::output::shard::write_table(path, clusters_schema(), cols)
 }
 
 #[cfg(test)]

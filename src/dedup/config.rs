@@ -312,6 +312,15 @@ fn trimmed(lines: Option<Vec<String>>) -> Vec<String> {
 }
 
 impl DedupConfig {
+    /// The bound a drop by `rule` crossed, as its rejection states it.
+    pub fn threshold_of(&self, rule: crate::verdict::DropRule) -> f64 {
+        match rule {
+            crate::verdict::DropRule::Exact => 1.0,
+            crate::verdict::DropRule::Near => self.near.threshold,
+            crate::verdict::DropRule::Semantic => self.semantic.threshold,
+        }
+    }
+
     /// Bytes the staged records of a local run and the dedup state held in
     /// memory may take together before the records go to `.staging`
     /// ([`crate::output::staging`]): half the memory budget.

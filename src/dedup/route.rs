@@ -41,7 +41,7 @@ pub fn route(
     decision: &Decision,
     mix: Option<&MixDecision>,
     first_seq: u32,
-    thresholds: (f64, f64),
+    cfg: &crate::dedup::DedupConfig,
     id: &dyn Fn(u32) -> Result<String>,
     kept: &mut BackgroundWriter,
     rejected: &mut BackgroundWriter,
@@ -98,12 +98,13 @@ pub fn route(
                 }
                 Gone::Dedup(d) => {
                     sink.dropped(files.value(i), Some(d.rule));
-                    let threshold = if d.rule == DropRule::Semantic {
-                        thresholds.1
-                    } else {
-                        thresholds.0
-                    };
-                    Rejection::duplicate(DEDUP_STAGE, d.rule, id(d.survivor)?, d.similarity, threshold)
+                    Rejection::duplicate(
+                        DEDUP_STAGE,
+                        d.rule,
+                        id(d.survivor)?,
+                        d.similarity,
+                        cfg.threshold_of(d.rule),
+                    )
                 }
             };
             cols.push(&rejection);

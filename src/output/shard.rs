@@ -135,6 +135,25 @@ impl Codec {
     }
 }
 
+/// Writes `columns` as one Parquet file at `path` (its folder created): a
+/// small table written at once (`dedup/clusters.parquet`,
+/// `selection.parquet`).
+pub fn write_table(path: &Path, schema: SchemaRef, columns: Vec<arrow::array::ArrayRef>) -> Result<()> {
+    let pq = |e: &dyn std::fmt::Display| Error::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| pq(&e))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let f = File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = ArrowWriter::try_new(f, schema, None).map_err(|e| pq(&e))?;
+    w.write(&batch).map_err(|e| pq(&e))?;
+    w.close().map_err(|e| pq(&e))?;
+    Ok(())
+}
+
 fn props_with(compression: Compression) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(compression)

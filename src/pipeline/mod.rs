@@ -612,7 +612,7 @@ pub(crate) fn finish_dedup(
         decision,
         mix.as_ref(),
         references,
-        (cfg.near.threshold, cfg.semantic.threshold),
+        cfg,
         id,
         kept,
         rejected,

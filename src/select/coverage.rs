@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Builder, RecordBatch, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow::array::{ArrayRef, Float64Builder, StringBuilder, UInt32Builder, UInt64Builder};
 use arrow::datatypes::{DataType, Field, Schema};
 use serde::Serialize;
 
 use super::{Options, Selection, Status};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Coverage of a set of records.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -213,14 +213,5 @@ pub fn write_table(path: &Path, sel: &Selection) -> Result<()> {
         Arc::new(sim.finish()),
         Arc::new(share.finish()),
     ];
-    let pq = |e: &dyn std::fmt::Display| Error::Parquet {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let batch = RecordBatch::try_new(schema.clone(), cols).map_err(|e| pq(&e))?;
-    let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = parquet::arrow::ArrowWriter::try_new(f, schema, None).map_err(|e| pq(&e))?;
-    w.write(&batch).map_err(|e| pq(&e))?;
-    w.close().map_err(|e| pq(&e))?;
-    Ok(())
+    crate::output::shard::write_table(path, schema, cols)
 }

@@ -56,14 +56,19 @@ pub fn curate_stdout(args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// Every batch of every shard in `dir`, in shard order.
+/// Every batch of every shard in `dir` (or of the one file `dir`), in
+/// shard order.
 pub fn read_dir_batches(dir: &Path) -> Vec<RecordBatch> {
-    let mut shards: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("shard folder exists")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-        .collect();
+    let mut shards: Vec<PathBuf> = if dir.is_file() {
+        vec![dir.to_path_buf()]
+    } else {
+        std::fs::read_dir(dir)
+            .expect("shard folder exists")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect()
+    };
     shards.sort();
     let mut out = Vec::new();
     for s in shards {
@@ -99,6 +104,22 @@ pub fn strings(dir: &Path, column: &str) -> Vec<String> {
                 s.value(i).to_string()
             });
         }
+    }
+    out
+}
+
+/// All values of a f64 column across a shard folder (or file), `None` for nulls.
+pub fn floats(dir: &Path, column: &str) -> Vec<Option<f64>> {
+    let mut out = Vec::new();
+    for b in read_dir_batches(dir) {
+        let col = b
+            .column_by_name(column)
+            .unwrap_or_else(|| panic!("column {column} exists"));
+        let f = col
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .expect("f64 column");
+        out.extend((0..f.len()).map(|i| (!f.is_null(i)).then(|| f.value(i))));
     }
     out
 }

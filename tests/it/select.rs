@@ -9,47 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-use arrow::array::{Array, Float64Array, StringArray};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
-use crate::harness::{curate_ok, fixture, rows, strings};
+use crate::harness::{curate_ok, fixture, floats, rows, strings};
 
 /// (key, group, status, similarity) of every row of `selection.parquet`.
 fn selection(dir: &Path) -> Vec<(String, String, String, Option<f64>)> {
-    let f = std::fs::File::open(dir.join("selection.parquet")).expect("selection.parquet exists");
-    let mut out = Vec::new();
-    for b in ParquetRecordBatchReaderBuilder::try_new(f)
-        .expect("reads")
-        .build()
-        .expect("reads")
-    {
-        let b = b.expect("reads");
-        let s = |n: &str| {
-            b.column_by_name(n)
-                .expect("reads")
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .expect("reads")
-                .clone()
-        };
-        let (key, group, status) = (s("key"), s("group"), s("status"));
-        let sim = b
-            .column_by_name("similarity")
-            .expect("reads")
-            .as_any()
-            .downcast_ref::<Float64Array>()
-            .expect("reads")
-            .clone();
-        for i in 0..b.num_rows() {
-            out.push((
-                key.value(i).to_string(),
-                group.value(i).to_string(),
-                status.value(i).to_string(),
-                (!sim.is_null(i)).then(|| sim.value(i)),
-            ));
-        }
-    }
-    out
+    let file = dir.join("selection.parquet");
+    let (keys, groups, status) = (strings(&file, "key"), strings(&file, "group"), strings(&file, "status"));
+    let sims = floats(&file, "similarity");
+    (0..keys.len())
+        .map(|i| (keys[i].clone(), groups[i].clone(), status[i].clone(), sims[i]))
+        .collect()
 }
 
 fn select(run: &Path, out: &Path, extra: &[&str], threads: &str) -> String {

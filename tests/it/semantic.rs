@@ -9,9 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use arrow::array::{Array, Float64Array, StringArray};
-
-use crate::harness::{curate, curate_ok, fixture, read_dir_batches, shard_files};
+use crate::harness::{curate, curate_ok, fixture, floats, shard_files, strings};
 
 /// The built-in dedup.toml up to its `[semantic]` table.
 fn base() -> String {
@@ -38,32 +36,21 @@ fn rules(dir: &Path, extra: &str) -> String {
 
 /// (rule, duplicate_of, similarity) of every rejected record, by key.
 fn drops(out: &Path) -> BTreeMap<String, (String, String, f64)> {
-    let mut m = BTreeMap::new();
-    for b in read_dir_batches(&out.join("rejected")) {
-        let s = |n: &str| {
-            b.column_by_name(n)
-                .expect("column")
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .expect("strings")
-                .clone()
-        };
-        let (key, rule, dup) = (s("key"), s("rule"), s("duplicate_of"));
-        let sim = b
-            .column_by_name("similarity")
-            .expect("similarity")
-            .as_any()
-            .downcast_ref::<Float64Array>()
-            .expect("f64")
-            .clone();
-        for i in 0..b.num_rows() {
-            m.insert(
-                key.value(i).to_string(),
-                (rule.value(i).to_string(), dup.value(i).to_string(), sim.value(i)),
-            );
-        }
-    }
-    m
+    let dir = out.join("rejected");
+    let (keys, rules, dups) = (
+        strings(&dir, "key"),
+        strings(&dir, "rule"),
+        strings(&dir, "duplicate_of"),
+    );
+    let sims = floats(&dir, "similarity");
+    (0..keys.len())
+        .map(|i| {
+            (
+                keys[i].clone(),
+                (rules[i].clone(), dups[i].clone(), sims[i].unwrap_or(f64::NAN)),
+            )
+        })
+        .collect()
 }
 
 #[test]
