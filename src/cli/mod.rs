@@ -511,6 +511,16 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub opening: u8,
 
+    /// Each `--text` field gives its own features (the instruction's words
+    /// apart from the input's), and a present field counts as a feature.
+    #[arg(long)]
+    pub parts: bool,
+
+    /// Only the first N words of each `--text` field after the first count
+    /// (0: all).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub part_words: u16,
+
     /// Share of records held out for evaluation.
     #[arg(long, default_value_t = 0.2)]
     pub holdout: f64,

@@ -130,6 +130,8 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             char_ngrams: [lo, hi],
             seed: args.seed,
             opening: args.opening,
+            parts: args.parts,
+            part_words: args.part_words,
         },
         holdout: args.holdout,
         folds: args.folds,

@@ -26,7 +26,7 @@
 //! without it reads as `0`, so files written before the field are unchanged.
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::{xxh3_64_with_seed, Xxh3};
+use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::text::words;
 
@@ -50,6 +50,19 @@ pub struct Features {
     /// ("写一首", "List three", "Translate"). 0: none (the field is left out).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub opening: u8,
+    /// Each of the model's text fields gives its own features (a word of the
+    /// instruction and the same word of the input are different features),
+    /// and a field that is present counts as a feature: what an instruction
+    /// asks and what it is given to work on say different things about its
+    /// task. `false` (the field is left out): the fields' text as one.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub parts: bool,
+    /// Only the first this many words of each field after the first count
+    /// (0: all): the opening of an input or a reply shows its form and
+    /// topic without its length outweighing the instruction, or costing
+    /// time in proportion.
+    #[serde(default, skip_serializing_if = "is_zero_u16")]
+    pub part_words: u16,
     /// Hash seed.
     pub seed: u64,
 }
@@ -62,28 +75,74 @@ impl Default for Features {
             char_ngrams: [3, 5],
             seed: 17,
             opening: 0,
+            parts: false,
+            part_words: 0,
         }
     }
 }
 
 impl Features {
-    /// The hashed features of `text`, with repeats (a bag).
+    /// The hashed features of `text`, with repeats (a bag). `text` is the
+    /// model's fields joined by [`PART_SEPARATOR`] (see [`join_parts`]).
     pub fn extract(&self, text: &str) -> Vec<u32> {
-        let lower = text.to_lowercase();
-        let toks: Vec<&str> = words(&lower).collect();
-        let mut out = Vec::with_capacity(toks.len() * 6);
+        let mut out = Vec::new();
+        if !self.parts {
+            if !text.contains(PART_SEPARATOR) {
+                self.extract_into(text, 0, usize::MAX, &mut out);
+            } else if self.part_words == 0 {
+                self.extract_into(&text.replace(PART_SEPARATOR, "\n"), 0, usize::MAX, &mut out);
+            } else {
+                let mut one = String::with_capacity(text.len());
+                for (k, part) in text.split(PART_SEPARATOR).enumerate() {
+                    if k > 0 {
+                        one.push('\n');
+                        one.push_str(first_words(part, usize::from(self.part_words)));
+                    } else {
+                        one.push_str(part);
+                    }
+                }
+                self.extract_into(&one, 0, usize::MAX, &mut out);
+            }
+            return out;
+        }
         let b = u64::from(self.buckets.max(1));
-        let h = |bytes: &[u8], salt: u64| (xxh3_64_with_seed(bytes, self.seed ^ salt) % b) as u32;
+        for (k, part) in text.split(PART_SEPARATOR).enumerate() {
+            if part.trim().is_empty() {
+                continue;
+            }
+            let salt = PART_SALT * k as u64;
+            out.push((xxh3_64_with_seed(b"\x1epresent", self.seed ^ salt) % b) as u32);
+            let limit = match (k, self.part_words) {
+                (0, _) | (_, 0) => usize::MAX,
+                (_, n) => usize::from(n),
+            };
+            self.extract_into(part, salt, limit, &mut out);
+        }
+        out
+    }
+
+    /// The features of one field's text (at most `limit` words), their
+    /// hashes salted by `part`.
+    fn extract_into(&self, text: &str, part: u64, limit: usize, out: &mut Vec<u32>) {
+        let lower = text.to_lowercase();
+        let toks: Vec<&str> = words(&lower).take(limit).collect();
+        out.reserve(toks.len() * 6);
+        let b = u64::from(self.buckets.max(1));
+        let seed = self.seed ^ part;
+        let h = |bytes: &[u8], salt: u64| (xxh3_64_with_seed(bytes, seed ^ salt) % b) as u32;
         // An n-gram hashes as its words joined by spaces, without joining them.
-        let joined = |gram: &[&str], salt: u64| {
-            let mut x = Xxh3::with_seed(self.seed ^ salt);
+        // One-shot XXH3 of the joined bytes in a reused buffer: the same
+        // hash as streaming the words, without a streaming state per n-gram.
+        let mut gram_buf: Vec<u8> = Vec::with_capacity(64);
+        let mut joined = |gram: &[&str], salt: u64| {
+            gram_buf.clear();
             for (k, w) in gram.iter().enumerate() {
                 if k > 0 {
-                    x.update(b" ");
+                    gram_buf.push(b' ');
                 }
-                x.update(w.as_bytes());
+                gram_buf.extend_from_slice(w.as_bytes());
             }
-            (x.digest() % b) as u32
+            (xxh3_64_with_seed(&gram_buf, seed ^ salt) % b) as u32
         };
         let opening = usize::from(self.opening).min(toks.len());
         for i in 0..opening {
@@ -117,12 +176,47 @@ impl Features {
                 }
             }
         }
-        out
     }
 }
 
 fn is_zero(n: &u8) -> bool {
     *n == 0
+}
+
+fn is_zero_u16(n: &u16) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// `text` up to the end of its `n`th word (`n` > 0).
+pub fn first_words(text: &str, n: usize) -> &str {
+    match words(text).nth(n.saturating_sub(1)) {
+        Some(w) if n > 0 => &text[..w.as_ptr() as usize - text.as_ptr() as usize + w.len()],
+        Some(_) => "",
+        None => text,
+    }
+}
+
+/// What separates a model's text fields in the text it reads (ASCII's
+/// record separator, which no word contains).
+pub const PART_SEPARATOR: char = '\u{1e}';
+
+/// How far apart the hash seeds of two fields' features are.
+const PART_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// A model's text from its fields' texts, in order (an absent field as "").
+pub fn join_parts<S: AsRef<str>>(parts: &[S]) -> String {
+    let mut s = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            s.push(PART_SEPARATOR);
+        }
+        s.push_str(p.as_ref());
+    }
+    s
 }
 
 /// A trained classifier.
@@ -169,7 +263,8 @@ impl Model {
     }
 
     /// Raw scores (logits) for a bag of features: the bias plus the sum of
-    /// the features' rows over the square root of their number (the bag as a
+    /// the features' rows (summed first, then scaled once) over the square
+    /// root of their number (the bag as a
     /// unit-length count vector when no feature repeats, so long and short
     /// texts weigh alike and one SGD step moves the logits by about the
     /// learning rate).
@@ -180,11 +275,15 @@ impl Model {
             return s;
         }
         let inv = 1.0 / (feats.len() as f32).sqrt();
+        let mut sum = vec![0.0f32; l];
         for &f in feats {
             let row = &self.weights[f as usize * l..(f as usize + 1) * l];
-            for (a, w) in s.iter_mut().zip(row) {
-                *a += w * inv;
+            for (a, w) in sum.iter_mut().zip(row) {
+                *a += w;
             }
+        }
+        for (a, t) in s.iter_mut().zip(&sum) {
+            *a += t * inv;
         }
         s
     }
@@ -364,6 +463,41 @@ mod tests {
         assert_eq!(opening.extract("hi").len(), plain.extract("hi").len() + 1);
         let m = Model::new(vec!["a".into(), "b".into()], plain, vec!["instruction".into()]);
         assert!(!m.to_json(serde_json::Value::Null).contains("opening"));
+    }
+
+    #[test]
+    fn fields_apart_give_their_own_features_and_old_models_read_them_joined() {
+        let plain = Features::default();
+        // A model without `parts` sees the fields as one text, as before.
+        let joined = join_parts(&["Fix the grammar", "She go home"]);
+        assert_eq!(plain.extract(&joined), plain.extract("Fix the grammar\nShe go home"));
+        let parts = Features {
+            parts: true,
+            ..Features::default()
+        };
+        let (asked, given) = (
+            parts.extract(&join_parts(&["home", ""])),
+            parts.extract(&join_parts(&["", "home"])),
+        );
+        // One presence feature, the word and its nine character n-grams; the same word in another
+        // field is another feature.
+        assert_eq!(asked.len(), 1 + 1 + 9);
+        assert_eq!(given.len(), asked.len());
+        assert!(asked.iter().all(|f| !given.contains(f)), "{asked:?} {given:?}");
+        // `part_words` caps the fields after the first, not the first.
+        let capped = Features {
+            part_words: 1,
+            ..parts.clone()
+        };
+        let long = join_parts(&["a b c", "d e f"]);
+        assert_eq!(capped.extract(&long).len(), parts.extract(&long).len() - 2 - 2);
+        let m = Model::new(vec!["a".into(), "b".into()], capped, vec!["instruction".into()]);
+        let json = m.to_json(serde_json::Value::Null);
+        assert!(
+            json.contains("\"parts\":true") && json.contains("\"part_words\":1"),
+            "{json}"
+        );
+        assert_eq!(Model::from_json(&json), Ok(m));
     }
 
     #[test]

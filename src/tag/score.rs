@@ -12,7 +12,7 @@
 //! map from the part's words; other keywords, phrases and Chinese cues are
 //! searched as substrings; patterns run as regexes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::record::{Record, Role};
 use crate::tag::rules::{CueKind, TagKind, TopicRules, TASKS};
@@ -110,7 +110,9 @@ pub struct Tagging {
 #[derive(Debug, Clone)]
 pub struct Tagger {
     rules: TopicRules,
-    by_word: HashMap<String, Vec<usize>>,
+    by_word: HashMap<String, Vec<usize>, BuildWordHasher>,
+    /// The longest of those keywords, in bytes.
+    longest_word: usize,
     /// Keywords that are not plain ASCII words, and phrases, in one automaton
     /// over the lower-cased text: (automaton, (cue, needs word boundaries) per pattern).
     literals: Option<(aho_corasick::AhoCorasick, Vec<(usize, bool)>)>,
@@ -119,6 +121,28 @@ pub struct Tagger {
     /// Every pattern cue in one automaton (one pass per part), and the cue of each member.
     patterns: Option<(regex::RegexSet, Vec<usize>)>,
 }
+
+/// FNV-1a over a word's bytes: the keyword table is looked up once per word
+/// of every record, and its keys are short ASCII words that no one chooses
+/// to collide (SipHash's defence is not needed, its cost is).
+#[derive(Debug, Clone, Copy, Default)]
+struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type BuildWordHasher = std::hash::BuildHasherDefault<WordHasher>;
 
 fn is_word_char(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -148,7 +172,7 @@ fn find_bounded(hay: &str, needle: &str, bounded: bool) -> bool {
 impl Tagger {
     /// A tagger for compiled rules.
     pub fn new(rules: TopicRules) -> Tagger {
-        let mut by_word: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_word: HashMap<String, Vec<usize>, BuildWordHasher> = HashMap::default();
         let mut scanned = Vec::new();
         let mut pattern_cues = Vec::new();
         let mut needles: Vec<String> = Vec::new();
@@ -202,9 +226,11 @@ impl Tagger {
                 None
             }
         };
+        let longest_word = by_word.keys().map(String::len).max().unwrap_or(0);
         Tagger {
             rules,
             by_word,
+            longest_word,
             literals,
             scanned,
             patterns,
@@ -216,25 +242,33 @@ impl Tagger {
         &self.rules
     }
 
-    fn match_part(&self, text: &str, part: Part, factor: f64, best: &mut HashMap<usize, (Part, f64)>) {
+    fn match_part(&self, text: &str, part: Part, factor: f64, best: &mut Vec<Hit>) {
         if text.trim().is_empty() {
             return;
         }
         let lower = text.to_lowercase();
+        // A cue found again keeps the first (part, weight) unless the new
+        // weight is larger, so finding it twice changes nothing.
         let mut found = |i: usize| {
             let w = self.rules.cues[i].weight * factor;
-            let e = best.entry(i).or_insert((part, w));
-            if w.abs() > e.1.abs() {
-                *e = (part, w);
+            match best.iter_mut().find(|h| h.cue == i) {
+                Some(h) if w.abs() > h.weight.abs() => (h.part, h.weight) = (part, w),
+                Some(_) => {}
+                None => best.push(Hit {
+                    cue: i,
+                    part,
+                    weight: w,
+                }),
             }
         };
-        let mut seen: HashSet<&str> = HashSet::new();
+        // Keyword words are short ASCII words: other words need no lookup.
         for w in words(&lower) {
-            if seen.insert(w) {
-                if let Some(cues) = self.by_word.get(w) {
-                    for &i in cues {
-                        found(i);
-                    }
+            if w.len() > self.longest_word || !w.is_ascii() {
+                continue;
+            }
+            if let Some(cues) = self.by_word.get(w) {
+                for &i in cues {
+                    found(i);
                 }
             }
         }
@@ -281,7 +315,7 @@ impl Tagger {
     /// Tags a record without changing it.
     pub fn tag(&self, rec: &Record) -> Tagging {
         let s = &self.rules.settings;
-        let mut best: HashMap<usize, (Part, f64)> = HashMap::new();
+        let mut best: Vec<Hit> = Vec::new();
         self.match_part(rec.instruction(), Part::Instruction, 1.0, &mut best);
         self.match_part(rec.input(), Part::Input, s.input_factor, &mut best);
         let system_factor = s.system_factor.unwrap_or(s.input_factor);
@@ -304,13 +338,18 @@ impl Tagger {
                 _ => false,
             };
             if on {
-                best.insert(i, (Part::Record, c.weight));
+                let hit = Hit {
+                    cue: i,
+                    part: Part::Record,
+                    weight: c.weight,
+                };
+                match best.iter_mut().find(|h| h.cue == i) {
+                    Some(h) => *h = hit,
+                    None => best.push(hit),
+                }
             }
         }
-        let mut hits: Vec<Hit> = best
-            .into_iter()
-            .map(|(cue, (part, weight))| Hit { cue, part, weight })
-            .collect();
+        let mut hits = best;
         hits.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()).then(a.cue.cmp(&b.cue)));
         let mut scores = vec![0.0; self.rules.tags.len()];
         for h in &hits {
@@ -324,7 +363,7 @@ impl Tagger {
         if !self.rules.classifiers.is_empty() {
             let raw = model_fields(&rec.raw, &self.rules.classifiers);
             for c in &self.rules.classifiers {
-                let text = crate::tag::train::record_text(rec, raw.as_ref(), &c.model.text);
+                let text = crate::tag::train::record_text(rec, raw.as_ref(), &c.model);
                 let p = c.model.predict(&text);
                 let (bi, bp) = crate::tag::model::argmax(&p);
                 if c.name == "task" {
@@ -573,7 +612,8 @@ mod tests {
         let nothing = record(r#"{"instruction": "zxqv", "output": "ok"}"#);
         let tagging = crate::tag::builtin().expect("built-in rules").tag(&nothing);
         assert!(!tagging.fallback);
-        assert_eq!(tagging.task, "open-qa");
+        let model = tagging.models.iter().find(|m| m.classifier == "task").expect("the task model");
+        assert_eq!(tagging.task, model.label);
         let embedded = crate::rules::RuleFiles::embedded();
         let tasks = embedded.get("topics/tasks.toml").expect("tasks.toml");
         let without_model = &tasks[..tasks.find("\n[classifier.task]").expect("a task model")];

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::read::{expand_inputs, read_file, ReadOptions};
 use crate::record::{map_record, Adapters, Origin, Record};
 use crate::stage::num;
-use crate::tag::model::{argmax, softmax, Features, Model};
+use crate::tag::model::{argmax, first_words, join_parts, softmax, Features, Model, PART_SEPARATOR};
 
 /// Training options.
 #[derive(Debug, Clone)]
@@ -92,33 +92,47 @@ fn value_text(v: &Value) -> Option<String> {
 
 /// The text a model sees for a record: for each name, the raw JSON field of
 /// that name when present, else the record part of that name (instruction,
-/// input, prompt, response, system), joined by newlines. Training and
+/// input, prompt, response, system), joined by [`crate::tag::model::PART_SEPARATOR`]. Training and
 /// prediction use this same function, so they see the same text.
-pub fn record_text(rec: &Record, raw: Option<&Value>, names: &[String]) -> String {
-    text_of(Some(rec), raw, names)
+pub fn record_text(rec: &Record, raw: Option<&Value>, model: &Model) -> String {
+    text_of(Some(rec), raw, &model.text, model.features.part_words)
 }
 
-fn text_of(rec: Option<&Record>, raw: Option<&Value>, names: &[String]) -> String {
-    let mut parts = Vec::with_capacity(names.len());
-    for n in names {
+/// The fields' texts joined, each field after the first cut to its first
+/// `cap` words (0: whole) before it is copied.
+fn text_of(rec: Option<&Record>, raw: Option<&Value>, names: &[String], cap: u16) -> String {
+    let cut = |t: &str, k: usize| -> String {
+        if k > 0 && cap > 0 {
+            first_words(t, usize::from(cap)).to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    let mut parts: Vec<String> = Vec::with_capacity(names.len());
+    for (k, n) in names.iter().enumerate() {
         if let Some(t) = raw.and_then(|r| r.get(n)).and_then(value_text) {
-            parts.push(t);
+            parts.push(cut(&t, k));
             continue;
         }
-        let Some(rec) = rec else { continue };
-        let t = match n.as_str() {
-            "instruction" => rec.instruction(),
-            "input" => rec.input(),
-            "prompt" => rec.prompt(),
-            "response" | "output" => rec.response().unwrap_or(""),
-            "system" => rec.system.as_deref().unwrap_or(""),
+        let t = match (rec, n.as_str()) {
+            (None, _) => "",
+            (Some(rec), "instruction") => rec.instruction(),
+            (Some(rec), "input") => rec.input(),
+            (Some(rec), "prompt") => rec.prompt(),
+            (Some(rec), "response" | "output") => rec.response().unwrap_or(""),
+            (Some(rec), "system") => rec.system.as_deref().unwrap_or(""),
             _ => "",
         };
-        if !t.is_empty() {
-            parts.push(t.to_string());
-        }
+        parts.push(cut(t, k));
     }
-    parts.join("\n")
+    // Each field keeps its place, so a model that reads the fields apart
+    // ([`Features::parts`]) knows which is which.
+    join_parts(&parts)
+}
+
+/// Whether any field of a model's text has more than white space.
+fn has_text(t: &str) -> bool {
+    t.split(PART_SEPARATOR).any(|p| !p.trim().is_empty())
 }
 
 /// Reads labelled examples from inputs (files, folders, globs of JSONL/JSON/Parquet).
@@ -149,9 +163,9 @@ pub fn read_examples(inputs: &[String], opts: &TrainOptions, adapters: &Adapters
                 .and_then(value_text)
                 .filter(|s| !s.trim().is_empty())
                 .or_else(|| missing.map(str::to_string));
-            let t = text_of(rec.as_ref(), Some(&v), text);
+            let t = text_of(rec.as_ref(), Some(&v), text, opts.features.part_words);
             match l {
-                Some(l) if !t.trim().is_empty() && !opts.ignore.contains(&l) => out.push(Example { text: t, label: l }),
+                Some(l) if has_text(&t) && !opts.ignore.contains(&l) => out.push(Example { text: t, label: l }),
                 _ => skipped += 1,
             }
             true

@@ -76,7 +76,7 @@ impl Filter for Classifier {
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
         let rec = cx.record();
         let raw: Option<serde_json::Value> = serde_json::from_str(&rec.raw).ok();
-        let text = crate::tag::train::record_text(rec, raw.as_ref(), &self.model.text);
+        let text = crate::tag::train::record_text(rec, raw.as_ref(), &self.model);
         let p = self.model.predict(&text);
         Some(Measure::from(f64::from(p[self.label])))
     }
