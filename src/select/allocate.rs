@@ -16,6 +16,10 @@
 //! - **Whole records.** Shares are rounded down and the records left over go
 //!   to the largest remainders, ties by group order: the same counts on
 //!   every run.
+//! - **Quotas.** With `mix.toml` targets ([`quota_budgets`],
+//!   [`allocate_within`]), each target first gets its share of the budget,
+//!   the groups without a target get the rest (or nothing, with `others =
+//!   "drop"`), and each of those is shared between its groups as above.
 
 /// Records per group for `budget`, given each group's `caps` (records it
 /// can give) and `alpha`. The counts never exceed the caps and sum to
@@ -74,6 +78,59 @@ pub fn allocate(caps: &[u64], budget: u64, alpha: f64) -> Vec<u64> {
     out
 }
 
+/// Each target's records out of `budget`, for target shares held as
+/// integer parts of `whole` (`mix.toml`'s targets): the floors of
+/// `share x budget`, and the records left up to the floor of the shares'
+/// sum times the budget to the largest remainders, ties by target order.
+pub fn quota_budgets(parts: &[u64], whole: u64, budget: u64) -> Vec<u64> {
+    let whole = u128::from(whole.max(1));
+    let exact: Vec<u128> = parts.iter().map(|&p| u128::from(p) * u128::from(budget)).collect();
+    let mut out: Vec<u64> = exact.iter().map(|&e| (e / whole) as u64).collect();
+    let total = (exact.iter().sum::<u128>() / whole) as u64;
+    let mut left = total.saturating_sub(out.iter().sum());
+    let mut rest: Vec<(u128, usize)> = exact.iter().enumerate().map(|(i, &e)| (e % whole, i)).collect();
+    rest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in rest {
+        if left == 0 {
+            break;
+        }
+        out[i] += 1;
+        left -= 1;
+    }
+    out
+}
+
+/// [`allocate`] within quotas: each group belongs to a quota (`Some(q)`,
+/// whose records are `budgets[q]`) or to none (`None`, sharing `others`
+/// records; no record when `others` is `None`), and each quota's records
+/// are shared between its groups as [`allocate`] shares a budget. A quota
+/// whose groups hold fewer records than it falls short; its records are not
+/// given to another quota (as `mix.toml` falls short of a target).
+pub fn allocate_within(
+    caps: &[u64],
+    quota_of: &[Option<u32>],
+    budgets: &[u64],
+    others: Option<u64>,
+    alpha: f64,
+) -> Vec<u64> {
+    let mut out = vec![0u64; caps.len()];
+    let mut pools: Vec<Option<u32>> = quota_of.to_vec();
+    pools.sort_unstable();
+    pools.dedup();
+    for pool in pools {
+        let budget = match pool {
+            Some(q) => budgets.get(q as usize).copied().unwrap_or(0),
+            None => others.unwrap_or(0),
+        };
+        let members: Vec<usize> = (0..caps.len()).filter(|&g| quota_of[g] == pool).collect();
+        let sub: Vec<u64> = members.iter().map(|&g| caps[g]).collect();
+        for (&g, n) in members.iter().zip(allocate(&sub, budget, alpha)) {
+            out[g] = n;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,7 +148,57 @@ mod tests {
         assert_eq!(allocate(&[10_000, 1], 10, 1.0), vec![9, 1]);
     }
 
+    #[test]
+    fn quotas_take_their_shares_and_others_the_rest() {
+        // 25% / 10% of 1,000 at parts of 100. Thirds of 10: the sum is the
+        // floor of the shares' sum times the budget (10, then 6), the
+        // record left over goes to the largest remainder (6.67 over 3.33).
+        assert_eq!(quota_budgets(&[25, 10], 100, 1000), vec![250, 100]);
+        assert_eq!(quota_budgets(&[1, 2], 3, 10), vec![3, 7]);
+        assert_eq!(quota_budgets(&[1, 1], 3, 10), vec![3, 3]);
+        // Groups 0 and 1 share quota 0 (30 records); group 2 is in quota 1
+        // (20 records) but has 5; group 3 has no quota and shares the others' 50.
+        let out = allocate_within(
+            &[100, 100, 5, 80],
+            &[Some(0), Some(0), Some(1), None],
+            &[30, 20],
+            Some(50),
+            1.0,
+        );
+        assert_eq!(out, vec![15, 15, 5, 50]);
+        // Others dropped: group 3 gets nothing.
+        let out = allocate_within(
+            &[100, 100, 5, 80],
+            &[Some(0), Some(0), Some(1), None],
+            &[30, 20],
+            None,
+            1.0,
+        );
+        assert_eq!(out, vec![15, 15, 5, 0]);
+    }
+
     proptest! {
+        #[test]
+        fn quota_counts_fit_caps_and_never_pass_a_quota(
+            caps in proptest::collection::vec(0u64..200, 1..10),
+            quotas in proptest::collection::vec(proptest::option::of(0u32..3), 1..10),
+            budgets in proptest::collection::vec(0u64..300, 3),
+            others in proptest::option::of(0u64..300),
+        ) {
+            let n = caps.len().min(quotas.len());
+            let (caps, quotas) = (&caps[..n], &quotas[..n]);
+            let out = allocate_within(caps, quotas, &budgets, others, 0.5);
+            prop_assert!(out.iter().zip(caps).all(|(o, c)| o <= c));
+            for q in 0..3u32 {
+                let given: u64 = (0..n).filter(|&g| quotas[g] == Some(q)).map(|g| out[g]).sum();
+                let held: u64 = (0..n).filter(|&g| quotas[g] == Some(q)).map(|g| caps[g]).sum();
+                prop_assert_eq!(given, budgets[q as usize].min(held));
+            }
+            let given: u64 = (0..n).filter(|&g| quotas[g].is_none()).map(|g| out[g]).sum();
+            let held: u64 = (0..n).filter(|&g| quotas[g].is_none()).map(|g| caps[g]).sum();
+            prop_assert_eq!(given, others.unwrap_or(0).min(held));
+        }
+
         #[test]
         fn counts_fit_the_caps_and_sum_to_the_budget(
             caps in proptest::collection::vec(0u64..500, 0..12),

@@ -52,8 +52,26 @@ pub struct SelectReport {
     pub random_mean: Coverage,
     /// Each random sample (seeds 1, 2, …).
     pub random: Vec<Coverage>,
-    /// Chosen records per group (`lang/task`).
+    /// Chosen records per group (`lang/task`, after the quota's name with quotas).
     pub per_group: BTreeMap<String, u64>,
+    /// With quotas (`--mix`): what each target asked and got, then `others`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quotas: Vec<QuotaReport>,
+}
+
+/// One quota of a selection.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QuotaReport {
+    /// The target's name, or `others`.
+    pub name: String,
+    /// Its share of the budget (`None` for `others`: what the targets leave).
+    pub share: Option<f64>,
+    /// Records of the budget it was given (0 for dropped others).
+    pub quota: u64,
+    /// Kept records it covers.
+    pub available: u64,
+    /// Records chosen.
+    pub selected: u64,
 }
 
 /// The coverage of the items `pick` holds.
@@ -122,6 +140,32 @@ pub fn report(sel: &Selection, opts: &Options) -> SelectReport {
         task_evenness: mean(&|c| c.task_evenness),
         mean_score: mean(&|c| c.mean_score),
     };
+    let mut quotas = Vec::new();
+    if let Some(mix) = &opts.mix {
+        let count = |q: Option<u32>, chosen: bool| {
+            sel.items
+                .iter()
+                .filter(|it| it.quota == q && (!chosen || it.status == Status::Selected))
+                .count() as u64
+        };
+        for (q, t) in mix.targets.iter().enumerate() {
+            let q = Some(q as u32);
+            quotas.push(QuotaReport {
+                name: t.name.clone(),
+                share: Some(t.share),
+                quota: sel.quota_budgets.get(q.map_or(0, |q| q as usize)).copied().unwrap_or(0),
+                available: count(q, false),
+                selected: count(q, true),
+            });
+        }
+        quotas.push(QuotaReport {
+            name: "others".into(),
+            share: None,
+            quota: sel.others_budget.unwrap_or(0),
+            available: count(None, false),
+            selected: count(None, true),
+        });
+    }
     let mut per_group = BTreeMap::new();
     for i in picked() {
         *per_group
@@ -140,6 +184,7 @@ pub fn report(sel: &Selection, opts: &Options) -> SelectReport {
         random_mean,
         random,
         per_group,
+        quotas,
     }
 }
 
@@ -166,11 +211,28 @@ pub fn summary(r: &SelectReport) -> String {
         &body,
         0,
     );
+    if !r.quotas.is_empty() {
+        let body: Vec<Vec<String>> = r
+            .quotas
+            .iter()
+            .map(|q| {
+                vec![
+                    q.name.clone(),
+                    q.share.map_or("rest".into(), |s| format!("{s:.3}")),
+                    q.quota.to_string(),
+                    q.available.to_string(),
+                    q.selected.to_string(),
+                ]
+            })
+            .collect();
+        out += "quotas (--mix):\n";
+        out += &crate::output::table::plain(&["quota", "share", "records", "kept", "selected"], &body, 0);
+    }
     out
 }
 
 /// Writes `selection.parquet`: one row per kept record.
-pub fn write_table(path: &Path, sel: &Selection) -> Result<()> {
+pub fn write_table(path: &Path, sel: &Selection, opts: &Options) -> Result<()> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("key", DataType::Utf8, false),
         Field::new("group", DataType::Utf8, false),
@@ -180,6 +242,10 @@ pub fn write_table(path: &Path, sel: &Selection) -> Result<()> {
         Field::new("nearest", DataType::Utf8, true),
         Field::new("similarity", DataType::Float64, true),
         Field::new("group_share", DataType::UInt64, false),
+        Field::new("quota", DataType::Utf8, true),
+        Field::new("answer_chars", DataType::UInt64, false),
+        Field::new("complexity", DataType::UInt64, false),
+        Field::new("quality", DataType::Float64, false),
     ]));
     let (mut key, mut group, mut score, mut status) = (
         StringBuilder::new(),
@@ -187,6 +253,8 @@ pub fn write_table(path: &Path, sel: &Selection) -> Result<()> {
         Float64Builder::new(),
         StringBuilder::new(),
     );
+    let mut quota = StringBuilder::new();
+    let (mut chars, mut complexity, mut quality) = (UInt64Builder::new(), UInt64Builder::new(), Float64Builder::new());
     let (mut rank, mut nearest, mut sim, mut share) = (
         UInt32Builder::new(),
         StringBuilder::new(),
@@ -202,6 +270,10 @@ pub fn write_table(path: &Path, sel: &Selection) -> Result<()> {
         nearest.append_option(it.nearest.map(|(j, _)| sel.items[j as usize].key.as_str()));
         sim.append_option(it.nearest.map(|(_, c)| f64::from(c)));
         share.append_value(sel.shares[it.group as usize]);
+        quota.append_option(opts.mix.as_ref().map(|m| super::quota_name(m, it.quota)));
+        chars.append_value(it.features.answer_chars);
+        complexity.append_value(it.features.complexity);
+        quality.append_value(it.quality);
     }
     let cols: Vec<ArrayRef> = vec![
         Arc::new(key.finish()),
@@ -212,6 +284,10 @@ pub fn write_table(path: &Path, sel: &Selection) -> Result<()> {
         Arc::new(nearest.finish()),
         Arc::new(sim.finish()),
         Arc::new(share.finish()),
+        Arc::new(quota.finish()),
+        Arc::new(chars.finish()),
+        Arc::new(complexity.finish()),
+        Arc::new(quality.finish()),
     ];
     crate::output::shard::write_table(path, schema, cols)
 }

@@ -18,6 +18,13 @@
 //! 4. **Shortfalls.** A group that runs out of dissimilar records gives its
 //!    unused count back, and the budget is shared again between the groups
 //!    that still have candidates.
+//! 5. **Quotas** (`--mix FILE`, a `mix.toml`). Each target (a task, a tag
+//!    such as `domain:health`, or a source file) gets its share of the
+//!    budget, the records no target covers the rest (none with `others =
+//!    "drop"`); groups are then language x task within each quota, and a
+//!    quota's records are shared between its groups as above. A quota
+//!    whose records run out falls short: its count is not given to another
+//!    quota, as `curate run`'s mix falls short of a target.
 //!
 //! Only the records a group may reach are embedded: its best
 //! `OVERSAMPLE` × share by score (every record when the group is smaller),
@@ -31,10 +38,12 @@
 //! - `DIR/selection.parquet`: one row per kept record with its group, score,
 //!   status (`selected`, `similar`, `not-reached`), its rank among the
 //!   chosen, the most similar chosen record (`nearest`) and their cosine,
-//!   and the group's share;
+//!   the group's share, its quota (with `--mix`), and the score's parts
+//!   (`answer_chars`, `complexity`, `quality`);
 //! - `DIR/select.json`: options, counts per group, and the coverage of the
 //!   selection (tasks, domains, languages, task evenness, mean score)
-//!   against ten seeded random samples of the same size.
+//!   against ten seeded random samples of the same size; with `--mix`,
+//!   each quota's share, records, kept records and chosen records.
 //!
 //! ## Memory
 //! About 100 bytes per kept record (its key, group, score and status) plus
@@ -78,6 +87,10 @@ pub struct Options {
     pub quality: Option<(String, bool)>,
     /// Random samples the selection is compared with.
     pub baselines: u32,
+    /// Quotas: `mix.toml`'s targets (by task, tag or source file) as shares
+    /// of the budget, its `others` for the records no target covers (its
+    /// `enabled` and `total` are not read: the budget is the total).
+    pub mix: Option<crate::mix::config::MixConfig>,
 }
 
 impl Default for Options {
@@ -88,6 +101,7 @@ impl Default for Options {
             alpha: 0.5,
             quality: None,
             baselines: 10,
+            mix: None,
         }
     }
 }
@@ -123,12 +137,19 @@ pub struct Item {
     pub group: u32,
     /// Its score.
     pub score: f64,
+    /// What the score is made of: answer characters and complexity.
+    pub features: score::Features,
+    /// The score's quality factor (1 without `--quality`).
+    pub quality: f64,
     /// Its language, task and domain tags, for coverage.
     pub lang: String,
     /// Its task.
     pub task: String,
     /// Its `domain:` tags.
     pub domains: Vec<String>,
+    /// Its quota: the `mix.toml` target that covers it (`None`: none does,
+    /// or no quotas).
+    pub quota: Option<u32>,
     /// What selection did with it.
     pub status: Status,
     /// Its place among the chosen (0-based), when chosen.
@@ -146,6 +167,13 @@ pub struct Selection {
     pub groups: Vec<String>,
     /// Each group's final share of the budget.
     pub shares: Vec<u64>,
+    /// Each group's quota (see [`Item::quota`]).
+    pub group_quota: Vec<Option<u32>>,
+    /// Each quota's records of the budget, and the others' (`None`: they
+    /// are dropped, or there are no quotas).
+    pub quota_budgets: Vec<u64>,
+    /// The records of the budget for groups without a quota.
+    pub others_budget: Option<u64>,
     /// Records embedded.
     pub embedded: u64,
 }
@@ -165,7 +193,8 @@ fn read_items(run: &Path, opts: &Options) -> Result<(Vec<Item>, Vec<String>)> {
     let mut groups: BTreeMap<String, u32> = BTreeMap::new();
     let mut items = Vec::new();
     let mut group_of = Vec::new();
-    for b in Batches::of(&run.join("kept")).columns(&["key", "messages", "task", "tags"]) {
+    let mix = opts.mix.as_ref();
+    for b in Batches::of(&run.join("kept")).columns(&["key", "messages", "task", "tags", "source_file"]) {
         let b = b?;
         let rows: Vec<(Item, String)> = (0..b.num_rows())
             .into_par_iter()
@@ -187,14 +216,22 @@ fn read_items(run: &Path, opts: &Options) -> Result<(Vec<Item>, Vec<String>)> {
                     None => 1.0,
                 };
                 let domains = tags.iter().filter(|t| t.starts_with("domain:")).cloned().collect();
-                let group = format!("{lang}/{task}");
+                let source = str_at(str_col(&b, "source_file"), i);
+                let quota = mix.and_then(|m| crate::mix::group_of(m, str_at(str_col(&b, "task"), i), &tags, source));
+                let group = match mix {
+                    None => format!("{lang}/{task}"),
+                    Some(m) => format!("{}: {lang}/{task}", quota_name(m, quota)),
+                };
                 let item = Item {
                     key,
                     group: 0,
                     score: score::score(f, q),
+                    features: f,
+                    quality: q,
                     lang,
                     task,
                     domains,
+                    quota,
                     status: Status::NotReached,
                     rank: None,
                     nearest: None,
@@ -215,6 +252,27 @@ fn read_items(run: &Path, opts: &Options) -> Result<(Vec<Item>, Vec<String>)> {
         item.group = renumber[&g];
     }
     Ok((items, names))
+}
+
+/// A quota's name: its target's, or `others`.
+pub fn quota_name(mix: &crate::mix::config::MixConfig, quota: Option<u32>) -> &str {
+    quota
+        .and_then(|q| mix.targets.get(q as usize))
+        .map_or("others", |t| t.name.as_str())
+}
+
+/// The records of `budget` per quota, and the others' (see [`Selection`]).
+fn budgets(opts: &Options) -> (Vec<u64>, Option<u64>) {
+    match &opts.mix {
+        None => (Vec::new(), Some(opts.budget)),
+        Some(m) => {
+            let parts = crate::mix::config::parts(&m.targets);
+            let per = allocate::quota_budgets(&parts, crate::mix::config::PARTS, opts.budget);
+            let rest = opts.budget - per.iter().sum::<u64>().min(opts.budget);
+            let others = (m.others == crate::mix::config::Others::Keep).then_some(rest);
+            (per, others)
+        }
+    }
 }
 
 /// The values of `rule` in the run's metrics, by record key.
@@ -303,7 +361,14 @@ pub fn select(run: &Path, encoder: &Encoder, opts: &Options) -> Result<Selection
         m.sort_by(|&a, &b| items[b].score.total_cmp(&items[a].score).then(a.cmp(&b)));
     }
     let sizes: Vec<u64> = members.iter().map(|m| m.len() as u64).collect();
-    let first = allocate::allocate(&sizes, opts.budget, opts.alpha);
+    let mut group_quota = vec![None; groups.len()];
+    for it in &items {
+        group_quota[it.group as usize] = it.quota;
+    }
+    let (quota_budgets, others_budget) = budgets(opts);
+    let share_out =
+        |caps: &[u64]| allocate::allocate_within(caps, &group_quota, &quota_budgets, others_budget, opts.alpha);
+    let first = share_out(&sizes);
     // The candidates a group may reach, and their texts.
     let reach: Vec<usize> = first
         .iter()
@@ -367,7 +432,7 @@ pub fn select(run: &Path, encoder: &Encoder, opts: &Options) -> Result<Selection
         if !short || chosen.len() as u64 >= opts.budget {
             break;
         }
-        let again = allocate::allocate(&caps, opts.budget, opts.alpha);
+        let again = share_out(&caps);
         if again == shares {
             break;
         }
@@ -377,6 +442,9 @@ pub fn select(run: &Path, encoder: &Encoder, opts: &Options) -> Result<Selection
         items,
         groups,
         shares: taken,
+        group_quota,
+        quota_budgets,
+        others_budget,
         embedded,
     })
 }
@@ -407,7 +475,7 @@ pub fn write(run: &Path, out: &Path, sel: &Selection, opts: &Options) -> Result<
         }
     }
     w.finish()?;
-    coverage::write_table(&out.join("selection.parquet"), sel)?;
+    coverage::write_table(&out.join("selection.parquet"), sel, opts)?;
     let report = coverage::report(sel, opts);
     let path: PathBuf = out.join("select.json");
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;

@@ -612,7 +612,11 @@ mod tests {
         let nothing = record(r#"{"instruction": "zxqv", "output": "ok"}"#);
         let tagging = crate::tag::builtin().expect("built-in rules").tag(&nothing);
         assert!(!tagging.fallback);
-        let model = tagging.models.iter().find(|m| m.classifier == "task").expect("the task model");
+        let model = tagging
+            .models
+            .iter()
+            .find(|m| m.classifier == "task")
+            .expect("the task model");
         assert_eq!(tagging.task, model.label);
         let embedded = crate::rules::RuleFiles::embedded();
         let tasks = embedded.get("topics/tasks.toml").expect("tasks.toml");

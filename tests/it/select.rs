@@ -135,3 +135,88 @@ fn select_without_model_files_says_how_to_get_them() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("fetch_embedder.sh"), "{err}");
 }
+
+/// `--mix`: each target of a `mix.toml` gets its share of the budget, a
+/// target with too few records falls short without its count going
+/// elsewhere, and `others = "drop"` chooses nothing outside the targets;
+/// every row names its quota.
+#[test]
+fn quotas_from_a_mix_file_bound_each_target() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let run = tmp.path().join("run");
+    curate_ok(&["run", &fixture("sample"), "--out", &run.display().to_string(), "-q"]);
+    let mix = tmp.path().join("mix.toml");
+    std::fs::write(
+        &mix,
+        "by = \"task\"\nothers = \"drop\"\n[targets]\nmath = 0.25\nsummarization = 0.25\n",
+    )
+    .expect("writes");
+    let sel = tmp.path().join("sel");
+    let printed = select(
+        &run,
+        &sel,
+        &["--budget", "40", "--mix", &mix.display().to_string()],
+        "2",
+    );
+    assert!(printed.contains("quotas (--mix)"), "{printed}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sel.join("select.json")).expect("reads")).expect("reads");
+    let quotas = report["quotas"].as_array().expect("quotas");
+    let q = |name: &str| quotas.iter().find(|q| q["name"] == name).expect(name).clone();
+    let (math, summ, others) = (q("math"), q("summarization"), q("others"));
+    assert_eq!(
+        (math["quota"].as_u64(), math["selected"].as_u64()),
+        (Some(10), Some(10)),
+        "{report}"
+    );
+    // Fewer summarization records than its 10: all it has that are not
+    // too similar, and no more.
+    assert_eq!(summ["quota"].as_u64(), Some(10));
+    let (avail, got) = (
+        summ["available"].as_u64().expect("n"),
+        summ["selected"].as_u64().expect("n"),
+    );
+    assert!(avail < 10 && got <= avail && got > 0, "{report}");
+    assert_eq!(
+        (others["quota"].as_u64(), others["selected"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(others["available"].as_u64() > Some(0));
+    let file = sel.join("selection.parquet");
+    let (status, quota) = (strings(&file, "status"), strings(&file, "quota"));
+    let chosen: Vec<&str> = (0..status.len())
+        .filter(|&i| status[i] == "selected")
+        .map(|i| quota[i].as_str())
+        .collect();
+    assert_eq!(chosen.len() as u64, 10 + got);
+    assert!(
+        chosen.iter().all(|q| *q == "math" || *q == "summarization"),
+        "{chosen:?}"
+    );
+    assert_eq!(rows(&sel.join("selected")), chosen.len());
+    // Every row explains its score by its parts.
+    let (score, quality) = (floats(&file, "score"), floats(&file, "quality"));
+    let as_f64 = |name: &str| -> Vec<f64> {
+        crate::harness::read_dir_batches(&file)
+            .iter()
+            .flat_map(|b| {
+                let c = arrow::compute::cast(
+                    b.column_by_name(name).expect(name),
+                    &arrow::datatypes::DataType::Float64,
+                )
+                .expect("casts");
+                let f = c
+                    .as_any()
+                    .downcast_ref::<arrow::array::Float64Array>()
+                    .expect("f64")
+                    .clone();
+                f.values().to_vec()
+            })
+            .collect()
+    };
+    let (chars, complexity) = (as_f64("answer_chars"), as_f64("complexity"));
+    for i in 0..score.len() {
+        let want = quality[i].expect("quality") * (1.0 + chars[i]).ln() * (1.0 + complexity[i].max(1.0).ln());
+        assert!((score[i].expect("score") - want).abs() < 1e-9, "row {i}");
+    }
+}
