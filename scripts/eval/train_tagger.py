@@ -65,8 +65,9 @@ def main():
             settings[at + 1] = "instruction,input,response"
             # Its first 32 words (0.856 / 0.585 at 0.6; 64 / 128 words:
             # 0.854 / 0.598, 0.856 / 0.613): each word of the reply costs
-            # tagging time (the tag stage's CPU on the real mix: +8% at 32
-            # words, +15% at 128, +47% for the whole reply).
+            # tagging time (the tag stage's CPU on the real mix, before the
+            # faster row sums of src/tag/model.rs: +8% at 32 words, +15% at
+            # 128, +47% for the whole reply).
             settings += ["--part-words", "32"]
             # Sub-words of Latin words name topics ("photosynth", "cardio"):
             # held-out fifth at min_probability 0.5, precision / coverage
