@@ -151,6 +151,20 @@ pub fn decide_keeping_pairs(
     if keep_pairs {
         decision.pairs = edges.iter().map(|&(a, b, s)| (a, b, sim_value(s))).collect();
     }
+    decide_all(c, n, cfg, edges, decision, pool)
+}
+
+/// Exact groups, the near pairs `edges` found before, and then, when `c`
+/// holds them, the semantic rule's pairs: the decision of a local run and
+/// of a distributed run's `decide` step.
+pub fn decide_all(
+    mut c: Collected,
+    n: u32,
+    cfg: &DedupConfig,
+    edges: Edges,
+    decision: Decision,
+    pool: &rayon::ThreadPool,
+) -> Result<Decision> {
     let sem = c.sem.take();
     let rank = if sem.is_some() { ranks(&c, n, cfg) } else { None };
     let references = c.references;

@@ -46,7 +46,7 @@
 //! spilled with the signatures past the budget, plus 16 bytes per band
 //! entry, spilled like MinHash's.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -213,14 +213,6 @@ pub fn first_meeting(key: u64, a: &[u8], b: &[u8]) -> bool {
 /// Whether a pair at cosine `c` of entries `a`, `b` is a duplicate under `cfg`.
 pub fn duplicate(c: f32, a: &[u8], b: &[u8], cfg: &SemanticConfig) -> bool {
     f64::from(c) >= cfg.threshold && (cfg.cross_language || same_language(a, b))
-}
-
-/// The error for a distributed run asked to run semantic dedup.
-pub fn not_distributed(path: &Path) -> crate::error::Error {
-    crate::error::Error::Usage(format!(
-        "{}: dedup.toml [semantic] runs in local runs only (curate run); turn it off for a distributed run",
-        path.display()
-    ))
 }
 
 #[cfg(test)]

@@ -287,9 +287,6 @@ impl Collector {
     /// Closes the files and writes what stays in memory to `dir` too, for
     /// the tasks of later steps ([`TaskState`]).
     pub fn finish_to_disk(mut self) -> Result<TaskState> {
-        if self.sem.is_some() {
-            return Err(crate::dedup::semantic::not_distributed(&self.dir));
-        }
         self.spill_blobs()?;
         self.sigs.finish()?;
         self.ids.finish()?;
@@ -303,10 +300,18 @@ impl Collector {
         for store in self.bands_store {
             band_runs.push(store.into_runs()?);
         }
+        let semantic_runs = match self.sem {
+            Some((entries, bands)) => {
+                entries.finish()?;
+                bands.into_runs()?
+            }
+            None => Vec::new(),
+        };
         Ok(TaskState {
             records: self.n,
             references: self.references,
             band_runs,
+            semantic_runs,
         })
     }
 }
@@ -321,6 +326,10 @@ pub struct TaskState {
     pub references: u32,
     /// Band run files, per band partition.
     pub band_runs: Vec<Vec<PathBuf>>,
+    /// The semantic rule's band run files (one partition: its pairs are
+    /// found in the `decide` step).
+    #[serde(default)]
+    pub semantic_runs: Vec<PathBuf>,
 }
 
 /// The dedup state of every task of a distributed run, as one: sequence
@@ -400,6 +409,17 @@ impl Tasks {
         BandStore::from_runs(runs)
     }
 
+    /// The semantic rule's band entries of every task.
+    pub fn semantic_bands(&self) -> BandStore {
+        let runs = self
+            .states
+            .iter()
+            .zip(&self.offsets)
+            .flat_map(|(s, &off)| s.semantic_runs.iter().map(move |path| (path.clone(), off)))
+            .collect();
+        BandStore::from_runs(runs)
+    }
+
     /// Signatures of every task.
     pub fn signatures(&self, perms: usize) -> Result<Signatures> {
         let mut parts = Vec::new();
@@ -467,8 +487,13 @@ impl Tasks {
             sigs: self.signatures(perms)?,
             sets,
             references: self.states.iter().map(|s| s.references).sum(),
-            // Distributed runs refuse the semantic rule (`semantic::not_distributed`).
-            sem: None,
+            // The semantic rule's entries and bands, for the step that
+            // decides (its band entries are not partitioned).
+            sem: if cfg.semantic.enabled && p.is_none() {
+                Some((self.blobs::<u8>("semantic.bin")?, self.semantic_bands()))
+            } else {
+                None
+            },
         })
     }
 }

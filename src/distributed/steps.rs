@@ -290,7 +290,7 @@ fn decide(out: &Path, plan: &Plan) -> Result<u64> {
         }
         decision.buckets = counts.buckets;
         decision.candidate_pairs = counts.candidate_pairs;
-        decision = crate::dedup::clusters::decide_with_pairs(c, tasks.records(), cfg, edges, decision)?;
+        decision = crate::dedup::clusters::decide_all(c, tasks.records(), cfg, edges, decision, &pool(plan)?)?;
     }
     save_decision(&dir, &decision)?;
     Ok(decision.drops.len() as u64)
@@ -301,6 +301,10 @@ struct DecisionCounts {
     buckets: u64,
     candidate_pairs: u64,
     verified_pairs: u64,
+    #[serde(default)]
+    semantic_candidates: u64,
+    #[serde(default)]
+    semantic_pairs: u64,
 }
 
 fn save_decision(dir: &Path, d: &Decision) -> Result<()> {
@@ -323,6 +327,8 @@ fn save_decision(dir: &Path, d: &Decision) -> Result<()> {
             buckets: d.buckets,
             candidate_pairs: d.candidate_pairs,
             verified_pairs: d.verified_pairs,
+            semantic_candidates: d.semantic_candidates,
+            semantic_pairs: d.semantic_pairs,
         },
     )
 }
@@ -353,6 +359,8 @@ fn load_decision(dir: &Path) -> Result<Decision> {
         buckets: c.buckets,
         candidate_pairs: c.candidate_pairs,
         verified_pairs: c.verified_pairs,
+        semantic_candidates: c.semantic_candidates,
+        semantic_pairs: c.semantic_pairs,
         ..Decision::default()
     })
 }
