@@ -185,7 +185,8 @@ fn train_evaluates_and_the_model_works_as_tagger_and_filter() {
 /// (`curate tag-eval --judged`: en 0.791, zh 0.603; since closed-qa needs
 /// a question asked of the input, en 0.791, zh 0.616; with the trained task
 /// model of rules/topics/models/, en 0.834, zh 0.782; with the model reading
-/// the instruction's and the input's words apart, en 0.872, zh 0.795).
+/// the instruction's and the input's words apart, en 0.872, zh 0.795; with
+/// input_question 6, en 0.877, zh 0.803).
 #[test]
 fn judged_tagging_set_task_accuracy_does_not_fall() {
     let Some(corpora) = corpora() else {
@@ -202,7 +203,7 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
         ok as f64 / n as f64
     };
     assert!(acc("en") >= 0.87, "en task accuracy {:.3}", acc("en"));
-    assert!(acc("zh") >= 0.79, "zh task accuracy {:.3}", acc("zh"));
+    assert!(acc("zh") >= 0.80, "zh task accuracy {:.3}", acc("zh"));
     // Domain tags: precision 0.893 at coverage 0.650 (the domain model at
     // min_probability 0.6, reading the reply's first 32 words too).
     let given: usize = rows.iter().map(|r| r.domains.len()).sum();
