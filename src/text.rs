@@ -55,6 +55,19 @@ pub fn words(text: &str) -> WordIter<'_> {
         pos: 0,
         full: None,
         rest: None,
+        glue: true,
+    }
+}
+
+/// The words of `text` exactly as UAX #29 gives them (`unicode_words`): as
+/// [`words`] finds them, fast, but with a glued sentence end kept inside
+/// its word (`goal.Improve` is one word), for rules whose figures follow
+/// the standard segmentation (the `unicode` tokenizer). A property test
+/// checks that they equal `unicode_words`.
+pub fn uax_words(text: &str) -> WordIter<'_> {
+    WordIter {
+        glue: false,
+        ..words(text)
     }
 }
 
@@ -69,6 +82,8 @@ pub struct WordIter<'a> {
     full: Option<unicode_segmentation::UnicodeWords<'a>>,
     /// The rest of a word of the full segmenter after a glued sentence end.
     rest: Option<&'a str>,
+    /// Whether a glued sentence end is a break ([`words`]) or not ([`uax_words`]).
+    glue: bool,
 }
 
 /// The first glued sentence end in `w`: a `.`, `'` or `’` between a
@@ -286,8 +301,10 @@ impl<'a> WordIter<'a> {
                         return Err(after);
                     }
                     let (x, y) = (class(b[i - 1]), class(b[after]));
-                    let glued =
-                        matches!(b[i], b'.' | b'\'') && b[i - 1].is_ascii_lowercase() && b[after].is_ascii_uppercase();
+                    let glued = self.glue
+                        && matches!(b[i], b'.' | b'\'')
+                        && b[i - 1].is_ascii_lowercase()
+                        && b[after].is_ascii_uppercase();
                     if (x & y & LETTER != 0 && m & MID_LETTER != 0 && !glued)
                         || (x & y & DIGIT != 0 && m & MID_NUM != 0)
                     {
@@ -339,6 +356,7 @@ impl<'a> Iterator for WordIter<'a> {
         loop {
             if let Some(full) = &mut self.full {
                 match full.next() {
+                    Some(w) if !self.glue => return Some(w),
                     Some(w) => {
                         let (w, rest) = split_glued(w);
                         self.rest = rest;
@@ -623,6 +641,9 @@ mod tests {
             ["U.S", "e.g", "example.com", "Node.js", "v1.2", "A.B"]
         );
         same_words("goal.Improve a.B.c.D é.F");
+        // The standard words keep it whole.
+        let uax: Vec<&str> = super::uax_words("reach the goal.Improve it, 给出").collect();
+        assert_eq!(uax, ["reach", "the", "goal.Improve", "it", "给", "出"]);
     }
 
     #[test]
@@ -717,6 +738,8 @@ mod tests {
             for text in &texts {
                 let fast: Vec<&str> = super::words(text).collect();
                 proptest::prop_assert_eq!(fast, reference(text), "{:?}", text);
+                let uax: Vec<&str> = super::uax_words(text).collect();
+                proptest::prop_assert_eq!(uax, text.unicode_words().collect::<Vec<_>>(), "{:?}", text);
             }
         }
     }
