@@ -24,6 +24,10 @@
 //!
 //! A model trained with `--opening N` also holds `"opening": N`; a model
 //! without it reads as `0`, so files written before the field are unchanged.
+//! Likewise `--parts` writes `"parts": true` (each text field its own
+//! features) and `--part-words N` writes `"part_words": N` (the first N words
+//! of each field after the first); files without them read their fields as
+//! one text, whole.
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
