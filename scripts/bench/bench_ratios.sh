@@ -42,7 +42,7 @@ median_wall() {  # command...: the median wall seconds of ROUNDS runs
     s=$(date +%s.%N)
     "$@" > /dev/null 2>&1
     e=$(date +%s.%N)
-    times+=("$(echo "$e - $s" | bc)")
+    times+=("$(awk -v s="$s" -v e="$e" 'BEGIN {print e - s}')")
   done
   printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }

@@ -643,12 +643,12 @@ pub fn select(args: &SelectArgs) -> crate::error::Result<()> {
         None => None,
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| crate::error::Error::io(path, e))?;
-            let cfg = crate::mix::config::MixConfig::parse(&text).map_err(|errs| {
-                crate::error::Error::Usage(format!(
-                    "{}: {}",
-                    path.display(),
-                    errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-                ))
+            // Each problem names the file as given, with its line and key.
+            let cfg = crate::mix::config::MixConfig::parse(&text).map_err(|mut errs| {
+                for e in &mut errs {
+                    e.file = path.display().to_string();
+                }
+                crate::error::Error::Rules(errs)
             })?;
             if cfg.targets.is_empty() {
                 return Err(crate::error::Error::Usage(format!(

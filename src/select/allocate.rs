@@ -16,8 +16,9 @@
 //! - **Whole records.** Shares are rounded down and the records left over go
 //!   to the largest remainders, ties by group order: the same counts on
 //!   every run.
-//! - **Quotas.** With `mix.toml` targets ([`quota_budgets`],
-//!   [`allocate_within`]), each target first gets its share of the budget,
+//! - **Quotas.** With `mix.toml` targets ([`allocate_within`]), each
+//!   target first gets its share of the budget (as `curate run`'s mix
+//!   apportions its total, [`crate::mix::quota::plan`]),
 //!   the groups without a target get the rest (or nothing, with `others =
 //!   "drop"`), and each of those is shared between its groups as above.
 
@@ -78,28 +79,6 @@ pub fn allocate(caps: &[u64], budget: u64, alpha: f64) -> Vec<u64> {
     out
 }
 
-/// Each target's records out of `budget`, for target shares held as
-/// integer parts of `whole` (`mix.toml`'s targets): the floors of
-/// `share x budget`, and the records left up to the floor of the shares'
-/// sum times the budget to the largest remainders, ties by target order.
-pub fn quota_budgets(parts: &[u64], whole: u64, budget: u64) -> Vec<u64> {
-    let whole = u128::from(whole.max(1));
-    let exact: Vec<u128> = parts.iter().map(|&p| u128::from(p) * u128::from(budget)).collect();
-    let mut out: Vec<u64> = exact.iter().map(|&e| (e / whole) as u64).collect();
-    let total = (exact.iter().sum::<u128>() / whole) as u64;
-    let mut left = total.saturating_sub(out.iter().sum());
-    let mut rest: Vec<(u128, usize)> = exact.iter().enumerate().map(|(i, &e)| (e % whole, i)).collect();
-    rest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, i) in rest {
-        if left == 0 {
-            break;
-        }
-        out[i] += 1;
-        left -= 1;
-    }
-    out
-}
-
 /// [`allocate`] within quotas: each group belongs to a quota (`Some(q)`,
 /// whose records are `budgets[q]`) or to none (`None`, sharing `others`
 /// records; no record when `others` is `None`), and each quota's records
@@ -150,12 +129,23 @@ mod tests {
 
     #[test]
     fn quotas_take_their_shares_and_others_the_rest() {
-        // 25% / 10% of 1,000 at parts of 100. Thirds of 10: the sum is the
-        // floor of the shares' sum times the budget (10, then 6), the
-        // record left over goes to the largest remainder (6.67 over 3.33).
-        assert_eq!(quota_budgets(&[25, 10], 100, 1000), vec![250, 100]);
-        assert_eq!(quota_budgets(&[1, 2], 3, 10), vec![3, 7]);
-        assert_eq!(quota_budgets(&[1, 1], 3, 10), vec![3, 3]);
+        // The targets' records are the mix's apportionment of the budget:
+        // 25% / 10% of 1,000; thirds of 10, the record left over to the
+        // largest remainder (6.67 over 3.33; with two thirds, to the rest).
+        let counts = |shares: &[f64], budget: u64| {
+            let targets: Vec<crate::mix::config::Target> = shares
+                .iter()
+                .map(|&share| crate::mix::config::Target {
+                    name: String::new(),
+                    share,
+                })
+                .collect();
+            let parts = crate::mix::config::parts(&targets);
+            crate::mix::quota::plan(&parts, &vec![budget; parts.len()], Some(budget)).counts
+        };
+        assert_eq!(counts(&[0.25, 0.10], 1000), vec![250, 100]);
+        assert_eq!(counts(&[1.0 / 3.0, 2.0 / 3.0], 10), vec![3, 7]);
+        assert_eq!(counts(&[1.0 / 3.0, 1.0 / 3.0], 10), vec![3, 3]);
         // Groups 0 and 1 share quota 0 (30 records); group 2 is in quota 1
         // (20 records) but has 5; group 3 has no quota and shares the others' 50.
         let out = allocate_within(

@@ -261,13 +261,16 @@ pub fn quota_name(mix: &crate::mix::config::MixConfig, quota: Option<u32>) -> &s
         .map_or("others", |t| t.name.as_str())
 }
 
-/// The records of `budget` per quota, and the others' (see [`Selection`]).
-fn budgets(opts: &Options) -> (Vec<u64>, Option<u64>) {
+/// The records of `budget` per quota, and the others' (see [`Selection`]):
+/// the targets' counts as `curate run`'s mix apportions a total
+/// ([`crate::mix::quota::plan`]; `avail`: the kept records each target
+/// covers), the rest to the records no target covers unless they are dropped.
+fn budgets(opts: &Options, avail: &[u64]) -> (Vec<u64>, Option<u64>) {
     match &opts.mix {
         None => (Vec::new(), Some(opts.budget)),
         Some(m) => {
             let parts = crate::mix::config::parts(&m.targets);
-            let per = allocate::quota_budgets(&parts, crate::mix::config::PARTS, opts.budget);
+            let per = crate::mix::quota::plan(&parts, avail, Some(opts.budget)).counts;
             let rest = opts.budget - per.iter().sum::<u64>().min(opts.budget);
             let others = (m.others == crate::mix::config::Others::Keep).then_some(rest);
             (per, others)
@@ -365,7 +368,12 @@ pub fn select(run: &Path, encoder: &Encoder, opts: &Options) -> Result<Selection
     for it in &items {
         group_quota[it.group as usize] = it.quota;
     }
-    let (quota_budgets, others_budget) = budgets(opts);
+    let targets = opts.mix.as_ref().map_or(0, |m| m.targets.len());
+    let mut avail = vec![0u64; targets];
+    for q in items.iter().filter_map(|it| it.quota) {
+        avail[q as usize] += 1;
+    }
+    let (quota_budgets, others_budget) = budgets(opts, &avail);
     let share_out =
         |caps: &[u64]| allocate::allocate_within(caps, &group_quota, &quota_budgets, others_budget, opts.alpha);
     let first = share_out(&sizes);

@@ -280,12 +280,19 @@ impl Model {
         }
         let inv = 1.0 / (feats.len() as f32).sqrt();
         // A row length known when compiling lets the additions run as
-        // vector instructions; the sums are the same, in the same order.
-        let sum = match l {
-            2 => sum_rows::<2>(&self.weights, feats).to_vec(),
-            15 => sum_rows::<15>(&self.weights, feats).to_vec(),
-            16 => sum_rows::<16>(&self.weights, feats).to_vec(),
-            _ => {
+        // vector instructions (every model of up to 16 labels); the sums
+        // are the same, in the same order.
+        macro_rules! widths {
+            ($($n:literal)*) => {
+                match l {
+                    $($n => Some(sum_rows::<$n>(&self.weights, feats).to_vec()),)*
+                    _ => None,
+                }
+            };
+        }
+        let sum = match widths!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16) {
+            Some(sum) => sum,
+            None => {
                 let mut sum = vec![0.0f32; l];
                 for &f in feats {
                     let row = &self.weights[f as usize * l..(f as usize + 1) * l];
