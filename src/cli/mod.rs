@@ -636,9 +636,6 @@ pub struct StatusArgs {
 
 /// `curate select`: choose, write, print the coverage against random samples.
 pub fn select(args: &SelectArgs) -> crate::error::Result<()> {
-    let encoder = crate::embed::Encoder::load(&args.model)
-        .map_err(|e| crate::error::Error::Usage(e.to_string()))?
-        .with_max_tokens(crate::select::MAX_TOKENS);
     let mix = match &args.mix {
         None => None,
         Some(path) => {
@@ -659,6 +656,10 @@ pub fn select(args: &SelectArgs) -> crate::error::Result<()> {
             Some(cfg)
         }
     };
+    // The quotas are checked before the encoder's weights load.
+    let encoder = crate::embed::Encoder::load(&args.model)
+        .map_err(|e| crate::error::Error::Usage(e.to_string()))?
+        .with_max_tokens(crate::select::MAX_TOKENS);
     let opts = crate::select::Options {
         mix,
         budget: args.budget,

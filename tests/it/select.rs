@@ -220,3 +220,29 @@ fn quotas_from_a_mix_file_bound_each_target() {
         assert!((score[i].expect("score") - want).abs() < 1e-9, "row {i}");
     }
 }
+
+/// A `--mix` file with a bad share or an unknown task stops before anything
+/// is chosen, naming the file, the line and the key.
+#[test]
+fn a_bad_mix_file_names_its_line_and_key() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let run = tmp.path().join("run");
+    curate_ok(&["run", &fixture("sample"), "--out", &run.display().to_string(), "-q"]);
+    let mix = tmp.path().join("mix.toml");
+    std::fs::write(&mix, "by = \"task\"\n[targets]\ncoding = 1.5\nbogus = 0.1\n").expect("writes");
+    let sel = tmp.path().join("sel");
+    let o = crate::harness::curate(&[
+        "select",
+        &run.display().to_string(),
+        "--out",
+        &sel.display().to_string(),
+        "--mix",
+        &mix.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let file = mix.display().to_string();
+    assert!(err.contains(&format!("{file}:3: key `targets.coding`")), "{err}");
+    assert!(err.contains(&format!("{file}:4: key `targets.bogus`")), "{err}");
+    assert!(!sel.join("selected").exists());
+}
