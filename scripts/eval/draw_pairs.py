@@ -16,6 +16,7 @@ than one kept record are skipped. Writes {pair, a, b, stratum} with each
 record as {source, line, sha} (the first 16 hex digits of the line's SHA-256)
 and `weight`, the pairs of its stratum in the run per pair drawn from it (so
 that figures over the draw can be weighted back to the run's candidates);
+`--exclude PAIRS.jsonl` skips pairs drawn before (a second, unseen set);
 `--packet DIR` also writes the records' messages for reading, in chunks, with
 no similarity and no stratum.
 """
@@ -53,6 +54,8 @@ def main():
     ap.add_argument("--seed", type=int, default=20261205)
     ap.add_argument("--packet", help="write reading packets here")
     ap.add_argument("--chunk", type=int, default=60)
+    ap.add_argument("--exclude", action="append", default=[],
+                    help="a pairs file already drawn: its pairs are not drawn again")
     a = ap.parse_args()
     root = os.path.abspath(a.corpora)
     c = duckdb.connect()
@@ -68,6 +71,13 @@ def main():
     def rel(path):
         return os.path.relpath(os.path.abspath(path), root)
 
+    seen = set()
+    for path in a.exclude:
+        for line in open(path):
+            p = json.loads(line)
+            ends = [(p[k]["source"], p[k]["line"]) for k in ("a", "b")]
+            seen.add(frozenset(ends))
+
     strata = defaultdict(list)
     for sf, sl, dup, sim, msgs in rej:
         if len(kept.get(dup, [])) != 1:
@@ -78,6 +88,8 @@ def main():
         fam = r if r.startswith("benchmarks/") else r.split("/")[0]
         band = next(i for i, (lo, hi) in enumerate(BANDS) if lo <= sim < hi)
         ksf, ksl, kmsgs = kept[dup][0]
+        if frozenset([(r, sl), (rel(ksf), ksl)]) in seen:
+            continue
         strata[(fam, band)].append(((r, sl, msgs), (rel(ksf), ksl, kmsgs)))
 
     rng = random.Random(a.seed)

@@ -167,6 +167,8 @@ struct RawNear {
     compare: Option<Compare>,
     part_threshold: Option<f64>,
     short_threshold: Option<f64>,
+    thin_requests: Option<bool>,
+    choices: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -225,6 +227,13 @@ pub struct NearConfig {
     /// both records (one shingle or none), the similarity both parts must
     /// reach instead.
     pub short_threshold: f64,
+    /// Under `compare = "parts"`: when both requests are thin (at most
+    /// `2 x ngram` shingles), answers at `short_threshold` make a duplicate
+    /// if the requests name the same numbers and names.
+    pub thin_requests: bool,
+    /// Under `compare = "parts"`: multiple-choice option lists are left out
+    /// of the request, and records choosing different options are distinct.
+    pub choices: bool,
 }
 
 /// Decontamination settings.
@@ -357,6 +366,8 @@ impl Default for DedupConfig {
                 compare: Compare::Parts,
                 part_threshold: 0.3,
                 short_threshold: 0.9,
+                thin_requests: true,
+                choices: true,
             },
             decontam: DecontamConfig {
                 benchmarks: Vec::new(),
@@ -457,6 +468,8 @@ impl DedupConfig {
                 compare: near.compare.unwrap_or(d.near.compare),
                 part_threshold: near.part_threshold.unwrap_or(d.near.part_threshold),
                 short_threshold: near.short_threshold.unwrap_or(d.near.short_threshold),
+                thin_requests: near.thin_requests.unwrap_or(d.near.thin_requests),
+                choices: near.choices.unwrap_or(d.near.choices),
             },
             decontam: DecontamConfig {
                 benchmarks: dc.benchmarks.unwrap_or_default(),
@@ -577,6 +590,8 @@ impl DedupConfig {
             for (key, set) in [
                 ("part-threshold", near.part_threshold.is_some()),
                 ("short-threshold", near.short_threshold.is_some()),
+                ("thin-requests", near.thin_requests.is_some()),
+                ("choices", near.choices.is_some()),
             ] {
                 if set {
                     errors.push(err(

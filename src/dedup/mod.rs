@@ -47,6 +47,7 @@
 //! implementation.
 
 pub mod boilerplate;
+pub mod choice;
 pub mod clusters;
 pub mod config;
 pub mod decontam;
@@ -54,6 +55,7 @@ pub mod exact;
 pub mod keys;
 pub mod lsh;
 pub mod minhash;
+pub mod names;
 pub mod normalize;
 pub mod route;
 pub mod semantic;
@@ -149,11 +151,12 @@ impl Engine {
                         }
                     }
                     Compare::Parts => {
-                        self.part_shingles(rec, wh, sh, ans, buf);
+                        let choice = self.part_shingles(rec, wh, sh, ans, buf);
                         let mut request = sorted_set(sh);
                         let answer = sorted_set(ans);
-                        shingles.reserve(1 + request.len() + answer.len());
-                        shingles.push(request.len() as u32);
+                        let names = self.names(rec, request.len());
+                        shingles.reserve(similarity::HEADER + request.len() + answer.len());
+                        shingles.extend([request.len() as u32, names, choice]);
                         shingles.append(&mut request);
                         shingles.extend(answer);
                         sh.extend(ans.iter().map(|&h| h ^ ANSWER));
@@ -212,17 +215,77 @@ impl Engine {
     }
 
     /// The request's shingle hashes into `sh` and the answer's into `ans`
-    /// (`wh` and `buf` are scratch).
-    fn part_shingles(&self, rec: &Record, wh: &mut Vec<u64>, sh: &mut Vec<u64>, ans: &mut Vec<u64>, buf: &mut String) {
-        for (out, answer) in [(sh, false), (ans, true)] {
-            wh.clear();
-            keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |role, t| {
-                if is_answer(role) == answer {
-                    self.hasher.word_hashes(t, wh, buf);
+    /// (`wh` and `buf` are scratch); returns the mark of the option the
+    /// answer chooses ([`choice`], 0 for none), whose list is then left out
+    /// of the request's shingles.
+    fn part_shingles(&self, rec: &Record, wh: &mut Vec<u64>, sh: &mut Vec<u64>, ans: &mut Vec<u64>, buf: &mut String) -> u32 {
+        let near = &self.cfg.near;
+        let (list, mark) = if near.choices { self.choice(rec) } else { (None, 0) };
+        wh.clear();
+        let mut part = 0;
+        keys::for_each_part(rec, near.key, &near.ignore_lines, |role, t| {
+            if !is_answer(role) {
+                match &list {
+                    Some((i, span)) if *i == part => {
+                        self.hasher.word_hashes(&t[..span.start], wh, buf);
+                        self.hasher.word_hashes(&t[span.end..], wh, buf);
+                    }
+                    _ => self.hasher.word_hashes(t, wh, buf),
                 }
-            });
-            self.hasher.shingles_of(wh, out);
+            }
+            part += 1;
+        });
+        self.hasher.shingles_of(wh, sh);
+        wh.clear();
+        keys::for_each_part(rec, near.key, &near.ignore_lines, |role, t| {
+            if is_answer(role) {
+                self.hasher.word_hashes(t, wh, buf);
+            }
+        });
+        self.hasher.shingles_of(wh, ans);
+        mark
+    }
+
+    /// The option list a record's answer chooses from: the last list of the
+    /// request parts (its part's index and its bytes there) and the mark of
+    /// the option the next answer part chooses; `(None, 0)` when the record
+    /// has no list or its answer chooses none.
+    fn choice(&self, rec: &Record) -> (Option<(usize, std::ops::Range<usize>)>, u32) {
+        let near = &self.cfg.near;
+        let mut pending: Option<(usize, std::ops::Range<usize>, Vec<u32>)> = None;
+        let mut found = (None, 0);
+        let mut part = 0;
+        keys::for_each_part(rec, near.key, &near.ignore_lines, |role, t| {
+            if !is_answer(role) {
+                if let Some(o) = choice::options(t) {
+                    let marks = (0..o.texts.len()).map(|k| choice::mark(t, &o, k)).collect();
+                    pending = Some((part, o.span, marks));
+                }
+            } else if let Some((i, span, marks)) = pending.take() {
+                found = match choice::chosen(t, marks.len()) {
+                    Some(k) => (Some((i, span)), marks[k]),
+                    None => (None, 0),
+                };
+            }
+            part += 1;
+        });
+        found
+    }
+
+    /// The names mark of a request of `shingles` shingles when it is thin
+    /// and `thin-requests` is on ([`names`]), else 0.
+    fn names(&self, rec: &Record, shingles: usize) -> u32 {
+        let near = &self.cfg.near;
+        if !near.thin_requests || !similarity::thin(shingles, near.ngram) {
+            return 0;
         }
+        let mut n = names::Names::default();
+        keys::for_each_part(rec, near.key, &near.ignore_lines, |role, t| {
+            if !is_answer(role) {
+                n.add(t);
+            }
+        });
+        n.mark()
     }
 
     /// The shingles a record is compared on, as one list (for checks and

@@ -5,8 +5,11 @@
 //! shingle hashes and the similarity is their Jaccard similarity.
 //!
 //! Under `compare = "parts"` (the default) the set is stored as
-//! `[n, request…, answer…]`: the number `n` of the request's shingles, then
-//! the request's (every turn but the assistant's) and the answer's (the
+//! `[n, names, choice, request…, answer…]`: the number `n` of the request's
+//! shingles, the mark of what a thin request names (`src/dedup/names.rs`, 0
+//! when not thin), the mark of the option a multiple-choice answer chooses
+//! (`src/dedup/choice.rs`, 0 for none), then the request's (every turn but
+//! the assistant's, its option list left out) and the answer's (the
 //! assistant's turns and tool calls) sorted distinct shingle hashes. Two
 //! records are near-duplicates when
 //! - the Jaccard similarity of the whole sets (request and answer shingles
@@ -16,33 +19,60 @@
 //! - or, when the request or the answer is short in both records (one
 //!   shingle, i.e. fewer than `ngram` words, or none: an option letter, a
 //!   number, no answer), each part reaches `short-threshold`: a short part
-//!   that matches says little, so the other must nearly match alone.
+//!   that matches says little, so the other must nearly match alone;
+//! - or (`thin-requests`), when both requests are thin (at most `2 x ngram`
+//!   shingles, fewer than `3 x ngram` words, so that one changed word takes
+//!   most of their shingles: "Who are you?" / "What are you?") and both
+//!   answers are not short, the answers reach `short-threshold` and the
+//!   requests name the same numbers and names.
 //!
-//! The similarity of a pair is the whole sets' (or the smaller part's in the
-//! second case), at least `threshold` either way. Its cost over `whole`: 4
-//! bytes per record and two merges instead of one per verified pair.
+//! and never (`choices`) when both choose an option of a multiple-choice list
+//! and the two options differ in letter or text.
+//!
+//! The similarity of a pair is the whole sets' (the smaller part's in the
+//! second case, the answers' in the third), at least `threshold` in the first
+//! two. Its cost over `whole`: 12 bytes per record and two merges instead of
+//! one per verified pair.
 //!
 //! Why: MMLU items that share a passage and ask another question about it,
 //! and seed prompts with no answer that share a template, reach a whole-text
 //! Jaccard similarity of 0.8 and more, though each is a different question.
 //! On the 328 judged pairs (`fixtures/judged_pairs/`, `curate eval-pairs`)
 //! whole-text Jaccard >= 0.8 calls 129 pairs duplicates with precision 0.814
-//! and recall 0.603; the rule above with 0.7 / 0.3 / 0.9 calls 120, precision
-//! 0.942, recall 0.649 (weighted to the draw's run: 0.853 / 0.064 before,
-//! 0.987 / 0.195 after). Lower recall is what lexical similarity cannot see:
-//! reworded questions ("Who are you?" / "What are you?") and paraphrased
-//! answers.
+//! and recall 0.603; the first two rules with 0.7 / 0.3 / 0.9 call 120,
+//! precision 0.942, recall 0.649; with thin requests and choices (docs/dedup.md
+//! has the figures per rule and on the second, unseen set). What stays missed
+//! is what lexical similarity cannot see: paraphrased answers, tool calls
+//! with other random values, and reworded long questions.
 
 use crate::dedup::config::{Compare, NearConfig};
 use crate::dedup::minhash::{jaccard_sorted, overlap_sorted};
 
+/// Words of the header of a set stored under `compare = "parts"`: `n`,
+/// the names mark and the choice mark.
+pub const HEADER: usize = 3;
+
 /// The request's and the answer's shingles of a set stored under
 /// `compare = "parts"` (an empty set: both empty).
 fn split(set: &[u32]) -> (&[u32], &[u32]) {
-    match set.split_first() {
-        Some((&n, rest)) => rest.split_at((n as usize).min(rest.len())),
-        None => (&[], &[]),
+    match set {
+        [n, _, _, rest @ ..] => rest.split_at((*n as usize).min(rest.len())),
+        _ => (&[], &[]),
     }
+}
+
+/// The names mark and the choice mark of a stored set (0 when absent).
+fn marks(set: &[u32]) -> (u32, u32) {
+    match set {
+        [_, names, choice, ..] => (*names, *choice),
+        _ => (0, 0),
+    }
+}
+
+/// Whether a request of `shingles` shingles is thin: at most `2 x ngram`,
+/// so that one changed word takes most of them.
+pub fn thin(shingles: usize, ngram: usize) -> bool {
+    shingles <= 2 * ngram
 }
 
 /// Whether the request and the answer of a set stored under
@@ -59,14 +89,21 @@ pub fn duplicate(a: &[u32], b: &[u32], near: &NearConfig) -> Option<f64> {
     match near.compare {
         Compare::Whole => Some(jaccard_sorted(a, b)).filter(|&j| j >= near.threshold),
         Compare::Parts => {
+            let ((names_a, choice_a), (names_b, choice_b)) = (marks(a), marks(b));
+            if near.choices && choice_a != 0 && choice_b != 0 && choice_a != choice_b {
+                return None;
+            }
             let (whole, request, answer) = parts(a, b);
             let ((ra, aa), (rb, ab)) = (short_parts(a), short_parts(b));
             let least = request.min(answer);
-            if (ra && rb) || (aa && ab) {
+            let by_parts = if (ra && rb) || (aa && ab) {
                 (least >= near.short_threshold && least >= near.threshold).then_some(least)
             } else {
                 (whole >= near.threshold && least >= near.part_threshold).then_some(whole)
-            }
+            };
+            // Thin requests: the answers decide, if the requests name the same.
+            let thin_pair = near.thin_requests && names_a != 0 && names_a == names_b && !aa && !ab;
+            by_parts.or_else(|| (thin_pair && answer >= near.short_threshold).then_some(answer))
         }
     }
 }
@@ -96,12 +133,12 @@ mod tests {
     fn parts_need_the_whole_and_each_part_similar() {
         let n = near(Compare::Parts);
         // Requests share 8 of 10 shingles, answers 2 of 4.
-        let a = [9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 20, 21, 22];
-        let b = [9, 1, 2, 3, 4, 5, 6, 7, 8, 10, 20, 21, 23];
+        let a = [9, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 20, 21, 22];
+        let b = [9, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 20, 21, 23];
         assert_eq!(parts(&a, &b), (10.0 / 14.0, 0.8, 0.5));
         assert_eq!(duplicate(&a, &b, &n), Some(10.0 / 14.0));
         // The same request with another answer.
-        let c = [9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 30, 31, 32];
+        let c = [9, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 30, 31, 32];
         assert_eq!(duplicate(&a, &c, &n), None);
     }
 
@@ -110,17 +147,54 @@ mod tests {
         let n = near(Compare::Parts);
         // One-shingle answers ("A" and "A"): requests at 0.82 (whole 0.83)
         // are not enough, equal ones are.
-        let a = [10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 70];
-        let b = [10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 70];
+        let a = [10, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 70];
+        let b = [10, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 70];
         assert_eq!(duplicate(&a, &b, &n), None);
-        let d = [10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 70];
+        let d = [10, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 70];
         assert_eq!(duplicate(&a, &d, &n), Some(1.0));
         // Another letter.
-        let e = [10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 71];
+        let e = [10, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 71];
         assert_eq!(duplicate(&a, &e, &n), None);
         // Neither has an answer: the requests decide alone.
-        assert_eq!(duplicate(&[2, 1, 2], &[2, 1, 2], &n), Some(1.0));
+        assert_eq!(duplicate(&[2, 0, 0, 1, 2], &[2, 0, 0, 1, 2], &n), Some(1.0));
         assert_eq!(duplicate(&[], &[], &n), Some(1.0));
+    }
+
+    #[test]
+    fn thin_requests_leave_the_answers_to_decide() {
+        let n = near(Compare::Parts);
+        // "Who made you?" / "Who trained you?": one request shingle each, no
+        // shared one, the same 12-shingle answer, the same names (none).
+        let answer: Vec<u32> = (100..112).collect();
+        let set = |request: u32, names: u32| [vec![1, names, 0, request], answer.clone()].concat();
+        assert_eq!(duplicate(&set(1, 7), &set(2, 7), &n), Some(1.0));
+        // "Are you GPT-2?" / "Are you GPT-4?": other names.
+        assert_eq!(duplicate(&set(1, 7), &set(2, 8), &n), None);
+        // Requests too long to be thin carry no names mark (0).
+        assert_eq!(duplicate(&set(1, 0), &set(2, 0), &n), None);
+        // Off.
+        let mut off = n.clone();
+        off.thin_requests = false;
+        assert_eq!(duplicate(&set(1, 7), &set(2, 7), &off), None);
+        // Answers of one shingle say too little to decide alone.
+        let short = |request: u32| vec![1, 7, 0, request, 100];
+        assert_eq!(duplicate(&short(1), &short(2), &n), None);
+    }
+
+    #[test]
+    fn another_chosen_option_is_another_answer() {
+        let n = near(Compare::Parts);
+        // The same problem and working; the option chosen differs.
+        let a = [3, 0, 11, 1, 2, 3, 20, 21, 22];
+        let b = [3, 0, 12, 1, 2, 3, 20, 21, 22];
+        assert_eq!(duplicate(&a, &b, &n), None);
+        let mut off = n.clone();
+        off.choices = false;
+        assert_eq!(duplicate(&a, &b, &off), Some(1.0));
+        // One record chooses nothing: no veto.
+        let c = [3, 0, 0, 1, 2, 3, 20, 21, 22];
+        assert_eq!(duplicate(&a, &c, &n), Some(1.0));
+        assert_eq!(duplicate(&a, &a, &n), Some(1.0));
     }
 
     #[test]

@@ -9,6 +9,10 @@ use curate::ruleset::Rules;
 use crate::harness::*;
 
 fn scored(dedup_toml: Option<String>) -> Option<Vec<Scored>> {
+    scored_set("fixtures/judged_pairs/pairs.jsonl", dedup_toml)
+}
+
+fn scored_set(set: &str, dedup_toml: Option<String>) -> Option<Vec<Scored>> {
     let Some(corpora) = corpora() else {
         eprintln!("../shared/corpora not present; skipped");
         return None;
@@ -18,8 +22,8 @@ fn scored(dedup_toml: Option<String>) -> Option<Vec<Scored>> {
         files.set("dedup.toml", text);
     }
     let rules = Rules::compile(files).expect("rules compile");
-    let pairs = read_pairs(&root().join("fixtures/judged_pairs/pairs.jsonl")).expect("pairs read");
-    assert!(pairs.len() >= 300, "{} pairs", pairs.len());
+    let pairs = read_pairs(&root().join(set)).expect("pairs read");
+    assert!(pairs.len() >= 150, "{} pairs", pairs.len());
     Some(evaluate(&rules, pairs, &corpora, None).expect("every pair's lines are in the corpora, unchanged"))
 }
 
@@ -36,7 +40,7 @@ fn default_dedup_is_precise_on_the_judged_pairs_and_merges_no_other_question() {
     let Some(s) = scored(None) else { return };
     let (called, p, r) = figures(&s);
     assert!(
-        p >= 0.93 && r >= 0.64,
+        p >= 0.97 && r >= 0.78,
         "{called} called, precision {p:.3}, recall {r:.3}"
     );
     // A shared passage, option list or template with another question.
@@ -55,6 +59,45 @@ fn default_dedup_is_precise_on_the_judged_pairs_and_merges_no_other_question() {
     assert!(missed.is_empty(), "pairs {missed:?}");
 }
 
+/// The pairs drawn and labelled after the settings were chosen
+/// (`unseen_pairs.jsonl`) hold the figures `rules/dedup.toml` states.
+#[test]
+fn default_dedup_keeps_its_figures_on_the_unseen_pairs() {
+    let Some(s) = scored_set("fixtures/judged_pairs/unseen_pairs.jsonl", None) else { return };
+    let (called, p, r) = figures(&s);
+    assert!(p >= 0.94 && r >= 0.72, "{called} called, precision {p:.3}, recall {r:.3}");
+}
+
+/// Whether the stage calls pair `pair` of the judged set a duplicate.
+fn called(s: &[Scored], pair: usize) -> bool {
+    s.iter().find(|s| s.pair.pair == pair).expect("pair in the set").called
+}
+
+#[test]
+fn thin_requests_and_choices_decide_the_pairs_they_were_made_for() {
+    let Some(s) = scored(None) else { return };
+    // "Who are you?" / "What are you?", "Are you trained by Google?" /
+    // "Are you created by Google?" with one answer: duplicates.
+    for pair in [124, 9, 292] {
+        assert!(called(&s, pair), "pair {pair}");
+    }
+    // "Are you ChatGPT?" / "Are you davinci?" with one answer: distinct.
+    assert!(!called(&s, 174));
+    // The seven thieves with (B) = 1981 against (B) = 721 or 2401: distinct;
+    // one problem with other distractors and the same chosen option: duplicate.
+    for pair in [16, 245, 281] {
+        assert!(!called(&s, pair), "pair {pair}");
+    }
+    assert!(called(&s, 8) && called(&s, 50));
+    // Both off: the pairs fall back to the first two rules.
+    let text = std::fs::read_to_string(root().join("rules/dedup.toml")).expect("dedup.toml");
+    let off = text
+        .replace("thin-requests = true", "thin-requests = false")
+        .replace("choices = true", "choices = false");
+    let Some(s) = scored(Some(off)) else { return };
+    assert!(!called(&s, 124) && called(&s, 16) && !called(&s, 8));
+}
+
 #[test]
 fn whole_text_similarity_merges_different_questions() {
     let text = std::fs::read_to_string(root().join("rules/dedup.toml")).expect("dedup.toml");
@@ -62,7 +105,11 @@ fn whole_text_similarity_merges_different_questions() {
         .replace("compare = \"parts\"", "compare = \"whole\"")
         .replace("threshold = 0.7", "threshold = 0.8")
         .lines()
-        .filter(|l| !l.starts_with("part-threshold") && !l.starts_with("short-threshold"))
+        .filter(|l| {
+            !["part-threshold", "short-threshold", "thin-requests", "choices"]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
         .collect::<Vec<_>>()
         .join("\n");
     let Some(s) = scored(Some(whole)) else { return };

@@ -1,0 +1,275 @@
+//! Multiple-choice records: the option list of a request and the option its
+//! answer chooses.
+//!
+//! Under `[near] choices = true` (the default) two multiple-choice records
+//! are compared on their question and the option they choose, not on their
+//! wrong options:
+//! - the option list is left out of the request's shingles, so two copies
+//!   of one problem whose distractors differ ("(A) 1 (B) 3 (C) 6" against
+//!   "(A) 2 (B) 3 (C) 6", the same working and "(C)") are still similar;
+//! - two records that both choose an option are near-duplicates only when
+//!   they choose the same letter with the same text: the same puzzle and
+//!   working ending in "(B)" is another answer when (B) is 1981 in one and
+//!   721 in the other, and "(C) 15" against "(A) 15" teaches another letter.
+//!
+//! An option list is a run of at least three markers `A`, `B`, `C`, … in
+//! order, each `(X)` anywhere or `X)`, `X.`, `X:`, `X：`, `X、` at the start
+//! of a line (a literal `\n` escape counts as a line break). An option's text
+//! runs to the next marker; the last one's to the end of its line. The answer
+//! chooses `X` when it is the letter alone (`B`, `(B)`, `B.`, `B) 9 lines`),
+//! else by its last `(X)`, else by its last "answer is X", "answer: X",
+//! "答案是X" or "答案：X".
+//!
+//! Measured on the 328 judged pairs (`curate eval-pairs`, docs/dedup.md): the
+//! check removes the four false drops of multiple-choice records (AQuA items
+//! with the same working whose chosen option stands for another value) and
+//! leaving the options out finds six more reworded copies.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+/// An option list of a request: where it lies and each option's text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Bytes of the request from the first marker to the end of the last
+    /// option.
+    pub span: Range<usize>,
+    /// Each option's text range in the request, in letter order from `A`.
+    pub texts: Vec<Range<usize>>,
+}
+
+/// Fewest options that make a list.
+const MIN_OPTIONS: usize = 3;
+/// Letters an option may have: `A` to `J`.
+const LAST_LETTER: u8 = b'J';
+
+/// A marker: its letter (0 for `A`) and its bytes.
+#[derive(Debug, Clone, Copy)]
+struct Marker {
+    letter: u8,
+    start: usize,
+    end: usize,
+}
+
+/// Whether position `i` of `b` starts a line: the text's start, after a
+/// line break or a literal `\n` escape, spaces and tabs apart.
+fn at_line_start(b: &[u8], mut i: usize) -> bool {
+    while i > 0 && matches!(b[i - 1], b' ' | b'\t') {
+        i -= 1;
+    }
+    i == 0 || b[i - 1] == b'\n' || (i >= 2 && &b[i - 2..i] == b"\\n")
+}
+
+/// The marker at byte `i` (an upper-case letter), if it is one.
+fn marker(b: &[u8], i: usize) -> Option<Marker> {
+    let letter = b[i];
+    if !(b'A'..=LAST_LETTER).contains(&letter) {
+        return None;
+    }
+    let m = |start, end| Marker {
+        letter: letter - b'A',
+        start,
+        end,
+    };
+    let next = b.get(i + 1).copied();
+    if i > 0 && b[i - 1] == b'(' && next == Some(b')') {
+        return Some(m(i - 1, i + 2));
+    }
+    if !at_line_start(b, i) {
+        return None;
+    }
+    match next {
+        Some(b'.' | b')' | b':') => Some(m(i, i + 2)),
+        // "：" (full-width colon) and "、".
+        _ if b[i + 1..].starts_with("：".as_bytes()) || b[i + 1..].starts_with("、".as_bytes()) => {
+            Some(m(i, i + 4))
+        }
+        _ => None,
+    }
+}
+
+/// The end of the line holding byte `i`: the next line break or literal
+/// `\n` escape, or the text's end.
+fn line_end(b: &[u8], i: usize) -> usize {
+    let mut j = i;
+    while j < b.len() {
+        if b[j] == b'\n' || (b[j] == b'\\' && b.get(j + 1) == Some(&b'n')) {
+            return j;
+        }
+        j += 1;
+    }
+    b.len()
+}
+
+/// `end` moved back over white space and literal `\n` escapes, not before
+/// `start`.
+fn trim_end(b: &[u8], start: usize, mut end: usize) -> usize {
+    loop {
+        if end > start && b[end - 1].is_ascii_whitespace() {
+            end -= 1;
+        } else if end >= start + 2 && &b[end - 2..end] == b"\\n" {
+            end -= 2;
+        } else {
+            return end;
+        }
+    }
+}
+
+/// The last option list of `text`, if it has one.
+pub fn options(text: &str) -> Option<Options> {
+    let b = text.as_bytes();
+    let mut run: Vec<Marker> = Vec::new();
+    let mut best: Option<Vec<Marker>> = None;
+    // Markers start at '(' or at a capital letter after a line start; only
+    // capitals A-J are looked at.
+    for (i, &c) in b.iter().enumerate() {
+        if !(b'A'..=LAST_LETTER).contains(&c) {
+            continue;
+        }
+        let Some(m) = marker(b, i) else { continue };
+        if m.letter == 0 {
+            if run.len() >= MIN_OPTIONS {
+                best = Some(std::mem::take(&mut run));
+            }
+            run.clear();
+            run.push(m);
+        } else if run.last().is_some_and(|l| l.letter + 1 == m.letter) {
+            run.push(m);
+        }
+    }
+    if run.len() >= MIN_OPTIONS {
+        best = Some(run);
+    }
+    let run = best?;
+    let mut texts = Vec::with_capacity(run.len());
+    for (k, m) in run.iter().enumerate() {
+        let end = match run.get(k + 1) {
+            Some(n) => n.start,
+            None => line_end(b, m.end),
+        };
+        texts.push(m.end..trim_end(b, m.end, end));
+    }
+    let span = run[0].start..texts.last().map_or(run[0].end, |t| t.end);
+    Some(Options { span, texts })
+}
+
+/// "answer is X", "answer: X", "答案是X", "答案：X" (the last one counts).
+static ANSWER_IS: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(?:(?i:answer)(?:\s+is)?\s*[:：]?|答案\s*(?:是|为|[:：]))\s*\(?([A-J])(?:[^A-Za-z0-9]|$)")
+        .expect("answer pattern")
+});
+
+/// The option (0 for `A`) that `answer` chooses among `n` options.
+pub fn chosen(answer: &str, n: usize) -> Option<usize> {
+    let valid = |c: u8| (c >= b'A' && ((c - b'A') as usize) < n).then(|| (c - b'A') as usize);
+    let t = answer.trim().as_bytes();
+    // The letter alone, or first: "B", "(B)", "B.", "B) 9 lines".
+    let (paren, rest) = match t.first() {
+        Some(b'(') => (true, &t[1..]),
+        _ => (false, t),
+    };
+    if let Some(&c) = rest.first() {
+        let after = rest.get(1).copied();
+        let alone = if paren {
+            after == Some(b')')
+        } else {
+            matches!(after, None | Some(b'.' | b')' | b':'))
+        };
+        if alone {
+            if let Some(k) = valid(c) {
+                return Some(k);
+            }
+        }
+    }
+    // The last "(X)".
+    let mut last = None;
+    for w in t.windows(3) {
+        if w[0] == b'(' && w[2] == b')' {
+            if let Some(k) = valid(w[1]) {
+                last = Some(k);
+            }
+        }
+    }
+    if last.is_some() {
+        return last;
+    }
+    ANSWER_IS
+        .captures_iter(answer)
+        .last()
+        .and_then(|c| valid(c.get(1)?.as_str().as_bytes()[0]))
+}
+
+/// A 32-bit mark of the chosen option: its letter and its text (lower case,
+/// without white space and a final full stop); never 0.
+pub fn mark(text: &str, opts: &Options, k: usize) -> u32 {
+    let mut key = String::with_capacity(16);
+    key.push((b'A' + k as u8) as char);
+    let raw = &text[opts.texts[k].clone()];
+    let raw = raw.replace("\\n", " ");
+    for c in raw.trim().trim_end_matches(['.', '。']).chars().filter(|c| !c.is_whitespace()) {
+        key.extend(c.to_lowercase());
+    }
+    (xxhash_rust::xxh3::xxh3_64(key.as_bytes()) as u32).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts<'a>(text: &'a str, o: &Options) -> Vec<&'a str> {
+        o.texts.iter().map(|r| text[r.clone()].trim()).collect()
+    }
+
+    #[test]
+    fn finds_aqua_and_mmlu_option_lists() {
+        // AQuA in Alpaca-CoT (literal \n escapes, a prompt after the last option).
+        let aqua = r"How many diamonds did they steal in total?\nOptions:\n(A) 1961\n(B) 1981\n(C) 1991\n(D) 1971\n(E) None of the above Now, let's think a bit.";
+        let o = options(aqua).unwrap();
+        assert_eq!(
+            texts(aqua, &o),
+            ["1961", "1981", "1991", "1971", "None of the above Now, let's think a bit."]
+        );
+        assert_eq!(&aqua[..o.span.start], r"How many diamonds did they steal in total?\nOptions:\n");
+        // MMLU as read: one option per line.
+        let mmlu = "How many lines will appear?\n\nA. 3 lines\nB. 9 lines\nC. 5 lines\nD. 7 lines";
+        let o = options(mmlu).unwrap();
+        assert_eq!(texts(mmlu, &o), ["3 lines", "9 lines", "5 lines", "7 lines"]);
+        assert_eq!(o.span.end, mmlu.len());
+        // Chinese markers.
+        let zh = "下列哪个是水果？\nA、苹果\nB、白菜\nC、土豆";
+        assert_eq!(texts(zh, &options(zh).unwrap()), ["苹果", "白菜", "土豆"]);
+    }
+
+    #[test]
+    fn ordinary_text_has_no_option_list() {
+        assert_eq!(options("Plan A. Then plan B. Then C."), None);
+        assert_eq!(options("A. one\nB. two"), None, "two options are not a list");
+        assert_eq!(options("Write about (A) and (C)."), None);
+        assert_eq!(options(""), None);
+    }
+
+    #[test]
+    fn reads_the_chosen_letter() {
+        assert_eq!(chosen("B", 4), Some(1));
+        assert_eq!(chosen(" (C) ", 4), Some(2));
+        assert_eq!(chosen("B. 9 lines", 4), Some(1));
+        assert_eq!(chosen("We need a multiple of 60.\nThe final answer: (B).", 5), Some(1));
+        assert_eq!(chosen("So the answer is D.", 5), Some(3));
+        assert_eq!(chosen("答案是C", 4), Some(2));
+        // Not a letter of the list, or no letter at all.
+        assert_eq!(chosen("E", 4), None);
+        assert_eq!(chosen("A dog is an animal.", 4), None);
+        assert_eq!(chosen("The answer is Alice.", 4), None);
+    }
+
+    #[test]
+    fn the_mark_is_the_letter_and_the_text() {
+        let a = r"Q?\n(A) 1961\n(B) 1981\n(C) 1991";
+        let b = r"Q?\n(A) 700\n(B) 721\n(C) 1981.";
+        let c = r"Q?\n(A) 5\n(B) 19 81\n(C) 2";
+        let (oa, ob, oc) = (options(a).unwrap(), options(b).unwrap(), options(c).unwrap());
+        assert_ne!(mark(a, &oa, 1), mark(b, &ob, 1), "(B) is 1981 in one, 721 in the other");
+        assert_ne!(mark(a, &oa, 1), mark(b, &ob, 2), "the same value under another letter");
+        assert_eq!(mark(a, &oa, 1), mark(c, &oc, 1), "white space and case do not count");
+    }
+}
