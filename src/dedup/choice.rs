@@ -81,9 +81,7 @@ fn marker(b: &[u8], i: usize) -> Option<Marker> {
     match next {
         Some(b'.' | b')' | b':') => Some(m(i, i + 2)),
         // "：" (full-width colon) and "、".
-        _ if b[i + 1..].starts_with("：".as_bytes()) || b[i + 1..].starts_with("、".as_bytes()) => {
-            Some(m(i, i + 4))
-        }
+        _ if b[i + 1..].starts_with("：".as_bytes()) || b[i + 1..].starts_with("、".as_bytes()) => Some(m(i, i + 4)),
         _ => None,
     }
 }
@@ -118,11 +116,13 @@ fn trim_end(b: &[u8], start: usize, mut end: usize) -> usize {
 /// The last option list of `text`, if it has one.
 pub fn options(text: &str) -> Option<Options> {
     let b = text.as_bytes();
+    // Most requests have no marker `A` at all: one vectorised search says so.
+    let first = memchr::memchr_iter(b'A', b).find(|&i| marker(b, i).is_some())?;
     let mut run: Vec<Marker> = Vec::new();
     let mut best: Option<Vec<Marker>> = None;
     // Markers start at '(' or at a capital letter after a line start; only
     // capitals A-J are looked at.
-    for (i, &c) in b.iter().enumerate() {
+    for (i, &c) in b.iter().enumerate().skip(first) {
         if !(b'A'..=LAST_LETTER).contains(&c) {
             continue;
         }
@@ -206,7 +206,12 @@ pub fn mark(text: &str, opts: &Options, k: usize) -> u32 {
     key.push((b'A' + k as u8) as char);
     let raw = &text[opts.texts[k].clone()];
     let raw = raw.replace("\\n", " ");
-    for c in raw.trim().trim_end_matches(['.', '。']).chars().filter(|c| !c.is_whitespace()) {
+    for c in raw
+        .trim()
+        .trim_end_matches(['.', '。'])
+        .chars()
+        .filter(|c| !c.is_whitespace())
+    {
         key.extend(c.to_lowercase());
     }
     (xxhash_rust::xxh3::xxh3_64(key.as_bytes()) as u32).max(1)
@@ -224,20 +229,29 @@ mod tests {
     fn finds_aqua_and_mmlu_option_lists() {
         // AQuA in Alpaca-CoT (literal \n escapes, a prompt after the last option).
         let aqua = r"How many diamonds did they steal in total?\nOptions:\n(A) 1961\n(B) 1981\n(C) 1991\n(D) 1971\n(E) None of the above Now, let's think a bit.";
-        let o = options(aqua).unwrap();
+        let o = options(aqua).expect("a list");
         assert_eq!(
             texts(aqua, &o),
-            ["1961", "1981", "1991", "1971", "None of the above Now, let's think a bit."]
+            [
+                "1961",
+                "1981",
+                "1991",
+                "1971",
+                "None of the above Now, let's think a bit."
+            ]
         );
-        assert_eq!(&aqua[..o.span.start], r"How many diamonds did they steal in total?\nOptions:\n");
+        assert_eq!(
+            &aqua[..o.span.start],
+            r"How many diamonds did they steal in total?\nOptions:\n"
+        );
         // MMLU as read: one option per line.
         let mmlu = "How many lines will appear?\n\nA. 3 lines\nB. 9 lines\nC. 5 lines\nD. 7 lines";
-        let o = options(mmlu).unwrap();
+        let o = options(mmlu).expect("a list");
         assert_eq!(texts(mmlu, &o), ["3 lines", "9 lines", "5 lines", "7 lines"]);
         assert_eq!(o.span.end, mmlu.len());
         // Chinese markers.
         let zh = "下列哪个是水果？\nA、苹果\nB、白菜\nC、土豆";
-        assert_eq!(texts(zh, &options(zh).unwrap()), ["苹果", "白菜", "土豆"]);
+        assert_eq!(texts(zh, &options(zh).expect("a list")), ["苹果", "白菜", "土豆"]);
     }
 
     #[test]
@@ -267,7 +281,11 @@ mod tests {
         let a = r"Q?\n(A) 1961\n(B) 1981\n(C) 1991";
         let b = r"Q?\n(A) 700\n(B) 721\n(C) 1981.";
         let c = r"Q?\n(A) 5\n(B) 19 81\n(C) 2";
-        let (oa, ob, oc) = (options(a).unwrap(), options(b).unwrap(), options(c).unwrap());
+        let (oa, ob, oc) = (
+            options(a).expect("a list"),
+            options(b).expect("a list"),
+            options(c).expect("a list"),
+        );
         assert_ne!(mark(a, &oa, 1), mark(b, &ob, 1), "(B) is 1981 in one, 721 in the other");
         assert_ne!(mark(a, &oa, 1), mark(b, &ob, 2), "the same value under another letter");
         assert_eq!(mark(a, &oa, 1), mark(c, &oc, 1), "white space and case do not count");

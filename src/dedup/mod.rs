@@ -218,7 +218,14 @@ impl Engine {
     /// (`wh` and `buf` are scratch); returns the mark of the option the
     /// answer chooses ([`choice`], 0 for none), whose list is then left out
     /// of the request's shingles.
-    fn part_shingles(&self, rec: &Record, wh: &mut Vec<u64>, sh: &mut Vec<u64>, ans: &mut Vec<u64>, buf: &mut String) -> u32 {
+    fn part_shingles(
+        &self,
+        rec: &Record,
+        wh: &mut Vec<u64>,
+        sh: &mut Vec<u64>,
+        ans: &mut Vec<u64>,
+        buf: &mut String,
+    ) -> u32 {
         let near = &self.cfg.near;
         let (list, mark) = if near.choices { self.choice(rec) } else { (None, 0) };
         wh.clear();

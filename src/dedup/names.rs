@@ -51,7 +51,8 @@ impl Names {
         let inner_capital = cs.any(char::is_uppercase);
         let capital = first.is_uppercase() && !sentence_start && w != "I";
         if digit || inner_capital || capital {
-            self.hashes.push(xxhash_rust::xxh3::xxh3_64(w.to_lowercase().as_bytes()));
+            self.hashes
+                .push(xxhash_rust::xxh3::xxh3_64(w.to_lowercase().as_bytes()));
         }
         self.word.clear();
     }
@@ -84,10 +85,20 @@ mod tests {
     #[test]
     fn rewordings_name_the_same_things() {
         assert_eq!(mark(["Who are you?"]), mark(["What are you called?"]));
-        assert_eq!(mark(["Are you trained by Google?"]), mark(["Are you created by Google?"]));
+        assert_eq!(
+            mark(["Are you trained by Google?"]),
+            mark(["Are you created by Google?"])
+        );
         assert_eq!(mark(["Are you davinci-001?"]), mark(["Are you based on davinci-001?"]));
-        assert_eq!(mark(["Who made you?", "Goodbye"]), mark(["Who trained you?", "Goodbye"]));
-        assert_eq!(mark(["I think. I know."]), mark(["Who knows"]), "the pronoun I is no name");
+        assert_eq!(
+            mark(["Who made you?", "Goodbye"]),
+            mark(["Who trained you?", "Goodbye"])
+        );
+        assert_eq!(
+            mark(["I think. I know."]),
+            mark(["Who knows"]),
+            "the pronoun I is no name"
+        );
     }
 
     #[test]

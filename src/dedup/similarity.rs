@@ -26,8 +26,9 @@
 //!   answers are not short, the answers reach `short-threshold` and the
 //!   requests name the same numbers and names.
 //!
-//! and never (`choices`) when both choose an option of a multiple-choice list
-//! and the two options differ in letter or text.
+//! and never when both requests are thin, differ and name other things
+//! (`thin-requests`), or (`choices`) when both choose an option of a
+//! multiple-choice list and the two options differ in letter or text.
 //!
 //! The similarity of a pair is the whole sets' (the smaller part's in the
 //! second case, the answers' in the third), at least `threshold` in the first
@@ -94,6 +95,12 @@ pub fn duplicate(a: &[u32], b: &[u32], near: &NearConfig) -> Option<f64> {
                 return None;
             }
             let (whole, request, answer) = parts(a, b);
+            // Thin requests that differ and name other things ask another
+            // question (the same words in another case or layout do not).
+            let thin_pair = names_a != 0 && names_b != 0;
+            if thin_pair && names_a != names_b && request < 1.0 {
+                return None;
+            }
             let ((ra, aa), (rb, ab)) = (short_parts(a), short_parts(b));
             let least = request.min(answer);
             let by_parts = if (ra && rb) || (aa && ab) {
@@ -102,8 +109,8 @@ pub fn duplicate(a: &[u32], b: &[u32], near: &NearConfig) -> Option<f64> {
                 (whole >= near.threshold && least >= near.part_threshold).then_some(whole)
             };
             // Thin requests: the answers decide, if the requests name the same.
-            let thin_pair = near.thin_requests && names_a != 0 && names_a == names_b && !aa && !ab;
-            by_parts.or_else(|| (thin_pair && answer >= near.short_threshold).then_some(answer))
+            let answers_decide = near.thin_requests && thin_pair && !aa && !ab;
+            by_parts.or_else(|| (answers_decide && answer >= near.short_threshold).then_some(answer))
         }
     }
 }
@@ -170,6 +177,13 @@ mod tests {
         assert_eq!(duplicate(&set(1, 7), &set(2, 7), &n), Some(1.0));
         // "Are you GPT-2?" / "Are you GPT-4?": other names.
         assert_eq!(duplicate(&set(1, 7), &set(2, 8), &n), None);
+        // Thin requests that differ and name other things are never
+        // duplicates, whatever the rules before say; the same words in
+        // another case or layout ("followingPiano") name alike.
+        let two = |request: u32, names: u32| [vec![2, names, 0, 1, request], answer.clone()].concat();
+        assert_eq!(duplicate(&two(2, 7), &two(3, 7), &n), Some(13.0 / 15.0));
+        assert_eq!(duplicate(&two(2, 7), &two(3, 8), &n), None);
+        assert_eq!(duplicate(&two(2, 7), &two(2, 8), &n), Some(1.0));
         // Requests too long to be thin carry no names mark (0).
         assert_eq!(duplicate(&set(1, 0), &set(2, 0), &n), None);
         // Off.

@@ -63,9 +63,14 @@ fn default_dedup_is_precise_on_the_judged_pairs_and_merges_no_other_question() {
 /// (`unseen_pairs.jsonl`) hold the figures `rules/dedup.toml` states.
 #[test]
 fn default_dedup_keeps_its_figures_on_the_unseen_pairs() {
-    let Some(s) = scored_set("fixtures/judged_pairs/unseen_pairs.jsonl", None) else { return };
+    let Some(s) = scored_set("fixtures/judged_pairs/unseen_pairs.jsonl", None) else {
+        return;
+    };
     let (called, p, r) = figures(&s);
-    assert!(p >= 0.94 && r >= 0.72, "{called} called, precision {p:.3}, recall {r:.3}");
+    assert!(
+        p >= 0.94 && r >= 0.72,
+        "{called} called, precision {p:.3}, recall {r:.3}"
+    );
 }
 
 /// Whether the stage calls pair `pair` of the judged set a duplicate.
