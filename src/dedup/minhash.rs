@@ -76,6 +76,48 @@ fn word_hash(w: &str, buf: &mut String) -> u64 {
     xxhash_rust::xxh3::xxh3_64(buf.as_bytes())
 }
 
+/// Pushes the hash of word `w`, an English contraction as its two words
+/// ("I'm" as "I am", "don't" as "do not", "can't" as "can not"), so that a
+/// contraction and its long form shingle alike. `'s` (is, has or a
+/// possessive) and `'d` (had or would) stay as they are.
+fn push_word(w: &str, wh: &mut Vec<u64>, buf: &mut String) {
+    let b = w.as_bytes();
+    if b.len() > 2 && b.iter().any(|&c| c == b'\'' || c == 0xE2) {
+        if let Some((stem, long)) = contraction(w) {
+            wh.push(word_hash(stem, buf));
+            wh.push(word_hash(long, buf));
+            return;
+        }
+    }
+    wh.push(word_hash(w, buf));
+}
+
+/// A contraction's first word and the long form of its second.
+fn contraction(w: &str) -> Option<(&str, &'static str)> {
+    let (at, apostrophe) = w.char_indices().rev().find(|&(_, c)| c == '\'' || c == '’')?;
+    let (stem, suffix) = (&w[..at], &w[at + apostrophe.len_utf8()..]);
+    if stem.is_empty() {
+        return None;
+    }
+    let long = match suffix {
+        "m" | "M" => "am",
+        "re" | "RE" | "Re" => "are",
+        "ve" | "VE" | "Ve" => "have",
+        "ll" | "LL" | "Ll" => "will",
+        "t" | "T" if stem.ends_with(['n', 'N']) => {
+            let stem = &stem[..stem.len() - 1];
+            let irregular = [("ca", "can"), ("wo", "will"), ("sha", "shall")];
+            return match irregular.iter().find(|(s, _)| stem.eq_ignore_ascii_case(s)) {
+                Some((_, full)) => Some((full, "not")),
+                None if stem.len() >= 2 => Some((stem, "not")),
+                None => None,
+            };
+        }
+        _ => return None,
+    };
+    Some((stem, long))
+}
+
 /// Combines word hashes into a shingle hash (order matters).
 fn combine(ws: &[u64]) -> u64 {
     let mut h = 0x243F_6A88_85A3_08D3u64;
@@ -129,7 +171,7 @@ impl MinHasher {
                     start = i;
                 }
             }
-            wh.push(word_hash(&w[start..], buf));
+            push_word(&w[start..], wh, buf);
         }
     }
 
@@ -244,6 +286,21 @@ pub fn overlap_sorted<T: Ord>(a: &[T], b: &[T]) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contractions_shingle_as_their_long_form() {
+        let m = MinHasher::new(0, 2, 0);
+        assert_eq!(m.shingles(["No, I'm a model"]), m.shingles(["No, I am a model"]));
+        assert_eq!(m.shingles(["I don’t know"]), m.shingles(["I do not know"]));
+        assert_eq!(
+            m.shingles(["We can't, they won't"]),
+            m.shingles(["We can not, they will not"])
+        );
+        assert_eq!(m.shingles(["You're right"]), m.shingles(["you are right"]));
+        // 's and 'd say more than one thing: left as they are.
+        assert_ne!(m.shingles(["John's book"]), m.shingles(["John is book"]));
+        assert_ne!(m.shingles(["I'd go"]), m.shingles(["I would go"]));
+    }
 
     #[test]
     fn cjk_gets_character_ngrams() {
