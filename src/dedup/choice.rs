@@ -206,7 +206,8 @@ pub fn chosen(answer: &str, n: usize) -> Option<usize> {
 /// days" and "180/13" are
 /// one value, and so are "(E) 5184" and "(E) 5184 Stream of consciousness:",
 /// where the last option runs into the prompt); any other is its text in
-/// lower case, without white space and a final full stop. Never 0.
+/// lower case, without white space, quotation marks and apostrophes (’ or ')
+/// and a final full stop. Never 0.
 pub fn mark(text: &str, opts: &Options, k: usize) -> u32 {
     let mut key = String::with_capacity(16);
     key.push((b'A' + k as u8) as char);
@@ -227,7 +228,12 @@ pub fn mark(text: &str, opts: &Options, k: usize) -> u32 {
         let trimmed = key.trim_end_matches(['.', ',', ':', ';']).len();
         key.truncate(trimmed.max(1));
     } else {
-        for c in raw.trim_end_matches(['.', '。']).chars().filter(|c| !c.is_whitespace()) {
+        let quote = |c: char| matches!(c, '\'' | '"' | '`' | '´' | '‘' | '’' | '“' | '”' | '«' | '»');
+        for c in raw
+            .trim_end_matches(['.', '。'])
+            .chars()
+            .filter(|&c| !c.is_whitespace() && !quote(c))
+        {
             key.extend(c.to_lowercase());
         }
     }
@@ -316,6 +322,11 @@ mod tests {
             );
         }
         assert_ne!(mark(a, &oa, 1), mark(c, &oc, 1), "1981 is not 19.81");
+        let h = "Q?\nA. Adler’s theory\nB. x > y\nC. none";
+        let i = "Q?\nA. adler's theory\nB. x < y\nC. none";
+        let (oh, oi) = (options(h).expect("a list"), options(i).expect("a list"));
+        assert_eq!(mark(h, &oh, 0), mark(i, &oi, 0), "apostrophes do not count");
+        assert_ne!(mark(h, &oh, 1), mark(i, &oi, 1), "x > y is not x < y");
         let f = r"Q?\n(A) 3 1/9%\n(B) 2\n(C) 3";
         let g = r"Q?\n(A) 3 1/3%\n(B) 2\n(C) 3";
         let (of, og) = (options(f).expect("a list"), options(g).expect("a list"));

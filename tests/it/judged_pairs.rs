@@ -59,7 +59,7 @@ fn default_dedup_is_precise_on_the_judged_pairs_and_merges_no_other_question() {
     assert!(missed.is_empty(), "pairs {missed:?}");
 }
 
-/// The pairs drawn and labelled after the settings were chosen
+/// The pairs drawn and labelled apart from the settings' design
 /// (`unseen_pairs.jsonl`) hold the figures `rules/dedup.toml` states.
 #[test]
 fn default_dedup_keeps_its_figures_on_the_unseen_pairs() {
@@ -68,9 +68,16 @@ fn default_dedup_keeps_its_figures_on_the_unseen_pairs() {
     };
     let (called, p, r) = figures(&s);
     assert!(
-        p >= 0.94 && r >= 0.72,
+        p >= 0.94 && r >= 0.75,
         "{called} called, precision {p:.3}, recall {r:.3}"
     );
+    // Every plain copy is found (an option quoted with ’ against ' too).
+    let missed: Vec<usize> = s
+        .iter()
+        .filter(|s| !s.called && s.pair.category == "copy")
+        .map(|s| s.pair.pair)
+        .collect();
+    assert!(missed.is_empty(), "pairs {missed:?}");
 }
 
 /// Whether the stage calls pair `pair` of the judged set a duplicate.
