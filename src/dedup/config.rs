@@ -169,6 +169,7 @@ struct RawNear {
     short_threshold: Option<f64>,
     thin_requests: Option<bool>,
     choices: Option<bool>,
+    tool_calls: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -234,6 +235,9 @@ pub struct NearConfig {
     /// Under `compare = "parts"`: multiple-choice option lists are left out
     /// of the request, and records choosing different options are distinct.
     pub choices: bool,
+    /// Under `compare = "parts"`: records making the same tool calls are
+    /// duplicates when their requests reach `part_threshold`.
+    pub tool_calls: bool,
 }
 
 /// Decontamination settings.
@@ -368,6 +372,7 @@ impl Default for DedupConfig {
                 short_threshold: 0.9,
                 thin_requests: true,
                 choices: true,
+                tool_calls: true,
             },
             decontam: DecontamConfig {
                 benchmarks: Vec::new(),
@@ -470,6 +475,7 @@ impl DedupConfig {
                 short_threshold: near.short_threshold.unwrap_or(d.near.short_threshold),
                 thin_requests: near.thin_requests.unwrap_or(d.near.thin_requests),
                 choices: near.choices.unwrap_or(d.near.choices),
+                tool_calls: near.tool_calls.unwrap_or(d.near.tool_calls),
             },
             decontam: DecontamConfig {
                 benchmarks: dc.benchmarks.unwrap_or_default(),
@@ -592,6 +598,7 @@ impl DedupConfig {
                 ("short-threshold", near.short_threshold.is_some()),
                 ("thin-requests", near.thin_requests.is_some()),
                 ("choices", near.choices.is_some()),
+                ("tool-calls", near.tool_calls.is_some()),
             ] {
                 if set {
                     errors.push(err(

@@ -47,6 +47,7 @@
 //! implementation.
 
 pub mod boilerplate;
+pub mod calls;
 pub mod choice;
 pub mod clusters;
 pub mod config;
@@ -151,12 +152,12 @@ impl Engine {
                         }
                     }
                     Compare::Parts => {
-                        let choice = self.part_shingles(rec, wh, sh, ans, buf);
+                        let (choice, calls) = self.part_shingles(rec, wh, sh, ans, buf);
                         let mut request = sorted_set(sh);
                         let answer = sorted_set(ans);
                         let names = self.names(rec, request.len());
                         shingles.reserve(similarity::HEADER + request.len() + answer.len());
-                        shingles.extend([request.len() as u32, names, choice]);
+                        shingles.extend([request.len() as u32, names, choice, calls]);
                         shingles.append(&mut request);
                         shingles.extend(answer);
                         sh.extend(ans.iter().map(|&h| h ^ ANSWER));
@@ -217,7 +218,8 @@ impl Engine {
     /// The request's shingle hashes into `sh` and the answer's into `ans`
     /// (`wh` and `buf` are scratch); returns the mark of the option the
     /// answer chooses ([`choice`], 0 for none), whose list is then left out
-    /// of the request's shingles.
+    /// of the request's shingles, and the mark of its tool calls ([`calls`],
+    /// 0 for none).
     fn part_shingles(
         &self,
         rec: &Record,
@@ -225,9 +227,13 @@ impl Engine {
         sh: &mut Vec<u64>,
         ans: &mut Vec<u64>,
         buf: &mut String,
-    ) -> u32 {
+    ) -> (u32, u32) {
         let near = &self.cfg.near;
-        let (list, mark) = if near.choices { self.choice(rec) } else { (None, 0) };
+        let ((list, mark), calls) = if near.choices || near.tool_calls {
+            self.marks(rec)
+        } else {
+            ((None, 0), 0)
+        };
         wh.clear();
         let mut part = 0;
         keys::for_each_part(rec, near.key, &near.ignore_lines, |role, t| {
@@ -250,33 +256,44 @@ impl Engine {
             }
         });
         self.hasher.shingles_of(wh, ans);
-        mark
+        (mark, calls)
     }
 
-    /// The option list a record's answer chooses from: the last list of the
-    /// request parts (its part's index and its bytes there) and the mark of
-    /// the option the next answer part chooses; `(None, 0)` when the record
-    /// has no list or its answer chooses none.
-    fn choice(&self, rec: &Record) -> (Option<(usize, std::ops::Range<usize>)>, u32) {
+    /// The option list a record's answer chooses from (under `choices`):
+    /// the last list of the request parts (its part's index and its bytes
+    /// there) and the mark of the option the next answer part chooses,
+    /// `(None, 0)` when the record has no list or its answer chooses none;
+    /// and the mark of its tool calls (under `tool-calls`, else 0).
+    #[allow(clippy::type_complexity)]
+    fn marks(&self, rec: &Record) -> ((Option<(usize, std::ops::Range<usize>)>, u32), u32) {
         let near = &self.cfg.near;
         let mut pending: Option<(usize, std::ops::Range<usize>, Vec<u32>)> = None;
         let mut found = (None, 0);
+        let mut calls = calls::Calls::default();
         let mut part = 0;
         keys::for_each_part(rec, near.key, &near.ignore_lines, |role, t| {
             if !is_answer(role) {
-                if let Some(o) = choice::options(t) {
+                if near.tool_calls {
+                    calls.request(t);
+                }
+                if let Some(o) = choice::options(t).filter(|_| near.choices) {
                     let marks = (0..o.texts.len()).map(|k| choice::mark(t, &o, k)).collect();
                     pending = Some((part, o.span, marks));
                 }
-            } else if let Some((i, span, marks)) = pending.take() {
-                found = match choice::chosen(t, marks.len()) {
-                    Some(k) => (Some((i, span)), marks[k]),
-                    None => (None, 0),
-                };
+            } else {
+                if near.tool_calls {
+                    calls.answer(role, t);
+                }
+                if let Some((i, span, marks)) = pending.take() {
+                    found = match choice::chosen(t, marks.len()) {
+                        Some(k) => (Some((i, span)), marks[k]),
+                        None => (None, 0),
+                    };
+                }
             }
             part += 1;
         });
-        found
+        (found, if near.tool_calls { calls.mark() } else { 0 })
     }
 
     /// The names mark of a request of `shingles` shingles when it is thin

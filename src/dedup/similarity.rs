@@ -20,6 +20,9 @@
 //!   shingle, i.e. fewer than `ngram` words, or none: an option letter, a
 //!   number, no answer), each part reaches `short-threshold`: a short part
 //!   that matches says little, so the other must nearly match alone;
+//! - or (`tool-calls`), when both answers make the same tool calls with the
+//!   same arguments (`src/dedup/calls.rs`) and the requests reach
+//!   `part-threshold`;
 //! - or (`thin-requests`), when both requests are thin (at most `2 x ngram`
 //!   shingles, fewer than `3 x ngram` words, so that one changed word takes
 //!   most of their shingles: "Who are you?" / "What are you?") and both
@@ -32,7 +35,7 @@
 //!
 //! The similarity of a pair is the whole sets' (the smaller part's in the
 //! second case, the answers' in the third), at least `threshold` in the first
-//! two. Its cost over `whole`: 12 bytes per record and two merges instead of
+//! two. Its cost over `whole`: 16 bytes per record and two merges instead of
 //! one per verified pair.
 //!
 //! Why: MMLU items that share a passage and ask another question about it,
@@ -41,9 +44,9 @@
 //! On the 328 judged pairs (`fixtures/judged_pairs/`, `curate eval-pairs`)
 //! whole-text Jaccard >= 0.8 calls 129 pairs duplicates with precision 0.814
 //! and recall 0.603; the first two rules with 0.7 / 0.3 / 0.9 call 120,
-//! precision 0.942, recall 0.649; with thin requests and choices 141,
-//! precision 0.979, recall 0.793 (docs/dedup.md has the figures per rule and
-//! on the second, unseen set: 0.943 and 0.758). What stays missed
+//! precision 0.942, recall 0.649; with thin requests, choices and tool calls
+//! 156, precision 0.962, recall 0.862 (docs/dedup.md has the figures per rule
+//! and on the second, unseen set: 0.945 and 0.788). What stays missed
 //! is what lexical similarity cannot see: paraphrased answers, tool calls
 //! with other random values, and reworded long questions.
 
@@ -51,23 +54,23 @@ use crate::dedup::config::{Compare, NearConfig};
 use crate::dedup::minhash::{jaccard_sorted, overlap_sorted};
 
 /// Words of the header of a set stored under `compare = "parts"`: `n`,
-/// the names mark and the choice mark.
-pub const HEADER: usize = 3;
+/// the names mark, the choice mark and the tool-calls mark.
+pub const HEADER: usize = 4;
 
 /// The request's and the answer's shingles of a set stored under
 /// `compare = "parts"` (an empty set: both empty).
 fn split(set: &[u32]) -> (&[u32], &[u32]) {
     match set {
-        [n, _, _, rest @ ..] => rest.split_at((*n as usize).min(rest.len())),
+        [n, _, _, _, rest @ ..] => rest.split_at((*n as usize).min(rest.len())),
         _ => (&[], &[]),
     }
 }
 
-/// The names mark and the choice mark of a stored set (0 when absent).
-fn marks(set: &[u32]) -> (u32, u32) {
+/// The names, choice and tool-calls marks of a stored set (0 when absent).
+fn marks(set: &[u32]) -> (u32, u32, u32) {
     match set {
-        [_, names, choice, ..] => (*names, *choice),
-        _ => (0, 0),
+        [_, names, choice, calls, ..] => (*names, *choice, *calls),
+        _ => (0, 0, 0),
     }
 }
 
@@ -91,7 +94,7 @@ pub fn duplicate(a: &[u32], b: &[u32], near: &NearConfig) -> Option<f64> {
     match near.compare {
         Compare::Whole => Some(jaccard_sorted(a, b)).filter(|&j| j >= near.threshold),
         Compare::Parts => {
-            let ((names_a, choice_a), (names_b, choice_b)) = (marks(a), marks(b));
+            let ((names_a, choice_a, calls_a), (names_b, choice_b, calls_b)) = (marks(a), marks(b));
             if near.choices && choice_a != 0 && choice_b != 0 && choice_a != choice_b {
                 return None;
             }
@@ -111,7 +114,11 @@ pub fn duplicate(a: &[u32], b: &[u32], near: &NearConfig) -> Option<f64> {
             };
             // Thin requests: the answers decide, if the requests name the same.
             let answers_decide = near.thin_requests && thin_pair && !aa && !ab;
-            by_parts.or_else(|| (answers_decide && answer >= near.short_threshold).then_some(answer))
+            // The same tool calls: requests at `part-threshold` suffice.
+            let same_calls = near.tool_calls && calls_a != 0 && calls_a == calls_b;
+            by_parts
+                .or_else(|| (answers_decide && answer >= near.short_threshold).then_some(answer))
+                .or_else(|| (same_calls && request >= near.part_threshold).then_some(whole))
         }
     }
 }
@@ -141,12 +148,12 @@ mod tests {
     fn parts_need_the_whole_and_each_part_similar() {
         let n = near(Compare::Parts);
         // Requests share 8 of 10 shingles, answers 2 of 4.
-        let a = [9, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 20, 21, 22];
-        let b = [9, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 20, 21, 23];
+        let a = [9, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 20, 21, 22];
+        let b = [9, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 20, 21, 23];
         assert_eq!(parts(&a, &b), (10.0 / 14.0, 0.8, 0.5));
         assert_eq!(duplicate(&a, &b, &n), Some(10.0 / 14.0));
         // The same request with another answer.
-        let c = [9, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 30, 31, 32];
+        let c = [9, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 30, 31, 32];
         assert_eq!(duplicate(&a, &c, &n), None);
     }
 
@@ -155,16 +162,16 @@ mod tests {
         let n = near(Compare::Parts);
         // One-shingle answers ("A" and "A"): requests at 0.82 (whole 0.83)
         // are not enough, equal ones are.
-        let a = [10, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 70];
-        let b = [10, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 70];
+        let a = [10, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 70];
+        let b = [10, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 70];
         assert_eq!(duplicate(&a, &b, &n), None);
-        let d = [10, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 70];
+        let d = [10, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 70];
         assert_eq!(duplicate(&a, &d, &n), Some(1.0));
         // Another letter.
-        let e = [10, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 71];
+        let e = [10, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 71];
         assert_eq!(duplicate(&a, &e, &n), None);
         // Neither has an answer: the requests decide alone.
-        assert_eq!(duplicate(&[2, 0, 0, 1, 2], &[2, 0, 0, 1, 2], &n), Some(1.0));
+        assert_eq!(duplicate(&[2, 0, 0, 0, 1, 2], &[2, 0, 0, 0, 1, 2], &n), Some(1.0));
         assert_eq!(duplicate(&[], &[], &n), Some(1.0));
     }
 
@@ -174,14 +181,14 @@ mod tests {
         // "Who made you?" / "Who trained you?": one request shingle each, no
         // shared one, the same 12-shingle answer, the same names (none).
         let answer: Vec<u32> = (100..112).collect();
-        let set = |request: u32, names: u32| [vec![1, names, 0, request], answer.clone()].concat();
+        let set = |request: u32, names: u32| [vec![1, names, 0, 0, request], answer.clone()].concat();
         assert_eq!(duplicate(&set(1, 7), &set(2, 7), &n), Some(1.0));
         // "Are you GPT-2?" / "Are you GPT-4?": other names.
         assert_eq!(duplicate(&set(1, 7), &set(2, 8), &n), None);
         // Thin requests that differ and name other things are never
         // duplicates, whatever the rules before say; the same words in
         // another case or layout ("followingPiano") name alike.
-        let two = |request: u32, names: u32| [vec![2, names, 0, 1, request], answer.clone()].concat();
+        let two = |request: u32, names: u32| [vec![2, names, 0, 0, 1, request], answer.clone()].concat();
         assert_eq!(duplicate(&two(2, 7), &two(3, 7), &n), Some(13.0 / 15.0));
         assert_eq!(duplicate(&two(2, 7), &two(3, 8), &n), None);
         assert_eq!(duplicate(&two(2, 7), &two(2, 8), &n), Some(1.0));
@@ -192,22 +199,41 @@ mod tests {
         off.thin_requests = false;
         assert_eq!(duplicate(&set(1, 7), &set(2, 7), &off), None);
         // Answers of one shingle say too little to decide alone.
-        let short = |request: u32| vec![1, 7, 0, request, 100];
+        let short = |request: u32| vec![1, 7, 0, 0, request, 100];
         assert_eq!(duplicate(&short(1), &short(2), &n), None);
+    }
+
+    #[test]
+    fn the_same_tool_calls_need_only_similar_requests() {
+        let n = near(Compare::Parts);
+        // Requests sharing 2 of 4 shingles (0.5), the whole sets 4 of 6
+        // (under 0.7): the same call (mark 9) makes them duplicates, another
+        // call does not.
+        let set = |request: [u32; 3], calls: u32| [vec![3, 0, 0, calls], request.to_vec(), vec![50, 51]].concat();
+        let a = set([1, 2, 3], 9);
+        assert_eq!(duplicate(&a, &set([1, 2, 4], 9), &n), Some(4.0 / 6.0));
+        assert_eq!(duplicate(&a, &set([1, 2, 4], 8), &n), None);
+        // Requests below part-threshold (a translation): not enough.
+        assert_eq!(duplicate(&a, &set([4, 5, 6], 9), &n), None);
+        // No calls on either side: nothing to compare.
+        assert_eq!(duplicate(&set([1, 2, 3], 0), &set([1, 2, 4], 0), &n), None);
+        let mut off = n.clone();
+        off.tool_calls = false;
+        assert_eq!(duplicate(&a, &set([1, 2, 4], 9), &off), None);
     }
 
     #[test]
     fn another_chosen_option_is_another_answer() {
         let n = near(Compare::Parts);
         // The same problem and working; the option chosen differs.
-        let a = [3, 0, 11, 1, 2, 3, 20, 21, 22];
-        let b = [3, 0, 12, 1, 2, 3, 20, 21, 22];
+        let a = [3, 0, 11, 0, 1, 2, 3, 20, 21, 22];
+        let b = [3, 0, 12, 0, 1, 2, 3, 20, 21, 22];
         assert_eq!(duplicate(&a, &b, &n), None);
         let mut off = n.clone();
         off.choices = false;
         assert_eq!(duplicate(&a, &b, &off), Some(1.0));
         // One record chooses nothing: no veto.
-        let c = [3, 0, 0, 1, 2, 3, 20, 21, 22];
+        let c = [3, 0, 0, 0, 1, 2, 3, 20, 21, 22];
         assert_eq!(duplicate(&a, &c, &n), Some(1.0));
         assert_eq!(duplicate(&a, &a, &n), Some(1.0));
     }

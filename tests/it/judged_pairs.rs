@@ -40,7 +40,7 @@ fn default_dedup_is_precise_on_the_judged_pairs_and_merges_no_other_question() {
     let Some(s) = scored(None) else { return };
     let (called, p, r) = figures(&s);
     assert!(
-        p >= 0.97 && r >= 0.78,
+        p >= 0.95 && r >= 0.85,
         "{called} called, precision {p:.3}, recall {r:.3}"
     );
     // A shared passage, option list or template with another question.
@@ -68,7 +68,7 @@ fn default_dedup_keeps_its_figures_on_the_unseen_pairs() {
     };
     let (called, p, r) = figures(&s);
     assert!(
-        p >= 0.94 && r >= 0.75,
+        p >= 0.94 && r >= 0.78,
         "{called} called, precision {p:.3}, recall {r:.3}"
     );
     // Every plain copy is found (an option quoted with ’ against ' too).
@@ -86,7 +86,7 @@ fn called(s: &[Scored], pair: usize) -> bool {
 }
 
 #[test]
-fn thin_requests_and_choices_decide_the_pairs_they_were_made_for() {
+fn thin_requests_choices_and_tool_calls_decide_the_pairs_they_were_made_for() {
     let Some(s) = scored(None) else { return };
     // "Who are you?" / "What are you?", "Are you trained by Google?" /
     // "Are you created by Google?" with one answer: duplicates.
@@ -101,13 +101,16 @@ fn thin_requests_and_choices_decide_the_pairs_they_were_made_for() {
         assert!(!called(&s, pair), "pair {pair}");
     }
     assert!(called(&s, 8) && called(&s, 50));
+    // The same shell('python --version') for reworded requests: duplicates.
+    assert!(called(&s, 169) && called(&s, 254));
     // Both off: the pairs fall back to the first two rules.
     let text = std::fs::read_to_string(root().join("rules/dedup.toml")).expect("dedup.toml");
     let off = text
         .replace("thin-requests = true", "thin-requests = false")
-        .replace("choices = true", "choices = false");
+        .replace("choices = true", "choices = false")
+        .replace("tool-calls = true", "tool-calls = false");
     let Some(s) = scored(Some(off)) else { return };
-    assert!(!called(&s, 124) && called(&s, 16) && !called(&s, 8));
+    assert!(!called(&s, 124) && called(&s, 16) && !called(&s, 8) && !called(&s, 169));
 }
 
 #[test]
@@ -118,9 +121,15 @@ fn whole_text_similarity_merges_different_questions() {
         .replace("threshold = 0.7", "threshold = 0.8")
         .lines()
         .filter(|l| {
-            !["part-threshold", "short-threshold", "thin-requests", "choices"]
-                .iter()
-                .any(|k| l.starts_with(k))
+            ![
+                "part-threshold",
+                "short-threshold",
+                "thin-requests",
+                "choices",
+                "tool-calls",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
         })
         .collect::<Vec<_>>()
         .join("\n");
