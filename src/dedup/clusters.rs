@@ -434,7 +434,9 @@ fn greedy(
 /// The semantic rule ([`crate::dedup::semantic`]) after exact and near
 /// dedup: candidate pairs of the records they kept, from the semantic band
 /// entries, checked on their vectors in parallel, then step 3's greedy
-/// rule over the pairs at or above the threshold.
+/// rule over the pairs at or above the threshold. Records that exact or near
+/// dedup dropped others for are never dropped here (like references), so
+/// every `duplicate_of` names a kept record.
 #[allow(clippy::too_many_arguments)]
 fn semantic_pass(
     decision: &mut Decision,
@@ -448,8 +450,12 @@ fn semantic_pass(
 ) -> Result<()> {
     use crate::dedup::semantic;
     let mut dropped = vec![false; n as usize];
+    // A record that exact or near dedup dropped others for stays: were it
+    // dropped here, their `duplicate_of` would name a record that is gone.
+    let mut survivor = vec![false; n as usize];
     for d in &decision.drops {
         dropped[d.seq as usize] = true;
+        survivor[d.survivor as usize] = true;
     }
     let sc = &cfg.semantic;
     let mut edges: Edges = Vec::new();
@@ -490,12 +496,12 @@ fn semantic_pass(
     edges.dedup();
     decision.semantic_candidates = compared;
     decision.semantic_pairs = edges.len() as u64;
-    let is_ref = |s: u32| s < references;
+    let stays = |s: u32| s < references || survivor[s as usize];
     greedy(
         edges,
         rank,
         &mut dropped,
-        &is_ref,
+        &stays,
         DropRule::Semantic,
         &mut decision.drops,
     );
