@@ -35,49 +35,45 @@ fn figures(s: &[Scored]) -> (usize, f64, f64) {
     (called, right as f64 / called as f64, right as f64 / dup as f64)
 }
 
+/// The pairs of `category` the stage calls duplicates (`called`) or not.
+fn pairs_of(s: &[Scored], called: bool, category: &str) -> Vec<usize> {
+    s.iter()
+        .filter(|s| s.called == called && s.pair.category == category)
+        .map(|s| s.pair.pair)
+        .collect()
+}
+
+/// Precision and recall at least `min_p` and `min_r`, and every plain copy
+/// found.
+fn assert_figures(s: &[Scored], min_p: f64, min_r: f64) {
+    let (called, p, r) = figures(s);
+    assert!(
+        p >= min_p && r >= min_r,
+        "{called} called, precision {p:.3}, recall {r:.3}"
+    );
+    let missed = pairs_of(s, false, "copy");
+    assert!(missed.is_empty(), "copies missed: pairs {missed:?}");
+}
+
 #[test]
 fn default_dedup_is_precise_on_the_judged_pairs_and_merges_no_other_question() {
     let Some(s) = scored(None) else { return };
-    let (called, p, r) = figures(&s);
-    assert!(
-        p >= 0.95 && r >= 0.85,
-        "{called} called, precision {p:.3}, recall {r:.3}"
-    );
-    // A shared passage, option list or template with another question.
-    let merged: Vec<usize> = s
-        .iter()
-        .filter(|s| s.called && s.pair.category == "other-question")
-        .map(|s| s.pair.pair)
-        .collect();
-    assert!(merged.is_empty(), "pairs {merged:?}");
     // Every plain copy is found (glued instruction and input included).
-    let missed: Vec<usize> = s
-        .iter()
-        .filter(|s| !s.called && s.pair.category == "copy")
-        .map(|s| s.pair.pair)
-        .collect();
-    assert!(missed.is_empty(), "pairs {missed:?}");
+    assert_figures(&s, 0.95, 0.85);
+    // A shared passage, option list or template with another question.
+    let merged = pairs_of(&s, true, "other-question");
+    assert!(merged.is_empty(), "pairs {merged:?}");
 }
 
 /// The pairs drawn and labelled apart from the settings' design
-/// (`unseen_pairs.jsonl`) hold the figures `rules/dedup.toml` states.
+/// (`unseen_pairs.jsonl`) hold the figures `rules/dedup.toml` states, every
+/// copy found (an option quoted with ’ against ' too).
 #[test]
 fn default_dedup_keeps_its_figures_on_the_unseen_pairs() {
     let Some(s) = scored_set("fixtures/judged_pairs/unseen_pairs.jsonl", None) else {
         return;
     };
-    let (called, p, r) = figures(&s);
-    assert!(
-        p >= 0.94 && r >= 0.78,
-        "{called} called, precision {p:.3}, recall {r:.3}"
-    );
-    // Every plain copy is found (an option quoted with ’ against ' too).
-    let missed: Vec<usize> = s
-        .iter()
-        .filter(|s| !s.called && s.pair.category == "copy")
-        .map(|s| s.pair.pair)
-        .collect();
-    assert!(missed.is_empty(), "pairs {missed:?}");
+    assert_figures(&s, 0.94, 0.78);
 }
 
 /// Whether the stage calls pair `pair` of the judged set a duplicate.
@@ -136,10 +132,7 @@ fn whole_text_similarity_merges_different_questions() {
     let Some(s) = scored(Some(whole)) else { return };
     let (called, p, _) = figures(&s);
     assert!(p < 0.85, "{called} called, precision {p:.3}");
-    let merged = s
-        .iter()
-        .filter(|s| s.called && s.pair.category == "other-question")
-        .count();
+    let merged = pairs_of(&s, true, "other-question").len();
     assert!(merged >= 10, "{merged}");
 }
 
