@@ -77,7 +77,12 @@ pub fn is_punctuation(c: char) -> bool {
 
 /// Whether a word is made only of punctuation (a "symbol word").
 pub fn is_symbol_word(w: &str) -> bool {
-    w.chars().all(is_punctuation)
+    // Most words start with an ASCII letter or digit, which is no
+    // punctuation: no table search for them.
+    match w.as_bytes().first() {
+        Some(b) if b.is_ascii_alphanumeric() => false,
+        _ => w.chars().all(is_punctuation),
+    }
 }
 
 /// Python's `str.isspace()`: Unicode whitespace plus the separators U+001C..U+001F.

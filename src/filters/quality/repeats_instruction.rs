@@ -80,7 +80,12 @@ fn lowered(cx: &mut Analysis<'_>, scope: Scope) -> Vec<u64> {
     cx.words(scope, Tokenizer::Unicode)
         .iter()
         .map(|w| {
-            if w.bytes().any(|b| b.is_ascii_uppercase()) || !w.is_ascii() {
+            // A Han character (every word of Chinese text) has no case.
+            let caseless = match *w.as_bytes() {
+                [a @ 0xe0..=0xef, b, c] => crate::text::is_han(crate::text::wide_char(a, b, c)),
+                _ => false,
+            };
+            if !caseless && (w.bytes().any(|b| b.is_ascii_uppercase()) || !w.is_ascii()) {
                 xxh3_64(w.to_lowercase().as_bytes())
             } else {
                 xxh3_64(w.as_bytes())
