@@ -202,7 +202,6 @@ impl Filter for Refusal {
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
         let rec = cx.record();
-        let tools = declares_tools(rec);
         let mut asked = "";
         let mut n = 0usize;
         let mut answers = 0usize;
@@ -211,9 +210,6 @@ impl Filter for Refusal {
             match t.role {
                 Role::User => asked = &t.content,
                 Role::Assistant => {
-                    if tools {
-                        break;
-                    }
                     answers += 1;
                     let Some(phrase) = self.opening(&t.content) else {
                         continue;
@@ -232,8 +228,17 @@ impl Filter for Refusal {
                 _ => {}
             }
         }
+        // A record that declares tools is not measured (0, as with no
+        // refusal): its replies are scoped by the tools. Looked at only when
+        // a refusal was found, since it searches the raw line.
+        if n == 0 || declares_tools(rec) {
+            return Some(Measure {
+                value: 0.0,
+                detail: None,
+            });
+        }
         Some(Measure {
-            value: if answers == 0 { 0.0 } else { n as f64 / answers as f64 },
+            value: n as f64 / answers as f64,
             detail: first,
         })
     }
