@@ -536,6 +536,18 @@ impl BackgroundWriter {
     }
 }
 
+/// A writer dropped without [`BackgroundWriter::finish`] (a run that failed
+/// or was stopped) still waits for its thread, so that no shard is written
+/// after the run has removed its partial output.
+impl Drop for BackgroundWriter {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
