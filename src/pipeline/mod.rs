@@ -302,10 +302,28 @@ pub(crate) fn dedup_stage_report(engine: &Engine) -> StageReport {
                     "Jaccard >= {} with a kept record ({}-word shingles, {} bands x {} rows)",
                     c.near.threshold, c.near.ngram, c.near.bands, c.near.rows
                 ),
-                crate::dedup::Compare::Parts => format!(
-                    "Jaccard >= {} with a kept record, request and answer each >= {} (a short one: both >= {}) ({}-word shingles, {} bands x {} rows)",
-                    c.near.threshold, c.near.part_threshold, c.near.short_threshold, c.near.ngram, c.near.bands, c.near.rows
-                ),
+                crate::dedup::Compare::Parts => {
+                    let mut also = Vec::new();
+                    if c.near.thin_requests {
+                        also.push(format!("thin requests naming the same: answers >= {}", c.near.short_threshold));
+                    }
+                    if c.near.tool_calls {
+                        also.push(format!("the same tool calls: requests >= {}", c.near.part_threshold));
+                    }
+                    if c.near.choices {
+                        also.push("never another chosen option".to_string());
+                    }
+                    format!(
+                        "Jaccard >= {} with a kept record, request and answer each >= {} (a short one: both >= {}){} ({}-word shingles, {} bands x {} rows)",
+                        c.near.threshold,
+                        c.near.part_threshold,
+                        c.near.short_threshold,
+                        also.iter().map(|a| format!("; {a}")).collect::<String>(),
+                        c.near.ngram,
+                        c.near.bands,
+                        c.near.rows
+                    )
+                }
             },
             ..Default::default()
         });
