@@ -35,26 +35,25 @@ static INLINE: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r#"\b([A-Za-z_][A-Za-z0-9_]*)\((?:'([^'\n]*)'|"([^"\n]*)")\)"#).expect("call pattern")
 });
 
-/// Gathers the calls of one record, part by part.
+/// Gathers the calls of one record, answer part by answer part.
 #[derive(Debug, Default)]
 pub struct Calls {
     calls: Vec<(String, String)>,
-    request: String,
     broken: bool,
 }
 
-impl Calls {
-    /// A request part: the tools it declares (`name(`) are looked for in
-    /// later answers.
-    pub fn request(&mut self, text: &str) {
-        if text.contains('(') {
-            self.request.push_str(text);
-            self.request.push('\n');
-        }
-    }
+/// Whether `request` declares the tool `name`: it holds `name(`.
+pub fn declares(request: &str, name: &str) -> bool {
+    request
+        .match_indices(name)
+        .any(|(i, n)| request[i + n.len()..].starts_with('('))
+}
 
-    /// An answer part of role `role` (`assistant` or `function_call`).
-    pub fn answer(&mut self, role: &str, text: &str) {
+impl Calls {
+    /// An answer part of role `role` (`assistant` or `function_call`);
+    /// `declared` says whether the record's request declares a tool name
+    /// (asked only for a `name('argument')` found in the answer).
+    pub fn answer(&mut self, role: &str, text: &str, declared: &dyn Fn(&str) -> bool) {
         if role == "function_call" {
             match serde_json::from_str::<Value>(text) {
                 Ok(v) if self.json(&v) => {}
@@ -62,18 +61,14 @@ impl Calls {
             }
             return;
         }
-        if self.request.is_empty() || !text.contains('(') {
+        if !text.contains('(') {
             return;
         }
         for c in INLINE.captures_iter(text) {
             let (Some(name), Some(arg)) = (c.get(1), c.get(2).or_else(|| c.get(3))) else {
                 continue;
             };
-            let declared = self
-                .request
-                .match_indices(name.as_str())
-                .any(|(i, n)| self.request[i + n.len()..].starts_with('('));
-            if declared {
+            if declared(name.as_str()) {
                 self.calls
                     .push((name.as_str().to_string(), arg.as_str().trim().to_string()));
             }
@@ -156,15 +151,14 @@ fn write_canonical(v: &Value, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
-    use super::Calls;
+    use super::{declares, Calls};
 
     fn mark(parts: &[(&str, &str)]) -> u32 {
+        let request = |(r, _): &&(&str, &str)| matches!(*r, "user" | "observation");
+        let declared = |name: &str| parts.iter().filter(request).any(|(_, t)| declares(t, name));
         let mut c = Calls::default();
-        for (role, text) in parts {
-            match *role {
-                "user" | "observation" => c.request(text),
-                r => c.answer(r, text),
-            }
+        for part in parts.iter().filter(|p| !request(p)) {
+            c.answer(part.0, part.1, &declared);
         }
         c.mark()
     }

@@ -719,6 +719,24 @@ mod tests {
     }
 
     #[test]
+    fn parts_only_keys_under_whole_name_file_line_and_key() {
+        let text = "[near]\ncompare = \"whole\"\nthin-requests = true\nchoices = false\ntool-calls = true\n";
+        let e = DedupConfig::parse(text).expect_err("must fail");
+        let got: Vec<(Option<usize>, Option<&str>)> = e.iter().map(|e| (e.line, e.key.as_deref())).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(3), Some("near.thin-requests")),
+                (Some(4), Some("near.choices")),
+                (Some(5), Some("near.tool-calls"))
+            ]
+        );
+        assert!(e
+            .iter()
+            .all(|e| e.file == "dedup.toml" && e.message.contains("compare = \"parts\"")));
+    }
+
+    #[test]
     fn bad_bands_are_rejected() {
         let e = DedupConfig::parse("[near]\npermutations = 64\nbands = 32\nrows = 4\n").expect_err("must fail");
         assert_eq!(e[0].key.as_deref(), Some("near.bands"));

@@ -271,18 +271,22 @@ impl Engine {
         let mut found = (None, 0);
         let mut calls = calls::Calls::default();
         let mut part = 0;
+        // A tool is declared by any turn but the answer's (a system prompt
+        // listing tools too); looked up only for a call found in an answer.
+        let declared = |name: &str| {
+            rec.turns
+                .iter()
+                .any(|t| !is_answer(t.role.as_str()) && calls::declares(&t.content, name))
+        };
         keys::for_each_part(rec, near.key, &near.ignore_lines, |role, t| {
             if !is_answer(role) {
-                if near.tool_calls {
-                    calls.request(t);
-                }
-                if let Some(o) = choice::options(t).filter(|_| near.choices) {
+                if let Some(o) = near.choices.then(|| choice::options(t)).flatten() {
                     let marks = (0..o.texts.len()).map(|k| choice::mark(t, &o, k)).collect();
                     pending = Some((part, o.span, marks));
                 }
             } else {
                 if near.tool_calls {
-                    calls.answer(role, t);
+                    calls.answer(role, t, &declared);
                 }
                 if let Some((i, span, marks)) = pending.take() {
                     found = match choice::chosen(t, marks.len()) {

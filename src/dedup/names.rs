@@ -69,18 +69,17 @@ impl Names {
     }
 }
 
-/// The names mark of `texts` ([`Names::mark`]).
-pub fn mark<'t>(texts: impl IntoIterator<Item = &'t str>) -> u32 {
-    let mut n = Names::default();
-    for t in texts {
-        n.add(t);
-    }
-    n.mark()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::mark;
+    use super::Names;
+
+    fn mark<'t>(texts: impl IntoIterator<Item = &'t str>) -> u32 {
+        let mut n = Names::default();
+        for t in texts {
+            n.add(t);
+        }
+        n.mark()
+    }
 
     #[test]
     fn rewordings_name_the_same_things() {
