@@ -450,7 +450,8 @@ pub struct TagEvalArgs {
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
 
-    /// Also write every labelled record as {prompt, label, set, split} JSON Lines.
+    /// Also write every labelled record as {prompt, label, task, set, split} JSON Lines
+    /// (`label`: the canonical task of its label; `task`: the task tagged).
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
 

@@ -201,11 +201,12 @@ pub fn evaluate(
                             r.errors
                                 .push(format!("{label} -> {}: {}", t.task, p.replace('\n', " ")));
                         }
-                        *r.confusion.entry(label).or_default().entry(t.task).or_default() += 1;
+                        *r.confusion.entry(label).or_default().entry(t.task.clone()).or_default() += 1;
                         if let Some(w) = export.as_mut() {
                             let line = serde_json::json!({
                                 "prompt": rec.prompt(),
                                 "label": accepted.first(),
+                                "task": t.task,
                                 "set": s.name,
                                 "split": if test { "test" } else { "dev" },
                             });
