@@ -18,10 +18,11 @@ labellers; the labels keep only the place and the line's SHA-256.
 
 A second draw passes the labels of the first with --exclude (and its own
 --seed), so no record is labelled twice; --per-lang takes LANG=N pairs for
-uneven draws (e.g. zh=1600,en=800).
+uneven draws (e.g. zh=1600,en=800); --only PREFIX (repeatable) draws from
+those files alone.
 
 Usage: draw_tag_train.py CORPORA RUN --eval-export FILE --out DIR [--per-lang 800]
-       [--batch 100] [--exclude LABELS.jsonl] [--seed N]
+       [--batch 100] [--exclude LABELS.jsonl] [--seed N] [--only PREFIX]
 """
 import argparse, collections, glob, hashlib, json, os, random, unicodedata
 
@@ -61,6 +62,7 @@ def main():
     ap.add_argument("--exclude", action="append", default=[])
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--only", action="append", default=[], help="draw only from files whose path starts so")
     a = ap.parse_args()
     judged = [json.loads(l) for l in open(os.path.join(ROOT, "fixtures/judged_tags/labels.jsonl"), encoding="utf-8")]
     judged_keys = {f"{j['source']}:{j['line']}" for j in judged}
@@ -89,6 +91,8 @@ def main():
     for r in sorted(rows, key=lambda r: (r["key"].rsplit(":", 1)[0], int(r["key"].rsplit(":", 1)[1]))):
         src, line = r["key"].rsplit(":", 1)
         if src.startswith(SKIP_PREFIX) or src in SKIP_FILES or r["key"] in judged_keys:
+            continue
+        if a.only and not src.startswith(tuple(a.only)):
             continue
         text = norm(first_user(r["messages"]))
         if not text or text in judged_text or text in seen:

@@ -541,7 +541,8 @@ mod tests {
 
     #[test]
     fn real_instructions_get_their_task() {
-        // LLaMA-Factory alpaca_en_demo / alpaca_zh_demo, GPTeacher, Alpaca-CoT, MT-bench.
+        // LLaMA-Factory alpaca_en_demo / alpaca_zh_demo, GPTeacher, Alpaca-CoT, MT-bench,
+        // InstructionWild v2_user_1.
         let cases = [
             (
                 r#"{"instruction": "Write a C++ program that calculates the area of a rectangle, given its width and height.", "input": "width: 5, height: 8"}"#,
@@ -555,6 +556,11 @@ mod tests {
                 r#"{"instruction": "Imagine you are an ambassador from a planet called Zogaria, and write a speech introducing your planet and its culture."}"#,
                 "roleplay",
             ),
+            (
+                r#"{"instruction": "Imagine you are writing a blog post comparing two popular smartphone models. Develop an outline for the blog post, including key points and subheadings to effectively compare and contrast the features, performance, and user experience of the two models. Please answer in fewer than 200 words."}"#,
+                "creative-writing",
+            ),
+            (r#"{"instruction": "What do you know about Iraq"}"#, "open-qa"),
             (
                 r#"{"instruction": "Given the parameters of a triangle, find out its perimeter.", "input": "Side 1 = 4 Side 2 = 6 Side 3 = 8"}"#,
                 "math",
