@@ -635,6 +635,30 @@ mod tests {
     }
 
     #[test]
+    fn chain_of_thought_templates_add_the_step_by_step_tag() {
+        // Alpaca-CoT sensemaking_train / aqua_train prompts, each ending in one of
+        // its templates; then a how-to guide and a role's "thought process"
+        // (alpaca_chinese, GPTeacher roleplay), which ask for no reasoning.
+        let sbs = |json: &str| task_of(json).1.iter().any(|t| t == "step-by-step");
+        for tail in [
+            "Reason slowly and give your answer.",
+            "Let's solve this gradually.",
+            "Hmmm, let me think. I want to lay out the solution in details.",
+            "Let me think hard. Detailed solution:",
+            "Please answer this question gradually:",
+        ] {
+            let json = format!(
+                r#"{{"instruction": "Which of the following sentences is nonsensical?\nOptions:\n- Sentence A: \"Jessica put the car in the microwave.\"\n- Sentence B: \"Jessica put the popcorn in the microwave.\"\n {tail}"}}"#
+            );
+            assert!(sbs(&json), "{tail}");
+        }
+        assert!(!sbs(r#"{"instruction": "生成烘焙蛋糕的分步指南。"}"#));
+        assert!(!sbs(
+            r#"{"instruction": "You are Leonardo da Vinci working on your latest invention. Explain your thought process behind designing a flying machine."}"#
+        ));
+    }
+
+    #[test]
     fn tool_calls_add_the_tool_use_tag() {
         // LLaMA-Factory glaive_toolcall_en_demo (Apache-2.0).
         let (_, tags) = task_of(
