@@ -91,9 +91,9 @@ impl Calls {
                     Some(a) => a.clone(),
                     None => Value::Null,
                 };
-                let mut canonical = String::new();
-                write_canonical(&args, &mut canonical);
-                self.calls.push((name.clone(), canonical));
+                // Compact, with object keys sorted: serde_json's map is ordered
+                // by key (the crate is built without `preserve_order`).
+                self.calls.push((name.clone(), args.to_string()));
                 true
             }
             _ => false,
@@ -115,37 +115,6 @@ impl Calls {
             h.update(&[1]);
         }
         (h.digest() as u32).max(1)
-    }
-}
-
-/// JSON with object keys in order and no spacing.
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(o) => {
-            let mut keys: Vec<&String> = o.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(&o[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(x, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
     }
 }
 
@@ -184,6 +153,21 @@ mod tests {
         ]);
         assert_ne!(a, 0);
         assert_eq!(a, b);
+        // Arguments in another key order and spacing are the same arguments.
+        let two = |args: &str| {
+            mark(&[(
+                "function_call",
+                &format!(r#"{{"name": "search", "arguments": {args}}}"#),
+            )])
+        };
+        assert_eq!(
+            two(r#"{"query": "rust", "limit": 3}"#),
+            two(r#"{"limit":3,"query":"rust"}"#)
+        );
+        assert_ne!(
+            two(r#"{"query": "rust", "limit": 3}"#),
+            two(r#"{"query": "rust", "limit": 4}"#)
+        );
         let c = mark(&[(
             "function_call",
             r#"{"name": "generate_random_password", "arguments": {"length": 8}}"#,

@@ -5,13 +5,14 @@
 //! shingle hashes and the similarity is their Jaccard similarity.
 //!
 //! Under `compare = "parts"` (the default) the set is stored as
-//! `[n, names, choice, request…, answer…]`: the number `n` of the request's
-//! shingles, the mark of what a thin request names (`src/dedup/names.rs`, 0
-//! when not thin), the mark of the option a multiple-choice answer chooses
-//! (`src/dedup/choice.rs`, 0 for none), then the request's (every turn but
-//! the assistant's, its option list left out) and the answer's (the
-//! assistant's turns and tool calls) sorted distinct shingle hashes. Two
-//! records are near-duplicates when
+//! `[n, names, choice, calls, request…, answer…]`: the number `n` of the
+//! request's shingles, the mark of what a thin request names
+//! (`src/dedup/names.rs`, 0 when not thin), the mark of the option a
+//! multiple-choice answer chooses (`src/dedup/choice.rs`, 0 for none), the
+//! mark of the answer's tool calls (`src/dedup/calls.rs`, 0 for none), then
+//! the request's (every turn but the assistant's, its option list left out)
+//! and the answer's (the assistant's turns and tool calls) sorted distinct
+//! shingle hashes. Two records are near-duplicates when
 //! - the Jaccard similarity of the whole sets (request and answer shingles
 //!   counted apart) reaches `threshold`, and each of the requests' and the
 //!   answers' reaches `part-threshold`: a shared passage does not make two

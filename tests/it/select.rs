@@ -6,7 +6,7 @@
 //! the thread count.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::harness::{curate_ok, fixture, floats, rows, strings};
@@ -19,6 +19,21 @@ fn selection(dir: &Path) -> Vec<(String, String, String, Option<f64>)> {
     (0..keys.len())
         .map(|i| (keys[i].clone(), groups[i].clone(), status[i].clone(), sims[i]))
         .collect()
+}
+
+/// A default run over the sample, in a fresh temporary folder: (the folder, the run).
+fn sample_run() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let run = tmp.path().join("run");
+    curate_ok(&["run", &fixture("sample"), "--out", &run.display().to_string(), "-q"]);
+    (tmp, run)
+}
+
+/// `mix.toml` with `contents` in `tmp`.
+fn write_mix(tmp: &tempfile::TempDir, contents: &str) -> PathBuf {
+    let mix = tmp.path().join("mix.toml");
+    std::fs::write(&mix, contents).expect("writes");
+    mix
 }
 
 fn select(run: &Path, out: &Path, extra: &[&str], threads: &str) -> String {
@@ -41,9 +56,7 @@ fn select(run: &Path, out: &Path, extra: &[&str], threads: &str) -> String {
 
 #[test]
 fn a_selection_meets_its_budget_covers_every_group_and_explains_every_record() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let run = tmp.path().join("run");
-    curate_ok(&["run", &fixture("sample"), "--out", &run.display().to_string(), "-q"]);
+    let (tmp, run) = sample_run();
     let kept = rows(&run.join("kept"));
     let sel = tmp.path().join("sel");
     let printed = select(&run, &sel, &["--budget", "60"], "2");
@@ -120,9 +133,7 @@ fn a_selection_meets_its_budget_covers_every_group_and_explains_every_record() {
 
 #[test]
 fn select_without_model_files_says_how_to_get_them() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let run = tmp.path().join("run");
-    curate_ok(&["run", &fixture("sample"), "--out", &run.display().to_string(), "-q"]);
+    let (tmp, run) = sample_run();
     let o = crate::harness::curate(&[
         "select",
         &run.display().to_string(),
@@ -142,15 +153,11 @@ fn select_without_model_files_says_how_to_get_them() {
 /// every row names its quota.
 #[test]
 fn quotas_from_a_mix_file_bound_each_target() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let run = tmp.path().join("run");
-    curate_ok(&["run", &fixture("sample"), "--out", &run.display().to_string(), "-q"]);
-    let mix = tmp.path().join("mix.toml");
-    std::fs::write(
-        &mix,
+    let (tmp, run) = sample_run();
+    let mix = write_mix(
+        &tmp,
         "by = \"task\"\nothers = \"drop\"\n[targets]\nmath = 0.25\nsummarization = 0.25\n",
-    )
-    .expect("writes");
+    );
     let sel = tmp.path().join("sel");
     let printed = select(
         &run,
@@ -225,11 +232,8 @@ fn quotas_from_a_mix_file_bound_each_target() {
 /// is chosen, naming the file, the line and the key.
 #[test]
 fn a_bad_mix_file_names_its_line_and_key() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let run = tmp.path().join("run");
-    curate_ok(&["run", &fixture("sample"), "--out", &run.display().to_string(), "-q"]);
-    let mix = tmp.path().join("mix.toml");
-    std::fs::write(&mix, "by = \"task\"\n[targets]\ncoding = 1.5\nbogus = 0.1\n").expect("writes");
+    let (tmp, run) = sample_run();
+    let mix = write_mix(&tmp, "by = \"task\"\n[targets]\ncoding = 1.5\nbogus = 0.1\n");
     let sel = tmp.path().join("sel");
     let o = crate::harness::curate(&[
         "select",

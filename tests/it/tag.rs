@@ -179,6 +179,33 @@ fn train_evaluates_and_the_model_works_as_tagger_and_filter() {
         .any(|x| x["id"] == "quality/claims"));
 }
 
+/// The InstructionWild v2_user_1 and MT-bench prompts relabelled under the
+/// judged set's guideline (fixtures/judged_tags/sets_labels.jsonl, 509):
+/// every label names an unchanged corpus line, and task accuracy keeps its
+/// floor (`curate tag-eval --judged fixtures/judged_tags/sets_labels.jsonl`:
+/// 0.764 when labelled, 0.770 since "what do you know about X" is open-qa
+/// and "imagine you are <doing>" no role). The second reader of the judged
+/// set labels the same records as the first.
+#[test]
+fn relabelled_sets_task_accuracy_does_not_fall() {
+    let Some(corpora) = corpora() else {
+        eprintln!("../shared/corpora not present; skipped");
+        return;
+    };
+    let rules = curate::ruleset::Rules::compile(curate::rules::RuleFiles::embedded()).expect("rules");
+    let tagger = curate::tag::builtin().expect("built-in tagger");
+    let labels = root().join("fixtures/judged_tags/sets_labels.jsonl");
+    let rows = curate::audit::judged_tags::evaluate(&rules, tagger, &labels, &corpora)
+        .expect("every labelled line is in the corpora, unchanged");
+    assert_eq!(rows.len(), 509);
+    let (ok, n) = curate::audit::judged_tags::accuracy(&rows, None, None);
+    assert!(ok as f64 / n as f64 >= 0.77, "task accuracy {ok}/{n}");
+    let second = root().join("fixtures/judged_tags/second_reader.jsonl");
+    let second = curate::audit::judged_tags::evaluate(&rules, tagger, &second, &corpora)
+        .expect("every labelled line is in the corpora, unchanged");
+    assert_eq!(second.len(), 420);
+}
+
 /// Task accuracy of the built-in rules on the judged tagging set
 /// (fixtures/judged_tags/, 420 records labelled by reading): a floor against
 /// regressions, at the figures measured when the set was made
