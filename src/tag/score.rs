@@ -120,6 +120,11 @@ pub struct Tagger {
     scanned: Vec<usize>,
     /// Every pattern cue in one automaton (one pass per part), and the cue of each member.
     patterns: Option<(regex::RegexSet, Vec<usize>)>,
+    /// For each label of each classifier, its place in [`TASKS`] (labels
+    /// that are no task: `None`).
+    label_task: Vec<Vec<Option<usize>>>,
+    /// For each tag rule, its place in [`TASKS`] when it is a task rule.
+    rule_task: Vec<Option<usize>>,
 }
 
 /// FNV-1a over a word's bytes: the keyword table is looked up once per word
@@ -227,6 +232,23 @@ impl Tagger {
             }
         };
         let longest_word = by_word.keys().map(String::len).max().unwrap_or(0);
+        let task_of = |name: &str| TASKS.iter().position(|t| *t == name);
+        let label_task = rules
+            .classifiers
+            .iter()
+            .map(|c| c.model.labels.iter().map(|l| task_of(l)).collect())
+            .collect();
+        let rule_task = rules
+            .tags
+            .iter()
+            .map(|t| {
+                if t.kind == TagKind::Task {
+                    task_of(&t.name)
+                } else {
+                    None
+                }
+            })
+            .collect();
         Tagger {
             rules,
             by_word,
@@ -234,6 +256,8 @@ impl Tagger {
             literals,
             scanned,
             patterns,
+            label_task,
+            rule_task,
         }
     }
 
@@ -359,16 +383,19 @@ impl Tagger {
         // Trained models.
         let mut models = Vec::new();
         let mut model_tags = Vec::new();
-        let mut task_bonus: HashMap<&str, f64> = HashMap::new();
+        // Per task of [`TASKS`]: `None` until a model label or a rule names it.
+        let mut task_scores: Vec<Option<f64>> = vec![None; TASKS.len()];
         if !self.rules.classifiers.is_empty() {
             let raw = model_fields(&rec.raw, &self.rules.classifiers);
-            for c in &self.rules.classifiers {
+            for (c, label_task) in self.rules.classifiers.iter().zip(&self.label_task) {
                 let text = crate::tag::train::record_text(rec, raw.as_ref(), &c.model);
                 let p = c.model.predict(&text);
                 let (bi, bp) = crate::tag::model::argmax(&p);
                 if c.name == "task" {
-                    for (l, pr) in c.model.labels.iter().zip(&p) {
-                        *task_bonus.entry(l.as_str()).or_default() += c.weight * f64::from(*pr);
+                    for (t, pr) in label_task.iter().zip(&p) {
+                        if let Some(t) = *t {
+                            *task_scores[t].get_or_insert(0.0) += c.weight * f64::from(*pr);
+                        }
                     }
                     models.push(ModelHit {
                         classifier: c.name.clone(),
@@ -401,14 +428,13 @@ impl Tagger {
 
         // The primary task: the best task score, ties to the earlier rule.
         let mut task: Option<(&str, f64)> = None;
-        let mut task_scores: HashMap<&str, f64> = task_bonus.clone();
-        for (i, t) in self.rules.tags.iter().enumerate() {
-            if t.kind == TagKind::Task {
-                *task_scores.entry(t.name.as_str()).or_default() += scores[i];
+        for (i, t) in self.rule_task.iter().enumerate() {
+            if let Some(t) = *t {
+                *task_scores[t].get_or_insert(0.0) += scores[i];
             }
         }
-        for name in TASKS {
-            if let Some(&sc) = task_scores.get(name) {
+        for (name, sc) in TASKS.iter().zip(&task_scores) {
+            if let Some(sc) = *sc {
                 if task.is_none_or(|(_, b)| sc > b) {
                     task = Some((name, sc));
                 }
