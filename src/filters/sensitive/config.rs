@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::scan::{Detector, PiiType};
 use super::secret::Anchor;
-use super::toxic::{ToxicRule, WordList, WordListParams};
+use super::toxic::{ToxicRule, WordList, WordListParams, WordLists};
 use crate::error::RulesError;
 use crate::rules::{locate, params, KeyError, RuleFiles};
 use crate::stage::Threshold;
@@ -354,8 +354,9 @@ pub fn compile_pii(files: &RuleFiles, errors: &mut Vec<RulesError>) -> (Vec<PiiS
 }
 
 /// Compiles the word-list rules of every `sensitive/*.toml` but `pii.toml`.
-pub fn compile_toxic(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Vec<ToxicRule> {
+pub fn compile_toxic(files: &RuleFiles, errors: &mut Vec<RulesError>) -> (Vec<ToxicRule>, Option<WordLists>) {
     let mut out: Vec<ToxicRule> = Vec::new();
+    let mut lists: Vec<WordList> = Vec::new();
     let paths: Vec<&str> = files
         .paths()
         .filter(|p| p.starts_with("sensitive/") && p.ends_with(".toml") && *p != PII_FILE)
@@ -422,12 +423,27 @@ pub fn compile_toxic(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Vec<Tox
                     name: name.clone(),
                     threshold: Threshold { min: p.min, max: p.max },
                     action: p.action,
-                    filter,
+                    metric: filter.metric().to_string(),
                 });
+                lists.push(filter);
             }
         }
     }
-    out
+    if lists.is_empty() {
+        return (out, None);
+    }
+    match WordLists::new(lists) {
+        Ok(l) => (out, Some(l)),
+        Err(e) => {
+            errors.push(RulesError {
+                file: "sensitive/".to_string(),
+                line: None,
+                key: None,
+                message: format!("the word lists do not compile: {e}"),
+            });
+            (Vec::new(), None)
+        }
+    }
 }
 
 #[cfg(test)]

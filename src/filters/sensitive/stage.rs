@@ -5,11 +5,11 @@
 use crate::error::RulesError;
 use crate::record::{PiiSpan, Record};
 use crate::rules::RuleFiles;
-use crate::stage::{Analysis, Failure, Filter, RecordStage, RuleInfo, StageOutcome, Threshold};
+use crate::stage::{Analysis, Failure, RecordStage, RuleInfo, StageOutcome, Threshold};
 
 use super::config::{compile_pii, compile_toxic, PiiAction, PiiSetting, TaskSetting};
 use super::scan::{Finding, PiiType};
-use super::toxic::{ToxicAction, ToxicRule};
+use super::toxic::{ToxicAction, ToxicRule, WordLists};
 
 /// The compiled stage.
 pub struct SensitiveStage {
@@ -17,6 +17,8 @@ pub struct SensitiveStage {
     /// Indexes into `pii` of the types whose action is `drop`: one rule each.
     drop_rules: Vec<usize>,
     toxic: Vec<ToxicRule>,
+    /// The toxic rules' words, one list per rule in the same order.
+    lists: Option<WordLists>,
     task: Option<TaskSetting>,
 }
 
@@ -24,7 +26,7 @@ pub struct SensitiveStage {
 pub fn build(files: &RuleFiles) -> Result<Option<SensitiveStage>, Vec<RulesError>> {
     let mut errors = Vec::new();
     let (pii, task) = compile_pii(files, &mut errors);
-    let toxic = compile_toxic(files, &mut errors);
+    let (toxic, lists) = compile_toxic(files, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -36,6 +38,7 @@ pub fn build(files: &RuleFiles) -> Result<Option<SensitiveStage>, Vec<RulesError
         pii,
         drop_rules,
         toxic,
+        lists,
         task,
     }))
 }
@@ -202,7 +205,7 @@ impl RecordStage for SensitiveStage {
             .filter(|r| r.action == ToxicAction::Drop)
             .map(|r| RuleInfo {
                 id: r.id.clone(),
-                subject: r.filter.metric().to_string(),
+                subject: r.metric.clone(),
                 threshold: r.threshold,
                 by_lang: Vec::new(),
             });
@@ -300,14 +303,13 @@ impl RecordStage for SensitiveStage {
         {
             let mut cx = Analysis::new(rec);
             let mut rule = self.drop_rules.len();
-            for r in &self.toxic {
+            let measured = self.lists.as_ref().map(|l| l.measure_all(&mut cx)).unwrap_or_default();
+            for (r, m) in self.toxic.iter().zip(measured) {
                 let drops = r.action == ToxicAction::Drop;
-                let m = r.filter.measure(&mut cx);
                 if drops {
-                    out.values.push(m.as_ref().map_or(f64::NAN, |m| m.value));
+                    out.values.push(m.value);
                     rule += 1;
                 }
-                let Some(m) = m else { continue };
                 let Some(crossed) = r.threshold.check(m.value) else {
                     continue;
                 };
@@ -317,7 +319,7 @@ impl RecordStage for SensitiveStage {
                     continue;
                 }
                 out.counts.push((format!("toxic/{}/drop", r.name), 1));
-                let reason = crate::verdict::crossed(r.filter.metric(), m.value, crossed, m.detail.as_deref());
+                let reason = crate::verdict::crossed(&r.metric, m.value, crossed, m.detail.as_deref());
                 out.failed.push(Failure {
                     rule: rule - 1,
                     value: m.value,

@@ -3,9 +3,10 @@
 //! ## What it measures
 //! How many times words of the rule's lists occur in the scoped text (by
 //! default the whole conversation), or that count per 1,000 words
-//! (`measure = "per-mille"`). All the lists of a rule are compiled into one
-//! Aho-Corasick automaton (ASCII case-insensitive), so thousands of words
-//! cost one pass over the text.
+//! (`measure = "per-mille"`). The lists of every rule with the same scope are
+//! compiled into one Aho-Corasick automaton (ASCII case-insensitive), so the
+//! thousands of words of all the rules cost one pass over the text, and each
+//! match is counted for the rule whose list holds it ([`WordLists`]).
 //!
 //! Two ways of matching, as C4 and datatrove do:
 //! - `match = "word"` for spaced scripts: a match counts only when no letter
@@ -45,7 +46,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::Deserialize;
 
 use crate::rules::{KeyError, RuleFiles};
-use crate::stage::{Analysis, Filter, Measure, Scope, Threshold};
+use crate::stage::{Analysis, Measure, Scope, Threshold};
 
 /// How list entries are matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -126,9 +127,10 @@ fn yes() -> bool {
     true
 }
 
-/// A compiled word-list filter.
+/// A compiled word-list filter: its words and how they count. The
+/// automaton that finds them is shared by the lists of one scope
+/// ([`WordLists`]).
 pub struct WordList {
-    ac: AhoCorasick,
     words: Vec<String>,
     /// Per word: whether it must stand alone (word matching, or a word
     /// without CJK characters in a substring list: `sm` must not match in
@@ -140,7 +142,8 @@ pub struct WordList {
     metric: String,
 }
 
-/// A compiled rule: its filter, threshold and action.
+/// A compiled rule: its threshold and action (its words are the list of the
+/// same place in the stage's [`WordLists`]).
 pub struct ToxicRule {
     /// `sensitive/<name>`.
     pub id: String,
@@ -150,8 +153,8 @@ pub struct ToxicRule {
     pub threshold: Threshold,
     /// Drop or tag.
     pub action: ToxicAction,
-    /// The measuring half.
-    pub filter: WordList,
+    /// What its value counts ("distinct listed words").
+    pub metric: String,
 }
 
 /// Whether `c` belongs to a script written without spaces (Han, kana, Hangul).
@@ -190,15 +193,6 @@ impl WordList {
         if words.is_empty() {
             return Err(("lists".into(), "the lists hold no words".into()));
         }
-        // ASCII case folding in the automaton spares lower-casing every text;
-        // list entries are lower-cased when read. A DFA is the fastest kind
-        // for overlapping search and stays small for lists of this size.
-        let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&words)
-            .map_err(|e| ("lists".to_string(), e.to_string()))?;
         let allow = if p.allow.is_empty() {
             None
         } else {
@@ -221,7 +215,6 @@ impl WordList {
             Measuring::PerMille => "listed words per 1,000 words",
         };
         Ok(WordList {
-            ac,
             words,
             whole,
             allow,
@@ -231,8 +224,24 @@ impl WordList {
         })
     }
 
-    /// The matches in `text`: how many, and the first few distinct words.
-    pub fn scan(&self, text: &str) -> (usize, Vec<&str>) {
+    /// What its value counts.
+    pub fn metric(&self) -> &str {
+        &self.metric
+    }
+
+    /// The part of the record it reads.
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// Whether an `allow` phrase occurs in `text` (the text must then be
+    /// matched with those phrases blanked out).
+    fn allows_in(&self, text: &str) -> bool {
+        self.allow.as_ref().is_some_and(|a| a.is_match(text))
+    }
+
+    /// `text` with the `allow` phrases blanked out.
+    fn blanked<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut text = Cow::Borrowed(text);
         if let Some(allow) = &self.allow {
             let spans: Vec<(usize, usize)> = allow.find_iter(text.as_ref()).map(|m| (m.start(), m.end())).collect();
@@ -244,21 +253,26 @@ impl WordList {
                 }
             }
         }
-        let text = text.as_ref();
+        text
+    }
+
+    /// Of the matches of its words in `text` (start, end, word; in the
+    /// automaton's order), how many count, and the distinct words matched.
+    fn count<'w>(&'w self, text: &str, matches: impl Iterator<Item = (usize, usize, usize)>) -> (usize, Vec<&'w str>) {
         // One occurrence counts once: of overlapping matches (成人小 inside
         // 成人小说, 他妈 and 妈的 inside 他妈的) only the longest is kept.
         let mut kept: Vec<(usize, usize, usize)> = Vec::new();
-        for m in self.ac.find_overlapping_iter(text) {
-            if self.whole[m.pattern().as_usize()] {
-                let prev = text[..m.start()].chars().next_back();
-                let next = text[m.end()..].chars().next();
+        for here in matches {
+            let (start, end, w) = here;
+            if self.whole[w] {
+                let prev = text[..start].chars().next_back();
+                let next = text[end..].chars().next();
                 // A Latin word between Chinese characters still stands alone.
                 let glued = |c: char| c.is_alphanumeric() && !is_cjk(c);
                 if prev.is_some_and(glued) || next.is_some_and(glued) {
                     continue;
                 }
             }
-            let here = (m.start(), m.end(), m.pattern().as_usize());
             match kept.last_mut() {
                 Some(last) if here.0 < last.1 => {
                     if here.1 - here.0 > last.1 - last.0 {
@@ -277,29 +291,133 @@ impl WordList {
         }
         (kept.len(), seen)
     }
-}
 
-impl Filter for WordList {
-    fn metric(&self) -> &str {
-        &self.metric
-    }
-
-    fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
-        let text = cx.text(self.scope);
-        let (n, mut seen) = self.scan(&text);
+    /// The rule's value for `text` from its count and words.
+    fn value(&self, text: &str, (n, mut seen): (usize, Vec<&str>)) -> Measure {
         let value = match self.measure {
             Measuring::Count => n as f64,
             Measuring::Distinct => seen.len() as f64,
             Measuring::PerMille => {
-                let words = crate::text::words(&text).count().max(1);
+                let words = crate::text::words(text).count().max(1);
                 (n as f64 * 1000.0 / words as f64 * 100.0).round() / 100.0
             }
         };
         seen.truncate(5);
-        Some(Measure {
+        Measure {
             value,
             detail: (!seen.is_empty()).then(|| seen.join(", ")),
+        }
+    }
+}
+
+/// The word lists of a stage, matched together: one automaton per scope
+/// over the words of every list of that scope, each pattern owned by one
+/// list's word. A word in two lists is two patterns, one for each.
+pub struct WordLists {
+    lists: Vec<WordList>,
+    groups: Vec<Group>,
+    /// Per list: its group.
+    group_of: Vec<usize>,
+}
+
+struct Group {
+    scope: Scope,
+    ac: AhoCorasick,
+    /// Per pattern: (list, word of that list).
+    owner: Vec<(usize, usize)>,
+    /// The lists of this group, in order.
+    members: Vec<usize>,
+}
+
+impl WordLists {
+    /// Compiles the automata. Every list's words are lower-cased already.
+    pub fn new(lists: Vec<WordList>) -> Result<WordLists, String> {
+        let mut groups: Vec<Group> = Vec::new();
+        let mut group_of = Vec::with_capacity(lists.len());
+        let mut patterns: Vec<Vec<&str>> = Vec::new();
+        for (i, l) in lists.iter().enumerate() {
+            let g = match groups.iter().position(|g| g.scope == l.scope) {
+                Some(g) => g,
+                None => {
+                    groups.push(Group {
+                        scope: l.scope,
+                        ac: AhoCorasick::new(std::iter::empty::<&str>()).map_err(|e| e.to_string())?,
+                        owner: Vec::new(),
+                        members: Vec::new(),
+                    });
+                    patterns.push(Vec::new());
+                    groups.len() - 1
+                }
+            };
+            group_of.push(g);
+            groups[g].members.push(i);
+            for (w, word) in l.words.iter().enumerate() {
+                groups[g].owner.push((i, w));
+                patterns[g].push(word);
+            }
+        }
+        for (g, pats) in groups.iter_mut().zip(&patterns) {
+            // ASCII case folding in the automaton spares lower-casing every
+            // text; list entries are lower-cased when read. A DFA is the
+            // fastest kind for overlapping search and stays small for lists
+            // of this size.
+            g.ac = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(pats)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(WordLists {
+            lists,
+            groups,
+            group_of,
         })
+    }
+
+    /// The lists, in order.
+    pub fn lists(&self) -> &[WordList] {
+        &self.lists
+    }
+
+    /// The matches of list `i` in `text`: how many count, and the distinct words.
+    pub fn scan(&self, i: usize, text: &str) -> (usize, Vec<&str>) {
+        let list = &self.lists[i];
+        let g = &self.groups[self.group_of[i]];
+        let text = list.blanked(text);
+        let text = text.as_ref();
+        let mine = g.ac.find_overlapping_iter(text).filter_map(|m| {
+            let (l, w) = g.owner[m.pattern().as_usize()];
+            (l == i).then_some((m.start(), m.end(), w))
+        });
+        list.count(text, mine)
+    }
+
+    /// Every list's value for the record, in list order: one pass of each
+    /// scope's automaton over its text. A list whose `allow` phrases occur
+    /// in the text is matched again on the text with them blanked out.
+    pub fn measure_all(&self, cx: &mut Analysis<'_>) -> Vec<Measure> {
+        let mut out: Vec<Option<Measure>> = (0..self.lists.len()).map(|_| None).collect();
+        let mut found: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new(); self.lists.len()];
+        for g in &self.groups {
+            let text = cx.text(g.scope);
+            let text = text.as_ref();
+            for m in g.ac.find_overlapping_iter(text) {
+                let (l, w) = g.owner[m.pattern().as_usize()];
+                found[l].push((m.start(), m.end(), w));
+            }
+            for &i in &g.members {
+                let list = &self.lists[i];
+                let counted = if list.allows_in(text) {
+                    self.scan(i, text)
+                } else {
+                    list.count(text, found[i].drain(..))
+                };
+                out[i] = Some(list.value(text, counted));
+            }
+        }
+        // Every list is a member of one group.
+        out.into_iter().flatten().collect()
     }
 }
 
@@ -316,9 +434,22 @@ mod tests {
         }
     }
 
+    /// One list alone, scanned as the stage scans it.
+    struct One(WordLists);
+
+    impl One {
+        fn scan(&self, text: &str) -> (usize, Vec<&str>) {
+            self.0.scan(0, text)
+        }
+    }
+
+    fn one(params: &str, words: &str) -> One {
+        One(WordLists::new(vec![list(params, words)]).expect("automaton"))
+    }
+
     #[test]
     fn word_matching_respects_word_boundaries() {
-        let w = list(
+        let w = one(
             r#"lists = ["w.txt"]
 match = "word"
 action = "drop""#,
@@ -330,7 +461,7 @@ action = "drop""#,
 
     #[test]
     fn substring_matching_drops_single_characters_and_allowed_phrases() {
-        let w = list(
+        let w = one(
             r#"lists = ["w.txt"]
 match = "substring"
 action = "drop"
@@ -348,7 +479,7 @@ allow = ["色情片分级制度"]"#,
     #[test]
     fn nested_entries_count_once_and_distinct_counts_words() {
         // alpaca_chinese_carbonz0: 成人小说 holds the entry 成人小.
-        let w = list(
+        let w = one(
             r#"lists = ["w.txt"]
 match = "substring"
 action = "drop"
@@ -361,7 +492,44 @@ measure = "distinct""#,
             r#"{"instruction": "什么是成人小说？", "input": "", "output": "成人小说是写给成人的小说。"}"#,
         );
         let mut cx = crate::stage::Analysis::new(&rec);
-        assert_eq!(w.measure(&mut cx).map(|m| m.value), Some(1.0));
+        assert_eq!(w.0.measure_all(&mut cx)[0].value, 1.0);
+    }
+
+    #[test]
+    fn lists_matched_together_count_as_each_alone() {
+        // Three lists of one scope share an automaton: a word in two lists,
+        // nested entries, and an allow phrase that blanks part of a match.
+        let specs = [
+            ("lists = [\"w.txt\"]\nmatch = \"word\"\naction = \"drop\"", "ass\nblow job\nshit\n"),
+            (
+                "lists = [\"w.txt\"]\nmatch = \"substring\"\naction = \"drop\"\nmeasure = \"distinct\"\nallow = [\"妈妈\"]",
+                "他妈\n妈的\n他妈的\nsm\n成人小说\n",
+            ),
+            ("lists = [\"w.txt\"]\nmatch = \"word\"\naction = \"tag\"\nmeasure = \"per-mille\"", "shit\ndamn\nass\n"),
+        ];
+        let together = WordLists::new(specs.iter().map(|(p, w)| list(p, w)).collect()).expect("automaton");
+        let alone: Vec<One> = specs.iter().map(|(p, w)| one(p, w)).collect();
+        for text in [
+            "What an ASS. A blow job! Damn, shit.",
+            "他妈妈的书，他妈的！两本成人小说，SM和small。",
+            "我妈妈说：妈的。",
+            "The class assembled; no one said damn.",
+        ] {
+            let rec =
+                crate::filters::testing::record(&serde_json::json!({"instruction": text, "output": "ok"}).to_string());
+            let mut cx = crate::stage::Analysis::new(&rec);
+            let all = together.measure_all(&mut cx);
+            for (i, a) in alone.iter().enumerate() {
+                let mut cx = crate::stage::Analysis::new(&rec);
+                assert_eq!(all[i], a.0.measure_all(&mut cx)[0], "list {i} on {text}");
+            }
+        }
+        // 妈妈 blanked: 他妈 and 妈的 inside 他妈妈的 do not count, the later 他妈的 does.
+        let rec = crate::filters::testing::record(r#"{"instruction": "他妈妈的书，他妈的！", "output": "好"}"#);
+        assert_eq!(
+            together.measure_all(&mut crate::stage::Analysis::new(&rec))[1].value,
+            1.0
+        );
     }
 
     #[test]
