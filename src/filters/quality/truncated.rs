@@ -81,7 +81,13 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
 
 /// Bracket kinds; ASCII and full-width parentheses are one kind, since
 /// Chinese text often opens with one and closes with the other.
-const PAIRS: [(&str, &str); 5] = [("(（", ")）"), ("[", "]"), ("{", "}"), ("【", "】"), ("《", "》")];
+const PAIRS: [(&[char], &[char]); 5] = [
+    (&['(', '（'], &[')', '）']),
+    (&['['], &[']']),
+    (&['{'], &['}']),
+    (&['【'], &['】']),
+    (&['《'], &['》']),
+];
 
 /// Whether a line reads as code rather than prose: it holds an assignment, a
 /// statement end, a brace, a shell variable or a call.
@@ -108,39 +114,42 @@ fn code_like(line: &str) -> bool {
 /// is a letter's closing (`Sincerely,`, `真挚地，`); code lines are not read
 /// for endings.
 fn sign(text: &str, long: bool) -> Option<String> {
-    if text.matches("```").count() % 2 == 1 {
+    if fences(text) % 2 == 1 {
         return Some("unclosed code fence".into());
     }
     let trimmed = text.trim_end();
-    let lines: Vec<&str> = trimmed.lines().filter(|l| !l.trim().is_empty()).collect();
-    let last_line = lines.last().copied().unwrap_or("");
+    // The non-blank lines, read from the end: most texts need only the last.
+    let lines = || trimmed.lines().filter(|l| !l.trim().is_empty());
+    let last_line = lines().next_back().unwrap_or("");
+    let at_least = |n: usize| lines().nth(n - 1).is_some();
     if code_like(last_line) {
         return None;
     }
-    for (open, close) in PAIRS {
-        let mut depth: Vec<usize> = Vec::new();
-        for (i, ch) in last_line.char_indices() {
-            if open.contains(ch) {
-                depth.push(i);
-            } else if close.contains(ch) {
-                depth.pop();
-            }
+    // One pass over the last line: per bracket kind, the openings not yet closed.
+    let mut depth: [Vec<usize>; PAIRS.len()] = Default::default();
+    for (i, ch) in last_line.char_indices() {
+        if let Some(k) = PAIRS.iter().position(|(open, _)| open.contains(&ch)) {
+            depth[k].push(i);
+        } else if let Some(k) = PAIRS.iter().position(|(_, close)| close.contains(&ch)) {
+            depth[k].pop();
         }
+    }
+    for ((open, _), depth) in PAIRS.iter().zip(&depth) {
         if let Some(&at) = depth.first() {
             // A bracket inside a word is a typo (`p[laces`), not an opening.
             let glued = last_line[..at].chars().next_back().is_some_and(char::is_alphanumeric)
                 && last_line[at..].chars().nth(1).is_some_and(char::is_alphanumeric);
             if !glued && last_line[at..].trim_end().contains(' ') {
-                return Some(format!("unclosed {}", open.chars().next().unwrap_or('(')));
+                return Some(format!("unclosed {}", open[0]));
             }
         }
     }
     let marker = last_line.trim();
-    if lines.len() >= 2
-        && marker.len() <= 4
+    if marker.len() <= 4
         && marker.ends_with(['.', ')', '、'])
         && marker[..marker.len() - 1].chars().all(|c| c.is_ascii_digit())
         && marker.len() > 1
+        && at_least(2)
     {
         return Some(format!("ends with the list marker {marker:?}"));
     }
@@ -148,12 +157,11 @@ fn sign(text: &str, long: bool) -> Option<String> {
         return None;
     }
     let last = trimmed.chars().last()?;
-    let colon = |l: &&&str| l.trim_end().ends_with([':', '：']);
-    let question = |l: &&&str| l.trim_end().ends_with(['?', '？']);
+    let colon = |l: &&str| l.trim_end().ends_with([':', '：']);
+    let question = |l: &&str| l.trim_end().ends_with(['?', '？']);
     let form = matches!(last, ':' | '：')
-        && (lines.iter().rev().skip(1).filter(colon).count() >= 2
-            || lines.iter().rev().skip(1).filter(question).count() >= 2);
-    let closing = matches!(last, ',' | '，') && lines.len() >= 3 && last_line.trim().chars().count() <= 20;
+        && (lines().rev().skip(1).filter(colon).count() >= 2 || lines().rev().skip(1).filter(question).count() >= 2);
+    let closing = matches!(last, ',' | '，') && last_line.trim().chars().count() <= 20 && at_least(3);
     if !form
         && !closing
         && matches!(
@@ -166,30 +174,51 @@ fn sign(text: &str, long: bool) -> Option<String> {
     None
 }
 
+/// How many times "```" occurs in `text`, counted left to right without
+/// overlap (as `str::matches` counts): a search for the backtick byte, not a
+/// substring search over the whole text.
+fn fences(text: &str) -> usize {
+    let b = text.as_bytes();
+    let mut n = 0;
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'`', &b[from..]) {
+        let at = from + i;
+        if b[at..].starts_with(b"```") {
+            n += 1;
+            from = at + 3;
+        } else {
+            from = at + 1;
+        }
+    }
+    n
+}
+
 impl Filter for Truncated {
     fn metric(&self) -> &str {
         "truncation (1 = cut off)"
     }
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {
-        let text = cx.text(self.scope).into_owned();
-        if text.trim().is_empty() {
+        if cx.text(self.scope).trim().is_empty() {
             return None;
         }
         // Endings are read from `min_words` words on: a short answer may be
         // the fragment asked for (a connector "此外，", a poem's next line).
-        let long = cx.words(self.scope, Tokenizer::Unicode).len() >= self.min_words;
-        let mut found = sign(&text, long);
-        if found.is_none() && !self.end_words.is_empty() {
+        let (long, last_word) = {
             let words = cx.words(self.scope, Tokenizer::Unicode);
+            let long = words.len() >= self.min_words;
+            let last = words.iter().last().filter(|_| long && !self.end_words.is_empty());
+            (long, last.map(str::to_string))
+        };
+        let text = cx.text(self.scope);
+        let mut found = sign(&text, long);
+        if found.is_none() {
             let ends_in_word = text.trim_end().chars().last().is_some_and(char::is_alphanumeric);
-            if words.len() >= self.min_words && ends_in_word {
-                if let Some(w) = words.iter().last() {
-                    // Compared as written: a capital `A` ends a quiz answer key.
-                    let last_line = text.trim_end().lines().last().unwrap_or("");
-                    if self.end_words.contains(w) && !code_like(last_line) {
-                        found = Some(format!("ends with {w:?}"));
-                    }
+            if let Some(w) = last_word.filter(|_| ends_in_word) {
+                // Compared as written: a capital `A` ends a quiz answer key.
+                let last_line = text.trim_end().lines().last().unwrap_or("");
+                if self.end_words.contains(&w) && !code_like(last_line) {
+                    found = Some(format!("ends with {w:?}"));
                 }
             }
         }
