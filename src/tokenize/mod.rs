@@ -75,12 +75,20 @@ pub fn is_punctuation(c: char) -> bool {
     punct::PUNCTUATION.binary_search(&c).is_ok()
 }
 
+/// Whether `c` is a kana, CJK ideograph or Hangul syllable: blocks that hold
+/// no character of [`punct::PUNCTUATION`] (a test checks the table).
+fn no_punctuation_script(c: char) -> bool {
+    matches!(c, '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}')
+}
+
 /// Whether a word is made only of punctuation (a "symbol word").
 pub fn is_symbol_word(w: &str) -> bool {
-    // Most words start with an ASCII letter or digit, which is no
-    // punctuation: no table search for them.
+    // Most words start with an ASCII letter or digit, or (Chinese, one
+    // character a word) with a Han, kana or Hangul character, none of which
+    // is punctuation: no table search for them.
     match w.as_bytes().first() {
         Some(b) if b.is_ascii_alphanumeric() => false,
+        Some(b) if *b >= 0x80 && w.chars().next().is_some_and(no_punctuation_script) => false,
         _ => w.chars().all(is_punctuation),
     }
 }
@@ -157,6 +165,14 @@ pub fn split_newline_runs(text: &str, min: usize) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripts_skipped_by_the_symbol_word_check_hold_no_punctuation() {
+        assert!(!punct::PUNCTUATION.iter().any(|&c| no_punctuation_script(c)));
+        assert!(!is_symbol_word("中文"));
+        assert!(is_symbol_word("。！"));
+        assert!(is_symbol_word("「」"));
+    }
 
     fn toks(t: Tokenizer, text: &str) -> Vec<&str> {
         let mut v = Vec::new();
