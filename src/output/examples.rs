@@ -156,6 +156,15 @@ pub fn gather_kept(out: &Path, rules: &[(String, Option<f64>, Option<f64>)]) -> 
                 };
                 let list = &mut near[ri];
                 let k = str_at(key, i);
+                // A full list whose last entry comes first keeps it: one
+                // comparison for most records instead of a search.
+                if list.len() == CANDIDATES
+                    && list
+                        .last()
+                        .is_some_and(|(e, ek, _)| e.total_cmp(&d).then_with(|| ek.as_str().cmp(k)).is_lt())
+                {
+                    continue;
+                }
                 let at = list.partition_point(|(e, ek, _)| e.total_cmp(&d).then_with(|| ek.as_str().cmp(k)).is_lt());
                 if at < CANDIDATES {
                     list.insert(at, (d, k.to_string(), v));

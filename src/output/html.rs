@@ -182,7 +182,6 @@ fn rules_section(out: &Path, report: &Report) -> String {
 /// Records each rule dropped (nearest its threshold, and the most extreme)
 /// and the kept records nearest its threshold.
 fn examples_section(out: &Path, report: &Report) -> Result<String> {
-    let by_rule = crate::output::examples::gather(out)?;
     let bounds: Vec<(String, Option<f64>, Option<f64>)> = report
         .stages
         .iter()
@@ -190,7 +189,11 @@ fn examples_section(out: &Path, report: &Report) -> Result<String> {
         .filter(|r| r.min.is_some() || r.max.is_some())
         .map(|r| (r.id.clone(), r.min, r.max))
         .collect();
-    let kept = crate::output::examples::gather_kept(out, &bounds)?;
+    let (by_rule, kept) = rayon::join(
+        || crate::output::examples::gather(out),
+        || crate::output::examples::gather_kept(out, &bounds),
+    );
+    let (by_rule, kept) = (by_rule?, kept?);
     let mut h = String::from(
         "<h2>Examples</h2><p class=\"muted\">Per rule, the dropped records whose value lies nearest its threshold (a looser threshold keeps these first), the most extreme drop, and the kept records nearest the threshold (a stricter one drops these first); the text is cut and shown as written.</p>",
     );
@@ -308,8 +311,18 @@ td:first-child,th:first-child{{text-align:left}}svg text{{font-size:12px;fill:#3
     }
 
     h.push_str(&rules_section(out, report));
-    h.push_str(&examples_section(out, report)?);
+    // The examples and the sections after them read the output shards
+    // apart: side by side, on the pool of the caller.
+    let (examples, rest) = rayon::join(|| examples_section(out, report), || later_sections(out, report));
+    h.push_str(&examples?);
+    h.push_str(&rest?);
+    Ok(h)
+}
 
+/// The measurements, tags, languages, mix, clusters, PII, model calls and
+/// input files sections.
+fn later_sections(out: &Path, report: &Report) -> Result<String> {
+    let mut h = String::new();
     h.push_str("<h2>Measurements</h2><p class=\"muted\">Every rule's measured value over the records it measured; red lines are thresholds.</p>");
     let rule_ids: Vec<&str> = report
         .stages

@@ -499,7 +499,8 @@ pub(crate) fn finish_run(
         setup.rules.dedup.is_some(),
     );
     report.seconds = seconds;
-    seal_run(out, report)
+    // The report page reads the output back on the run's threads.
+    setup.pool.install(|| seal_run(out, report))
 }
 
 /// The last step of every command that writes a run folder (`run`, the

@@ -228,8 +228,12 @@ impl LangMismatch {
             return None;
         }
         let instr = clear_lang(question, self.min_letters)?;
-        let n = answer.chars().count().max(1);
-        let code = answer.chars().filter(|c| "{}[]();=<>".contains(*c)).count();
+        let (mut n, mut code) = (0usize, 0usize);
+        for c in answer.chars() {
+            n += 1;
+            code += usize::from(matches!(c, '{' | '}' | '[' | ']' | '(' | ')' | ';' | '=' | '<' | '>'));
+        }
+        let n = n.max(1);
         if answer.contains("```") || code as f64 / n as f64 > self.code_share {
             return None;
         }
