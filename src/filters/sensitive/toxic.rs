@@ -229,11 +229,6 @@ impl WordList {
         &self.metric
     }
 
-    /// The part of the record it reads.
-    pub fn scope(&self) -> Scope {
-        self.scope
-    }
-
     /// Whether an `allow` phrase occurs in `text` (the text must then be
     /// matched with those phrases blanked out).
     fn allows_in(&self, text: &str) -> bool {
@@ -373,11 +368,6 @@ impl WordLists {
             groups,
             group_of,
         })
-    }
-
-    /// The lists, in order.
-    pub fn lists(&self) -> &[WordList] {
-        &self.lists
     }
 
     /// The matches of list `i` in `text`: how many count, and the distinct words.
