@@ -182,6 +182,9 @@ impl Filter for LangMismatch {
         let (mut n, mut first) = (0usize, None);
         let mut asked: Option<&str> = None;
         let mut first_user = true;
+        // The last pair judged: a one-turn record's first question and last
+        // answer are that pair again, judged once.
+        let mut last: Option<(&str, &str, Option<(Lang, Lang)>)> = None;
         for t in &rec.turns {
             match t.role {
                 Role::User => {
@@ -193,7 +196,9 @@ impl Filter for LangMismatch {
                     if self.exempt.as_ref().is_some_and(|ac| ac.is_match(q)) {
                         continue;
                     }
-                    if let Some((instr, resp)) = self.pair(q, &t.content) {
+                    let judged = self.pair(q, &t.content);
+                    last = Some((q, t.content.as_str(), judged));
+                    if let Some((instr, resp)) = judged {
                         measured = true;
                         if instr != resp {
                             n += 1;
@@ -206,7 +211,12 @@ impl Filter for LangMismatch {
         }
         // A conversation that starts in one language and ends in another
         // switched midway, whichever pair did it.
-        if let Some((instr, resp)) = rec.response().and_then(|a| self.pair(rec.instruction(), a)) {
+        let same = |a: &str, b: &str| std::ptr::eq(a, b);
+        let whole = rec.response().and_then(|a| match last {
+            Some((q, l, judged)) if same(q, rec.instruction()) && same(l, a) => judged,
+            _ => self.pair(rec.instruction(), a),
+        });
+        if let Some((instr, resp)) = whole {
             measured = true;
             if instr != resp {
                 n += 1;
