@@ -138,6 +138,18 @@ fn turned_import(l: &str) -> bool {
     })
 }
 
+/// Whether a line may open as the SQL of `broken`: after an optional list
+/// number (`3.`, `2)`), a first letter of `select`, `insert`, `update`,
+/// `delete` or `create`, in any case (`ſ` is a case form of `s`).
+fn sql_start(l: &str) -> bool {
+    let after = l.trim_start_matches(char::is_numeric);
+    let rest = match after.strip_prefix(['.', ')']) {
+        Some(r) if after.len() < l.len() => r.trim_start(),
+        _ => l,
+    };
+    rest.starts_with(['s', 'S', 'ſ', 'i', 'I', 'u', 'U', 'd', 'D', 'c', 'C'])
+}
+
 impl TranslatedCode {
     /// How much a line counts: 2 for code that cannot run as written (SQL
     /// with full-width punctuation, a definition glued to its
@@ -150,9 +162,9 @@ impl TranslatedCode {
         }
         let l = line.trim();
         // Each alternative of `broken` needs one of these (a cheap test first:
-        // most lines of a Chinese answer are prose).
-        let may_break =
-            l.contains(['，', '；', '（', '）']) || ["定义", "函数", "类", "。"].iter().any(|p| l.starts_with(p));
+        // most lines of a Chinese answer are prose, many with a `，`).
+        let may_break = (l.contains(['，', '；', '（', '）']) && sql_start(l))
+            || ["定义", "函数", "类", "。"].iter().any(|p| l.starts_with(p));
         if may_break && self.broken.is_match(l) {
             return 2;
         }
@@ -249,6 +261,22 @@ mod tests {
 unless_prompt = ["伪代码"]"#;
 
     /// alpaca_chinese_carbonz0 zh-data-part-00.jsonl:6877 and :4461.
+    #[test]
+    fn the_sql_test_before_the_pattern_keeps_every_sql_opening() {
+        for l in [
+            "SELECT 名字，姓氏 FROM 书籍；",
+            "3. select * from t，",
+            "2) Insert into 表（a）",
+            "ſelect x from y，",
+            "delete from 表；",
+        ] {
+            assert!(super::sql_start(l), "{l}");
+        }
+        for l in ["这是一个句子，很好。", "12.5 个苹果，", "(select) 一下，"] {
+            assert!(!super::sql_start(l), "{l}");
+        }
+    }
+
     #[test]
     fn keyword_arguments_turned_imports_and_glued_comparisons_are_translated_code() {
         let f = build(&KIND, PARAMS, None);
