@@ -155,6 +155,9 @@ fn mixed(text: &str) -> bool {
     han >= 3 && latin >= 10
 }
 
+/// The languages of a question and of its answer, when the rule judges the pair.
+type Judged = Option<(Lang, Lang)>;
+
 impl Filter for LangMismatch {
     fn metric(&self) -> &str {
         "language mismatch (1 = different)"
@@ -184,7 +187,7 @@ impl Filter for LangMismatch {
         let mut first_user = true;
         // The last pair judged: a one-turn record's first question and last
         // answer are that pair again, judged once.
-        let mut last: Option<(&str, &str, Option<(Lang, Lang)>)> = None;
+        let mut last: Option<(&str, &str, Judged)> = None;
         for t in &rec.turns {
             match t.role {
                 Role::User => {
@@ -233,7 +236,7 @@ impl Filter for LangMismatch {
 impl LangMismatch {
     /// The languages of a question and its answer, when both are clear and
     /// the pair is one the rule judges.
-    fn pair(&self, question: &str, answer: &str) -> Option<(Lang, Lang)> {
+    fn pair(&self, question: &str, answer: &str) -> Judged {
         if mixed(question) || quoted(question) || code_start(answer) {
             return None;
         }
