@@ -112,14 +112,17 @@ fn compile_secret_formats(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Ve
         };
         // The prefix scan decides which expressions run: a match that starts
         // with no listed prefix is only looked for in a text that holds one.
-        if let Err(e) = regex::Regex::new(&p.regex) {
-            errors.push(err(("regex".into(), e.to_string())));
-            continue;
-        }
+        let regex = match regex::Regex::new(&p.regex) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(err(("regex".into(), e.to_string())));
+                continue;
+            }
+        };
         out.push(super::secret::ProviderFormat {
             kind: intern(kind),
             anchor,
-            regex: p.regex,
+            regex,
         });
     }
     out

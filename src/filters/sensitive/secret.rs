@@ -89,8 +89,8 @@ pub struct ProviderFormat {
     pub kind: &'static str,
     /// What anchors a token: a literal start or a keyword before it.
     pub anchor: Anchor,
-    /// The whole token.
-    pub regex: String,
+    /// The whole token, compiled once where the rule file is read.
+    pub regex: Regex,
 }
 
 /// What a provider format's token is found by.
@@ -239,7 +239,7 @@ impl Secret {
             };
             formats.push(Format {
                 kind: p.kind,
-                re: Regex::new(&p.regex)?,
+                re: p.regex.clone(),
                 group: 0,
                 bounded: true,
                 prefixes: if keyword { Vec::new() } else { words.clone() },
@@ -659,7 +659,7 @@ mod tests {
         let d = Secret::with_providers(&[ProviderFormat {
             kind: "twilio-auth-token",
             anchor: Anchor::Keywords(vec!["twilio".into()]),
-            regex: "[0-9a-f]{32}".into(),
+            regex: Regex::new("[0-9a-f]{32}").expect("regex"),
         }])
         .expect("regex");
         let find = |t: &str| {
