@@ -123,6 +123,9 @@ pub fn gather(out: &Path) -> Result<BTreeMap<String, RuleExamples>> {
     Ok(by_rule)
 }
 
+/// Examples per rule id.
+pub type ByRule = BTreeMap<String, Vec<Example>>;
+
 /// Candidates per rule taken from `metrics/` before looking them up in
 /// `kept/` (a record near one rule's bound may be dropped by another).
 const CANDIDATES: usize = 24;
@@ -133,7 +136,14 @@ const CANDIDATES: usize = 24;
 /// `rules`: `(rule id, min, max)` of the default thresholds. One pass over
 /// `metrics/` (keys and values) picks candidates; `kept/` is read by key
 /// first, and its messages only in the shards that hold a candidate.
-pub fn gather_kept(out: &Path, rules: &[(String, Option<f64>, Option<f64>)]) -> Result<BTreeMap<String, Vec<Example>>> {
+///
+/// Also the kept records with the keys `also`, found in the same read of
+/// `kept/` (which holds the large message column).
+pub fn gather_kept(
+    out: &Path,
+    rules: &[(String, Option<f64>, Option<f64>)],
+    also: &std::collections::BTreeSet<&str>,
+) -> Result<(ByRule, BTreeMap<String, Example>)> {
     // (distance, key) of the nearest passing values, per rule.
     let mut near: Vec<Vec<(f64, String, f64)>> = vec![Vec::new(); rules.len()];
     let columns: Vec<String> = std::iter::once("key".to_string())
@@ -173,8 +183,17 @@ pub fn gather_kept(out: &Path, rules: &[(String, Option<f64>, Option<f64>)]) -> 
             }
         }
     })?;
-    let wanted: std::collections::BTreeSet<&str> = near.iter().flatten().map(|(_, k, _)| k.as_str()).collect();
+    let wanted: std::collections::BTreeSet<&str> = near
+        .iter()
+        .flatten()
+        .map(|(_, k, _)| k.as_str())
+        .chain(also.iter().copied())
+        .collect();
     let found = kept_records(out, &wanted)?;
+    let found_also: BTreeMap<String, Example> = also
+        .iter()
+        .filter_map(|k| found.get(*k).map(|e| (k.to_string(), e.clone())))
+        .collect();
     let mut by_rule = BTreeMap::new();
     for ((id, _, _), list) in rules.iter().zip(near) {
         // Every candidate at one value (a count rule whose kept records all
@@ -196,7 +215,7 @@ pub fn gather_kept(out: &Path, rules: &[(String, Option<f64>, Option<f64>)]) -> 
             by_rule.insert(id.clone(), examples);
         }
     }
-    Ok(by_rule)
+    Ok((by_rule, found_also))
 }
 
 /// The kept records with these keys, as examples without a reason: `kept/`

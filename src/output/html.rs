@@ -189,11 +189,15 @@ fn examples_section(out: &Path, report: &Report) -> Result<String> {
         .filter(|r| r.min.is_some() || r.max.is_some())
         .map(|r| (r.id.clone(), r.min, r.max))
         .collect();
-    let (by_rule, kept) = rayon::join(
-        || crate::output::examples::gather(out),
-        || crate::output::examples::gather_kept(out, &bounds),
-    );
-    let (by_rule, kept) = (by_rule?, kept?);
+    let by_rule = crate::output::examples::gather(out)?;
+    // A duplicate is shown beside the kept record it duplicates: those are
+    // looked up in the same read of `kept/` as the kept examples.
+    let survivors: std::collections::BTreeSet<&str> = by_rule
+        .values()
+        .flat_map(|r| r.nearest.iter().chain(&r.extreme))
+        .filter_map(|e| e.duplicate_of.as_deref())
+        .collect();
+    let (kept, survivors) = crate::output::examples::gather_kept(out, &bounds, &survivors)?;
     let mut h = String::from(
         "<h2>Examples</h2><p class=\"muted\">Per rule, the dropped records whose value lies nearest its threshold (a looser threshold keeps these first), the most extreme drop, and the kept records nearest the threshold (a stricter one drops these first); the text is cut and shown as written.</p>",
     );
@@ -213,13 +217,6 @@ fn examples_section(out: &Path, report: &Report) -> Result<String> {
             esc(&e.answer)
         );
     };
-    // A duplicate is shown beside the kept record it duplicates.
-    let survivors: std::collections::BTreeSet<&str> = by_rule
-        .values()
-        .flat_map(|r| r.nearest.iter().chain(&r.extreme))
-        .filter_map(|e| e.duplicate_of.as_deref())
-        .collect();
-    let survivors = crate::output::examples::kept_records(out, &survivors)?;
     let pair = |h: &mut String, tag: &str, e: &crate::output::examples::Example| {
         row(h, tag, e);
         if let Some(s) = e.duplicate_of.as_deref().and_then(|k| survivors.get(k)) {
