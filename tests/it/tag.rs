@@ -179,6 +179,15 @@ fn train_evaluates_and_the_model_works_as_tagger_and_filter() {
         .any(|x| x["id"] == "quality/claims"));
 }
 
+/// The built-in tagger's tags of the records a labels file names, each
+/// checked to be its corpus line, unchanged.
+fn judged_rows(labels: &std::path::Path, corpora: &std::path::Path) -> Vec<curate::audit::judged_tags::Tagged> {
+    let rules = curate::ruleset::Rules::compile(curate::rules::RuleFiles::embedded()).expect("rules");
+    let tagger = curate::tag::builtin().expect("built-in tagger");
+    curate::audit::judged_tags::evaluate(&rules, tagger, labels, corpora)
+        .expect("every labelled line is in the corpora, unchanged")
+}
+
 /// The InstructionWild v2_user_1 and MT-bench prompts relabelled under the
 /// judged set's guideline (fixtures/judged_tags/sets_labels.jsonl, 509):
 /// every label names an unchanged corpus line, and task accuracy keeps its
@@ -192,17 +201,11 @@ fn relabelled_sets_task_accuracy_does_not_fall() {
         eprintln!("../shared/corpora not present; skipped");
         return;
     };
-    let rules = curate::ruleset::Rules::compile(curate::rules::RuleFiles::embedded()).expect("rules");
-    let tagger = curate::tag::builtin().expect("built-in tagger");
-    let labels = root().join("fixtures/judged_tags/sets_labels.jsonl");
-    let rows = curate::audit::judged_tags::evaluate(&rules, tagger, &labels, &corpora)
-        .expect("every labelled line is in the corpora, unchanged");
+    let rows = judged_rows(&root().join("fixtures/judged_tags/sets_labels.jsonl"), &corpora);
     assert_eq!(rows.len(), 509);
     let (ok, n) = curate::audit::judged_tags::accuracy(&rows, None, None);
     assert!(ok as f64 / n as f64 >= 0.77, "task accuracy {ok}/{n}");
-    let second = root().join("fixtures/judged_tags/second_reader.jsonl");
-    let second = curate::audit::judged_tags::evaluate(&rules, tagger, &second, &corpora)
-        .expect("every labelled line is in the corpora, unchanged");
+    let second = judged_rows(&root().join("fixtures/judged_tags/second_reader.jsonl"), &corpora);
     assert_eq!(second.len(), 420);
 }
 
@@ -220,11 +223,8 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
         eprintln!("../shared/corpora not present; skipped");
         return;
     };
-    let rules = curate::ruleset::Rules::compile(curate::rules::RuleFiles::embedded()).expect("rules");
-    let tagger = curate::tag::builtin().expect("built-in tagger");
     let labels = root().join("fixtures/judged_tags/labels.jsonl");
-    let rows = curate::audit::judged_tags::evaluate(&rules, tagger, &labels, &corpora)
-        .expect("every labelled line is in the corpora, unchanged");
+    let rows = judged_rows(&labels, &corpora);
     let acc = |lang: &str| {
         let (ok, n) = curate::audit::judged_tags::accuracy(&rows, Some(lang), None);
         ok as f64 / n as f64

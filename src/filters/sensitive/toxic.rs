@@ -327,41 +327,40 @@ struct Group {
 impl WordLists {
     /// Compiles the automata. Every list's words are lower-cased already.
     pub fn new(lists: Vec<WordList>) -> Result<WordLists, String> {
-        let mut groups: Vec<Group> = Vec::new();
-        let mut group_of = Vec::with_capacity(lists.len());
-        let mut patterns: Vec<Vec<&str>> = Vec::new();
-        for (i, l) in lists.iter().enumerate() {
-            let g = match groups.iter().position(|g| g.scope == l.scope) {
-                Some(g) => g,
-                None => {
-                    groups.push(Group {
-                        scope: l.scope,
-                        ac: AhoCorasick::new(std::iter::empty::<&str>()).map_err(|e| e.to_string())?,
-                        owner: Vec::new(),
-                        members: Vec::new(),
-                    });
-                    patterns.push(Vec::new());
-                    groups.len() - 1
-                }
-            };
-            group_of.push(g);
-            groups[g].members.push(i);
-            for (w, word) in l.words.iter().enumerate() {
-                groups[g].owner.push((i, w));
-                patterns[g].push(word);
+        // The scopes in the order lists first name them; a list's group is its scope's place.
+        let mut scopes: Vec<Scope> = Vec::new();
+        for l in &lists {
+            if !scopes.contains(&l.scope) {
+                scopes.push(l.scope);
             }
         }
-        for (g, pats) in groups.iter_mut().zip(&patterns) {
+        let group_of: Vec<usize> = lists
+            .iter()
+            .map(|l| scopes.iter().position(|s| *s == l.scope).unwrap_or(0))
+            .collect();
+        let mut groups = Vec::with_capacity(scopes.len());
+        for (g, &scope) in scopes.iter().enumerate() {
+            let members: Vec<usize> = (0..lists.len()).filter(|&i| group_of[i] == g).collect();
+            let owner: Vec<(usize, usize)> = members
+                .iter()
+                .flat_map(|&i| (0..lists[i].words.len()).map(move |w| (i, w)))
+                .collect();
             // ASCII case folding in the automaton spares lower-casing every
             // text; list entries are lower-cased when read. A DFA is the
             // fastest kind for overlapping search and stays small for lists
             // of this size.
-            g.ac = AhoCorasickBuilder::new()
+            let ac = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
                 .ascii_case_insensitive(true)
                 .kind(Some(AhoCorasickKind::DFA))
-                .build(pats)
+                .build(owner.iter().map(|&(i, w)| &lists[i].words[w]))
                 .map_err(|e| e.to_string())?;
+            groups.push(Group {
+                scope,
+                ac,
+                owner,
+                members,
+            });
         }
         Ok(WordLists {
             lists,
@@ -519,6 +518,58 @@ measure = "distinct""#,
         assert_eq!(
             together.measure_all(&mut crate::stage::Analysis::new(&rec))[1].value,
             1.0
+        );
+    }
+
+    /// The shipped lists (`rules/sensitive/toxic.toml`) over real records of
+    /// ../shared/corpora: matched together, each counts what it counts alone.
+    #[test]
+    fn shipped_lists_together_count_as_each_alone_on_real_records() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora");
+        if !root.exists() {
+            eprintln!("../shared/corpora not present; skipped");
+            return;
+        }
+        let files = RuleFiles::embedded();
+        let table: toml::Table = toml::from_str(files.get("sensitive/toxic.toml").expect("toxic.toml")).expect("toml");
+        let build = || -> Vec<WordList> {
+            table
+                .values()
+                .map(|v| {
+                    let p: WordListParams = v.clone().try_into().expect("params");
+                    WordList::build(&p, &files).expect("list")
+                })
+                .collect()
+        };
+        let together = WordLists::new(build()).expect("automaton");
+        let alone: Vec<WordLists> = build()
+            .into_iter()
+            .map(|l| WordLists::new(vec![l]).expect("automaton"))
+            .collect();
+        let (mut records, mut matched, mut allowed) = (0, 0, 0);
+        for file in [
+            "alpaca_chinese_carbonz0/zh-data-part-00.jsonl",
+            "alpaca_chinese_carbonz0/zh-data-part-01.jsonl",
+            "alpaca_5000/alpaca_5000.jsonl",
+        ] {
+            let data = std::fs::read_to_string(root.join(file)).expect("corpus file");
+            for line in data.lines() {
+                let rec = crate::filters::testing::record(line);
+                let mut cx = crate::stage::Analysis::new(&rec);
+                let all = together.measure_all(&mut cx);
+                for (i, a) in alone.iter().enumerate() {
+                    let mut cx = crate::stage::Analysis::new(&rec);
+                    assert_eq!(all[i], a.measure_all(&mut cx)[0], "list {i} on {file}: {line}");
+                }
+                records += 1;
+                matched += usize::from(all.iter().any(|m| m.value > 0.0));
+                allowed += usize::from(line.contains("妈妈"));
+            }
+        }
+        // Not a vacuous check: records with listed words, and with an allowed phrase.
+        assert!(
+            records > 10_000 && matched > 20 && allowed > 5,
+            "{records} {matched} {allowed}"
         );
     }
 
