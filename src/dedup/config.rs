@@ -169,6 +169,7 @@ struct RawNear {
     short_threshold: Option<f64>,
     thin_requests: Option<bool>,
     choices: Option<bool>,
+    choice_threshold: Option<f64>,
     tool_calls: Option<bool>,
 }
 
@@ -235,6 +236,11 @@ pub struct NearConfig {
     /// Under `compare = "parts"`: multiple-choice option lists are left out
     /// of the request, and records choosing different options are distinct.
     pub choices: bool,
+    /// Under `choices`: records choosing the same option of questions with
+    /// the same numbers, both answers worked out (more than `2 x ngram`
+    /// shingles), are duplicates when their requests reach this (and each
+    /// part `part_threshold`).
+    pub choice_threshold: f64,
     /// Under `compare = "parts"`: records making the same tool calls are
     /// duplicates when their requests reach `part_threshold`.
     pub tool_calls: bool,
@@ -372,6 +378,7 @@ impl Default for DedupConfig {
                 short_threshold: 0.9,
                 thin_requests: true,
                 choices: true,
+                choice_threshold: 0.5,
                 tool_calls: true,
             },
             decontam: DecontamConfig {
@@ -475,6 +482,7 @@ impl DedupConfig {
                 short_threshold: near.short_threshold.unwrap_or(d.near.short_threshold),
                 thin_requests: near.thin_requests.unwrap_or(d.near.thin_requests),
                 choices: near.choices.unwrap_or(d.near.choices),
+                choice_threshold: near.choice_threshold.unwrap_or(d.near.choice_threshold),
                 tool_calls: near.tool_calls.unwrap_or(d.near.tool_calls),
             },
             decontam: DecontamConfig {
@@ -582,6 +590,7 @@ impl DedupConfig {
             ("threshold", n.threshold),
             ("part-threshold", n.part_threshold),
             ("short-threshold", n.short_threshold),
+            ("choice-threshold", n.choice_threshold),
         ] {
             if !(v > 0.0 && v <= 1.0) {
                 errors.push(err(
@@ -598,6 +607,7 @@ impl DedupConfig {
                 ("short-threshold", near.short_threshold.is_some()),
                 ("thin-requests", near.thin_requests.is_some()),
                 ("choices", near.choices.is_some()),
+                ("choice-threshold", near.choice_threshold.is_some()),
                 ("tool-calls", near.tool_calls.is_some()),
             ] {
                 if set {

@@ -216,10 +216,10 @@ impl Engine {
     }
 
     /// The request's shingle hashes into `sh` and the answer's into `ans`
-    /// (`wh` and `buf` are scratch); returns the mark of the option the
-    /// answer chooses ([`choice`], 0 for none), whose list is then left out
-    /// of the request's shingles, and the mark of its tool calls ([`calls`],
-    /// 0 for none).
+    /// (`wh` and `buf` are scratch); returns the choice mark (the option the
+    /// answer chooses, whose list is then left out of the request's
+    /// shingles, and the question's numbers: [`choice`], 0 for none) and the
+    /// mark of its tool calls ([`calls`], 0 for none).
     fn part_shingles(
         &self,
         rec: &Record,
@@ -261,7 +261,8 @@ impl Engine {
 
     /// The option list a record's answer chooses from (under `choices`):
     /// the last list of the request parts (its part's index and its bytes
-    /// there) and the mark of the option the next answer part chooses,
+    /// there) and the record's choice mark ([`choice::record_mark`]: the
+    /// option the next answer part chooses and the question's numbers),
     /// `(None, 0)` when the record has no list or its answer chooses none;
     /// and the mark of its tool calls (under `tool-calls`, else 0).
     #[allow(clippy::type_complexity)]
@@ -297,6 +298,18 @@ impl Engine {
             }
             part += 1;
         });
+        // The question's numbers: of every request part, the list aside.
+        if let (Some((i, span)), option) = &mut found {
+            let mut nums = Vec::new();
+            let mut part = 0;
+            keys::for_each_part(rec, near.key, &near.ignore_lines, |role, t| {
+                if !is_answer(role) {
+                    choice::numbers(t, (part == *i).then_some(&*span), &mut nums);
+                }
+                part += 1;
+            });
+            *option = choice::record_mark(*option, &mut nums);
+        }
         (found, if near.tool_calls { calls.mark() } else { 0 })
     }
 

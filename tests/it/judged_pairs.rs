@@ -59,7 +59,7 @@ fn assert_figures(s: &[Scored], min_p: f64, min_r: f64) {
 fn default_dedup_is_precise_on_the_judged_pairs_and_merges_no_other_question() {
     let Some(s) = scored(None) else { return };
     // Every plain copy is found (glued instruction and input included).
-    assert_figures(&s, 0.95, 0.85);
+    assert_figures(&s, 0.95, 0.90);
     // A shared passage, option list or template with another question.
     let merged = pairs_of(&s, true, "other-question");
     assert!(merged.is_empty(), "pairs {merged:?}");
@@ -73,7 +73,7 @@ fn default_dedup_keeps_its_figures_on_the_unseen_pairs() {
     let Some(s) = scored_set("fixtures/judged_pairs/unseen_pairs.jsonl", None) else {
         return;
     };
-    assert_figures(&s, 0.94, 0.78);
+    assert_figures(&s, 0.94, 0.85);
 }
 
 /// Whether the stage calls pair `pair` of the judged set a duplicate.
@@ -97,8 +97,14 @@ fn thin_requests_choices_and_tool_calls_decide_the_pairs_they_were_made_for() {
         assert!(!called(&s, pair), "pair {pair}");
     }
     assert!(called(&s, 8) && called(&s, 50));
-    // The same shell('python --version') for reworded requests: duplicates.
-    assert!(called(&s, 169) && called(&s, 254));
+    // One problem with a renamed variable, another framing and the same
+    // numbers, the same option chosen after the same working: duplicates;
+    // truth tables of other propositions with the same bare option: distinct.
+    assert!(called(&s, 57) && called(&s, 179));
+    assert!(!called(&s, 280));
+    // The same shell('python --version') for reworded requests, the same
+    // password call to a renamed function: duplicates.
+    assert!(called(&s, 169) && called(&s, 254) && called(&s, 87));
     // Both off: the pairs fall back to the first two rules.
     let text = std::fs::read_to_string(root().join("rules/dedup.toml")).expect("dedup.toml");
     let off = text
@@ -107,6 +113,7 @@ fn thin_requests_choices_and_tool_calls_decide_the_pairs_they_were_made_for() {
         .replace("tool-calls = true", "tool-calls = false");
     let Some(s) = scored(Some(off)) else { return };
     assert!(!called(&s, 124) && called(&s, 16) && !called(&s, 8) && !called(&s, 169));
+    assert!(!called(&s, 57) && !called(&s, 87));
 }
 
 #[test]
@@ -122,6 +129,7 @@ fn whole_text_similarity_merges_different_questions() {
                 "short-threshold",
                 "thin-requests",
                 "choices",
+                "choice-threshold",
                 "tool-calls",
             ]
             .iter()
