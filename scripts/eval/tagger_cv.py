@@ -8,7 +8,13 @@ every figure is on 11,200 records no model of that fold saw; the judged
 tagging set (fixtures/judged_tags) stays out of it.
 
 Usage: python3 scripts/eval/tagger_cv.py [--folds 5] [--set tasks.toml:weight=6]
-       [--task-args "--parts"] [--domain-args "..."]
+       [--task-args "--parts"] [--domain-args="..."] [--labels FILE]
+       [--extra-domain LABELS.jsonl]
+
+--extra-domain adds labelled records (the same fields as the judged ones) to
+every fold's domain training set and to no test fold: e.g. MMLU questions
+labelled by their subject's domain, to see whether more domain vocabulary
+helps.
 """
 import argparse, hashlib, json, os, re, shutil, subprocess, sys, tempfile
 
@@ -46,6 +52,7 @@ def main():
     ap.add_argument("--set", action="append", default=[], help="FILE:key=value in rules/topics/FILE")
     ap.add_argument("--task-args", default="")
     ap.add_argument("--domain-args", default="")
+    ap.add_argument("--extra-domain", help="labels added to every fold's domain training set")
     a = ap.parse_args()
     labels = [json.loads(l) for l in open(a.labels, encoding="utf-8")]
     totals = {}
@@ -61,10 +68,14 @@ def main():
             with open(train, "w") as tr, open(test, "w") as te:
                 for lab in labels:
                     (te if fold_of(lab, a.folds) == k else tr).write(json.dumps(lab, ensure_ascii=False) + "\n")
+            if a.extra_domain:
+                dtrain = os.path.join(tmp, "dtrain.jsonl")
+                with open(dtrain, "w") as f:
+                    f.write(open(train).read() + open(a.extra_domain).read())
             for target, extra in (("task", a.task_args), ("domain", a.domain_args)):
                 out = os.path.join(rules, "topics", "models", f"{target}.json")
                 cmd = [sys.executable, os.path.join(ROOT, "scripts", "eval", "train_tagger.py"), "--curate", a.curate,
-                       "--labels", train, "--target", target, "--out", out, "--folds", "0", "--", "--holdout", "0"]
+                       "--labels", dtrain if (target == "domain" and a.extra_domain) else train, "--target", target, "--out", out, "--folds", "0", "--", "--holdout", "0"]
                 subprocess.run(cmd + extra.split(), check=True, stdout=subprocess.DEVNULL)
             r = subprocess.run([a.curate, "tag-eval", "--judged", test, "--rules", rules],
                                check=True, capture_output=True, text=True).stdout

@@ -12,7 +12,9 @@ The line's SHA-256 is checked, so a changed corpus stops the script.
 Usage: python3 scripts/eval/train_tagger.py [--curate target/release/curate]
        [--corpora ../shared/corpora] [--out rules/topics/models/task.json]
        [--folds 5] [--target task|domain] [extra `curate train` options after --;
-       --no-balance leaves classes unweighted]
+       --no-balance leaves classes unweighted; --all-domains trains the domain
+       model on every labelled domain of a record (one line each), not its
+       first]
 """
 import argparse, hashlib, json, os, subprocess, sys, tempfile
 
@@ -44,6 +46,11 @@ def main():
                 if hashlib.sha256(line.encode("utf-8")).hexdigest()[:16] != lab["sha"]:
                     sys.exit(f"{lab['source']}:{lab['line']}: the corpus line changed since it was labelled")
                 rec = json.loads(line)
+                if a.target == "domain" and "--all-domains" in a.extra:
+                    for d in lab["domains"] or ["none"]:
+                        rec["judged_domain"] = d
+                        f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    continue
                 rec[f"judged_{a.target}"] = lab["task"] if a.target == "task" else (lab["domains"] or ["none"])[0]
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
@@ -74,6 +81,8 @@ def main():
             # 0.813 / 0.531 -> 0.811 / 0.573.
             at = settings.index("--char-ngrams")
             settings[at + 1 : at + 3] = ["3", "5"]
+        if "--all-domains" in a.extra:
+            a.extra.remove("--all-domains")
         if "--no-balance" in a.extra:
             a.extra.remove("--no-balance")
             settings.remove("--balance")
