@@ -59,6 +59,10 @@ pub struct Explanation {
     /// probability, why).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub untagged: Vec<(String, String, f64, String)>,
+    /// Tag models whose tag came under their `min_probability`, because the
+    /// keyword cues agreed (`cue_agreement_probability`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_cues: Vec<String>,
 }
 
 /// Explains a record with the built-in topic rules.
@@ -75,6 +79,7 @@ pub fn explain(rec: &Record) -> Explanation {
             cues: Vec::new(),
             models: Vec::new(),
             untagged: Vec::new(),
+            by_cues: Vec::new(),
         },
     }
 }
@@ -133,6 +138,12 @@ pub fn explain_with(tagger: &Tagger, rec: &Record) -> Explanation {
                 Some((m.classifier.clone(), m.label.clone(), m.probability, why))
             })
             .collect(),
+        by_cues: t
+            .models
+            .iter()
+            .filter(|m| m.by_cues)
+            .map(|m| m.classifier.clone())
+            .collect(),
     }
 }
 
@@ -169,6 +180,8 @@ impl fmt::Display for Explanation {
                 num(*p),
                 if *w != 0.0 {
                     format!(", adds {}", num(*w))
+                } else if self.by_cues.contains(name) {
+                    ", under min_probability; the keyword cues agree".to_string()
                 } else {
                     String::new()
                 }

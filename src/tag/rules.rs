@@ -33,6 +33,13 @@
 //! [classifier.task]          # a trained model (see `curate train`)
 //! model = "models/task.json" # in the rules folder, or a path on disk
 //! weight = 4.0               # task scores get weight x P(task)
+//!
+//! [classifier.domain]        # a tag model: adds `domain:<label>`
+//! model = "models/domain.json"
+//! none = "none"              # the label that adds no tag
+//! min_probability = 0.65     # tagged from this probability,
+//! cue_agreement_probability = 0.3  # or from this one when the keyword
+//! cue_agreement_score = 2.0  # tag `domain:<label>` scores this and highest
 //! ```
 //!
 //! Chinese cues are written as they are: a keyword made of Han characters
@@ -190,6 +197,10 @@ pub struct ClassifierRule {
     pub prefix: String,
     /// A label that means "none of them": its prediction adds no tag.
     pub none: Option<String>,
+    /// For tags: `(probability, score)`: the tag is also added from this
+    /// probability when the keyword cues agree, i.e. the tag rule named
+    /// `<prefix><label>` scores at least `score` and highest of its kind.
+    pub cue_agreement: Option<(f64, f64)>,
 }
 
 /// The compiled topic rules.
@@ -248,6 +259,10 @@ struct RawClassifier {
     prefix: Option<String>,
     #[serde(default)]
     none: Option<String>,
+    #[serde(default)]
+    cue_agreement_probability: Option<f64>,
+    #[serde(default)]
+    cue_agreement_score: Option<f64>,
 }
 
 fn default_weight() -> f64 {
@@ -552,6 +567,28 @@ fn compile_classifier(files: &RuleFiles, name: &str, t: &toml::Table) -> Result<
         ));
     }
     check_weight("weight", raw.weight)?;
+    let cue_agreement = match (raw.cue_agreement_probability, raw.cue_agreement_score) {
+        (None, None) => None,
+        (Some(p), score) => {
+            if !(0.0..=raw.min_probability).contains(&p) {
+                return Err((
+                    "cue_agreement_probability".into(),
+                    format!("{p} is out of range [0, min_probability = {}]", raw.min_probability),
+                ));
+            }
+            let score = score.unwrap_or(2.0);
+            check_weight("cue_agreement_score", score)?;
+            if name == "task" {
+                return Err((
+                    "cue_agreement_probability".into(),
+                    "only a tag classifier adds tags when the cues agree; the task model adds to the task scores"
+                        .into(),
+                ));
+            }
+            Some((p, score))
+        }
+        (None, Some(_)) => return Err(("cue_agreement_score".into(), "needs cue_agreement_probability".into())),
+    };
     if name == "task" {
         if let Some(bad) = model.labels.iter().find(|l| !TASKS.contains(&l.as_str())) {
             return Err((
@@ -570,6 +607,7 @@ fn compile_classifier(files: &RuleFiles, name: &str, t: &toml::Table) -> Result<
         weight: raw.weight,
         min_probability: raw.min_probability,
         none: raw.none,
+        cue_agreement,
     })
 }
 
@@ -641,5 +679,34 @@ mod tests {
         assert!(e[0].message.contains("unknown section"));
         let e = compile("[classifier.task]\nmodel = \"nowhere/model.json\"\n").expect_err("missing model");
         assert_eq!(e[0].key.as_deref(), Some("classifier.task.model"));
+    }
+
+    #[test]
+    fn cue_agreement_is_checked() {
+        let model = crate::rules::RuleFiles::embedded()
+            .get("topics/models/domain.json")
+            .expect("shipped domain model")
+            .to_string();
+        let with = |table: &str| {
+            TopicRules::compile(&RuleFiles::from_pairs(
+                "t",
+                [("topics/a.toml", table), ("topics/models/domain.json", model.as_str())],
+            ))
+        };
+        let head = "[classifier.domain]\nmodel = \"topics/models/domain.json\"\nmin_probability = 0.6\n";
+        let ok = with(&format!("{head}cue_agreement_probability = 0.3\n"))
+            .expect("valid")
+            .expect("rules");
+        assert_eq!(ok.classifiers[0].cue_agreement, Some((0.3, 2.0)));
+        for (extra, key) in [
+            (
+                "cue_agreement_probability = 0.7\n",
+                "classifier.domain.cue_agreement_probability",
+            ),
+            ("cue_agreement_score = 2.0\n", "classifier.domain.cue_agreement_score"),
+        ] {
+            let e = with(&format!("{head}{extra}")).expect_err("invalid");
+            assert_eq!(e[0].key.as_deref(), Some(key), "{extra}");
+        }
     }
 }

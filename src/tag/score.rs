@@ -67,6 +67,9 @@ pub struct ModelHit {
     pub weight: f64,
     /// For a tag classifier that added no tag, why; `None` otherwise.
     pub no_tag: Option<NoTag>,
+    /// For a tag classifier: its tag came under `min_probability`, from the
+    /// keyword cues' agreement (`cue_agreement_probability`).
+    pub by_cues: bool,
 }
 
 /// Why a tag classifier's prediction added no tag.
@@ -126,6 +129,9 @@ pub struct Tagger {
     label_task: Vec<Vec<Option<usize>>>,
     /// For each tag rule, its place in [`TASKS`] when it is a task rule.
     rule_task: Vec<Option<usize>>,
+    /// For each label of each classifier, the tag rule named
+    /// `<prefix><label>` (the keyword cues of the same tag), if any.
+    label_rule: Vec<Vec<Option<usize>>>,
 }
 
 /// FNV-1a over a word's bytes: the keyword table is looked up once per word
@@ -259,6 +265,17 @@ impl Tagger {
                 }
             })
             .collect();
+        let label_rule = rules
+            .classifiers
+            .iter()
+            .map(|c| {
+                c.model
+                    .labels
+                    .iter()
+                    .map(|l| rules.tags.iter().position(|t| t.tag == format!("{}{l}", c.prefix)))
+                    .collect()
+            })
+            .collect();
         Tagger {
             rules,
             by_word,
@@ -268,6 +285,7 @@ impl Tagger {
             patterns,
             label_task,
             rule_task,
+            label_rule,
         }
     }
 
@@ -397,7 +415,13 @@ impl Tagger {
         let mut task_scores: Vec<Option<f64>> = vec![None; TASKS.len()];
         if !self.rules.classifiers.is_empty() {
             let raw = model_fields(&rec.raw, &self.rules.classifiers);
-            for (c, label_task) in self.rules.classifiers.iter().zip(&self.label_task) {
+            for ((c, label_task), label_rule) in self
+                .rules
+                .classifiers
+                .iter()
+                .zip(&self.label_task)
+                .zip(&self.label_rule)
+            {
                 let text = crate::tag::train::record_text(rec, raw.as_ref(), &c.model);
                 let p = c.model.predict(&text);
                 let (bi, bp) = crate::tag::model::argmax(&p);
@@ -413,12 +437,18 @@ impl Tagger {
                         probability: f64::from(bp),
                         weight: c.weight * f64::from(bp),
                         no_tag: None,
+                        by_cues: false,
                     });
                 } else {
                     let label = &c.model.labels[bi];
+                    let below = f64::from(bp) < c.min_probability;
+                    let by_cues = below
+                        && c.cue_agreement.is_some_and(|(p, min)| {
+                            f64::from(bp) >= p && label_rule[bi].is_some_and(|i| self.cues_agree(&scores, i, min))
+                        });
                     let no_tag = if c.none.as_deref() == Some(label.as_str()) {
                         Some(NoTag::NoneLabel)
-                    } else if f64::from(bp) < c.min_probability {
+                    } else if below && !by_cues {
                         Some(NoTag::Below(c.min_probability))
                     } else {
                         model_tags.push(format!("{}{label}", c.prefix));
@@ -431,6 +461,7 @@ impl Tagger {
                         probability: f64::from(bp),
                         weight: 0.0,
                         no_tag,
+                        by_cues: by_cues && no_tag.is_none(),
                     });
                 }
             }
@@ -489,6 +520,19 @@ impl Tagger {
             lang,
             tags,
         }
+    }
+
+    /// Whether tag rule `i` scores at least `min` and highest of its kind
+    /// (ties to the earlier rule, as domains are ordered).
+    fn cues_agree(&self, scores: &[f64], i: usize, min: f64) -> bool {
+        let kind = self.rules.tags[i].kind;
+        scores[i] >= min
+            && self
+                .rules
+                .tags
+                .iter()
+                .enumerate()
+                .all(|(j, t)| j == i || t.kind != kind || scores[j] < scores[i] || (scores[j] == scores[i] && j > i))
     }
 
     /// Tags a record: sets its `task` and appends its tags (no duplicates).

@@ -86,6 +86,53 @@ fn tag_explain_shows_the_cues() {
     assert_eq!(first["task"], "coding");
 }
 
+/// A domain the model gives under `min_probability` is tagged when the
+/// keyword cues agree: "Summarize the importance of the US Constitution."
+/// (alpaca_5000 line 15) is `law` at p = 0.40 with the cue "constitution";
+/// without `cue_agreement_probability` it gets no domain. A record whose
+/// cues name no domain gets none either way.
+#[test]
+fn a_domain_under_min_probability_needs_the_cues_to_agree() {
+    let Some(corpora) = corpora() else {
+        eprintln!("../shared/corpora not present; skipped");
+        return;
+    };
+    let text = std::fs::read_to_string(corpora.join("alpaca_5000/alpaca_5000.jsonl")).expect("alpaca_5000");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let input = tmp.path().join("records.jsonl");
+    // Line 15: the Constitution; line 14: the average of a list of numbers.
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&input, format!("{}\n{}\n", lines[14], lines[13])).expect("write");
+    let explain = |rules: Option<&std::path::Path>| -> Vec<serde_json::Value> {
+        let mut args = vec!["tag-explain", input.to_str().expect("utf-8"), "--json"];
+        if let Some(r) = rules {
+            args.extend(["--rules", r.to_str().expect("utf-8")]);
+        }
+        curate_stdout(&args)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .collect()
+    };
+    let has = |e: &serde_json::Value, tag: &str| e["tags"].as_array().expect("tags").iter().any(|t| t == tag);
+    let on = explain(None);
+    assert!(has(&on[0], "domain:law"), "{}", on[0]);
+    assert_eq!(on[0]["by_cues"], serde_json::json!(["domain"]));
+    assert!(!on[1]["tags"].to_string().contains("domain:"), "{}", on[1]);
+    let rules = tmp.path().join("rules");
+    curate_ok(&["init-rules", rules.to_str().expect("utf-8")]);
+    let domains = rules.join("topics/domains.toml");
+    let without: String = std::fs::read_to_string(&domains)
+        .expect("domains.toml")
+        .lines()
+        .filter(|l| !l.starts_with("cue_agreement"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&domains, without).expect("write");
+    let off = explain(Some(&rules));
+    assert!(!off[0]["tags"].to_string().contains("domain:"), "{}", off[0]);
+    assert!(off[0].get("by_cues").is_none(), "{}", off[0]);
+}
+
 #[test]
 fn bad_topic_rules_name_file_line_and_key() {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -232,7 +279,8 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
     assert!(acc("en") >= 0.87, "en task accuracy {:.3}", acc("en"));
     assert!(acc("zh") >= 0.80, "zh task accuracy {:.3}", acc("zh"));
     // Domain tags: precision 0.893 at coverage 0.650 (the domain model at
-    // min_probability 0.6, reading the reply's first 32 words too).
+    // min_probability 0.6, reading the reply's first 32 words too); 0.903 at
+    // 0.654 at 0.65, or from 0.3 when the keyword cues agree.
     let given: usize = rows.iter().map(|r| r.domains.len()).sum();
     let right: usize = rows
         .iter()
@@ -244,8 +292,8 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
         .filter(|r| r.domains.iter().any(|d| r.label.domains.contains(d)))
         .count();
     let (precision, coverage) = (right as f64 / given as f64, covered as f64 / labelled as f64);
-    assert!(precision >= 0.89, "domain precision {precision:.3}");
-    assert!(coverage >= 0.64, "domain coverage {coverage:.3}");
+    assert!(precision >= 0.90, "domain precision {precision:.3}");
+    assert!(coverage >= 0.65, "domain coverage {coverage:.3}");
     let tag_eval = |extra: &[&str]| {
         let mut args = vec![
             "tag-eval",
