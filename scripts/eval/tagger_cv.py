@@ -4,17 +4,18 @@ records of fixtures/tag/judged_train.jsonl: for each fold, the task and
 domain models are trained by train_tagger.py on the other folds, put in a
 copy of rules/ (with optional setting overrides), and `curate tag-eval
 --judged` reads the held-out fold. The counts are summed over the folds, so
-every figure is on 11,200 records no model of that fold saw; the judged
+every figure is on the 13,600 records (11,200 before the sixth round) no model of that fold saw; the judged
 tagging set (fixtures/judged_tags) stays out of it.
 
 Usage: python3 scripts/eval/tagger_cv.py [--folds 5] [--set tasks.toml:weight=6]
        [--task-args "--parts"] [--domain-args="..."] [--labels FILE]
-       [--extra-domain LABELS.jsonl]
+       [--extra-domain LABELS.jsonl] [--extra-train LABELS.jsonl]
 
 --extra-domain adds labelled records (the same fields as the judged ones) to
 every fold's domain training set and to no test fold: e.g. MMLU questions
 labelled by their subject's domain, to see whether more domain vocabulary
-helps.
+helps. --extra-train adds them to both models' training sets: a new round of
+labels measured on the same test folds as before.
 """
 import argparse, hashlib, json, os, re, shutil, subprocess, sys, tempfile
 
@@ -53,6 +54,7 @@ def main():
     ap.add_argument("--task-args", default="")
     ap.add_argument("--domain-args", default="")
     ap.add_argument("--extra-domain", help="labels added to every fold's domain training set")
+    ap.add_argument("--extra-train", help="labels added to every fold's task and domain training sets")
     a = ap.parse_args()
     labels = [json.loads(l) for l in open(a.labels, encoding="utf-8")]
     totals = {}
@@ -68,6 +70,8 @@ def main():
             with open(train, "w") as tr, open(test, "w") as te:
                 for lab in labels:
                     (te if fold_of(lab, a.folds) == k else tr).write(json.dumps(lab, ensure_ascii=False) + "\n")
+                if a.extra_train:
+                    tr.write(open(a.extra_train).read())
             if a.extra_domain:
                 dtrain = os.path.join(tmp, "dtrain.jsonl")
                 with open(dtrain, "w") as f:
