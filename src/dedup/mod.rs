@@ -304,7 +304,12 @@ impl Engine {
             let mut part = 0;
             keys::for_each_part(rec, near.key, &near.ignore_lines, |role, t| {
                 if !is_answer(role) {
-                    choice::numbers(t, (part == *i).then_some(&*span), &mut nums);
+                    if part == *i {
+                        choice::numbers(&t[..span.start], &mut nums);
+                        choice::numbers(&t[span.end..], &mut nums);
+                    } else {
+                        choice::numbers(t, &mut nums);
+                    }
                 }
                 part += 1;
             });
