@@ -10,12 +10,18 @@ tagging set (fixtures/judged_tags) stays out of it.
 Usage: python3 scripts/eval/tagger_cv.py [--folds 5] [--set tasks.toml:weight=6]
        [--task-args "--parts"] [--domain-args="..."] [--labels FILE]
        [--extra-domain LABELS.jsonl] [--extra-train LABELS.jsonl]
+       [--sweep 0.4,0.5,0.6,0.65,0.7]
 
 --extra-domain adds labelled records (the same fields as the judged ones) to
 every fold's domain training set and to no test fold: e.g. MMLU questions
 labelled by their subject's domain, to see whether more domain vocabulary
 helps. --extra-train adds them to both models' training sets: a new round of
 labels measured on the same test folds as before.
+
+--sweep reads each fold again at every domain `min_probability` listed
+(the models trained once) and prints the domains' precision / coverage at
+each: a curve to compare two trainings on, where one setting alone may only
+move along it.
 """
 import argparse, hashlib, json, os, re, shutil, subprocess, sys, tempfile
 
@@ -55,10 +61,13 @@ def main():
     ap.add_argument("--domain-args", default="")
     ap.add_argument("--extra-domain", help="labels added to every fold's domain training set")
     ap.add_argument("--extra-train", help="labels added to every fold's task and domain training sets")
+    ap.add_argument("--sweep", help="domain min_probability values to read each fold at, comma-separated")
     a = ap.parse_args()
     labels = [json.loads(l) for l in open(a.labels, encoding="utf-8")]
     totals = {}
     dom = [0, 0, 0, 0]  # given, right, labelled, covered
+    sweep = [float(x) for x in a.sweep.split(",")] if a.sweep else []
+    curve = {p: [0, 0, 0, 0] for p in sweep}
     with tempfile.TemporaryDirectory() as tmp:
         rules = os.path.join(tmp, "rules")
         shutil.copytree(os.path.join(ROOT, "rules"), rules)
@@ -87,15 +96,31 @@ def main():
                 t = totals.setdefault(m.group(1), [0, 0])
                 t[0] += int(m.group(2))
                 t[1] += int(m.group(3))
-            m = re.search(r"domains: (\d+) tags given, (\d+) right .*?; (\d+) of (\d+) records", r)
-            if m:
-                g, rt, cov, lab = map(int, m.groups())
-                dom = [dom[0] + g, dom[1] + rt, dom[2] + lab, dom[3] + cov]
+            dom = add_domains(dom, r)
+            for p in sweep:
+                at = os.path.join(tmp, "sweep")
+                shutil.rmtree(at, ignore_errors=True)
+                shutil.copytree(rules, at)
+                override(os.path.join(at, "topics", "domains.toml"), f"[classifier.domain].min_probability={p}")
+                r = subprocess.run([a.curate, "tag-eval", "--judged", test, "--rules", at],
+                                   check=True, capture_output=True, text=True).stdout
+                curve[p] = add_domains(curve[p], r)
     for name in ("all", "en", "zh"):
         right, n = totals.get(name, (0, 0))
         print(f"task accuracy {name:<4} {right / max(n, 1):.3f} ({right}/{n})")
     print(f"domains: precision {dom[1] / max(dom[0], 1):.3f} ({dom[1]}/{dom[0]}), "
           f"coverage {dom[3] / max(dom[2], 1):.3f} ({dom[3]}/{dom[2]})")
+    for p, (g, rt, lab, cov) in curve.items():
+        print(f"domains at min_probability {p}: {rt / max(g, 1):.3f} / {cov / max(lab, 1):.3f}")
+
+
+def add_domains(dom, report):
+    """`dom` (given, right, labelled, covered) plus a tag-eval report's domain counts."""
+    m = re.search(r"domains: (\d+) tags given, (\d+) right .*?; (\d+) of (\d+) records", report)
+    if not m:
+        return dom
+    g, rt, cov, lab = map(int, m.groups())
+    return [dom[0] + g, dom[1] + rt, dom[2] + lab, dom[3] + cov]
 
 
 if __name__ == "__main__":

@@ -541,6 +541,12 @@ pub struct TrainArgs {
     #[arg(long)]
     pub balance: bool,
 
+    /// Weigh each text's n-grams by sublinear TF-IDF (the inverse document
+    /// frequencies of the training records are stored in the model)
+    /// instead of counting every n-gram alike.
+    #[arg(long)]
+    pub tfidf: bool,
+
     /// Seed of the example order and the split.
     #[arg(long, default_value_t = 17)]
     pub seed: u64,

@@ -136,6 +136,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         holdout: args.holdout,
         folds: args.folds,
         balance: args.balance,
+        tfidf: args.tfidf,
         seed: args.seed,
     };
     let t = train::train_files(&args.inputs, &args.out, &opts, &rules.adapters)?;

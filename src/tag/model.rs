@@ -128,7 +128,7 @@ impl Features {
     /// The features of one field's text (at most `limit` words), their
     /// hashes salted by `part`.
     fn extract_into(&self, text: &str, part: u64, limit: usize, out: &mut Vec<u32>) {
-        let lower = text.to_lowercase();
+        let lower = crate::text::lowercase(text);
         let toks: Vec<&str> = words(&lower).take(limit).collect();
         out.reserve(toks.len() * 6);
         let b = u64::from(self.buckets.max(1));
@@ -181,6 +181,12 @@ impl Features {
             }
         }
     }
+}
+
+thread_local! {
+    /// [`Model::bag`]'s counters: one per bucket of the largest TF-IDF model
+    /// read on this thread (two bytes a bucket), all zero between calls.
+    static COUNTS: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// `hash % buckets`, as a mask when `buckets` is a power of two (every
@@ -247,6 +253,11 @@ pub struct Model {
     pub bias: Vec<f32>,
     /// `buckets x labels` weights, row-major.
     pub weights: Vec<f32>,
+    /// Per-bucket inverse document frequency, for a model trained with
+    /// `--tfidf`: a text is then its buckets weighed by `(1 + ln tf) * idf`
+    /// and scaled to unit length (see [`Model::bag`]). `None`: its features
+    /// count alike, over the square root of their number.
+    pub idf: Option<Vec<f32>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -260,6 +271,9 @@ struct ModelFile {
     text: Vec<String>,
     bias: Vec<f32>,
     weights: String,
+    /// base64 of one little-endian f32 per bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idf: Option<String>,
     #[serde(default)]
     trained: serde_json::Value,
 }
@@ -274,7 +288,71 @@ impl Model {
             labels,
             features,
             text,
+            idf: None,
         }
+    }
+
+    /// A text's buckets as a unit-length vector of `(bucket, weight)`, in
+    /// the order they first come, for a model with [`Model::idf`]: each bucket weighs
+    /// `(1 + ln tf) * idf` (the sublinear TF-IDF of text classification: a
+    /// word said five times counts more than once, not five times; a word
+    /// most records have counts little). Empty without `idf`.
+    pub fn bag(&self, feats: &[u32]) -> Vec<(u32, f32)> {
+        let Some(idf) = &self.idf else {
+            return Vec::new();
+        };
+        // Each bucket's count, in a per-thread table of one counter per
+        // bucket (zero again when done), in the order buckets first come.
+        let mut bag: Vec<(u32, f32)> = Vec::with_capacity(feats.len());
+        COUNTS.with_borrow_mut(|counts| {
+            if counts.len() < idf.len() {
+                counts.resize(idf.len(), 0);
+            }
+            for &f in feats {
+                let c = &mut counts[f as usize];
+                if *c == 0 {
+                    bag.push((f, 0.0));
+                }
+                *c = c.saturating_add(1);
+            }
+            for (f, v) in &mut bag {
+                let c = std::mem::take(&mut counts[*f as usize]);
+                // Most n-grams come once, and ln 1 = 0 exactly.
+                let tf = if c == 1 { 1.0 } else { 1.0 + f32::from(c).ln() };
+                *v = tf * idf[*f as usize];
+            }
+        });
+        let norm = bag.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for (_, v) in &mut bag {
+                *v /= norm;
+            }
+        }
+        bag
+    }
+
+    /// Raw scores for a weighted bag ([`Model::bag`]): the bias plus each
+    /// bucket's row times its weight.
+    pub fn bag_logits(&self, bag: &[(u32, f32)]) -> Vec<f32> {
+        let l = self.labels.len();
+        // As in [`Model::logits`]: a row width known when compiling.
+        macro_rules! widths {
+            ($($n:literal)*) => {
+                match l {
+                    $($n => return weighted_rows::<$n>(&self.bias, &self.weights, bag).to_vec(),)*
+                    _ => {}
+                }
+            };
+        }
+        widths!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+        let mut s = self.bias.clone();
+        for &(f, v) in bag {
+            let row = &self.weights[f as usize * l..(f as usize + 1) * l];
+            for (a, w) in s.iter_mut().zip(row) {
+                *a += w * v;
+            }
+        }
+        s
     }
 
     /// Raw scores (logits) for a bag of features: the bias plus the sum of
@@ -284,6 +362,9 @@ impl Model {
     /// texts weigh alike and one SGD step moves the logits by about the
     /// learning rate).
     pub fn logits(&self, feats: &[u32]) -> Vec<f32> {
+        if self.idf.is_some() {
+            return self.bag_logits(&self.bag(feats));
+        }
         let l = self.labels.len();
         let mut s = self.bias.clone();
         if feats.is_empty() {
@@ -359,6 +440,10 @@ impl Model {
             text: self.text.clone(),
             bias: self.bias.clone(),
             weights: base64_encode(&bytes),
+            idf: self
+                .idf
+                .as_ref()
+                .map(|idf| base64_encode(&idf.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())),
             trained,
         };
         serde_json::to_string(&file).unwrap_or_default()
@@ -394,6 +479,24 @@ impl Model {
         }
         let mut model = Model::new(f.labels, f.features, f.text);
         model.bias = f.bias;
+        if let Some(idf) = &f.idf {
+            let bytes = base64_decode(idf).ok_or("idf is not valid base64")?;
+            if bytes.len() != 4 * model.features.buckets as usize {
+                return Err(format!(
+                    "idf has {} bytes for {} buckets",
+                    bytes.len(),
+                    model.features.buckets
+                ));
+            }
+            let idf: Vec<f32> = bytes
+                .chunks(4)
+                .map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+                .collect();
+            if idf.iter().any(|v| !v.is_finite() || *v < 0.0) {
+                return Err("idf holds a negative or non-finite weight".into());
+            }
+            model.idf = Some(idf);
+        }
         for row in bytes.chunks(row_bytes) {
             let idx = u32::from_le_bytes([row[0], row[1], row[2], row[3]]) as usize;
             if idx >= model.features.buckets as usize {
@@ -415,6 +518,20 @@ fn sum_rows<const N: usize>(weights: &[f32], feats: &[u32]) -> [f32; N] {
         let row: &[f32; N] = weights[at..at + N].try_into().expect("a row is N wide");
         for (a, w) in acc.iter_mut().zip(row) {
             *a += w;
+        }
+    }
+    acc
+}
+
+/// `bias` plus the `N`-wide rows of `weights` at a bag's buckets, each times
+/// its weight, in the bag's order (the same sums as the loop over any width).
+fn weighted_rows<const N: usize>(bias: &[f32], weights: &[f32], bag: &[(u32, f32)]) -> [f32; N] {
+    let mut acc: [f32; N] = bias.try_into().expect("one bias per label");
+    for &(f, v) in bag {
+        let at = f as usize * N;
+        let row: &[f32; N] = weights[at..at + N].try_into().expect("a row is N wide");
+        for (a, w) in acc.iter_mut().zip(row) {
+            *a += w * v;
         }
     }
     acc
@@ -624,5 +741,49 @@ mod tests {
         let bad = text.replace("\"version\":1", "\"version\":9");
         assert!(Model::from_json(&bad).expect_err("old version").contains("version 9"));
         assert!(Model::from_json("{}").is_err());
+    }
+
+    #[test]
+    fn tfidf_bags_are_unit_length_and_round_trip() {
+        let mut m = Model::new(
+            vec!["a".into(), "b".into()],
+            Features {
+                buckets: 8,
+                ..Features::default()
+            },
+            vec!["instruction".into()],
+        );
+        // Without idf a model counts its features alike, as before.
+        assert!(m.bag(&[1, 2]).is_empty());
+        assert!(!m.to_json(serde_json::Value::Null).contains("idf"));
+        m.idf = Some(vec![1.0, 2.0, 1.0, 3.0, 1.0, 1.0, 1.0, 1.0]);
+        // Bucket 3 said twice weighs (1 + ln 2) * 3, bucket 1 once weighs 2.
+        let bag = m.bag(&[3, 1, 3]);
+        assert_eq!(bag.iter().map(|(b, _)| *b).collect::<Vec<_>>(), vec![3, 1]);
+        let norm = bag.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-6, "{bag:?}");
+        let ratio = bag[0].1 / bag[1].1;
+        assert!((ratio - (1.0 + 2f32.ln()) * 3.0 / 2.0).abs() < 1e-5, "{ratio}");
+        m.weights[3 * 2] = 1.0;
+        let logits = m.logits(&[3, 1, 3]);
+        assert!((logits[0] - bag[0].1).abs() < 1e-6 && logits[1] == 0.0, "{logits:?}");
+        // The counters are left at zero: the same text gives the same bag again.
+        assert_eq!(m.bag(&[3, 1, 3]), bag);
+        let text = m.to_json(serde_json::Value::Null);
+        assert_eq!(Model::from_json(&text), Ok(m));
+        // An idf of another length than the buckets is refused.
+        let short = Model {
+            idf: Some(vec![1.0; 4]),
+            ..Model::new(
+                vec!["a".into(), "b".into()],
+                Features {
+                    buckets: 8,
+                    ..Features::default()
+                },
+                vec![],
+            )
+        };
+        let err = Model::from_json(&short.to_json(serde_json::Value::Null)).expect_err("short idf");
+        assert!(err.contains("idf has 16 bytes for 8 buckets"), "{err}");
     }
 }

@@ -124,6 +124,10 @@ pub struct Tagger {
     scanned: Vec<usize>,
     /// Every pattern cue in one automaton (one pass per part), and the cue of each member.
     patterns: Option<(regex::RegexSet, Vec<usize>)>,
+    /// The cues on the record's shape (an input, a question of it, turns,
+    /// tool calls), in rule order: the few a record is checked for without
+    /// walking every cue.
+    record_cues: Vec<usize>,
     /// For each label of each classifier, its place in [`TASKS`] (labels
     /// that are no task: `None`).
     label_task: Vec<Vec<Option<usize>>>,
@@ -189,6 +193,7 @@ impl Tagger {
         let mut pattern_cues = Vec::new();
         let mut needles: Vec<String> = Vec::new();
         let mut needle_cues = Vec::new();
+        let mut record_cues = Vec::new();
         for (i, c) in rules.cues.iter().enumerate() {
             match &c.kind {
                 CueKind::Keyword(k) if k.chars().all(|ch| ch.is_ascii_alphanumeric()) => {
@@ -203,7 +208,9 @@ impl Tagger {
                     needles.push(p.clone());
                     needle_cues.push((i, false));
                 }
-                CueKind::HasInput | CueKind::InputQuestion | CueKind::MultiTurn | CueKind::ToolCalls => {}
+                CueKind::HasInput | CueKind::InputQuestion | CueKind::MultiTurn | CueKind::ToolCalls => {
+                    record_cues.push(i)
+                }
             }
         }
         let literals = if needles.is_empty() {
@@ -283,6 +290,7 @@ impl Tagger {
             literals,
             scanned,
             patterns,
+            record_cues,
             label_task,
             rule_task,
             label_rule,
@@ -298,7 +306,7 @@ impl Tagger {
         if text.trim().is_empty() {
             return;
         }
-        let lower = text.to_lowercase();
+        let lower = crate::text::lowercase(text);
         // A cue found again keeps the first (part, weight) unless the new
         // weight is larger, so finding it twice changes nothing.
         let mut found = |i: usize| {
@@ -381,7 +389,8 @@ impl Tagger {
             .turns
             .iter()
             .any(|t| matches!(t.role, Role::FunctionCall | Role::Observation));
-        for (i, c) in self.rules.cues.iter().enumerate() {
+        for &i in &self.record_cues {
+            let c = &self.rules.cues[i];
             let on = match c.kind {
                 CueKind::HasInput => has_input,
                 CueKind::InputQuestion => input_question,
@@ -553,10 +562,20 @@ impl Tagger {
 /// MOSS conversation's turns), which a full parse would build for every
 /// record. `None` when the raw record is not a JSON object.
 fn model_fields(raw: &str, classifiers: &[crate::tag::rules::ClassifierRule]) -> Option<serde_json::Value> {
-    let all: HashMap<String, &serde_json::value::RawValue> = serde_json::from_str(raw).ok()?;
+    use serde_json::value::RawValue;
+    // The names borrowed from the record (no `String` per name of every
+    // record); a name with an escape cannot be borrowed: then owned.
+    let owned: HashMap<String, &RawValue>;
+    let all: HashMap<&str, &RawValue> = match serde_json::from_str(raw) {
+        Ok(all) => all,
+        Err(_) => {
+            owned = serde_json::from_str(raw).ok()?;
+            owned.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+        }
+    };
     let mut out = serde_json::Map::new();
     for name in classifiers.iter().flat_map(|c| &c.model.text) {
-        if let Some(v) = all.get(name) {
+        if let Some(v) = all.get(name.as_str()) {
             if !out.contains_key(name) {
                 out.insert(name.clone(), serde_json::from_str(v.get()).ok()?);
             }

@@ -49,6 +49,9 @@ pub struct TrainOptions {
     pub folds: usize,
     /// Weigh classes inversely to their frequency.
     pub balance: bool,
+    /// Weigh each text's buckets by sublinear TF-IDF (idf from the training
+    /// records, stored in the model) instead of counting them alike.
+    pub tfidf: bool,
     /// Seed of the example order and the split.
     pub seed: u64,
 }
@@ -66,6 +69,7 @@ impl Default for TrainOptions {
             holdout: 0.2,
             folds: 0,
             balance: false,
+            tfidf: false,
             seed: 17,
         }
     }
@@ -111,7 +115,8 @@ fn text_of(rec: Option<&Record>, raw: Option<&Value>, names: &[String], cap: u16
     let mut parts: Vec<String> = Vec::with_capacity(names.len());
     for (k, n) in names.iter().enumerate() {
         if let Some(t) = raw.and_then(|r| r.get(n)).and_then(value_text) {
-            parts.push(cut(&t, k));
+            // A whole field is the text already made: not copied again.
+            parts.push(if k > 0 && cap > 0 { cut(&t, k) } else { t });
             continue;
         }
         let t = match (rec, n.as_str()) {
@@ -192,6 +197,13 @@ fn fit(data: &[(Vec<u32>, usize)], labels: &[String], opts: &TrainOptions) -> Mo
             };
         }
     }
+    // With TF-IDF, each record's weighted bag, from the idf of these records.
+    let bags: Vec<Vec<(u32, f32)>> = if opts.tfidf {
+        m.idf = Some(idf(data.iter().map(|(f, _)| f.as_slice()), opts.features.buckets));
+        data.iter().map(|(f, _)| m.bag(f)).collect()
+    } else {
+        Vec::new()
+    };
     let mut order: Vec<usize> = (0..data.len()).collect();
     let mut rng = opts.seed;
     let total = (opts.epochs * data.len()).max(1) as f32;
@@ -206,13 +218,25 @@ fn fit(data: &[(Vec<u32>, usize)], labels: &[String], opts: &TrainOptions) -> Mo
             let (feats, y) = &data[k];
             let lr = opts.lr * (1.0 - step / total).max(0.0001);
             step += 1.0;
-            let p = softmax(&m.logits(feats));
+            let p = softmax(&match bags.get(k) {
+                Some(bag) => m.bag_logits(bag),
+                None => m.logits(feats),
+            });
             for (c, g) in grad.iter_mut().enumerate() {
                 let target = if c == *y { 1.0 } else { 0.0 };
                 *g = (p[c] - target) * class_w[*y] * lr;
             }
             for (b, g) in m.bias.iter_mut().zip(&grad) {
                 *b -= g;
+            }
+            if let Some(bag) = bags.get(k) {
+                for &(f, v) in bag {
+                    let row = &mut m.weights[f as usize * l..(f as usize + 1) * l];
+                    for (w, g) in row.iter_mut().zip(&grad) {
+                        *w -= g * v;
+                    }
+                }
+                continue;
             }
             if feats.is_empty() {
                 continue;
@@ -227,6 +251,28 @@ fn fit(data: &[(Vec<u32>, usize)], labels: &[String], opts: &TrainOptions) -> Mo
         }
     }
     m
+}
+
+/// Smoothed inverse document frequency per bucket over `docs`:
+/// `ln((1 + n) / (1 + df)) + 1`, so a bucket in every record weighs 1 and
+/// one no record had weighs most.
+fn idf<'a>(docs: impl Iterator<Item = &'a [u32]>, buckets: u32) -> Vec<f32> {
+    let mut df = vec![0u32; buckets as usize];
+    let mut seen: Vec<u32> = Vec::new();
+    let mut n = 0u32;
+    for feats in docs {
+        n += 1;
+        seen.clear();
+        seen.extend_from_slice(feats);
+        seen.sort_unstable();
+        seen.dedup();
+        for &f in &seen {
+            df[f as usize] += 1;
+        }
+    }
+    df.iter()
+        .map(|&d| (((1.0 + f64::from(n)) / (1.0 + f64::from(d))).ln() + 1.0) as f32)
+        .collect()
 }
 
 /// Held-out figures.
@@ -489,6 +535,51 @@ mod tests {
         assert!(p > 0.5);
         let (i, _) = a.model.best("Write a poem about the stars.");
         assert_eq!(a.model.labels[i], "creative-writing");
+    }
+
+    #[test]
+    fn tfidf_training_weighs_rare_words_and_is_deterministic() {
+        // Instructions from LLaMA-Factory alpaca_en_demo / gpteacher codegen (permissive sources).
+        let code = [
+            "Write a Python function to reverse a string.",
+            "Write a SQL query to select all users older than 30.",
+            "Write a Java method that sums an array of integers.",
+        ];
+        let poem = [
+            "Write a poem about the ocean.",
+            "Write a poem about friendship.",
+            "Write a short story about a dragon.",
+        ];
+        let data: Vec<Example> = (0..4)
+            .flat_map(|_| {
+                code.iter()
+                    .map(|t| ex(t, "coding"))
+                    .chain(poem.iter().map(|t| ex(t, "creative-writing")))
+            })
+            .collect();
+        let opts = TrainOptions {
+            features: Features {
+                buckets: 1 << 12,
+                char_ngrams: [0, 0],
+                ..Features::default()
+            },
+            tfidf: true,
+            holdout: 0.0,
+            ..TrainOptions::default()
+        };
+        let a = train(&data, &opts).expect("trains");
+        assert_eq!(a.model, train(&data, &opts).expect("trains").model);
+        let idf = a.model.idf.as_ref().expect("a TF-IDF model keeps its idf");
+        // "write" is in every record, "poem" in a third of them.
+        let f = &opts.features;
+        let (write, poem) = (f.extract("write")[0] as usize, f.extract("poem")[0] as usize);
+        assert!((idf[write] - 1.0).abs() < 1e-6, "{}", idf[write]);
+        // ln((1 + 24) / (1 + 8)) + 1
+        assert!((idf[poem] - 2.0216).abs() < 1e-3, "{}", idf[poem]);
+        let (i, _) = a.model.best("Write a poem about the sea.");
+        assert_eq!(a.model.labels[i], "creative-writing");
+        let (i, _) = a.model.best("Write a Python function that sorts a list.");
+        assert_eq!(a.model.labels[i], "coding");
     }
 
     #[test]

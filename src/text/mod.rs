@@ -379,6 +379,45 @@ impl<'a> Iterator for WordIter<'a> {
     }
 }
 
+/// `text` in lower case, the same string as [`str::to_lowercase`]: ASCII
+/// bytes and the characters from U+3000 to U+9FFF (CJK punctuation, kana,
+/// Han ideographs: none has a case) are copied without the Unicode table's
+/// lookup, which the other characters go through.
+pub fn lowercase(text: &str) -> String {
+    // A capital sigma lowers by its place in a word: the standard library's rules.
+    if text.contains('Σ') {
+        return text.to_lowercase();
+    }
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x80 {
+            // A run of ASCII, copied and lowered in place.
+            let end = b[i..].iter().position(|&c| c >= 0x80).map_or(b.len(), |n| i + n);
+            let at = out.len();
+            out.push_str(&text[i..end]);
+            out.as_mut_str()[at..].make_ascii_lowercase();
+            i = end;
+        } else if (0xe3..=0xe9).contains(&c) {
+            // A run of characters from U+3000 to U+9FFF (lead bytes 0xe3 to
+            // 0xe9, three bytes each), copied.
+            let mut end = i;
+            while end < b.len() && (0xe3..=0xe9).contains(&b[end]) {
+                end += 3;
+            }
+            out.push_str(&text[i..end]);
+            i = end;
+        } else {
+            let ch = text[i..].chars().next().expect("a character starts here");
+            out.extend(ch.to_lowercase());
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
 /// The width of `text` in columns, as a terminal shows it: a wide East Asian
 /// character (Han, kana, Hangul, fullwidth forms and CJK punctuation) counts
 /// two, any other character one. A length limit in columns treats a Chinese

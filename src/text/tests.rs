@@ -260,3 +260,25 @@ fn detects_scripts() {
     assert_eq!(Lang::detect("안녕하세요"), Lang::Ko);
     assert_eq!(Lang::detect("12345 !!"), Lang::Other);
 }
+
+/// No character from U+3000 to U+9FFF has a lower case: `lowercase` copies them.
+#[test]
+fn cjk_block_has_no_case() {
+    for c in ('\u{3000}'..='\u{9fff}').filter_map(|c| char::from_u32(c as u32)) {
+        assert!(c.to_lowercase().eq([c]), "{c:?} has a lower case");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+    /// `lowercase` is `str::to_lowercase`, sigma and all.
+    #[test]
+    fn lowercase_is_the_standard_one(
+        s in "([A-Za-z0-9 .]{1,4}|[ΣΑσ]|[ÀÉİẞǅ]|[中文。，\u{3000}\u{9fff}\u{a000}\u{2fff}]|[ＡＺ]|[😀])*",
+        any in ".{0,40}",
+    ) {
+        for t in [&s, &any] {
+            proptest::prop_assert_eq!(super::lowercase(t), t.to_lowercase(), "{:?}", t);
+        }
+    }
+}

@@ -87,8 +87,10 @@ fn tag_explain_shows_the_cues() {
 }
 
 /// A domain the model gives under `min_probability` is tagged when the
-/// keyword cues agree: "Summarize the importance of the US Constitution."
-/// (alpaca_5000 line 15) is `law` at p = 0.60 with the cue "constitution";
+/// keyword cues agree: "Create some guidelines for a healthy diet."
+/// (alpaca_5000 line 56) is `health` at p = 0.51 with the cues "healthy" and "diet"
+/// (the US Constitution of line 15 was such a record before the domain
+/// model weighed its n-grams by TF-IDF; it is `law` at p >= 0.7 now);
 /// without `cue_agreement_probability` it gets no domain. A record whose
 /// cues name no domain gets none either way.
 #[test]
@@ -100,9 +102,9 @@ fn a_domain_under_min_probability_needs_the_cues_to_agree() {
     let text = std::fs::read_to_string(corpora.join("alpaca_5000/alpaca_5000.jsonl")).expect("alpaca_5000");
     let tmp = tempfile::tempdir().expect("temp dir");
     let input = tmp.path().join("records.jsonl");
-    // Line 15: the Constitution; line 14: the average of a list of numbers.
+    // Line 56: a healthy diet; line 14: the average of a list of numbers.
     let lines: Vec<&str> = text.lines().collect();
-    std::fs::write(&input, format!("{}\n{}\n", lines[14], lines[13])).expect("write");
+    std::fs::write(&input, format!("{}\n{}\n", lines[55], lines[13])).expect("write");
     let explain = |rules: Option<&std::path::Path>| -> Vec<serde_json::Value> {
         let mut args = vec!["tag-explain", input.to_str().expect("utf-8"), "--json"];
         if let Some(r) = rules {
@@ -115,7 +117,7 @@ fn a_domain_under_min_probability_needs_the_cues_to_agree() {
     };
     let has = |e: &serde_json::Value, tag: &str| e["tags"].as_array().expect("tags").iter().any(|t| t == tag);
     let on = explain(None);
-    assert!(has(&on[0], "domain:law"), "{}", on[0]);
+    assert!(has(&on[0], "domain:health"), "{}", on[0]);
     assert_eq!(on[0]["by_cues"], serde_json::json!(["domain"]));
     assert!(!on[1]["tags"].to_string().contains("domain:"), "{}", on[1]);
     let rules = tmp.path().join("rules");
@@ -283,7 +285,7 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
     // Domain tags: precision 0.893 at coverage 0.650 (the domain model at
     // min_probability 0.6, reading the reply's first 32 words too); 0.903 at
     // 0.654 at 0.65, or from 0.3 when the keyword cues agree; 0.892 at 0.677
-    // trained on 13,600 records.
+    // trained on 13,600 records; 0.906 at 0.673 with TF-IDF, at 0.7.
     let given: usize = rows.iter().map(|r| r.domains.len()).sum();
     let right: usize = rows
         .iter()
@@ -295,7 +297,7 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
         .filter(|r| r.domains.iter().any(|d| r.label.domains.contains(d)))
         .count();
     let (precision, coverage) = (right as f64 / given as f64, covered as f64 / labelled as f64);
-    assert!(precision >= 0.89, "domain precision {precision:.3}");
+    assert!(precision >= 0.90, "domain precision {precision:.3}");
     assert!(coverage >= 0.67, "domain coverage {coverage:.3}");
     let tag_eval = |extra: &[&str]| {
         let mut args = vec![
@@ -419,6 +421,9 @@ fn retrain_and_compare(corpora: &std::path::Path, target: &str) {
     }
     if trained["balance"] == true {
         args.push("--balance");
+    }
+    if model["idf"].is_string() {
+        args.push("--tfidf");
     }
     curate_ok(&args);
     let made = std::fs::read_to_string(&made).expect("made model");
