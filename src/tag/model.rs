@@ -723,16 +723,21 @@ mod tests {
         assert_eq!(f.extract("Write code"), f.extract("write CODE"));
     }
 
-    #[test]
-    fn model_json_round_trips_and_checks_its_header() {
-        let mut m = Model::new(
+    /// A zero model of labels `a` and `b` over `buckets` buckets.
+    fn two_labels(buckets: u32) -> Model {
+        Model::new(
             vec!["a".into(), "b".into()],
             Features {
-                buckets: 64,
+                buckets,
                 ..Features::default()
             },
             vec!["instruction".into()],
-        );
+        )
+    }
+
+    #[test]
+    fn model_json_round_trips_and_checks_its_header() {
+        let mut m = two_labels(64);
         m.weights[10] = 0.5;
         m.weights[127] = -1.25;
         m.bias = vec![0.1, -0.1];
@@ -745,14 +750,7 @@ mod tests {
 
     #[test]
     fn tfidf_bags_are_unit_length_and_round_trip() {
-        let mut m = Model::new(
-            vec!["a".into(), "b".into()],
-            Features {
-                buckets: 8,
-                ..Features::default()
-            },
-            vec!["instruction".into()],
-        );
+        let mut m = two_labels(8);
         // Without idf a model counts its features alike, as before.
         assert!(m.bag(&[1, 2]).is_empty());
         assert!(!m.to_json(serde_json::Value::Null).contains("idf"));
@@ -774,14 +772,7 @@ mod tests {
         // An idf of another length than the buckets is refused.
         let short = Model {
             idf: Some(vec![1.0; 4]),
-            ..Model::new(
-                vec!["a".into(), "b".into()],
-                Features {
-                    buckets: 8,
-                    ..Features::default()
-                },
-                vec![],
-            )
+            ..two_labels(8)
         };
         let err = Model::from_json(&short.to_json(serde_json::Value::Null)).expect_err("short idf");
         assert!(err.contains("idf has 16 bytes for 8 buckets"), "{err}");
