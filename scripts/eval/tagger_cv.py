@@ -62,6 +62,7 @@ def main():
     ap.add_argument("--extra-domain", help="labels added to every fold's domain training set")
     ap.add_argument("--extra-train", help="labels added to every fold's task and domain training sets")
     ap.add_argument("--sweep", help="domain min_probability values to read each fold at, comma-separated")
+    ap.add_argument("--domain-labels", help="train_tagger.py's --domain-labels (default: its own; \"\" for none)")
     a = ap.parse_args()
     labels = [json.loads(l) for l in open(a.labels, encoding="utf-8")]
     totals = {}
@@ -89,6 +90,8 @@ def main():
                 out = os.path.join(rules, "topics", "models", f"{target}.json")
                 cmd = [sys.executable, os.path.join(ROOT, "scripts", "eval", "train_tagger.py"), "--curate", a.curate,
                        "--labels", dtrain if (target == "domain" and a.extra_domain) else train, "--target", target, "--out", out, "--folds", "0", "--", "--holdout", "0"]
+                if a.domain_labels is not None:
+                    cmd[2:2] = ["--domain-labels", a.domain_labels]
                 subprocess.run(cmd + extra.split(), check=True, stdout=subprocess.DEVNULL)
             r = subprocess.run([a.curate, "tag-eval", "--judged", test, "--rules", rules],
                                check=True, capture_output=True, text=True).stdout
