@@ -89,9 +89,9 @@ fn tag_explain_shows_the_cues() {
 /// A domain the model gives under `min_probability` is tagged when the
 /// keyword cues agree: "Given the following disease, list three common
 /// symptoms." with the input "Measles" (alpaca_5000 line 133) is `health` at
-/// p = 0.55 with the cues "symptoms" and "disease" (the US Constitution of
+/// p = 0.69 with the cues "symptoms" and "disease" (the US Constitution of
 /// line 15 and a healthy diet of line 56 were such records before the domain
-/// model's TF-IDF and seventh round of labels; the model alone tags them
+/// model's TF-IDF and more rounds of labels; the model alone tags them
 /// now); without `cue_agreement_probability` it gets no domain. A record
 /// whose cues name no domain gets none either way.
 #[test]
@@ -289,7 +289,8 @@ fn judged_tagging_set_task_accuracy_does_not_fall() {
     // trained on 13,600 records; 0.906 at 0.673 with TF-IDF, at 0.7; 0.931 at
     // 0.681 with character 4-5-grams; 0.924 at 0.661 with 2,400 more domain
     // labels, at 0.75 (over five folds of the training records, 0.884 / 0.629
-    // -> 0.894 / 0.631: fewer records here, and they move by a few each time).
+    // -> 0.894 / 0.631: fewer records here, and they move by a few each time);
+    // 0.920 at 0.669 with 4,800, at 0.77 (folds: 0.896 / 0.638).
     let given: usize = rows.iter().map(|r| r.domains.len()).sum();
     let right: usize = rows
         .iter()
