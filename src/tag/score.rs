@@ -630,6 +630,23 @@ mod tests {
         assert!(find_bounded("start", "art", false));
     }
 
+    /// The models' fields are read by name, borrowed; a name written with
+    /// an escape reads the same (alpaca_en_demo line 9's instruction).
+    #[test]
+    fn model_fields_read_escaped_names_too() {
+        let t = crate::tag::builtin().expect("built-in topic rules compile");
+        let plain = r#"{"instruction": "Reword this sentence to increase clarity", "input": "The idea of her being so brave made me smile"}"#;
+        let escaped = plain.replace("\"instruction\"", "\"instr\\u0075ction\"");
+        assert!(escaped.contains("\\u0075"), "{escaped}");
+        let (a, b) = (
+            super::model_fields(plain, &t.rules.classifiers).expect("an object"),
+            super::model_fields(&escaped, &t.rules.classifiers).expect("an object"),
+        );
+        assert_eq!(a, b);
+        assert_eq!(a["instruction"], "Reword this sentence to increase clarity");
+        assert!(super::model_fields("[1, 2]", &t.rules.classifiers).is_none());
+    }
+
     fn task_of(json: &str) -> (String, Vec<String>) {
         let t = crate::tag::builtin().expect("built-in topic rules compile");
         let mut rec = record(json);
