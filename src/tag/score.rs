@@ -423,7 +423,8 @@ impl Tagger {
         // Per task of [`TASKS`]: `None` until a model label or a rule names it.
         let mut task_scores: Vec<Option<f64>> = vec![None; TASKS.len()];
         if !self.rules.classifiers.is_empty() {
-            let raw = model_fields(&rec.raw, &self.rules.classifiers);
+            let raw =
+                crate::tag::train::model_fields(&rec.raw, self.rules.classifiers.iter().flat_map(|c| &c.model.text));
             for ((c, label_task), label_rule) in self
                 .rules
                 .classifiers
@@ -557,33 +558,6 @@ impl Tagger {
     }
 }
 
-/// The raw record's top-level fields that the models read, as one object:
-/// the record is parsed without building values for its other fields (a
-/// MOSS conversation's turns), which a full parse would build for every
-/// record. `None` when the raw record is not a JSON object.
-fn model_fields(raw: &str, classifiers: &[crate::tag::rules::ClassifierRule]) -> Option<serde_json::Value> {
-    use serde_json::value::RawValue;
-    // The names borrowed from the record (no `String` per name of every
-    // record); a name with an escape cannot be borrowed: then owned.
-    let owned: HashMap<String, &RawValue>;
-    let all: HashMap<&str, &RawValue> = match serde_json::from_str(raw) {
-        Ok(all) => all,
-        Err(_) => {
-            owned = serde_json::from_str(raw).ok()?;
-            owned.iter().map(|(k, v)| (k.as_str(), *v)).collect()
-        }
-    };
-    let mut out = serde_json::Map::new();
-    for name in classifiers.iter().flat_map(|c| &c.model.text) {
-        if let Some(v) = all.get(name.as_str()) {
-            if !out.contains_key(name) {
-                out.insert(name.clone(), serde_json::from_str(v.get()).ok()?);
-            }
-        }
-    }
-    Some(serde_json::Value::Object(out))
-}
-
 /// Whether an instruction asks a question: it ends with `?` or `？`, or
 /// opens with an English or Chinese question word.
 fn asks_a_question(instruction: &str) -> bool {
@@ -628,23 +602,6 @@ mod tests {
         assert!(find_bounded("translate into english.", "into english", true));
         assert!(find_bounded("请翻译这句话", "翻译", true));
         assert!(find_bounded("start", "art", false));
-    }
-
-    /// The models' fields are read by name, borrowed; a name written with
-    /// an escape reads the same (alpaca_en_demo line 9's instruction).
-    #[test]
-    fn model_fields_read_escaped_names_too() {
-        let t = crate::tag::builtin().expect("built-in topic rules compile");
-        let plain = r#"{"instruction": "Reword this sentence to increase clarity", "input": "The idea of her being so brave made me smile"}"#;
-        let escaped = plain.replace("\"instruction\"", "\"instr\\u0075ction\"");
-        assert!(escaped.contains("\\u0075"), "{escaped}");
-        let (a, b) = (
-            super::model_fields(plain, &t.rules.classifiers).expect("an object"),
-            super::model_fields(&escaped, &t.rules.classifiers).expect("an object"),
-        );
-        assert_eq!(a, b);
-        assert_eq!(a["instruction"], "Reword this sentence to increase clarity");
-        assert!(super::model_fields("[1, 2]", &t.rules.classifiers).is_none());
     }
 
     fn task_of(json: &str) -> (String, Vec<String>) {

@@ -135,6 +135,33 @@ fn text_of(rec: Option<&Record>, raw: Option<&Value>, names: &[String], cap: u16
     join_parts(&parts)
 }
 
+/// The raw record's top-level fields of `names` (the fields models read), as one object:
+/// the record is parsed without building values for its other fields (a
+/// MOSS conversation's turns), which a full parse would build for every
+/// record. `None` when the raw record is not a JSON object.
+pub fn model_fields<'n>(raw: &str, names: impl Iterator<Item = &'n String>) -> Option<Value> {
+    use serde_json::value::RawValue;
+    // The names borrowed from the record (no `String` per name of every
+    // record); a name with an escape cannot be borrowed: then owned.
+    let owned: std::collections::HashMap<String, &RawValue>;
+    let all: std::collections::HashMap<&str, &RawValue> = match serde_json::from_str(raw) {
+        Ok(all) => all,
+        Err(_) => {
+            owned = serde_json::from_str(raw).ok()?;
+            owned.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+        }
+    };
+    let mut out = serde_json::Map::new();
+    for name in names {
+        if let Some(v) = all.get(name.as_str()) {
+            if !out.contains_key(name) {
+                out.insert(name.clone(), serde_json::from_str(v.get()).ok()?);
+            }
+        }
+    }
+    Some(Value::Object(out))
+}
+
 /// Whether any field of a model's text has more than white space.
 fn has_text(t: &str) -> bool {
     t.split(PART_SEPARATOR).any(|p| !p.trim().is_empty())
@@ -580,6 +607,24 @@ mod tests {
         assert_eq!(a.model.labels[i], "creative-writing");
         let (i, _) = a.model.best("Write a Python function that sorts a list.");
         assert_eq!(a.model.labels[i], "coding");
+    }
+
+    /// The models' fields are read by name, borrowed; a name written with
+    /// an escape reads the same (alpaca_en_demo line 9's instruction).
+    #[test]
+    fn model_fields_read_escaped_names_too() {
+        let fields = ["instruction".to_string(), "input".to_string()];
+        let names = || fields.iter();
+        let plain = r#"{"instruction": "Reword this sentence to increase clarity", "input": "The idea of her being so brave made me smile"}"#;
+        let escaped = plain.replace("\"instruction\"", "\"instr\\u0075ction\"");
+        assert!(escaped.contains("\\u0075"), "{escaped}");
+        let (a, b) = (
+            model_fields(plain, names()).expect("an object"),
+            model_fields(&escaped, names()).expect("an object"),
+        );
+        assert_eq!(a, b);
+        assert_eq!(a["instruction"], "Reword this sentence to increase clarity");
+        assert!(model_fields("[1, 2]", names()).is_none());
     }
 
     #[test]
