@@ -121,11 +121,15 @@ impl From<f64> for Measure {
 ///
 /// Words are cached per (scope, tokenizer) as byte spans into the scope's
 /// text, so the ten or so word-based rules of the quality stage tokenize a
-/// part once between them.
+/// part once between them. The default tokenizer's words of a whole turn
+/// are kept by turn too: the answer, the first request and the scopes that
+/// join turns (the conversation, the answers) share them, since a line
+/// break always ends a word.
 pub struct Analysis<'r> {
     rec: &'r Record,
     joined: [Option<String>; 2],
     words: Vec<(Scope, Tokenizer, Vec<Span>)>,
+    turn_words: Vec<(usize, Vec<Span>)>,
 }
 
 /// The words of one scope: spans into its text.
@@ -164,6 +168,7 @@ impl<'r> Analysis<'r> {
             rec,
             joined: [None, None],
             words: Vec::new(),
+            turn_words: Vec::new(),
         }
     }
 
@@ -191,8 +196,17 @@ impl<'r> Analysis<'r> {
         let i = match self.words.iter().position(|(s, t, _)| *s == scope && *t == tok) {
             Some(i) => i,
             None => {
-                let mut spans = Vec::new();
-                tok.spans(&self.text(scope), &mut spans);
+                let spans = match tok {
+                    Tokenizer::Unicode => self.turns_spans(scope),
+                    _ => None,
+                };
+                // The scope's text, joined here if it joins turns.
+                let text = self.text(scope);
+                let spans = spans.unwrap_or_else(|| {
+                    let mut spans = Vec::with_capacity(text.len() / 5);
+                    tok.spans(&text, &mut spans);
+                    spans
+                });
                 self.words.push((scope, tok, spans));
                 self.words.len() - 1
             }
@@ -201,6 +215,54 @@ impl<'r> Analysis<'r> {
             text: self.text_ref(scope),
             spans: &self.words[i].2,
         }
+    }
+
+    /// The default tokenizer's words of a scope made of whole turns, from
+    /// the words of each turn (`None`: another scope). The turns of a
+    /// joined scope are joined by `"\n"`, where every word ends, so its
+    /// words are its turns' words in order.
+    fn turns_spans(&mut self, scope: Scope) -> Option<Vec<Span>> {
+        let turns = &self.rec.turns;
+        match scope {
+            Scope::Response => {
+                let k = turns.iter().rposition(|t| t.role == Role::Assistant)?;
+                Some(self.turn_spans(k).to_vec())
+            }
+            Scope::Prompt => {
+                let k = turns.iter().position(|t| t.role == Role::User)?;
+                Some(self.turn_spans(k).to_vec())
+            }
+            Scope::Conversation | Scope::Responses => {
+                let mut out = Vec::new();
+                let mut at = None;
+                for (k, t) in turns.iter().enumerate() {
+                    if t.content.is_empty() || scope == Scope::Responses && t.role != Role::Assistant {
+                        continue;
+                    }
+                    // Past the previous turn and its line break.
+                    let base = at.map_or(0, |a: u32| a + 1);
+                    out.extend(self.turn_spans(k).iter().map(|&(a, b)| (a + base, b + base)));
+                    at = Some(base + t.content.len() as u32);
+                }
+                Some(out)
+            }
+            _ => None,
+        }
+    }
+
+    /// The default tokenizer's words of turn `k`, tokenized once.
+    fn turn_spans(&mut self, k: usize) -> &[Span] {
+        let i = match self.turn_words.iter().position(|(t, _)| *t == k) {
+            Some(i) => i,
+            None => {
+                let text = &self.rec.turns[k].content;
+                let mut spans = Vec::with_capacity(text.len() / 5);
+                Tokenizer::Unicode.spans(text, &mut spans);
+                self.turn_words.push((k, spans));
+                self.turn_words.len() - 1
+            }
+        };
+        &self.turn_words[i].1
     }
 
     /// The text of a scope whose joined text (if any) is already computed.
@@ -459,4 +521,66 @@ impl RecordStage for FilterStage {
 
 fn reason(rule: &Rule, m: &Measure, crossed: Crossed) -> String {
     crate::verdict::crossed(&rule.subject(), m.value, crossed, m.detail.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Analysis, Scope};
+    use crate::record::{Record, Role, Turn};
+    use crate::tokenize::Tokenizer;
+
+    /// The words of `scope` tokenized from its whole text, as before turns
+    /// shared their words.
+    fn whole(rec: &Record, scope: Scope) -> Vec<String> {
+        let mut cx = Analysis::new(rec);
+        let text = cx.text(scope).into_owned();
+        let mut spans = Vec::new();
+        Tokenizer::Unicode.spans(&text, &mut spans);
+        spans
+            .iter()
+            .map(|&(a, b)| text[a as usize..b as usize].to_string())
+            .collect()
+    }
+
+    fn shared(rec: &Record, scope: Scope) -> Vec<String> {
+        let mut cx = Analysis::new(rec);
+        // The answer's words first, as the quality rules ask them.
+        let _ = cx.words(Scope::Response, Tokenizer::Unicode).len();
+        let words = cx.words(scope, Tokenizer::Unicode);
+        words.iter().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn joined_scopes_have_their_turns_words() {
+        let mut rec = Record::exchange("Name two rivers.\r", "\u{301}Nile and\u{200d}");
+        rec.turns.push(Turn::new(Role::User, ""));
+        rec.turns.push(Turn::new(Role::User, "Why 2.5?"));
+        rec.turns.push(Turn::new(Role::Assistant, "因为\ndon't"));
+        for scope in [Scope::Conversation, Scope::Responses, Scope::Response, Scope::Prompt] {
+            assert_eq!(shared(&rec, scope), whole(&rec, scope), "{scope}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Whatever the turns hold (line ends, joiners, combining marks,
+        /// Han, numbers with points), the words of the scopes that join
+        /// them are the words of their whole text.
+        #[test]
+        fn turn_words_equal_whole_text_words(
+            turns in proptest::collection::vec(
+                (proptest::bool::ANY, "[a-zA-Z0-9 .,'’\\-_\r\n\t\u{301}\u{200d}\u{fe0f}\u{4e00}-\u{4e05}\u{3002}\u{1f600}]{0,24}"),
+                1..5,
+            ),
+        ) {
+            let mut rec = Record::exchange("", "");
+            rec.turns = turns
+                .iter()
+                .map(|(user, t)| Turn::new(if *user { Role::User } else { Role::Assistant }, t.as_str()))
+                .collect();
+            for scope in [Scope::Conversation, Scope::Responses, Scope::Response, Scope::Prompt] {
+                proptest::prop_assert_eq!(shared(&rec, scope), whole(&rec, scope));
+            }
+        }
+    }
 }

@@ -67,18 +67,52 @@ fn common(c: char) -> Option<(char, bool)> {
 /// The fast path of [`normalize_into`] for text made only of [`common`]
 /// characters: the same output without the normalisation tables, and
 /// stable at once (every output character is unchanged by NFKC and case
-/// folding). Returns false, appending nothing, for any other text.
+/// folding). Returns false, leaving `out` as it was, for any other text.
+///
+/// One pass: a run of characters that are their own normal form but for
+/// the case of ASCII (ASCII but white space, Han, CJK punctuation) is
+/// copied whole and lower-cased in place; the first character [`common`]
+/// does not know undoes what was appended.
 fn normalize_common(text: &str, strip_punctuation: bool, out: &mut String) -> bool {
-    if !text.chars().all(|c| common(c).is_some()) {
-        return false;
-    }
     let start = out.len();
     let mut pending_space = false;
-    for c in text.chars() {
-        let Some((c, alnum)) = common(c) else {
+    let bytes = text.as_bytes();
+    let space = |b: u8| b.is_ascii_whitespace() || b == 0x0B;
+    let mut i = 0;
+    while i < bytes.len() {
+        let from = i;
+        if !strip_punctuation {
+            while let Some(&b) = bytes.get(i) {
+                if b < 0x80 {
+                    if space(b) {
+                        break;
+                    }
+                    i += 1;
+                    continue;
+                }
+                match text[i..].chars().next() {
+                    Some(c) if common(c).is_some_and(|(m, _)| m == c) => i += c.len_utf8(),
+                    _ => break,
+                }
+            }
+        }
+        if i > from {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            let at = out.len();
+            out.push_str(&text[from..i]);
+            out[at..].make_ascii_lowercase();
             continue;
+        }
+        let Some(c) = text[i..].chars().next() else { break };
+        i += c.len_utf8();
+        let Some((c, alnum)) = common(c) else {
+            out.truncate(start);
+            return false;
         };
-        if c.is_ascii_whitespace() || c == '\u{0B}' {
+        if c.is_ascii() && space(c as u8) {
             pending_space = out.len() > start;
             continue;
         }
@@ -178,6 +212,10 @@ mod tests {
         }
         assert!(!super::normalize_common("café", false, &mut String::new()));
         assert!(!super::normalize_common("全角空格\u{3000}", false, &mut String::new()));
+        // A text it cannot take leaves what was there before it.
+        let mut out = String::from("key ");
+        assert!(!super::normalize_common("Hello café", false, &mut out));
+        assert_eq!(out, "key ");
     }
 
     proptest::proptest! {
