@@ -112,10 +112,10 @@ fn compile_secret_formats(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Ve
         };
         // The prefix scan decides which expressions run: a match that starts
         // with no listed prefix is only looked for in a text that holds one.
-        let regex = match regex::Regex::new(&p.regex) {
-            Ok(r) => r,
+        let regex = match super::secret::LazyRegex::new(&p.regex) {
+            Ok(r) => std::sync::Arc::new(r),
             Err(e) => {
-                errors.push(err(("regex".into(), e.to_string())));
+                errors.push(err(("regex".into(), e)));
                 continue;
             }
         };
@@ -470,6 +470,43 @@ mod tests {
         assert_eq!(e[0].key.as_deref(), Some("phone.public_only"));
         let e = errors("[phone]\nplaceholder = \"x\"\n");
         assert!(e[0].message.contains("action"), "{}", e[0].message);
+    }
+
+    /// The formats' expressions are compiled when a text first needs one:
+    /// every shipped one compiles.
+    #[test]
+    fn every_shipped_provider_format_compiles() {
+        let mut errors = Vec::new();
+        let formats = compile_secret_formats(&RuleFiles::embedded(), &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(formats.len() >= 100, "{}", formats.len());
+        for f in &formats {
+            assert!(f.regex.get().is_ok(), "{}: {:?}", f.kind, f.regex.get().err());
+        }
+    }
+
+    /// An expression of good syntax past the compiled size limit is found
+    /// out when a text first needs it: nothing is found with it, and the
+    /// detector names it as an error that fails the run.
+    #[test]
+    fn a_format_too_big_to_compile_is_a_fatal_error_naming_it() {
+        let formats = "[huge-key]\nprefixes = [\"huge_\"]\nregex = 'huge_(?:[a-z]{1000}){1000}'\nsource = \"s\"\n";
+        let files = RuleFiles::from_pairs(
+            "t",
+            [
+                (PII_FILE, "[secret]\naction = \"drop\"\n"),
+                (SECRET_FORMATS_FILE, formats),
+            ],
+        );
+        let mut errors = Vec::new();
+        let (s, _) = compile_pii(&files, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(s[0].detector.fatal(), None, "not compiled before a text needs it");
+        let mut found = Vec::new();
+        s[0].detector.find("token huge_abc", &mut found);
+        assert!(found.is_empty());
+        let fatal = s[0].detector.fatal().expect("fatal once needed");
+        assert!(fatal.contains("huge-key") && fatal.contains("size limit"), "{fatal}");
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub trait Detector: Send + Sync {
     fn ty(&self) -> PiiType;
     /// Appends every validated match in `text` to `out`.
     fn find(&self, text: &str, out: &mut Vec<Finding>);
+    /// An error that must fail the run, met while finding (a pattern
+    /// compiled when first needed that does not compile).
+    fn fatal(&self) -> Option<String> {
+        None
+    }
 }
 
 fn word_byte(b: u8) -> bool {

@@ -65,7 +65,7 @@ use super::scan::{after, before, Detector, Finding, PiiType};
 
 struct Format {
     kind: &'static str,
-    re: Regex,
+    re: std::sync::Arc<LazyRegex>,
     /// Which capture group is the secret (0: the whole match).
     group: usize,
     /// A provider format of the rule files: its match must not sit inside a
@@ -89,8 +89,46 @@ pub struct ProviderFormat {
     pub kind: &'static str,
     /// What anchors a token: a literal start or a keyword before it.
     pub anchor: Anchor,
-    /// The whole token, compiled once where the rule file is read.
-    pub regex: Regex,
+    /// The whole token: checked where the rule file is read, compiled the
+    /// first time a text holds one of its prefixes or keywords (most of the
+    /// two hundred never meet one, and compiling them all was a third of a
+    /// run's start).
+    pub regex: std::sync::Arc<LazyRegex>,
+}
+
+/// A regular expression whose syntax is checked at once and which is
+/// compiled when first used.
+#[derive(Debug)]
+pub struct LazyRegex {
+    pattern: String,
+    compiled: std::sync::OnceLock<Result<Regex, String>>,
+}
+
+impl LazyRegex {
+    /// `pattern` after a check of its syntax (the error `Regex::new` gives).
+    pub fn new(pattern: &str) -> Result<Self, String> {
+        regex_syntax::Parser::new()
+            .parse(pattern)
+            .map_err(|e| regex::Error::Syntax(e.to_string()).to_string())?;
+        Ok(LazyRegex {
+            pattern: pattern.to_string(),
+            compiled: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The compiled expression, or why it does not compile (past the size
+    /// limit: the syntax was checked).
+    pub fn get(&self) -> Result<&Regex, &str> {
+        self.compiled
+            .get_or_init(|| Regex::new(&self.pattern).map_err(|e| format!("{}: {e}", self.pattern)))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Why it failed to compile, if it was compiled and failed.
+    fn failed(&self) -> Option<&str> {
+        self.compiled.get()?.as_ref().err().map(String::as_str)
+    }
 }
 
 /// What a provider format's token is found by.
@@ -220,7 +258,7 @@ impl Secret {
         for (i, (kind, prefixes, re, group)) in FORMATS.iter().enumerate() {
             formats.push(Format {
                 kind,
-                re: Regex::new(re)?,
+                re: std::sync::Arc::new(LazyRegex::new(re).map_err(regex::Error::Syntax)?),
                 group: *group,
                 bounded: false,
                 prefixes: Vec::new(),
@@ -337,6 +375,11 @@ impl Detector for Secret {
         PiiType::Secret
     }
 
+    fn fatal(&self) -> Option<String> {
+        let (f, e) = self.formats.iter().find_map(|f| Some((f, f.re.failed()?)))?;
+        Some(format!("secret format {}: its regex does not compile: {e}", f.kind))
+    }
+
     fn find(&self, text: &str, out: &mut Vec<Finding>) {
         let mut hit = vec![false; self.formats.len()];
         // Where each keyword format's keywords end, in text order.
@@ -368,7 +411,8 @@ impl Detector for Secret {
             .filter(|(f, h)| **h && !f.keyword && f.bounded)
             .chain(self.formats.iter().zip(&hit).filter(|(f, h)| **h && !f.bounded));
         for (f, _) in order {
-            for c in f.re.captures_iter(text) {
+            let Ok(re) = f.re.get() else { continue };
+            for c in re.captures_iter(text) {
                 let Some(m) = c.get(f.group) else { continue };
                 let (start, end) = if f.kind == "private-key" {
                     (m.start(), key_block_end(text, m.end()))
@@ -549,7 +593,8 @@ impl Secret {
         let rest = after(text, from, KEYWORD_WINDOW + 1024);
         let rest = rest.find('\n').map_or(rest, |i| &rest[..i]);
         let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        for m in f.re.find_iter(rest) {
+        let Ok(re) = f.re.get() else { return };
+        for m in re.find_iter(rest) {
             if m.start() >= KEYWORD_WINDOW {
                 break;
             }
@@ -659,7 +704,7 @@ mod tests {
         let d = Secret::with_providers(&[ProviderFormat {
             kind: "twilio-auth-token",
             anchor: Anchor::Keywords(vec!["twilio".into()]),
-            regex: Regex::new("[0-9a-f]{32}").expect("regex"),
+            regex: std::sync::Arc::new(LazyRegex::new("[0-9a-f]{32}").expect("regex")),
         }])
         .expect("regex");
         let find = |t: &str| {

@@ -197,6 +197,10 @@ impl RecordStage for SensitiveStage {
         "sensitive"
     }
 
+    fn fatal(&self) -> Option<String> {
+        self.pii.iter().find_map(|s| s.detector.fatal())
+    }
+
     /// The rules that can drop a record: one per PII type whose action is
     /// `drop` (threshold `max = 0` findings), then the word-list rules whose
     /// action is `drop`. Tagging rules never drop, so they are not listed
