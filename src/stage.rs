@@ -306,6 +306,11 @@ pub trait Filter: Send + Sync {
     /// The record's value, or `None` when the rule does not apply to it
     /// (e.g. a conversation rule on a single-turn record).
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure>;
+    /// An error that must fail the run, met while measuring (an expression
+    /// compiled when first needed that does not compile).
+    fn fatal(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A compiled rule: an id, the part it measures, its threshold and its filter.
@@ -490,6 +495,12 @@ impl RecordStage for FilterStage {
 
     fn rules(&self) -> Vec<RuleInfo> {
         self.rules.iter().map(Rule::info).collect()
+    }
+
+    fn fatal(&self) -> Option<String> {
+        self.rules
+            .iter()
+            .find_map(|r| Some(format!("{}: {}", r.id, r.filter.fatal()?)))
     }
 
     fn process(&self, rec: &mut Record) -> StageOutcome {

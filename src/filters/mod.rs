@@ -1,6 +1,7 @@
 //! Filters, one per file, grouped by stage. Each file documents what it
 //! measures, why, an example and its parameters; the registry lists them.
 
+pub mod lazy;
 pub mod quality;
 pub mod sensitive;
 

@@ -43,6 +43,7 @@
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 
+use crate::filters::lazy::LazyRegex;
 use crate::filters::phrase_set;
 
 use crate::record::Role;
@@ -68,8 +69,9 @@ struct Params {
 struct Identity {
     /// Every name and maker: a turn that holds none is not read further.
     listed: AhoCorasick,
-    /// Every claim form, the name or maker as the group `who`.
-    claims: Vec<Regex>,
+    /// Every claim form, the name or maker as the group `who`, compiled
+    /// when a turn first names a listed model or maker.
+    claims: Vec<LazyRegex>,
     negation: Regex,
 }
 
@@ -126,7 +128,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     ];
     let claims = forms
         .iter()
-        .map(|f| Regex::new(f).map_err(|e| ("names".to_string(), e.to_string())))
+        .map(|f| LazyRegex::new(f).map_err(|e| ("names".to_string(), e)))
         .collect::<Result<Vec<_>, _>>()?;
     let negation = Regex::new(r"(?i)\bnot\b|n't|n’t").map_err(|e| ("names".to_string(), e.to_string()))?;
     let all: Vec<String> = p.names.iter().chain(&p.makers).map(|w| w.trim().to_string()).collect();
@@ -145,6 +147,7 @@ impl Identity {
     /// and the user's turns (`asked`; both lower-cased) do not hold.
     fn claim<'t>(&self, turn: &'t str, system: &str, asked: &str) -> Option<&'t str> {
         for re in &self.claims {
+            let Ok(re) = re.get() else { continue };
             for c in re.captures_iter(turn) {
                 let (Some(all), Some(who)) = (c.get(0), c.name("who")) else {
                     continue;
@@ -165,6 +168,11 @@ impl Identity {
 impl Filter for Identity {
     fn metric(&self) -> &str {
         "assistant turns claiming another identity"
+    }
+
+    fn fatal(&self) -> Option<String> {
+        let e = self.claims.iter().find_map(LazyRegex::failed)?;
+        Some(format!("a claim form of the listed names does not compile: {e}"))
     }
 
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure> {

@@ -112,7 +112,7 @@ fn compile_secret_formats(files: &RuleFiles, errors: &mut Vec<RulesError>) -> Ve
         };
         // The prefix scan decides which expressions run: a match that starts
         // with no listed prefix is only looked for in a text that holds one.
-        let regex = match super::secret::LazyRegex::new(&p.regex) {
+        let regex = match crate::filters::lazy::LazyRegex::new(&p.regex) {
             Ok(r) => std::sync::Arc::new(r),
             Err(e) => {
                 errors.push(err(("regex".into(), e)));

@@ -58,14 +58,18 @@
 //! The common `action` and `placeholder` (default: drop the record; the
 //! placeholder for `redact` is `<SECRET>`).
 
+use std::sync::Arc;
+
 use aho_corasick::AhoCorasick;
 use regex::Regex;
+
+use crate::filters::lazy::LazyRegex;
 
 use super::scan::{after, before, Detector, Finding, PiiType};
 
 struct Format {
     kind: &'static str,
-    re: std::sync::Arc<LazyRegex>,
+    re: Arc<LazyRegex>,
     /// Which capture group is the secret (0: the whole match).
     group: usize,
     /// A provider format of the rule files: its match must not sit inside a
@@ -93,42 +97,7 @@ pub struct ProviderFormat {
     /// first time a text holds one of its prefixes or keywords (most of the
     /// two hundred never meet one, and compiling them all was a third of a
     /// run's start).
-    pub regex: std::sync::Arc<LazyRegex>,
-}
-
-/// A regular expression whose syntax is checked at once and which is
-/// compiled when first used.
-#[derive(Debug)]
-pub struct LazyRegex {
-    pattern: String,
-    compiled: std::sync::OnceLock<Result<Regex, String>>,
-}
-
-impl LazyRegex {
-    /// `pattern` after a check of its syntax (the error `Regex::new` gives).
-    pub fn new(pattern: &str) -> Result<Self, String> {
-        regex_syntax::Parser::new()
-            .parse(pattern)
-            .map_err(|e| regex::Error::Syntax(e.to_string()).to_string())?;
-        Ok(LazyRegex {
-            pattern: pattern.to_string(),
-            compiled: std::sync::OnceLock::new(),
-        })
-    }
-
-    /// The compiled expression, or why it does not compile (past the size
-    /// limit: the syntax was checked).
-    pub fn get(&self) -> Result<&Regex, &str> {
-        self.compiled
-            .get_or_init(|| Regex::new(&self.pattern).map_err(|e| format!("{}: {e}", self.pattern)))
-            .as_ref()
-            .map_err(String::as_str)
-    }
-
-    /// Why it failed to compile, if it was compiled and failed.
-    fn failed(&self) -> Option<&str> {
-        self.compiled.get()?.as_ref().err().map(String::as_str)
-    }
+    pub regex: Arc<LazyRegex>,
 }
 
 /// What a provider format's token is found by.
@@ -258,7 +227,7 @@ impl Secret {
         for (i, (kind, prefixes, re, group)) in FORMATS.iter().enumerate() {
             formats.push(Format {
                 kind,
-                re: std::sync::Arc::new(LazyRegex::new(re).map_err(regex::Error::Syntax)?),
+                re: Arc::new(LazyRegex::new(re).map_err(regex::Error::Syntax)?),
                 group: *group,
                 bounded: false,
                 prefixes: Vec::new(),
@@ -704,7 +673,7 @@ mod tests {
         let d = Secret::with_providers(&[ProviderFormat {
             kind: "twilio-auth-token",
             anchor: Anchor::Keywords(vec!["twilio".into()]),
-            regex: std::sync::Arc::new(LazyRegex::new("[0-9a-f]{32}").expect("regex")),
+            regex: Arc::new(LazyRegex::new("[0-9a-f]{32}").expect("regex")),
         }])
         .expect("regex");
         let find = |t: &str| {
