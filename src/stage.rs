@@ -154,6 +154,12 @@ impl<'a> Words<'a> {
         self.spans.is_empty()
     }
 
+    /// The last word.
+    pub fn last(&self) -> Option<&'a str> {
+        let &(a, b) = self.spans.last()?;
+        Some(&self.text[a as usize..b as usize])
+    }
+
     /// The words, in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + Clone + 'a {
         let text = self.text;

@@ -119,13 +119,23 @@ impl Filter for RepeatsInstruction {
         // Both ways: an echo covers the instruction and is covered by it; a
         // reordering task answered inline ("order the events: A, B, C")
         // reuses the content but not the instruction's own words.
-        let share = |a: &[u64], b: &[u64]| {
-            let mut grams: HashSet<u64, HashedKeys> = HashSet::with_capacity_and_hasher(b.len(), HashedKeys::default());
-            grams.extend(b.windows(n).map(gram));
-            let hit = a.windows(n).filter(|g| grams.contains(&gram(g))).count();
-            hit as f64 / (a.len() + 1 - n) as f64
-        };
-        Some(Measure::from(share(&answer, &source).min(share(&source, &answer))))
+        // The source's n-grams in one set, the answer's probed against it:
+        // the source grams the answer holds are the answer's share of the
+        // source, without a set of the (longer) answer's grams.
+        let set = |len: usize| HashSet::<u64, HashedKeys>::with_capacity_and_hasher(len, HashedKeys::default());
+        let mut grams = set(source.len());
+        grams.extend(source.windows(n).map(gram));
+        let mut held = set(grams.len().min(answer.len()));
+        let mut hit = 0usize;
+        for g in answer.windows(n).map(gram) {
+            if grams.contains(&g) {
+                hit += 1;
+                held.insert(g);
+            }
+        }
+        let back = source.windows(n).filter(|g| held.contains(&gram(g))).count();
+        let share = |hits: usize, words: &[u64]| hits as f64 / (words.len() + 1 - n) as f64;
+        Some(Measure::from(share(hit, &answer).min(share(back, &source))))
     }
 }
 

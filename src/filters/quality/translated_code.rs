@@ -163,7 +163,8 @@ impl TranslatedCode {
         let l = line.trim();
         // Each alternative of `broken` needs one of these (a cheap test first:
         // most lines of a Chinese answer are prose, many with a `，`).
-        let may_break = (l.contains(['，', '；', '（', '）']) && sql_start(l))
+        // (The prefix tests first: a search of every character is the slow part.)
+        let may_break = (sql_start(l) && l.contains(['，', '；', '（', '）']))
             || ["定义", "函数", "类", "。"].iter().any(|p| l.starts_with(p));
         if may_break && self.broken.is_match(l) {
             return 2;
@@ -183,7 +184,7 @@ impl TranslatedCode {
         let l = line.trim();
         // `tag` needs an angle bracket pair, `glued` a full-width bracket or a
         // `def`/`return`: tested first, so prose lines skip both regexes.
-        let may_tag = l.contains(['<', '‹']) && l.contains('>');
+        let may_tag = l.contains('>') && l.contains(['<', '‹']);
         let may_glue = l.contains('（') || l.contains("def") || l.contains("return");
         if (may_tag && self.tag.is_match(l))
             || (may_glue && self.glued.is_match(l))

@@ -89,6 +89,14 @@ const PAIRS: [(&[char], &[char]); 5] = [
     (&['《'], &['》']),
 ];
 
+/// Whether `c` is one of [`PAIRS`].
+fn is_bracket(c: char) -> bool {
+    matches!(
+        c,
+        '(' | '（' | '[' | '{' | '【' | '《' | ')' | '）' | ']' | '}' | '】' | '》'
+    )
+}
+
 /// Whether a line reads as code rather than prose: it holds an assignment, a
 /// statement end, a brace, a shell variable or a call.
 fn code_like(line: &str) -> bool {
@@ -128,6 +136,10 @@ fn sign(text: &str, long: bool) -> Option<String> {
     // One pass over the last line: per bracket kind, the openings not yet closed.
     let mut depth: [Vec<usize>; PAIRS.len()] = Default::default();
     for (i, ch) in last_line.char_indices() {
+        // Most characters are no bracket: one test, not a search of the pairs.
+        if !is_bracket(ch) {
+            continue;
+        }
         if let Some(k) = PAIRS.iter().position(|(open, _)| open.contains(&ch)) {
             depth[k].push(i);
         } else if let Some(k) = PAIRS.iter().position(|(_, close)| close.contains(&ch)) {
@@ -207,7 +219,7 @@ impl Filter for Truncated {
         let (long, last_word) = {
             let words = cx.words(self.scope, Tokenizer::Unicode);
             let long = words.len() >= self.min_words;
-            let last = words.iter().last().filter(|_| long && !self.end_words.is_empty());
+            let last = words.last().filter(|_| long && !self.end_words.is_empty());
             (long, last.map(str::to_string))
         };
         let text = cx.text(self.scope);
@@ -233,6 +245,21 @@ impl Filter for Truncated {
 mod tests {
     use super::KIND;
     use crate::filters::testing::{build, record, value};
+
+    #[test]
+    fn the_bracket_test_knows_every_pair() {
+        for (open, close) in super::PAIRS {
+            assert!(open.iter().chain(close).all(|&c| super::is_bracket(c)));
+        }
+        let n: usize = super::PAIRS.iter().map(|(o, c)| o.len() + c.len()).sum();
+        assert_eq!(
+            (0..0x11000)
+                .filter_map(char::from_u32)
+                .filter(|&c| super::is_bracket(c))
+                .count(),
+            n
+        );
+    }
 
     #[test]
     fn fences_brackets_and_dangling_ends() {
