@@ -57,7 +57,23 @@ fn is_cjk(c: char) -> bool {
 /// The estimate for `text`.
 pub fn approx_tokens(text: &str) -> usize {
     let (mut tokens, mut run) = (0usize, 0usize);
-    for c in text.chars() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        // ASCII (most of most texts) a byte at a time: white space is
+        // `\t`..`\r` and the space, and no ASCII character is CJK.
+        if b < 0x80 {
+            i += 1;
+            if matches!(b, b' ' | b'\t'..=b'\r') {
+                tokens += run.div_ceil(4);
+                run = 0;
+            } else {
+                run += 1;
+            }
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else { break };
+        i += c.len_utf8();
         if c.is_whitespace() || is_cjk(c) {
             tokens += run.div_ceil(4);
             run = 0;
@@ -84,6 +100,36 @@ impl Filter for ApproxTokens {
 #[cfg(test)]
 mod tests {
     use super::approx_tokens;
+
+    /// The same count as a plain pass over the characters, on texts of
+    /// ASCII, white space of every kind and CJK.
+    #[test]
+    fn the_byte_path_counts_as_the_characters_do() {
+        let plain = |text: &str| {
+            let (mut tokens, mut run) = (0usize, 0usize);
+            for c in text.chars() {
+                if c.is_whitespace() || super::is_cjk(c) {
+                    tokens += run.div_ceil(4);
+                    run = 0;
+                    tokens += usize::from(!c.is_whitespace());
+                } else {
+                    run += 1;
+                }
+            }
+            tokens + run.div_ceil(4)
+        };
+        let mut text = String::new();
+        for c in (0..0x80)
+            .chain([0x85, 0xa0, 0x2003, 0x3000, 0x4e00, 0x3042, 0xe9, 0x20000])
+            .filter_map(char::from_u32)
+        {
+            for n in 1..6 {
+                text.extend(std::iter::repeat_n(c, n));
+                text.push_str("word");
+                assert_eq!(approx_tokens(&text), plain(&text), "{text:?}");
+            }
+        }
+    }
 
     #[test]
     fn estimates_by_script() {

@@ -131,7 +131,13 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
 
 /// The language of `text` when it is clear.
 fn clear_lang(text: &str, min_letters: usize) -> Option<Lang> {
-    let letters = text.chars().take(4096).filter(|c| c.is_alphabetic()).count();
+    // Counted up to the bound only: past it the count decides nothing.
+    let letters = text
+        .chars()
+        .take(4096)
+        .filter(|c| c.is_alphabetic())
+        .take(min_letters)
+        .count();
     if letters < min_letters {
         return None;
     }
@@ -241,12 +247,13 @@ impl LangMismatch {
             return None;
         }
         let instr = clear_lang(question, self.min_letters)?;
-        let (mut n, mut code) = (0usize, 0usize);
-        for c in answer.chars() {
-            n += 1;
-            code += usize::from(matches!(c, '{' | '}' | '[' | ']' | '(' | ')' | ';' | '=' | '<' | '>'));
-        }
-        let n = n.max(1);
+        // Characters counted by the library's fast count, code signs (all
+        // ASCII, so never a byte of another character) by byte.
+        let n = answer.chars().count().max(1);
+        let code = answer
+            .bytes()
+            .filter(|b| matches!(b, b'{' | b'}' | b'[' | b']' | b'(' | b')' | b';' | b'=' | b'<' | b'>'))
+            .count();
         if answer.contains("```") || code as f64 / n as f64 > self.code_share {
             return None;
         }

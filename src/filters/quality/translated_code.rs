@@ -93,9 +93,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         keywords: p.keywords,
         unless_prompt,
         tag: re(r"[<‹]/?\p{Han}+[^<>\n]{0,40}>")?,
-        glued: re(
-            r"\b(?:print|len|range|input|str|int|float|append|printf|main|sum|sorted|open|format|split|join|console\.log|[a-z]+_[a-z_]+)（|\bdef\s+[A-Za-z_]\w*（|\b(?:def|return)\s+\p{Han}",
-        )?,
+        glued: re(GLUED)?,
         broken: re(concat!(
             // SQL whose clauses hold full-width punctuation (`ORDER BY 名字，姓氏`, `FROM 书籍；`).
             r"(?i)^(?:\d+[.)]\s*)?(?:select\b.*\bfrom|insert\s+into|update\b.*\bset|delete\s+from|create\s+table)\b[^。]*[，；（）][^。]*$",
@@ -106,6 +104,15 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
         ))?,
     }))
 }
+
+/// A built-in name glued to a full-width bracket (`打印（`… as `print（`,
+/// `len（`), a definition of one, or `def` / `return` before a Han name.
+/// Each form opens with a word character after the start of the line or a
+/// character that is not one: `\b` written as `(?:^|\W)`, which only
+/// `is_match` reads, so that the fast automaton runs on Chinese lines (a
+/// Unicode `\b` sends a line with any non-ASCII character to the slowest
+/// engine). A test checks it matches where the `\b` form does.
+const GLUED: &str = r"(?:^|\W)(?:(?:print|len|range|input|str|int|float|append|printf|main|sum|sorted|open|format|split|join|console\.log|[a-z]+_[a-z_]+)（|def\s+[A-Za-z_]\w*（|(?:def|return)\s+\p{Han})";
 
 fn is_han(c: char) -> bool {
     crate::text::is_han(u32::from(c))
@@ -185,7 +192,12 @@ impl TranslatedCode {
         // `tag` needs an angle bracket pair, `glued` a full-width bracket or a
         // `def`/`return`: tested first, so prose lines skip both regexes.
         let may_tag = l.contains('>') && l.contains(['<', '‹']);
-        let may_glue = l.contains('（') || l.contains("def") || l.contains("return");
+        // `glued`'s first form needs a name (ending in `a`-`z` or `_`) right
+        // before the full-width bracket, its others `def` or `return`.
+        let may_glue = l.contains("def")
+            || l.contains("return")
+            || l.match_indices('（')
+                .any(|(i, _)| matches!(l.as_bytes()[..i].last(), Some(b'a'..=b'z' | b'_')));
         if (may_tag && self.tag.is_match(l))
             || (may_glue && self.glued.is_match(l))
             || han_keyword_argument(l)
@@ -275,6 +287,19 @@ unless_prompt = ["伪代码"]"#;
         }
         for l in ["这是一个句子，很好。", "12.5 个苹果，", "(select) 一下，"] {
             assert!(!super::sql_start(l), "{l}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// The `glued` expression matches exactly where its `\b` form does.
+        #[test]
+        fn glued_matches_as_its_word_boundary_form(
+            l in "(?:print|len|def|return|console\\.log|my_name|é|\u{301}|_|x|1|[ \t\u{3000}]|（|名字|。|\\.|a)*",
+        ) {
+            let bounded = regex::Regex::new(r"\b(?:print|len|range|input|str|int|float|append|printf|main|sum|sorted|open|format|split|join|console\.log|[a-z]+_[a-z_]+)（|\bdef\s+[A-Za-z_]\w*（|\b(?:def|return)\s+\p{Han}").expect("regex");
+            let fast = regex::Regex::new(super::GLUED).expect("regex");
+            proptest::prop_assert_eq!(fast.is_match(&l), bounded.is_match(&l), "{:?}", l);
         }
     }
 
