@@ -42,6 +42,9 @@ pub struct ShardWriter {
     /// Column writers for new row groups (the same for every shard).
     factory: Option<ArrowRowGroupWriterFactory>,
     pool: Option<Arc<rayon::ThreadPool>>,
+    /// Every row group's columns encoded side by side, not the last one's
+    /// only ([`ShardWriter::columns_side_by_side`]).
+    all_columns: bool,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
     pending_bytes: usize,
@@ -247,6 +250,7 @@ impl ShardWriter {
             current: None,
             factory: None,
             pool: None,
+            all_columns: false,
             pending: Vec::new(),
             pending_rows: 0,
             pending_bytes: 0,
@@ -260,6 +264,16 @@ impl ShardWriter {
     /// four). The shards are the same as without it.
     pub fn encode_on(mut self, pool: Arc<rayon::ThreadPool>) -> Self {
         self.pool = Some(pool);
+        self
+    }
+
+    /// Encodes the columns of every row group side by side, for a table
+    /// written when nothing else runs (the kept records of a run with dedup,
+    /// all written after the dedup decision): one job per row group would
+    /// leave the pool's other threads idle while one compresses a large
+    /// group's text alone. The shards are the same.
+    pub fn columns_side_by_side(mut self) -> Self {
+        self.all_columns = true;
         self
     }
 
@@ -348,9 +362,12 @@ impl ShardWriter {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let schema = self.schema.clone();
         match &self.pool {
-            Some(pool) => pool.spawn(move || {
-                let _ = tx.send(encode(writers, &schema, &batches, last));
-            }),
+            Some(pool) => {
+                let parallel = last || self.all_columns;
+                pool.spawn(move || {
+                    let _ = tx.send(encode(writers, &schema, &batches, parallel));
+                })
+            }
             None => {
                 let _ = tx.send(encode(writers, &schema, &batches, false));
             }
@@ -580,8 +597,15 @@ mod tests {
     }
 
     fn write(dir: &Path, pool: Option<usize>, max_bytes: u64) -> Vec<Vec<u8>> {
+        write_with(dir, pool, max_bytes, false)
+    }
+
+    fn write_with(dir: &Path, pool: Option<usize>, max_bytes: u64, side_by_side: bool) -> Vec<Vec<u8>> {
         let (schema, batches) = batches();
         let mut w = ShardWriter::new(dir, schema, max_bytes).expect("test");
+        if side_by_side {
+            w = w.columns_side_by_side();
+        }
         if let Some(n) = pool {
             let p = rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("test");
             w = w.encode_on(Arc::new(p));
@@ -594,20 +618,27 @@ mod tests {
         files.iter().map(|f| std::fs::read(f).expect("test")).collect()
     }
 
-    /// Encoding row groups on a pool, several at once, gives the same
-    /// shards as encoding them one by one, with and without rotation.
+    /// Encoding row groups on a pool, several at once, with every group's
+    /// columns side by side or not, gives the same shards as encoding them
+    /// one by one, with and without rotation.
     #[test]
     fn pool_changes_no_byte() {
         let dir = tempfile::tempdir().expect("test");
         for max_bytes in [u64::MAX, 1] {
             let alone = write(&dir.path().join(format!("a{max_bytes}")), None, max_bytes);
             for threads in [1, 2, 3] {
-                let pooled = write(
-                    &dir.path().join(format!("p{threads}-{max_bytes}")),
-                    Some(threads),
-                    max_bytes,
-                );
-                assert_eq!(alone, pooled, "{threads} threads, shards of {max_bytes} bytes");
+                for side_by_side in [false, true] {
+                    let pooled = write_with(
+                        &dir.path().join(format!("p{threads}-{max_bytes}-{side_by_side}")),
+                        Some(threads),
+                        max_bytes,
+                        side_by_side,
+                    );
+                    assert_eq!(
+                        alone, pooled,
+                        "{threads} threads, shards of {max_bytes} bytes, columns side by side: {side_by_side}"
+                    );
+                }
             }
             if max_bytes != u64::MAX {
                 assert!(alone.len() > 1, "rotation happened");

@@ -196,7 +196,16 @@ pub(crate) fn run_task(setup: &Setup, opts: &RunOptions, pieces: &[Piece], t: &T
     )?;
     let shard = |name: &str, schema| writer(&t.root.join(name), schema, opts, t.scratch, &setup.pool);
     let w = Writers {
-        kept: BackgroundWriter::spawn(shard("kept", crate::output::schema::kept_schema())?),
+        // With dedup, kept records are written after phase 1, when the pool
+        // has nothing else to do.
+        kept: BackgroundWriter::spawn({
+            let w = shard("kept", crate::output::schema::kept_schema())?;
+            if setup.engine.is_some() {
+                w.columns_side_by_side()
+            } else {
+                w
+            }
+        }),
         rejected: BackgroundWriter::spawn(shard("rejected", crate::output::schema::rejected_schema())?),
         malformed: shard("malformed", crate::output::schema::malformed_schema())?,
         kept_rows: RecordRows::new(false),
