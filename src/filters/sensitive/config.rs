@@ -485,12 +485,8 @@ mod tests {
         }
     }
 
-    /// An expression of good syntax past the compiled size limit is found
-    /// out when a text first needs it: nothing is found with it, and the
-    /// detector names it as an error that fails the run.
-    #[test]
-    fn a_format_too_big_to_compile_is_a_fatal_error_naming_it() {
-        let formats = "[huge-key]\nprefixes = [\"huge_\"]\nregex = 'huge_(?:[a-z]{1000}){1000}'\nsource = \"s\"\n";
+    /// The secret type (dropped) with the provider formats `formats`.
+    fn secret_with(formats: &str) -> Vec<PiiSetting> {
         let files = RuleFiles::from_pairs(
             "t",
             [
@@ -501,6 +497,16 @@ mod tests {
         let mut errors = Vec::new();
         let (s, _) = compile_pii(&files, &mut errors);
         assert!(errors.is_empty(), "{errors:?}");
+        s
+    }
+
+    /// An expression of good syntax past the compiled size limit is found
+    /// out when a text first needs it: nothing is found with it, and the
+    /// detector names it as an error that fails the run.
+    #[test]
+    fn a_format_too_big_to_compile_is_a_fatal_error_naming_it() {
+        let formats = "[huge-key]\nprefixes = [\"huge_\"]\nregex = 'huge_(?:[a-z]{1000}){1000}'\nsource = \"s\"\n";
+        let s = secret_with(formats);
         assert_eq!(s[0].detector.fatal(), None, "not compiled before a text needs it");
         let mut found = Vec::new();
         s[0].detector.find("token huge_abc", &mut found);
@@ -512,16 +518,7 @@ mod tests {
     #[test]
     fn provider_formats_come_from_their_file_and_errors_name_the_key() {
         let formats = "[acme-live-key]\nprefixes = [\"acme_live_\"]\nregex = 'acme_live_[0-9a-f]{32}'\nsource = \"https://docs.acme.test/keys\"\n";
-        let files = RuleFiles::from_pairs(
-            "t",
-            [
-                (PII_FILE, "[secret]\naction = \"drop\"\n"),
-                (SECRET_FORMATS_FILE, formats),
-            ],
-        );
-        let mut errors = Vec::new();
-        let (s, _) = compile_pii(&files, &mut errors);
-        assert!(errors.is_empty(), "{errors:?}");
+        let s = secret_with(formats);
         let mut found = Vec::new();
         s[0].detector
             .find("key: acme_live_9f3a1c7e5b2d8046e1f7a3c9b5d2e8f4.", &mut found);
