@@ -88,6 +88,11 @@ fn run(args: RunArgs) -> Result<(), Error> {
 
 fn check_rules(dir: Option<&Path>) -> Result<(), Error> {
     let rules = load_rules(dir)?;
+    // Expressions a run compiles when a text first needs one are compiled
+    // here, so that one past the size limit is found before a run.
+    if let Some(e) = rules.record_stages.iter().find_map(|s| s.compile_error(true)) {
+        return Err(Error::Usage(format!("invalid rules: {e}")));
+    }
     println!("rules OK: {} (hash {})", rules.files.origin, rules.files.hash());
     println!(
         "formats declared: {}",

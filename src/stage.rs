@@ -312,9 +312,9 @@ pub trait Filter: Send + Sync {
     /// The record's value, or `None` when the rule does not apply to it
     /// (e.g. a conversation rule on a single-turn record).
     fn measure(&self, cx: &mut Analysis<'_>) -> Option<Measure>;
-    /// An error that must fail the run, met while measuring (an expression
-    /// compiled when first needed that does not compile).
-    fn fatal(&self) -> Option<String> {
+    /// An expression of the rule compiled when first needed that does not
+    /// compile: one met so far, or, with `compile`, any (compiled now).
+    fn compile_error(&self, _compile: bool) -> Option<String> {
         None
     }
 }
@@ -463,6 +463,13 @@ pub trait RecordStage: Send + Sync {
 
     /// An error that must fail the run, found while processing.
     fn fatal(&self) -> Option<String> {
+        self.compile_error(false)
+    }
+
+    /// An expression the stage compiles when first needed that does not
+    /// compile: one met so far, or, with `compile`, any (compiled now, as
+    /// `check-rules` does).
+    fn compile_error(&self, _compile: bool) -> Option<String> {
         None
     }
 
@@ -503,10 +510,10 @@ impl RecordStage for FilterStage {
         self.rules.iter().map(Rule::info).collect()
     }
 
-    fn fatal(&self) -> Option<String> {
+    fn compile_error(&self, compile: bool) -> Option<String> {
         self.rules
             .iter()
-            .find_map(|r| Some(format!("{}: {}", r.id, r.filter.fatal()?)))
+            .find_map(|r| Some(format!("{}: {}", r.id, r.filter.compile_error(compile)?)))
     }
 
     fn process(&self, rec: &mut Record) -> StageOutcome {

@@ -34,8 +34,12 @@ impl LazyRegex {
             .map_err(String::as_str)
     }
 
-    /// Why it failed to compile, if it was compiled and failed.
-    pub fn failed(&self) -> Option<&str> {
+    /// Why it does not compile: if it was compiled and failed, or, with
+    /// `compile`, compiled now when it was not yet (`check-rules`).
+    pub fn error(&self, compile: bool) -> Option<&str> {
+        if compile {
+            return self.get().err();
+        }
         self.compiled.get()?.as_ref().err().map(String::as_str)
     }
 }

@@ -118,6 +118,24 @@ fn bad_regex_in_a_declared_format_names_the_key() {
     );
 }
 
+/// A secret format of good syntax whose expression is too big to compile
+/// (runs compile it when a text first needs it) is found by `check-rules`.
+#[test]
+fn a_secret_format_too_big_to_compile_fails_check_rules() {
+    let (code, err) = check_with(|d| {
+        append(
+            d,
+            "sensitive/secrets/formats.toml",
+            "\n[huge-key]\nprefixes = [\"huge_\"]\nregex = 'huge_(?:[a-z]{1000}){1000}'\nsource = \"s\"\n",
+        )
+    });
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("sensitive/secrets/formats.toml: [huge-key] regex does not compile") && err.contains("size limit"),
+        "{err}"
+    );
+}
+
 /// Metrics columns are rule ids as SQL identifiers; two ids that read the
 /// same there are refused.
 #[test]

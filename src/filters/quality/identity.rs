@@ -170,8 +170,8 @@ impl Filter for Identity {
         "assistant turns claiming another identity"
     }
 
-    fn fatal(&self) -> Option<String> {
-        let e = self.claims.iter().find_map(LazyRegex::failed)?;
+    fn compile_error(&self, compile: bool) -> Option<String> {
+        let e = self.claims.iter().find_map(|c| c.error(compile))?;
         Some(format!("a claim form of the listed names does not compile: {e}"))
     }
 

@@ -507,12 +507,20 @@ mod tests {
     fn a_format_too_big_to_compile_is_a_fatal_error_naming_it() {
         let formats = "[huge-key]\nprefixes = [\"huge_\"]\nregex = 'huge_(?:[a-z]{1000}){1000}'\nsource = \"s\"\n";
         let s = secret_with(formats);
-        assert_eq!(s[0].detector.fatal(), None, "not compiled before a text needs it");
+        assert_eq!(
+            s[0].detector.compile_error(false),
+            None,
+            "not compiled before a text needs it"
+        );
         let mut found = Vec::new();
         s[0].detector.find("token huge_abc", &mut found);
         assert!(found.is_empty());
-        let fatal = s[0].detector.fatal().expect("fatal once needed");
+        let fatal = s[0].detector.compile_error(false).expect("fatal once needed");
         assert!(fatal.contains("huge-key") && fatal.contains("size limit"), "{fatal}");
+        // `check-rules` compiles it at once.
+        let s = secret_with(formats);
+        let now = s[0].detector.compile_error(true).expect("compiled now");
+        assert!(now.contains(SECRET_FORMATS_FILE) && now.contains("[huge-key]"), "{now}");
     }
 
     #[test]

@@ -43,9 +43,9 @@ pub trait Detector: Send + Sync {
     fn ty(&self) -> PiiType;
     /// Appends every validated match in `text` to `out`.
     fn find(&self, text: &str, out: &mut Vec<Finding>);
-    /// An error that must fail the run, met while finding (a pattern
-    /// compiled when first needed that does not compile).
-    fn fatal(&self) -> Option<String> {
+    /// A pattern compiled when first needed that does not compile: one met
+    /// so far, or, with `compile`, any (compiled now).
+    fn compile_error(&self, _compile: bool) -> Option<String> {
         None
     }
 }

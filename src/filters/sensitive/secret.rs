@@ -344,9 +344,13 @@ impl Detector for Secret {
         PiiType::Secret
     }
 
-    fn fatal(&self) -> Option<String> {
-        let (f, e) = self.formats.iter().find_map(|f| Some((f, f.re.failed()?)))?;
-        Some(format!("secret format {}: its regex does not compile: {e}", f.kind))
+    fn compile_error(&self, compile: bool) -> Option<String> {
+        let (f, e) = self.formats.iter().find_map(|f| Some((f, f.re.error(compile)?)))?;
+        Some(format!(
+            "{}: [{}] regex does not compile: {e}",
+            super::config::SECRET_FORMATS_FILE,
+            f.kind
+        ))
     }
 
     fn find(&self, text: &str, out: &mut Vec<Finding>) {

@@ -197,8 +197,8 @@ impl RecordStage for SensitiveStage {
         "sensitive"
     }
 
-    fn fatal(&self) -> Option<String> {
-        self.pii.iter().find_map(|s| s.detector.fatal())
+    fn compile_error(&self, compile: bool) -> Option<String> {
+        self.pii.iter().find_map(|s| s.detector.compile_error(compile))
     }
 
     /// The rules that can drop a record: one per PII type whose action is
