@@ -65,7 +65,8 @@ fn step(name: &str, args: StepArgs) -> Result<(), Error> {
 }
 
 fn run(args: RunArgs) -> Result<(), Error> {
-    let rules = load_rules(args.settings.rules.as_deref())?;
+    // Only the stages this run runs are built.
+    let rules = Rules::load_for(args.settings.rules.as_deref(), args.settings.stages.as_deref())?;
     // SIGINT/SIGTERM stop the run cleanly between batches.
     pipeline::stop::install()?;
     let opts = run_options(&args);

@@ -60,7 +60,7 @@ fn load_rules(out: &Path, plan: &Plan) -> Result<Rules> {
             out.join("rules").display()
         )));
     }
-    Rules::compile(files).map_err(Error::Rules)
+    Rules::compile_for(files, plan.settings.stages.as_deref()).map_err(Error::Rules)
 }
 
 fn setup(out: &Path, plan: &Plan) -> Result<Setup> {

@@ -31,6 +31,16 @@ pub struct Rules {
 impl Rules {
     /// Compiles a rule set, or lists every problem in it.
     pub fn compile(files: RuleFiles) -> Result<Rules, Vec<RulesError>> {
+        Rules::compile_for(files, None)
+    }
+
+    /// Compiles a rule set for a run of `stages` (as `--stages` names them;
+    /// `None` or `default` among them: every stage): the per-record stages
+    /// it does not run are not built, their word lists and patterns taking
+    /// most of a run's start. Their rule files are neither read nor checked:
+    /// `check-rules` and [`Rules::compile`] check every stage.
+    pub fn compile_for(files: RuleFiles, stages: Option<&[String]>) -> Result<Rules, Vec<RulesError>> {
+        let wanted = |name: &str| stages.is_none_or(|w| w.iter().any(|s| s == name || s == "default"));
         let mut errors = Vec::new();
         let adapters = match formats::compile(&files) {
             Ok(a) => a,
@@ -79,6 +89,7 @@ impl Rules {
             use rayon::prelude::*;
             registry::RECORD_STAGES
                 .par_iter()
+                .filter(|stage| wanted(stage.name))
                 .map(|stage| build_stage(stage, &files))
                 .collect()
         };
@@ -112,8 +123,16 @@ impl Rules {
                 None
             }
         };
+        // A run that does not build the metric's stage fails at its start,
+        // saying that stage must run too.
+        let metric_built = |d: &&crate::dedup::DedupConfig| {
+            d.survivor_metric
+                .as_deref()
+                .is_some_and(|m| wanted(m.split('/').next().unwrap_or("")))
+        };
         if let Some(e) = dedup
             .as_ref()
+            .filter(metric_built)
             .and_then(|d| survivor_metric_error(d, &record_stages, &files))
         {
             errors.push(e);
@@ -141,11 +160,16 @@ impl Rules {
     /// The built-in rules, overlaid by (or, as its `rules.toml` says,
     /// replaced by) the folder `dir` ([`RuleFiles::load`]).
     pub fn load(dir: Option<&std::path::Path>) -> crate::Result<Rules> {
+        Rules::load_for(dir, None)
+    }
+
+    /// [`Rules::load`] for a run of `stages` ([`Rules::compile_for`]).
+    pub fn load_for(dir: Option<&std::path::Path>, stages: Option<&[String]>) -> crate::Result<Rules> {
         let files = match dir {
             Some(d) => RuleFiles::load(d).map_err(crate::Error::Rules)?,
             None => RuleFiles::embedded(),
         };
-        Rules::compile(files).map_err(crate::Error::Rules)
+        Rules::compile_for(files, stages).map_err(crate::Error::Rules)
     }
 
     /// Names of the stages this rule set can run, in pipeline order.

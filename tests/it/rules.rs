@@ -181,6 +181,45 @@ fn bad_rules_stop_a_run_with_exit_code_2() {
     assert!(!out.exists(), "nothing written");
 }
 
+/// A run builds the stages it runs only: a broken rule of a stage it does
+/// not run does not stop it (check-rules and a run of that stage find it).
+#[test]
+fn a_run_builds_only_the_stages_it_runs() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("rules");
+    std::fs::create_dir_all(dir.join("quality")).expect("mkdir");
+    std::fs::write(
+        dir.join("quality/a.toml"),
+        "[r]\nkind = \"char-length\"\nscope = \"nowhere\"\nmin = 1\n",
+    )
+    .expect("write");
+    let run = |stages: &str| {
+        let out = tmp.path().join(format!("out-{stages}"));
+        let o = curate(&[
+            "run",
+            &fixture("formats"),
+            "--rules",
+            dir.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--stages",
+            stages,
+            "-q",
+        ]);
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned(), out)
+    };
+    let (code, err, out) = run("repair,tag");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(report(&out)["stages_run"], serde_json::json!(["repair", "tag"]));
+    for stages in ["repair,quality", "default"] {
+        let (code, err, _) = run(stages);
+        assert_eq!(code, Some(2), "{stages}: {err}");
+        assert!(err.contains("quality/a.toml:3: key `r.scope`"), "{stages}: {err}");
+    }
+    let o = curate(&["check-rules", dir.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
 #[test]
 fn mix_shares_out_of_range_name_file_line_and_key() {
     let mix = "enabled = true\nby = \"task\"\n[targets]\ncoding = 0.4\nmath = 1.2\n";
