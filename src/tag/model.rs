@@ -134,11 +134,20 @@ impl Features {
         let b = u64::from(self.buckets.max(1));
         let seed = self.seed ^ part;
         let h = |bytes: &[u8], salt: u64| bucket(xxh3_64_with_seed(bytes, seed ^ salt), b);
-        // An n-gram hashes as its words joined by spaces, without joining them.
-        // One-shot XXH3 of the joined bytes in a reused buffer: the same
-        // hash as streaming the words, without a streaming state per n-gram.
+        // An n-gram hashes as its words joined by spaces: the bytes of the
+        // text itself when one space parts its words there (most English
+        // n-grams), else copied into a reused buffer.
+        let (text_bytes, base) = (lower.as_bytes(), lower.as_ptr() as usize);
+        let at = |w: &str| w.as_ptr() as usize - base;
         let mut gram_buf: Vec<u8> = Vec::with_capacity(64);
         let mut joined = |gram: &[&str], salt: u64| {
+            let spaced = gram
+                .windows(2)
+                .all(|p| at(p[1]) == at(p[0]) + p[0].len() + 1 && text_bytes[at(p[1]) - 1] == b' ');
+            if let (true, Some(first), Some(last)) = (spaced, gram.first(), gram.last()) {
+                let bytes = &text_bytes[at(first)..at(last) + last.len()];
+                return bucket(xxh3_64_with_seed(bytes, seed ^ salt), b);
+            }
             gram_buf.clear();
             for (k, w) in gram.iter().enumerate() {
                 if k > 0 {
@@ -721,6 +730,34 @@ mod tests {
         // Chinese: one feature per character plus bigrams.
         assert_eq!(f.extract("翻译句子").len(), 4 + 3);
         assert_eq!(f.extract("Write code"), f.extract("write CODE"));
+    }
+
+    /// An n-gram hashed from the text's own bytes (words one space apart)
+    /// is the n-gram hashed from its words joined: the features do not
+    /// depend on what parts the words. Real instructions (Alpaca, Dolly,
+    /// BELLE-style Chinese), then the same with every gap two tabs, or a
+    /// space and a line end, where each n-gram is joined by copy.
+    #[test]
+    fn ngrams_of_the_text_bytes_equal_ngrams_of_joined_words() {
+        let f = Features {
+            word_ngrams: 3,
+            opening: 3,
+            ..Features::default()
+        };
+        for text in [
+            "Give three tips for staying healthy.",
+            "Rewrite the following sentence so that it is in active voice: The cake was eaten by the children.",
+            "Classify each of the following as a fruit or a vegetable: tomato, apple, carrot",
+            "用 Python 写一个快速排序函数，并解释它的时间复杂度。",
+            "a  b\tc\nd e",
+        ] {
+            let gaps = |sep: &str| text.split_whitespace().collect::<Vec<_>>().join(sep);
+            let want = f.extract(text);
+            assert!(!want.is_empty());
+            for sep in ["\t\t", " \n"] {
+                assert_eq!(f.extract(&gaps(sep)), want, "{text:?} parted by {sep:?}");
+            }
+        }
     }
 
     /// A zero model of labels `a` and `b` over `buckets` buckets.

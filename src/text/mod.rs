@@ -56,6 +56,7 @@ pub fn words(text: &str) -> WordIter<'_> {
         full: None,
         rest: None,
         glue: true,
+        han_at: usize::MAX,
     }
 }
 
@@ -84,6 +85,10 @@ pub struct WordIter<'a> {
     rest: Option<&'a str>,
     /// Whether a glued sentence end is a break ([`words`]) or not ([`uax_words`]).
     glue: bool,
+    /// A byte offset where a Han ideograph starts (`usize::MAX`: none
+    /// known): the character after a Han word, looked at to end that word,
+    /// is not decoded again when the next word starts there.
+    han_at: usize,
 }
 
 /// The first glued sentence end in `w`: a `.`, `'` or `’` between a
@@ -226,6 +231,7 @@ pub(crate) fn is_han(c: u32) -> bool {
 
 /// The kind of the character starting at byte `i` of `b` (valid UTF-8), if
 /// the simple rules cover it. All of them take three bytes.
+#[inline]
 fn wide_at(b: &[u8], i: usize) -> Option<Wide> {
     if b[i] & 0xf0 != 0xe0 {
         return None;
@@ -270,14 +276,26 @@ impl<'a> WordIter<'a> {
                     continue;
                 }
                 i += 3;
-                match wide_at(b, start) {
+                let kind = if start == self.han_at {
+                    Some(Wide::Han)
+                } else {
+                    wide_at(b, start)
+                };
+                match kind {
                     None => return Err(start),
                     Some(Wide::Punct | Wide::Mid(_)) => continue,
-                    Some(Wide::Han) if covered(i) => {
+                    Some(Wide::Han) => {
+                        // `covered(i)`, keeping a Han character there in mind.
+                        if i < b.len() && class(b[i]) & NON_ASCII != 0 {
+                            match wide_at(b, i) {
+                                None => return Err(i),
+                                Some(Wide::Han) => self.han_at = i,
+                                Some(_) => {}
+                            }
+                        }
                         self.pos = i;
                         return Ok(Some(&self.text[start..i]));
                     }
-                    Some(Wide::Han) => return Err(i),
                 }
             }
             i += 1;

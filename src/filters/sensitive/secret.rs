@@ -354,18 +354,21 @@ impl Detector for Secret {
     }
 
     fn find(&self, text: &str, out: &mut Vec<Finding>) {
-        let mut hit = vec![false; self.formats.len()];
+        // The formats whose prefixes occur (most texts: none), in format order.
+        let mut hit: Vec<usize> = Vec::new();
         // Where each keyword format's keywords end, in text order.
         let mut keywords: Vec<(usize, usize)> = Vec::new();
         for m in self.prefixes.find_overlapping_iter(text) {
             let f = self.owner[m.pattern().as_usize()];
             if !self.formats[f].keyword {
-                hit[f] = true;
+                hit.push(f);
             } else if !before(text, m.start(), 1).ends_with(|c: char| c.is_ascii_alphabetic()) {
                 keywords.push((f, m.end()));
             }
         }
-        let lower_has_aws = hit[0] || {
+        hit.sort_unstable();
+        hit.dedup();
+        let lower_has_aws = hit.first() == Some(&0) || {
             let l = text.to_ascii_lowercase();
             l.contains("secret_access_key") || l.contains("secretaccesskey") || l.contains("aws_secret")
         };
@@ -377,13 +380,12 @@ impl Detector for Secret {
         }
         // The rule files' formats are the more specific (Slack's `xoxe.xoxp-`
         // configuration tokens before any `xox` token): they go first.
-        let order = self
-            .formats
+        let order = hit
             .iter()
-            .zip(&hit)
-            .filter(|(f, h)| **h && !f.keyword && f.bounded)
-            .chain(self.formats.iter().zip(&hit).filter(|(f, h)| **h && !f.bounded));
-        for (f, _) in order {
+            .map(|&i| &self.formats[i])
+            .filter(|f| !f.keyword && f.bounded)
+            .chain(hit.iter().map(|&i| &self.formats[i]).filter(|f| !f.bounded));
+        for f in order {
             let Ok(re) = f.re.get() else { continue };
             for c in re.captures_iter(text) {
                 let Some(m) = c.get(f.group) else { continue };
