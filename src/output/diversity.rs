@@ -242,13 +242,44 @@ pub fn sub_questions(instruction: &str) -> u64 {
     q + numbered_items().map_or(0, |re| re.find_iter(instruction).count() as u64)
 }
 
+/// The complexity signals, in the order [`Diversity`] holds them.
+const SIGNALS: [&str; 6] = [
+    "turns",
+    "instruction_chars",
+    "response_chars",
+    "constraints",
+    "sub_questions",
+    "tags",
+];
+
 /// Accumulates [`DiversityReport`] over the records a run keeps.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Diversity {
     overall: Counter,
     per_file: BTreeMap<String, Counter>,
     per_lang: BTreeMap<String, Counter>,
-    signals: BTreeMap<String, Histogram>,
+    /// One histogram per signal of [`SIGNALS`] (found by place, not by
+    /// name, for every record); stored as a map of the names of those
+    /// with a record.
+    #[serde(with = "by_name")]
+    signals: [Histogram; SIGNALS.len()],
+}
+
+/// [`Diversity::signals`] as a map from name to histogram.
+mod by_name {
+    use super::{Histogram, SIGNALS};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(h: &[Histogram; SIGNALS.len()], s: S) -> Result<S::Ok, S::Error> {
+        let map: BTreeMap<&str, &Histogram> = SIGNALS.iter().copied().zip(h).filter(|(_, h)| h.n > 0).collect();
+        map.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[Histogram; SIGNALS.len()], D::Error> {
+        let mut map = BTreeMap::<String, Histogram>::deserialize(d)?;
+        Ok(SIGNALS.map(|name| map.remove(name).unwrap_or_default()))
+    }
 }
 
 /// The value at `key`, inserted when missing; the key is copied only then
@@ -270,8 +301,8 @@ impl Diversity {
         for (k, c) in &o.per_lang {
             self.per_lang.entry(k.clone()).or_default().absorb(c);
         }
-        for (k, h) in &o.signals {
-            self.signals.entry(k.clone()).or_default().absorb(h);
+        for (h, o) in self.signals.iter_mut().zip(&o.signals) {
+            h.absorb(o);
         }
     }
 
@@ -298,18 +329,16 @@ impl Diversity {
             .iter()
             .filter(|t| !t.starts_with("task:") && !t.starts_with("lang:"))
             .count();
-        for (name, v) in [
-            (
-                "turns",
-                rec.turns.iter().filter(|t| t.role == Role::User).count() as u64,
-            ),
-            ("instruction_chars", instruction.chars().count() as u64),
-            ("response_chars", response as u64),
-            ("constraints", constraints(instruction)),
-            ("sub_questions", sub_questions(instruction)),
-            ("tags", topic_tags as u64),
-        ] {
-            entry(&mut self.signals, name).add(v);
+        let values = [
+            rec.turns.iter().filter(|t| t.role == Role::User).count() as u64,
+            instruction.chars().count() as u64,
+            response as u64,
+            constraints(instruction),
+            sub_questions(instruction),
+            topic_tags as u64,
+        ];
+        for (h, v) in self.signals.iter_mut().zip(values) {
+            h.add(v);
         }
     }
 
@@ -320,7 +349,12 @@ impl Diversity {
             overall: self.overall.finish(),
             per_file: self.per_file.iter().map(|(k, c)| (k.clone(), c.finish())).collect(),
             per_language: self.per_lang.iter().map(|(k, c)| (k.clone(), c.finish())).collect(),
-            complexity: self.signals.iter().map(|(k, h)| (k.clone(), h.finish())).collect(),
+            complexity: SIGNALS
+                .iter()
+                .zip(&self.signals)
+                .filter(|(_, h)| h.n > 0)
+                .map(|(k, h)| (k.to_string(), h.finish()))
+                .collect(),
         }
     }
 }
@@ -389,6 +423,38 @@ mod tests {
         assert_eq!(rep.complexity["constraints"].max, 1.0);
         assert_eq!(rep.complexity["sub_questions"].p50, 1.0);
         assert_eq!(rep.complexity["turns"].mean, 1.0);
+    }
+
+    /// A task's counts (distributed runs) are stored with the signals by
+    /// name, as before they were held by place, and read back the same.
+    #[test]
+    fn counts_round_trip_with_signals_by_name() {
+        let empty = serde_json::to_value(Diversity::default()).expect("json");
+        assert_eq!(empty["signals"], serde_json::json!({}));
+        let mut d = Diversity::default();
+        let r = record(r#"{"instruction": "用不超过50个字总结这段话。", "input": "", "output": "好的"}"#);
+        d.add(&r, "a.jsonl");
+        let v = serde_json::to_value(&d).expect("json");
+        let names: Vec<&str> = v["signals"]
+            .as_object()
+            .expect("map")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "constraints",
+                "instruction_chars",
+                "response_chars",
+                "sub_questions",
+                "tags",
+                "turns"
+            ]
+        );
+        assert_eq!(v["signals"]["constraints"]["max"], 1);
+        let back: Diversity = serde_json::from_value(v).expect("read back");
+        assert_eq!(back.finish(), d.finish());
     }
 
     #[test]

@@ -219,32 +219,49 @@ pub fn gather_kept(
 }
 
 /// The kept records with these keys, as examples without a reason: `kept/`
-/// is read by key first, and its messages only in the shards that hold one.
+/// is read by key first, and its messages only in the row groups that hold
+/// one, side by side (a key is in one row group: the records found do not
+/// depend on the order they are read in).
 pub fn kept_records(out: &Path, wanted: &std::collections::BTreeSet<&str>) -> Result<BTreeMap<String, Example>> {
-    let mut found: BTreeMap<String, Example> = BTreeMap::new();
+    use crate::output::read_back::{for_each_batch_of_group, row_groups};
+    use rayon::prelude::*;
     if wanted.is_empty() {
-        return Ok(found);
+        return Ok(BTreeMap::new());
     }
+    let mut groups: Vec<(std::path::PathBuf, usize)> = Vec::new();
     for shard in crate::output::read_back::shards(&out.join("kept")) {
-        let mut hit = false;
-        crate::output::read_back::for_each_batch_of(&shard, Some(&["key"]), |b| {
-            let key = str_col(b, "key");
-            hit |= (0..b.num_rows()).any(|i| wanted.contains(str_at(key, i)));
-        })?;
-        if !hit {
-            continue;
-        }
-        crate::output::read_back::for_each_batch_of(&shard, Some(&["key", "messages"]), |b| {
-            let key = str_col(b, "key");
-            for i in 0..b.num_rows() {
-                let k = str_at(key, i);
-                if wanted.contains(k) {
-                    let mut e = example_at(b, i, 0.0);
-                    e.reason = String::new();
-                    found.insert(k.to_string(), e);
-                }
+        for g in 0..row_groups(&shard)? {
+            let mut hit = false;
+            for_each_batch_of_group(&shard, g, Some(&["key"]), |b| {
+                let key = str_col(b, "key");
+                hit |= (0..b.num_rows()).any(|i| wanted.contains(str_at(key, i)));
+            })?;
+            if hit {
+                groups.push((shard.clone(), g));
             }
-        })?;
+        }
+    }
+    let parts: Vec<Result<Vec<(String, Example)>>> = groups
+        .par_iter()
+        .map(|(shard, g)| {
+            let mut found = Vec::new();
+            for_each_batch_of_group(shard, *g, Some(&["key", "messages"]), |b| {
+                let key = str_col(b, "key");
+                for i in 0..b.num_rows() {
+                    let k = str_at(key, i);
+                    if wanted.contains(k) {
+                        let mut e = example_at(b, i, 0.0);
+                        e.reason = String::new();
+                        found.push((k.to_string(), e));
+                    }
+                }
+            })?;
+            Ok(found)
+        })
+        .collect();
+    let mut found = BTreeMap::new();
+    for part in parts {
+        found.extend(part?);
     }
     Ok(found)
 }

@@ -29,8 +29,17 @@ fn parquet_error(shard: &Path, e: impl std::fmt::Display) -> Error {
 /// A reader of one shard's batches, with only the named top-level `columns`
 /// (all when `None`).
 fn open_shard(shard: &Path, columns: Option<&[&str]>) -> Result<ParquetRecordBatchReader> {
+    open_groups(shard, columns, None)
+}
+
+/// [`open_shard`] over row groups `groups` only (all when `None`).
+fn open_groups(shard: &Path, columns: Option<&[&str]>, groups: Option<Vec<usize>>) -> Result<ParquetRecordBatchReader> {
     let file = std::fs::File::open(shard).map_err(|e| Error::io(shard, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(shard, e))?;
+    let builder = match groups {
+        Some(g) => builder.with_row_groups(g),
+        None => builder,
+    };
     let builder = match columns {
         Some(names) => {
             let roots: Vec<usize> = builder
@@ -118,6 +127,26 @@ pub fn for_each_batch(dir: &Path, columns: Option<&[&str]>, mut f: impl FnMut(&R
 /// [`for_each_batch`] over one shard.
 pub fn for_each_batch_of(shard: &Path, columns: Option<&[&str]>, mut f: impl FnMut(&RecordBatch)) -> Result<()> {
     for b in open_shard(shard, columns)? {
+        f(&b.map_err(|e| parquet_error(shard, e))?);
+    }
+    Ok(())
+}
+
+/// The number of row groups of a shard.
+pub fn row_groups(shard: &Path) -> Result<usize> {
+    let file = std::fs::File::open(shard).map_err(|e| Error::io(shard, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(shard, e))?;
+    Ok(builder.metadata().num_row_groups())
+}
+
+/// [`for_each_batch_of`] over one row group of a shard.
+pub fn for_each_batch_of_group(
+    shard: &Path,
+    group: usize,
+    columns: Option<&[&str]>,
+    mut f: impl FnMut(&RecordBatch),
+) -> Result<()> {
+    for b in open_groups(shard, columns, Some(vec![group]))? {
         f(&b.map_err(|e| parquet_error(shard, e))?);
     }
     Ok(())
