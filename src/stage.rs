@@ -539,6 +539,9 @@ impl RecordStage for FilterStage {
                 });
             }
         }
+        // The turns' words, for dedup's shingles.
+        let cut = cx.turn_words;
+        rec.words.store(&rec.turns, cut);
         out
     }
 }

@@ -92,6 +92,26 @@ fn push_word(w: &str, wh: &mut Vec<u64>, buf: &mut String) {
     wh.push(word_hash(w, buf));
 }
 
+/// Pushes the hashes of word `w` split where a lower-case ASCII letter
+/// meets an upper-case one (contractions as their two words when the text
+/// has an apostrophe).
+fn push_split(w: &str, apostrophes: bool, wh: &mut Vec<u64>, buf: &mut String) {
+    let b = w.as_bytes();
+    let mut start = 0;
+    for i in 1..b.len() {
+        if b[i].is_ascii_uppercase() && b[i - 1].is_ascii_lowercase() {
+            wh.push(word_hash(&w[start..i], buf));
+            start = i;
+        }
+    }
+    let w = &w[start..];
+    if apostrophes {
+        push_word(w, wh, buf);
+    } else {
+        wh.push(word_hash(w, buf));
+    }
+}
+
 /// A contraction's first word and the long form of its second.
 fn contraction(w: &str) -> Option<(&str, &'static str)> {
     let (at, apostrophe) = w.char_indices().rev().find(|&(_, c)| c == '\'' || c == '’')?;
@@ -167,19 +187,38 @@ impl MinHasher {
         // look at each word.
         let apostrophes = memchr::memchr2(b'\'', 0xE2, text.as_bytes()).is_some();
         for w in words(text) {
-            let b = w.as_bytes();
-            let mut start = 0;
-            for i in 1..b.len() {
-                if b[i].is_ascii_uppercase() && b[i - 1].is_ascii_lowercase() {
-                    wh.push(word_hash(&w[start..i], buf));
-                    start = i;
-                }
+            push_split(w, apostrophes, wh, buf);
+        }
+    }
+
+    /// [`MinHasher::word_hashes`] of `text` from its UAX #29 words `spans`
+    /// ([`crate::text::uax_words`], cut by an earlier stage): each split at
+    /// its glued sentence ends, as [`words`] splits them.
+    pub fn word_hashes_of_spans(
+        &self,
+        text: &str,
+        spans: &[crate::tokenize::Span],
+        wh: &mut Vec<u64>,
+        buf: &mut String,
+    ) {
+        wh.reserve(spans.len());
+        let apostrophes = memchr::memchr2(b'\'', 0xE2, text.as_bytes()).is_some();
+        // Only a word holding a `.`, `'` or `’` (first byte 0xE2) can hold a
+        // glued sentence end: those bytes found in one pass over the text.
+        let mut marks = memchr::memchr3_iter(b'.', b'\'', 0xE2, text.as_bytes()).peekable();
+        for &(s, e) in spans {
+            let (s, e) = (s as usize, e as usize);
+            let word = &text[s..e];
+            while marks.next_if(|&m| m < s).is_some() {}
+            if !marks.peek().is_some_and(|&m| m < e) {
+                push_split(word, apostrophes, wh, buf);
+                continue;
             }
-            let w = &w[start..];
-            if apostrophes {
-                push_word(w, wh, buf);
-            } else {
-                wh.push(word_hash(w, buf));
+            let mut w = Some(word);
+            while let Some(x) = w {
+                let (part, rest) = crate::text::split_glued(x);
+                push_split(part, apostrophes, wh, buf);
+                w = rest;
             }
         }
     }
@@ -347,6 +386,22 @@ mod tests {
                 word_hash(&w, &mut buf),
                 xxhash_rust::xxh3::xxh3_64(w.chars().flat_map(char::to_lowercase).collect::<String>().as_bytes())
             );
+        }
+
+        /// Word hashes from the UAX #29 words an earlier stage cut are the
+        /// word hashes of the text: glued sentence ends (`goal.Improve`,
+        /// `don'T`, `a’B`), camel case, contractions, Han, marks.
+        #[test]
+        fn word_hashes_of_uax_spans_are_the_word_hashes_of_the_text(
+            text in "([a-zA-Z]{1,4}|[0-9]{1,3}|[.',;:]|’|[ \t\n]{1,2}|[给中文]{1,3}|[，。\u{301}é])*"
+        ) {
+            let m = MinHasher::new(8, 3, 1);
+            let mut spans = Vec::new();
+            crate::tokenize::Tokenizer::Unicode.spans(&text, &mut spans);
+            let (mut a, mut b, mut buf) = (Vec::new(), Vec::new(), String::new());
+            m.word_hashes(&text, &mut a, &mut buf);
+            m.word_hashes_of_spans(&text, &spans, &mut b, &mut buf);
+            proptest::prop_assert_eq!(a, b, "{:?}", text);
         }
 
         /// The vectorised loop computes the definition, for any signature length.

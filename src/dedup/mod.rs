@@ -144,7 +144,7 @@ impl Engine {
                     Compare::Whole => {
                         wh.clear();
                         keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| {
-                            self.hasher.word_hashes(t, wh, buf)
+                            self.word_hashes(rec, t, wh, buf)
                         });
                         self.hasher.shingles_of(wh, sh);
                         if exact_sets {
@@ -243,7 +243,7 @@ impl Engine {
                         self.hasher.word_hashes(&t[..span.start], wh, buf);
                         self.hasher.word_hashes(&t[span.end..], wh, buf);
                     }
-                    _ => self.hasher.word_hashes(t, wh, buf),
+                    _ => self.word_hashes(rec, t, wh, buf),
                 }
             }
             part += 1;
@@ -252,11 +252,24 @@ impl Engine {
         wh.clear();
         keys::for_each_part(rec, near.key, &near.ignore_lines, |role, t| {
             if is_answer(role) {
-                self.hasher.word_hashes(t, wh, buf);
+                self.word_hashes(rec, t, wh, buf);
             }
         });
         self.hasher.shingles_of(wh, ans);
         (mark, calls)
+    }
+
+    /// The word hashes of `text`, a part of `rec`: from the words an earlier
+    /// stage cut when `text` is a turn's text as it was then, else cut now.
+    fn word_hashes(&self, rec: &Record, text: &str, wh: &mut Vec<u64>, buf: &mut String) {
+        let turn = rec
+            .turns
+            .iter()
+            .position(|t| t.content.as_ptr() == text.as_ptr() && t.content.len() == text.len());
+        match turn.and_then(|k| rec.words.get(k, text)) {
+            Some(spans) => self.hasher.word_hashes_of_spans(text, spans, wh, buf),
+            None => self.hasher.word_hashes(text, wh, buf),
+        }
     }
 
     /// The option list a record's answer chooses from (under `choices`):
@@ -342,7 +355,7 @@ impl Engine {
             Compare::Whole => {
                 wh.clear();
                 keys::for_each_part(rec, self.cfg.near.key, &self.cfg.near.ignore_lines, |_, t| {
-                    self.hasher.word_hashes(t, wh, buf)
+                    self.word_hashes(rec, t, wh, buf)
                 });
                 self.hasher.shingles_of(wh, sh);
                 sh.clone()

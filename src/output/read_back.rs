@@ -239,6 +239,7 @@ pub fn record_at(b: &RecordBatch, i: usize) -> (crate::record::Record, String) {
         task,
         tags,
         pii,
+        words: crate::record::TurnWords::default(),
     };
     (rec, str_at(str_col(b, "source_file"), i).to_string())
 }

@@ -167,17 +167,25 @@ fn process(
         lang,
         keys: None,
     };
-    if let Some(e) = engine {
-        p.add_keys(e);
+    match (engine, p.rec.as_mut()) {
+        (Some(e), _) => p.add_keys(e),
+        // No keys now (a batched stage's records get theirs later, and cut
+        // their words again): the words the stages cut are freed.
+        (None, Some(rec)) => rec.words.clear(),
+        (None, None) => {}
     }
     p
 }
 
 impl Processed {
-    /// Dedup keys of a record that passed every per-record stage.
+    /// Dedup keys of a record that passed every per-record stage; the
+    /// words the stages cut are freed.
     fn add_keys(&mut self, engine: &Engine) {
         if let (Fate::Kept, Some(rec)) = (&self.fate, &self.rec) {
             self.keys = Some(Box::new(engine.keys(rec)));
+        }
+        if let Some(rec) = self.rec.as_mut() {
+            rec.words.clear();
         }
     }
 

@@ -149,6 +149,7 @@ pub fn map_record(adapters: &Adapters, value: &Value, origin: Origin, file_key: 
         task: None,
         tags: Vec::new(),
         pii: Vec::new(),
+        words: crate::record::TurnWords::default(),
     };
     let mut declared_id = None;
     if let Some(d) = adapters.declared.iter().find(|d| d.matches(obj)) {

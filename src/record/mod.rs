@@ -178,6 +178,46 @@ pub struct Record {
     pub tags: Vec<String>,
     /// Personal information found by the sensitive stage.
     pub pii: Vec<PiiSpan>,
+    /// The words of its turns as a stage cut them, for a later one.
+    pub words: TurnWords,
+}
+
+/// The UAX #29 words of some turns of a record (spans into the turn's
+/// text), as the quality stage cut them, for dedup to read instead of
+/// cutting them again. Each is held with a hash of the turn's text when
+/// cut: a turn changed since (a redacted value) is cut again. A cache, not
+/// part of the record: any two are equal, and it is never written.
+#[derive(Debug, Clone, Default)]
+pub struct TurnWords(Vec<(usize, u64, Vec<crate::tokenize::Span>)>);
+
+impl PartialEq for TurnWords {
+    fn eq(&self, _: &TurnWords) -> bool {
+        true
+    }
+}
+
+impl TurnWords {
+    /// Holds the words of `turns[k]` for each `(k, spans)` of `cut`.
+    pub fn store(&mut self, turns: &[Turn], cut: Vec<(usize, Vec<crate::tokenize::Span>)>) {
+        for (k, spans) in cut {
+            if let Some(t) = turns.get(k) {
+                self.0.retain(|(j, _, _)| *j != k);
+                self.0
+                    .push((k, xxhash_rust::xxh3::xxh3_64(t.content.as_bytes()), spans));
+            }
+        }
+    }
+
+    /// The words of turn `k` if they were cut from `text`, its text now.
+    pub fn get(&self, k: usize, text: &str) -> Option<&[crate::tokenize::Span]> {
+        let (_, hash, spans) = self.0.iter().find(|(j, _, _)| *j == k)?;
+        (*hash == xxhash_rust::xxh3::xxh3_64(text.as_bytes())).then_some(spans.as_slice())
+    }
+
+    /// Frees them.
+    pub fn clear(&mut self) {
+        self.0 = Vec::new();
+    }
 }
 
 impl Record {
@@ -199,6 +239,7 @@ impl Record {
             task: None,
             tags: vec![],
             pii: vec![],
+            words: TurnWords::default(),
         }
     }
 
@@ -249,5 +290,29 @@ impl Record {
             .iter()
             .map(|s| ("system", s.as_str()))
             .chain(self.turns.iter().map(|t| (t.role.as_str(), t.content.as_str())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A turn's words are read back while its text is as it was when they
+    /// were cut; a changed text (a redacted value) is cut again.
+    #[test]
+    fn turn_words_are_kept_for_the_text_they_were_cut_from() {
+        let mut rec = Record::exchange("Call me at 555-0100.", "Sure.");
+        let mut spans = Vec::new();
+        crate::tokenize::Tokenizer::Unicode.spans(&rec.turns[0].content, &mut spans);
+        rec.words
+            .store(&rec.turns, vec![(0, spans.clone()), (7, spans.clone())]);
+        assert_eq!(rec.words.get(0, &rec.turns[0].content), Some(spans.as_slice()));
+        assert_eq!(rec.words.get(1, &rec.turns[1].content), None);
+        assert_eq!(rec.words.get(7, "Call me at 555-0100."), None, "no turn 7");
+        rec.turns[0].content = "Call me at [PHONE].".into();
+        assert_eq!(rec.words.get(0, &rec.turns[0].content), None);
+        assert_eq!(rec.clone(), Record::exchange("Call me at [PHONE].", "Sure."));
+        rec.words.clear();
+        assert_eq!(rec.words.get(0, "Call me at 555-0100."), None);
     }
 }

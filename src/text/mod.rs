@@ -108,7 +108,7 @@ fn glued_end(w: &str) -> Option<(usize, usize)> {
 }
 
 /// `w` up to its first glued sentence end, and the rest after it.
-fn split_glued(w: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_glued(w: &str) -> (&str, Option<&str>) {
     match glued_end(w) {
         Some((i, end)) => (&w[..i], Some(&w[end..])),
         None => (w, None),
