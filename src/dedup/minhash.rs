@@ -210,7 +210,7 @@ impl MinHasher {
             let (s, e) = (s as usize, e as usize);
             let word = &text[s..e];
             while marks.next_if(|&m| m < s).is_some() {}
-            if !marks.peek().is_some_and(|&m| m < e) {
+            if marks.peek().is_none_or(|&m| m >= e) {
                 push_split(word, apostrophes, wh, buf);
                 continue;
             }
