@@ -14,6 +14,7 @@
 //!   (`[classifier.task]`) and as the quality filter kind `classifier`.
 //! - [`eval`]: accuracy of the tagger on labelled sets (`curate tag-eval`).
 
+pub mod base64;
 pub mod eval;
 pub mod explain;
 pub mod model;
