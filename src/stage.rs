@@ -288,7 +288,13 @@ impl<'r> Analysis<'r> {
     fn joined(&mut self, slot: usize, keep: impl Fn(Role) -> bool) -> &str {
         let rec = self.rec;
         self.joined[slot].get_or_insert_with(|| {
-            let mut s = String::new();
+            let len = rec
+                .turns
+                .iter()
+                .filter(|t| keep(t.role))
+                .map(|t| t.content.len() + 1)
+                .sum();
+            let mut s = String::with_capacity(len);
             for t in rec.turns.iter().filter(|t| keep(t.role) && !t.content.is_empty()) {
                 if !s.is_empty() {
                     s.push('\n');

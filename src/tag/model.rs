@@ -130,7 +130,10 @@ impl Features {
     /// hashes salted by `part`.
     fn extract_into(&self, text: &str, part: u64, limit: usize, out: &mut Vec<u32>) {
         let lower = crate::text::lowercase(text);
-        let toks: Vec<&str> = words(&lower).take(limit).collect();
+        // About one word per 4 bytes, as English runs (a Han character, a
+        // word, is 3 bytes): room up front, not copies as the list grows.
+        let mut toks: Vec<&str> = Vec::with_capacity((lower.len() / 4 + 1).min(limit));
+        toks.extend(words(&lower).take(limit));
         out.reserve(toks.len() * 6);
         let b = u64::from(self.buckets.max(1));
         let seed = self.seed ^ part;
@@ -240,7 +243,7 @@ const PART_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// A model's text from its fields' texts, in order (an absent field as "").
 pub fn join_parts<S: AsRef<str>>(parts: &[S]) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(parts.iter().map(|p| p.as_ref().len() + 1).sum());
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
             s.push(PART_SEPARATOR);
