@@ -729,3 +729,24 @@ mod tests {
         assert!(err.contains("idf has 16 bytes for 8 buckets"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod cut_tests {
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// A text cut to its first `n` words has those words and no more:
+        /// cutting it again changes nothing (a model reads each field cut
+        /// once, whether or not it came cut).
+        #[test]
+        fn first_words_of_a_cut_text_is_the_cut_text(
+            u in "([a-zA-Z]{1,3}|[0-9]{1,3}|[_.:',;\"]|[ \t\n\r]{1,2}|[无一中\u{3400}\u{4dbf}\u{4e00}\u{9fff}]{1,3}\
+                  |[\u{33ff}\u{4dc0}\u{a000}\u{3007}]\
+                  |[—“”…、。〈〉《》「」『』【】！（）？]\
+                  |[，：；．＇‘’·・々\u{3000}\u{301}\u{200d}\u{5d0}ＡＺ０９ア😀]){0,40}",
+            n in 1usize..12,
+        ) {
+            let cut = super::first_words(&u, n);
+            proptest::prop_assert_eq!(super::first_words(cut, n), cut, "{:?} at {}", u, n);
+        }
+    }
+}

@@ -99,7 +99,11 @@ fn value_text(v: &Value) -> Option<String> {
 /// input, prompt, response, system), joined by [`crate::tag::model::PART_SEPARATOR`]. Training and
 /// prediction use this same function, so they see the same text.
 pub fn record_text(rec: &Record, raw: Option<&Value>, model: &Model) -> String {
-    text_of(Some(rec), raw, &model.text, model.features.part_words)
+    // A model reading its fields as one text cuts them itself
+    // ([`crate::tag::model::Features::extract`]), and a field cut once is
+    // cut alike again (a property test): given whole, they are not cut twice.
+    let f = &model.features;
+    text_of(Some(rec), raw, &model.text, if f.parts { f.part_words } else { 0 })
 }
 
 /// The fields' texts joined, each field after the first cut to its first
