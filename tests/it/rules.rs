@@ -156,16 +156,23 @@ fn two_rules_may_not_share_a_metrics_column() {
     );
 }
 
-#[test]
-fn bad_rules_stop_a_run_with_exit_code_2() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = tmp.path().join("rules");
+/// A rules folder in `at` whose one quality rule names an unknown scope
+/// (`quality/a.toml:3`, key `r.scope`).
+fn broken_quality_rule(at: &std::path::Path) -> std::path::PathBuf {
+    let dir = at.join("rules");
     std::fs::create_dir_all(dir.join("quality")).expect("mkdir");
     std::fs::write(
         dir.join("quality/a.toml"),
         "[r]\nkind = \"char-length\"\nscope = \"nowhere\"\nmin = 1\n",
     )
     .expect("write");
+    dir
+}
+
+#[test]
+fn bad_rules_stop_a_run_with_exit_code_2() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = broken_quality_rule(tmp.path());
     let out = tmp.path().join("out");
     let o = curate(&[
         "run",
@@ -186,13 +193,7 @@ fn bad_rules_stop_a_run_with_exit_code_2() {
 #[test]
 fn a_run_builds_only_the_stages_it_runs() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = tmp.path().join("rules");
-    std::fs::create_dir_all(dir.join("quality")).expect("mkdir");
-    std::fs::write(
-        dir.join("quality/a.toml"),
-        "[r]\nkind = \"char-length\"\nscope = \"nowhere\"\nmin = 1\n",
-    )
-    .expect("write");
+    let dir = broken_quality_rule(tmp.path());
     let run = |stages: &str| {
         let out = tmp.path().join(format!("out-{stages}"));
         let o = curate(&[
