@@ -261,6 +261,18 @@ fn detects_scripts() {
     assert_eq!(Lang::detect("12345 !!"), Lang::Other);
 }
 
+/// The punctuation script counting passes without a table search is none
+/// of it alphabetic (every character checked), and there are 20 of them.
+#[test]
+fn chinese_punctuation_is_not_alphabetic() {
+    let listed: Vec<char> = (0..=0x10ffff)
+        .filter_map(char::from_u32)
+        .filter(|&c| super::chinese_punctuation(c))
+        .collect();
+    assert_eq!(listed.len(), 20);
+    assert!(listed.iter().all(|c| !c.is_alphabetic()), "{listed:?}");
+}
+
 /// No character from U+3000 to U+9FFF has a lower case: `lowercase` copies them.
 #[test]
 fn cjk_block_has_no_case() {
