@@ -77,21 +77,33 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
 /// threshold's resolution; no string is built for an ASCII word already
 /// in lower case).
 fn lowered(cx: &mut Analysis<'_>, scope: Scope) -> Vec<u64> {
+    let mut buf = String::new();
     cx.words(scope, Tokenizer::Unicode)
         .iter()
-        .map(|w| {
-            // A Han character (every word of Chinese text) has no case.
-            let caseless = match *w.as_bytes() {
-                [a @ 0xe0..=0xef, b, c] => crate::text::is_han(crate::text::wide_char(a, b, c)),
-                _ => false,
-            };
-            if !caseless && (w.bytes().any(|b| b.is_ascii_uppercase()) || !w.is_ascii()) {
-                xxh3_64(w.to_lowercase().as_bytes())
-            } else {
-                xxh3_64(w.as_bytes())
-            }
-        })
+        .map(|w| word_key(w, &mut buf))
         .collect()
+}
+
+/// The hash of a word's lower-cased text (`str::to_lowercase`): an ASCII
+/// word with a capital is lowered in the reused `buf`, a Han character (every
+/// word of Chinese text) has no case.
+fn word_key(w: &str, buf: &mut String) -> u64 {
+    let caseless = match *w.as_bytes() {
+        [a @ 0xe0..=0xef, b, c] => crate::text::is_han(crate::text::wide_char(a, b, c)),
+        _ => false,
+    };
+    if caseless {
+        xxh3_64(w.as_bytes())
+    } else if !w.is_ascii() {
+        xxh3_64(w.to_lowercase().as_bytes())
+    } else if w.bytes().any(|b| b.is_ascii_uppercase()) {
+        buf.clear();
+        buf.push_str(w);
+        buf.make_ascii_lowercase();
+        xxh3_64(buf.as_bytes())
+    } else {
+        xxh3_64(w.as_bytes())
+    }
 }
 
 /// An n-gram of word hashes as one hash.
@@ -143,6 +155,19 @@ impl Filter for RepeatsInstruction {
 mod tests {
     use super::KIND;
     use crate::filters::testing::{build, record, value};
+
+    proptest::proptest! {
+        /// A word's key is the hash of `str::to_lowercase` of it, whichever
+        /// path computes it (final sigma included).
+        #[test]
+        fn a_word_key_hashes_its_lower_case(w in "[a-zA-Z0-9_'.ÉéΣσΑ给İ]{1,8}") {
+            let mut buf = String::from("stale");
+            proptest::prop_assert_eq!(
+                super::word_key(&w, &mut buf),
+                xxhash_rust::xxh3::xxh3_64(w.to_lowercase().as_bytes())
+            );
+        }
+    }
 
     #[test]
     fn echo_is_one_real_answer_is_low() {
