@@ -169,19 +169,27 @@ fn broken_quality_rule(at: &std::path::Path) -> std::path::PathBuf {
     dir
 }
 
+/// `run` of the formats fixture with the rules folder `dir` into `out`.
+fn run_with_rules(dir: &std::path::Path, out: &std::path::Path, more: &[&str]) -> std::process::Output {
+    let input = fixture("formats");
+    let mut args = vec![
+        "run",
+        input.as_str(),
+        "--rules",
+        dir.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(more);
+    curate(&args)
+}
+
 #[test]
 fn bad_rules_stop_a_run_with_exit_code_2() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = broken_quality_rule(tmp.path());
     let out = tmp.path().join("out");
-    let o = curate(&[
-        "run",
-        &fixture("formats"),
-        "--rules",
-        dir.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
+    let o = run_with_rules(&dir, &out, &[]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("quality/a.toml:3: key `r.scope`"), "{err}");
@@ -196,17 +204,7 @@ fn a_run_builds_only_the_stages_it_runs() {
     let dir = broken_quality_rule(tmp.path());
     let run = |stages: &str| {
         let out = tmp.path().join(format!("out-{stages}"));
-        let o = curate(&[
-            "run",
-            &fixture("formats"),
-            "--rules",
-            dir.to_str().expect("utf-8"),
-            "--out",
-            out.to_str().expect("utf-8"),
-            "--stages",
-            stages,
-            "-q",
-        ]);
+        let o = run_with_rules(&dir, &out, &["--stages", stages, "-q"]);
         (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned(), out)
     };
     let (code, err, out) = run("repair,tag");
