@@ -104,9 +104,9 @@ impl Counter {
 
     fn add(&mut self, task: &str, rec: &Record) {
         self.records += 1;
-        *entry(&mut self.tasks, task) += 1;
+        update(&mut self.tasks, task, |n| *n += 1);
         for t in rec.tags.iter().filter(|t| !t.starts_with("task:")) {
-            *entry(&mut self.tags, t) += 1;
+            update(&mut self.tags, t, |n| *n += 1);
         }
     }
 
@@ -282,13 +282,13 @@ mod by_name {
     }
 }
 
-/// The value at `key`, inserted when missing; the key is copied only then
-/// (this runs for every record).
-pub(crate) fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
-    if !map.contains_key(key) {
-        map.insert(key.to_string(), V::default());
+/// Calls `f` with the value at `key`, inserted when missing: one search of
+/// the map when the key is there (most calls), the key copied only when not.
+pub(crate) fn update<V: Default>(map: &mut BTreeMap<String, V>, key: &str, f: impl FnOnce(&mut V)) {
+    match map.get_mut(key) {
+        Some(v) => f(v),
+        None => f(map.entry(key.to_string()).or_default()),
     }
-    map.get_mut(key).expect("inserted above")
 }
 
 impl Diversity {
@@ -315,8 +315,8 @@ impl Diversity {
             .find_map(|t| t.strip_prefix("lang:"))
             .unwrap_or(rec.lang.code());
         self.overall.add(task, rec);
-        entry(&mut self.per_file, file).add(task, rec);
-        entry(&mut self.per_lang, lang).add(task, rec);
+        update(&mut self.per_file, file, |c| c.add(task, rec));
+        update(&mut self.per_lang, lang, |c| c.add(task, rec));
         let instruction = rec.instruction();
         let response: usize = rec
             .turns
@@ -455,6 +455,15 @@ mod tests {
         assert_eq!(v["signals"]["constraints"]["max"], 1);
         let back: Diversity = serde_json::from_value(v).expect("read back");
         assert_eq!(back.finish(), d.finish());
+    }
+
+    #[test]
+    fn update_inserts_a_missing_key_once_then_changes_its_value() {
+        let mut m: BTreeMap<String, u64> = BTreeMap::new();
+        for k in ["zh", "en", "zh", "zh"] {
+            update(&mut m, k, |n| *n += 1);
+        }
+        assert_eq!(m.into_iter().collect::<Vec<_>>(), [("en".to_string(), 1), ("zh".to_string(), 3)]);
     }
 
     #[test]

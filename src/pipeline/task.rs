@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::dedup::boilerplate::LineCounter;
 use crate::dedup::state::Collector;
 use crate::error::{Error, Result};
-use crate::output::diversity::{entry, Diversity};
+use crate::output::diversity::{update, Diversity};
 use crate::output::metrics::MetricsRows;
 use crate::output::staging::{Staged, Stager};
 use crate::output::{BackgroundWriter, MalformedRows, RecordRows, Rejection, Report, ShardWriter};
@@ -327,8 +327,8 @@ impl Sink<'_> {
         }
         if let Some(rec) = &p.rec {
             self.metrics_rows.push(rec, label, p.lang, &p.values);
-            *entry(&mut self.report.files[fi].formats, rec.shape.name()) += 1;
-            *entry(&mut self.report.formats, rec.shape.name()) += 1;
+            update(&mut self.report.files[fi].formats, rec.shape.name(), |n| *n += 1);
+            update(&mut self.report.formats, rec.shape.name(), |n| *n += 1);
             if rec.user_id {
                 self.user_id(file, label, rec)?;
             }
