@@ -463,7 +463,10 @@ mod tests {
         for k in ["zh", "en", "zh", "zh"] {
             update(&mut m, k, |n| *n += 1);
         }
-        assert_eq!(m.into_iter().collect::<Vec<_>>(), [("en".to_string(), 1), ("zh".to_string(), 3)]);
+        assert_eq!(
+            m.into_iter().collect::<Vec<_>>(),
+            [("en".to_string(), 1), ("zh".to_string(), 3)]
+        );
     }
 
     #[test]

@@ -220,8 +220,8 @@ pub fn gather_kept(
 
 /// The kept records with these keys, as examples without a reason: `kept/`
 /// is read by key first, and its messages only in the row groups that hold
-/// one, side by side (a key is in one row group: the records found do not
-/// depend on the order they are read in).
+/// one, two side by side (a key is in one row group: the records found do
+/// not depend on the order they are read in).
 pub fn kept_records(out: &Path, wanted: &std::collections::BTreeSet<&str>) -> Result<BTreeMap<String, Example>> {
     use crate::output::read_back::{for_each_batch_of_group, row_groups};
     use rayon::prelude::*;
@@ -241,27 +241,34 @@ pub fn kept_records(out: &Path, wanted: &std::collections::BTreeSet<&str>) -> Re
             }
         }
     }
-    let parts: Vec<Result<Vec<(String, Example)>>> = groups
-        .par_iter()
-        .map(|(shard, g)| {
-            let mut found = Vec::new();
-            for_each_batch_of_group(shard, *g, Some(&["key", "messages"]), |b| {
-                let key = str_col(b, "key");
-                for i in 0..b.num_rows() {
-                    let k = str_at(key, i);
-                    if wanted.contains(k) {
-                        let mut e = example_at(b, i, 0.0);
-                        e.reason = String::new();
-                        found.push((k.to_string(), e));
-                    }
-                }
-            })?;
-            Ok(found)
-        })
-        .collect();
+    // Two row groups at a time, whatever the cores: each holds its messages
+    // while it is read (a row group is up to 32 MB of text).
     let mut found = BTreeMap::new();
-    for part in parts {
-        found.extend(part?);
+    for pair in groups.chunks(2) {
+        let parts: Vec<Result<Vec<(String, Example)>>> = pair.par_iter().map(|at| read_group(wanted, at)).collect();
+        for part in parts {
+            found.extend(part?);
+        }
     }
+    Ok(found)
+}
+
+/// The examples of the `wanted` kept records in row group `g` of `shard`.
+fn read_group(
+    wanted: &std::collections::BTreeSet<&str>,
+    (shard, g): &(std::path::PathBuf, usize),
+) -> Result<Vec<(String, Example)>> {
+    let mut found = Vec::new();
+    crate::output::read_back::for_each_batch_of_group(shard, *g, Some(&["key", "messages"]), |b| {
+        let key = str_col(b, "key");
+        for i in 0..b.num_rows() {
+            let k = str_at(key, i);
+            if wanted.contains(k) {
+                let mut e = example_at(b, i, 0.0);
+                e.reason = String::new();
+                found.push((k.to_string(), e));
+            }
+        }
+    })?;
     Ok(found)
 }
