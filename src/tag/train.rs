@@ -147,8 +147,9 @@ pub fn model_fields<'n>(raw: &str, names: impl Iterator<Item = &'n String>) -> O
     use serde_json::value::RawValue;
     // The names borrowed from the record (no `String` per name of every
     // record); a name with an escape cannot be borrowed: then owned.
-    let owned: std::collections::HashMap<String, &RawValue>;
-    let all: std::collections::HashMap<&str, &RawValue> = match serde_json::from_str(raw) {
+    // A few keys: a sorted map searches them faster than it would hash them.
+    let owned: std::collections::BTreeMap<String, &RawValue>;
+    let all: std::collections::BTreeMap<&str, &RawValue> = match serde_json::from_str(raw) {
         Ok(all) => all,
         Err(_) => {
             owned = serde_json::from_str(raw).ok()?;
