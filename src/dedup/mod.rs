@@ -431,3 +431,60 @@ fn sorted_set(sh: &[u64]) -> Vec<u32> {
     v.dedup();
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Engine;
+
+    /// With the shipped rules, a record's dedup keys are the same whether
+    /// its shingles come from the words the quality stage cut or are cut
+    /// again: the sample's English, Chinese, tool-call and multi-turn
+    /// records, and one whose answer changed after the quality stage (as a
+    /// redaction changes it), whose words are cut again.
+    #[test]
+    fn keys_from_the_quality_stage_words_are_the_keys_of_the_text() {
+        let rules = crate::ruleset::Rules::load(None).expect("shipped rules");
+        let engine = Engine::new(
+            rules.dedup.clone().expect("dedup.toml"),
+            super::decontam::Index::default(),
+        );
+        let quality = rules
+            .record_stages
+            .iter()
+            .find(|s| s.name() == "quality")
+            .expect("quality stage");
+        let mut reused = 0;
+        for file in [
+            "alpaca_en",
+            "alpaca_zh",
+            "glaive_toolcall_en",
+            "sharegpt_identity",
+            "cot_creak",
+        ] {
+            let path = format!("{}/fixtures/sample/{file}.jsonl", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).expect("fixture");
+            for line in text.lines().take(20) {
+                let plain = crate::filters::testing::record(line);
+                let mut cut = plain.clone();
+                quality.process(&mut cut);
+                reused += usize::from(cut.words.get(0, &cut.turns[0].content).is_some());
+                let (a, b) = (engine.keys(&plain), engine.keys(&cut));
+                assert_eq!(
+                    (a.exact, &a.sig, &a.shingles),
+                    (b.exact, &b.sig, &b.shingles),
+                    "{path}: {line}"
+                );
+            }
+        }
+        assert!(reused >= 90, "the stage's words were read: {reused}");
+        let mut changed = crate::filters::testing::record(
+            r#"{"instruction": "Call Ann.", "input": "", "output": "Her number is 555-0100, call her today."}"#,
+        );
+        quality.process(&mut changed);
+        let last = changed.turns.len() - 1;
+        changed.turns[last].content = "Her number is [PHONE], call her today.".into();
+        let mut fresh = changed.clone();
+        fresh.words.clear();
+        assert_eq!(engine.keys(&changed).sig, engine.keys(&fresh).sig);
+    }
+}

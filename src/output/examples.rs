@@ -272,3 +272,55 @@ fn read_group(
     })?;
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::kept_records;
+    use crate::output::schema::RecordRows;
+
+    /// The kept records the report shows are found in whichever row group
+    /// holds them: five Alpaca records of the sample (alpaca_en.jsonl), two
+    /// a row group, so three groups, read two at a time.
+    #[test]
+    fn kept_records_are_found_in_every_row_group() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(tmp.path().join("kept")).expect("mkdir");
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sample/alpaca_en.jsonl"))
+            .expect("fixture");
+        let mut rows = RecordRows::new(false);
+        let mut asked = Vec::new();
+        for (i, line) in text.lines().take(5).enumerate() {
+            let mut rec = crate::filters::testing::record(line);
+            rec.key = format!("alpaca_en.jsonl:{}", i + 1);
+            asked.push(rec.instruction().to_string());
+            rows.push(&rec, "alpaca_en.jsonl", None);
+        }
+        let batch = rows.finish();
+        let file = std::fs::File::create(tmp.path().join("kept/part-00000.parquet")).expect("shard");
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(2))
+            .build();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).expect("writer");
+        w.write(&batch).expect("write");
+        w.close().expect("close");
+        assert_eq!(
+            crate::output::read_back::row_groups(&tmp.path().join("kept/part-00000.parquet")).expect("groups"),
+            3
+        );
+        let wanted = ["alpaca_en.jsonl:1", "alpaca_en.jsonl:4", "alpaca_en.jsonl:5"]
+            .into_iter()
+            .collect();
+        let found = kept_records(tmp.path(), &wanted).expect("read");
+        assert_eq!(
+            found.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["alpaca_en.jsonl:1", "alpaca_en.jsonl:4", "alpaca_en.jsonl:5"]
+        );
+        for (k, i) in [
+            ("alpaca_en.jsonl:1", 0),
+            ("alpaca_en.jsonl:4", 3),
+            ("alpaca_en.jsonl:5", 4),
+        ] {
+            assert!(asked[i].starts_with(found[k].request.trim_end_matches('…')), "{k}");
+        }
+    }
+}

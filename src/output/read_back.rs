@@ -32,10 +32,15 @@ fn open_shard(shard: &Path, columns: Option<&[&str]>) -> Result<ParquetRecordBat
     open_groups(shard, columns, None)
 }
 
+/// The reader builder of a shard (its footer read).
+fn builder(shard: &Path) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>> {
+    let file = std::fs::File::open(shard).map_err(|e| Error::io(shard, e))?;
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(shard, e))
+}
+
 /// [`open_shard`] over row groups `groups` only (all when `None`).
 fn open_groups(shard: &Path, columns: Option<&[&str]>, groups: Option<Vec<usize>>) -> Result<ParquetRecordBatchReader> {
-    let file = std::fs::File::open(shard).map_err(|e| Error::io(shard, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(shard, e))?;
+    let builder = builder(shard)?;
     let builder = match groups {
         Some(g) => builder.with_row_groups(g),
         None => builder,
@@ -134,9 +139,7 @@ pub fn for_each_batch_of(shard: &Path, columns: Option<&[&str]>, mut f: impl FnM
 
 /// The number of row groups of a shard.
 pub fn row_groups(shard: &Path) -> Result<usize> {
-    let file = std::fs::File::open(shard).map_err(|e| Error::io(shard, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(shard, e))?;
-    Ok(builder.metadata().num_row_groups())
+    Ok(builder(shard)?.metadata().num_row_groups())
 }
 
 /// [`for_each_batch_of`] over one row group of a shard.
