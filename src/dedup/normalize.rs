@@ -84,7 +84,11 @@ fn normalize_common(text: &str, strip_punctuation: bool, out: &mut String) -> bo
         if !strip_punctuation {
             while let Some(&b) = bytes.get(i) {
                 if b < 0x80 {
-                    if space(b) {
+                    // One space between two characters is its own
+                    // normal form: the run goes on over it (one copy for
+                    // a sentence, not one per word).
+                    let lone = b == b' ' && i > from && bytes.get(i + 1).is_some_and(|&n| !space(n));
+                    if space(b) && !lone {
                         break;
                     }
                     i += 1;
