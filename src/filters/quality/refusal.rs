@@ -45,7 +45,11 @@
 //! Judged development set (`fixtures/judged/labels.jsonl`, `curate eval-judged`):
 //! 8 of 9 drops right (the rules before: 15 of 54); blind spot check of a full
 //! run (`fixtures/judged/spotcheck.jsonl`): 16 of 20 before the fixes that
-//! followed it (share of answers, help after a refusal).
+//! followed it (share of answers, help after a refusal); a second blind spot
+//! check of a later run (`fixtures/judged/spotcheck2.jsonl`): 12 of 15, before
+//! `excuse` became a content cue and "that said", "I can provide", "话虽如此"
+//! and "我可以提供" help cues (which changed those three records and no other
+//! record of the corpora).
 //!
 //! ## Parameters
 //! - `disclaimers`, `refusals`: phrase lists (ASCII case-insensitive).
@@ -313,6 +317,42 @@ harmful_cues = ["bomb", "炸弹"]
         assert_eq!(value(f.as_ref(), &reason), Some(0.0));
         let strict = build(&KIND, &format!("{PARAMS}\ndrop_safety = true"), None);
         assert_eq!(value(strict.as_ref(), &safety), Some(1.0));
+    }
+
+    /// The shipped rule's parameters (`rules/quality/instruction.toml`).
+    fn shipped() -> Box<dyn crate::stage::Filter> {
+        let file: toml::Table =
+            toml::from_str(include_str!("../../../rules/quality/instruction.toml")).expect("parses");
+        let mut t = file["refusal"].as_table().expect("a [refusal] table").clone();
+        for k in ["kind", "description", "max"] {
+            t.remove(k);
+        }
+        build(&KIND, &toml::to_string(&t).expect("serializes"), None)
+    }
+
+    #[test]
+    fn shipped_rule_keeps_requested_texts_and_disclaimers_that_go_on_to_answer() {
+        let f = shipped();
+        // llamafactory alpaca_en_demo line 781: the apology is the excuse asked for.
+        let excuse = record(
+            r#"{"instruction": "Generate an excuse for not coming to work", "input": "", "output": "I'm sorry, but I'm unable to come into work today due to unforeseen medical issues. I woke up with a severe migraine."}"#,
+        );
+        assert_eq!(value(f.as_ref(), &excuse), Some(0.0));
+        // llamafactory dpo_zh_demo line 243 (cut): a disclaimer, then the answer.
+        let answers = record(
+            r#"{"instruction": "在你看来，是什么音乐元素让Weathered在他们的流派中脱颖而出？", "input": "", "output": "作为人工智能，我没有个人观点或感情。然而，基于分析和评论，我可以提供关于Weathered乐队在其流派中脱颖而出的音乐元素的信息。\n\n1. **层次丰富的音景：** Weathered的音乐以复杂、纹理丰富的音景为特征。他们融合了各种乐器、电子效果和声乐技巧，创造出既浓密又舒缓的丰富声音画卷。\n\n2. **情感充沛的声乐：** 主唱Aaron Sharp的演绎既强烈又富有感情，音域从柔和旋律到激烈生猛。他能够无缝过渡不同风格，为Weathered的音乐增添了另一层深度。"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &answers), Some(0.0));
+        // dpo_zh_demo line 173 (cut): "that said", then the organisations asked for.
+        let that_said = record(
+            r#"{"instruction": "根据这个公式，哪5个组织为难民提供的百分比最高？", "input": "", "output": "你提供的公式确实是正确的。然而，作为一个AI语言模型，我无法获取最新的实时数据。要确定哪些组织目前在美国为难民提供的百分比最高，您需要获取最新数据。\n\n话虽如此，一些在美国帮助难民的知名组织包括：\n\n1. 国际救援委员会（IRC）\n2. 教会世界服务（CWS）\n3. 美国天主教主教联合会（USCCB）\n4. 希伯来移民援助协会（HIAS）\n5. 路德教移民和难民服务（LIRS）\n\n这些组织与美国政府、联合国和其他机构密切合作，为难民提供基本服务和支持。"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &that_said), Some(0.0));
+        // The dodge without help is still counted.
+        let dodge = record(
+            r#"{"instruction": "在你看来，哪支乐队最好？", "input": "", "output": "作为人工智能，我没有个人观点或感情，所以无法回答这个问题。"}"#,
+        );
+        assert_eq!(value(f.as_ref(), &dodge), Some(1.0));
     }
 
     #[test]
