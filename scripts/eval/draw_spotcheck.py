@@ -13,8 +13,11 @@ Writes two files:
 Usage:
   curate run $(ls -d ../shared/corpora/*/ | grep -v benchmarks) --out RUN
   draw_spotcheck.py ../shared/corpora RUN --draw DRAW.jsonl --packet PACKET.jsonl
-(fixtures/judged/spotcheck2.jsonl: --per-rule 15 --kept 80 --seed 20261207)
-Needs pyarrow.
+(fixtures/judged/spotcheck2.jsonl: --per-rule 15 --kept 80 --seed 20261207
+--labelled fixtures/judged/labels.jsonl fixtures/judged/spotcheck.jsonl, the
+sets there before it; by default every set of fixtures/judged/ is left out)
+The run's source paths are read as it wrote them: call this from the folder
+the run was made in. Needs pyarrow.
 """
 import argparse
 import glob
@@ -24,6 +27,8 @@ import os
 import random
 
 import pyarrow.parquet as pq
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main():
@@ -35,7 +40,7 @@ def main():
     ap.add_argument("--per-rule", type=int, default=15)
     ap.add_argument("--kept", type=int, default=80)
     ap.add_argument("--seed", type=int, default=20261207)
-    ap.add_argument("--labelled", nargs="*", default=sorted(glob.glob("fixtures/judged/*.jsonl")))
+    ap.add_argument("--labelled", nargs="*", default=sorted(glob.glob(os.path.join(ROOT, "fixtures/judged/*.jsonl"))))
     a = ap.parse_args()
     root = os.path.realpath(a.corpora)
     seen = set()
@@ -44,8 +49,11 @@ def main():
             r = json.loads(l)
             seen.add((r["source"], r["line"]))
 
-    def rel(path):
-        return os.path.relpath(os.path.realpath(path), root)
+    def unlabelled(r):
+        """A row's corpus place, or None when it is labelled already or
+        outside the corpora."""
+        key = (os.path.relpath(os.path.realpath(r["source_file"]), root), r["source_line"])
+        return None if key in seen or key[0].startswith("..") else key
 
     def rows(folder):
         for p in sorted(glob.glob(os.path.join(a.run, folder, "*.parquet"))):
@@ -55,10 +63,10 @@ def main():
     for r in rows("rejected"):
         if r["stage"] not in ("quality", "sensitive"):
             continue
-        key = (rel(r["source_file"]), r["source_line"])
-        if key not in seen and not key[0].startswith(".."):
+        key = unlabelled(r)
+        if key:
             by_rule.setdefault(r["rule"], []).append(key)
-    kept = [k for k in ((rel(r["source_file"]), r["source_line"]) for r in rows("kept")) if k not in seen]
+    kept = [k for k in map(unlabelled, rows("kept")) if k]
     rng = random.Random(a.seed)
     drawn = {}
     for rule in sorted(by_rule):
