@@ -92,6 +92,7 @@ pub static FILTER_KINDS: &[FilterKind] = &[
     quality::translated_code::KIND,
     quality::answer_in_choices::KIND,
     quality::repeats_instruction::KIND,
+    quality::unchanged_input::KIND,
     quality::truncated::KIND,
     quality::conversation::KIND,
     quality::lang_mismatch::KIND,

@@ -168,3 +168,24 @@ fn report_shows_judged_precision_of_unchanged_rules_only() {
     assert!(row.contains("changed since measured"), "{row}");
     assert!(html.contains("1.000 (68/68)"), "an unchanged rule keeps its figure");
 }
+
+/// `fixtures/judged/unchanged.jsonl`: every record of the corpora (outside the
+/// other labelled sets) whose answer is the text it was given, labelled blind
+/// under the same guideline; `quality/unchanged-input` drops some of them.
+#[test]
+fn unchanged_input_drops_transforms_not_done_and_few_right_answers() {
+    let Some(corpora) = corpora() else {
+        eprintln!("../shared/corpora not present; skipped");
+        return;
+    };
+    let rules = Rules::compile(RuleFiles::embedded()).expect("built-in rules compile");
+    let labels = read_labels(&root().join("fixtures/judged/unchanged.jsonl")).expect("labels read");
+    let eval = evaluate(&rules, labels, &corpora).expect("every labelled line is in the corpora, unchanged");
+    let scores = eval.rule_scores(None);
+    let (_, s) = scores
+        .iter()
+        .find(|(id, _)| id == "quality/unchanged-input")
+        .expect("the rule drops records of the set");
+    assert!(s.drops >= 80, "{} drops", s.drops);
+    assert!(s.precision() >= 0.90, "{}/{} right drops", s.right, s.drops);
+}

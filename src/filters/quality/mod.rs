@@ -28,4 +28,5 @@ pub mod symbol_ratio;
 pub mod top_ngram;
 pub mod translated_code;
 pub mod truncated;
+pub mod unchanged_input;
 pub mod word_count;
