@@ -55,9 +55,10 @@ fn default_rules_drop_each_fixture_record_for_its_reason() {
     // measured precision on the judged set is in their rule files); line 11's
     // mojibake is repaired before quality, and line 12 opens with "作为一个AI助手，
     // 我建议" and then answers: a framing, not a refusal; line 23 quotes an
-    // identity claim from its input, in code.
+    // identity claim from its input, in code; line 25 answers a greeting
+    // with the quoted greeting, which no rewrite asked to change.
     let got = run_fixture(None);
-    let expected: BTreeMap<u64, String> = [(17, "truncated"), (19, "model-identity")]
+    let expected: BTreeMap<u64, String> = [(17, "truncated"), (19, "model-identity"), (24, "flattened-code")]
         .into_iter()
         .map(|(l, r)| (l, r.to_string()))
         .collect();

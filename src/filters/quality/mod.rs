@@ -13,6 +13,7 @@ pub mod conversation;
 pub mod duplicate_lines;
 pub mod duplicate_ngrams;
 pub mod empty_response;
+pub mod flattened_code;
 pub mod identity;
 pub mod lang_mismatch;
 pub mod line_fraction;

@@ -8,9 +8,9 @@
 //! when the answer differs. The text given to work on is the record's
 //! `input` (Alpaca `input`, Dolly `context`) when it has one; otherwise the
 //! one quoted span of the instruction (`“…”`, `"…"`, `「…」`, `『…』`, at least
-//! two characters) or the text after its first colon. Not measured on
-//! records with more than one user turn, without an answer or without such
-//! a text; nor on an unchanged answer when the instruction asks for none of
+//! two characters) or the text after its first colon (0 without such a
+//! text). Not measured on records with more than one user turn or without
+//! an answer; nor on an unchanged answer when the instruction asks for none of
 //! `asks`, or holds one of `unless`: asked for the text back (repeat, copy),
 //! or asked to correct or edit it (correct, grammar, 改正, 编辑, …), since a
 //! text without errors rightly comes back unchanged.
@@ -144,6 +144,10 @@ impl Filter for UnchangedInput {
         let instruction = rec.instruction();
         let input = rec.input().trim();
         let given: [(Option<&str>, &str); 2] = if input.is_empty() {
+            // A text quoted in the instruction is shorter than it.
+            if answer.len() >= instruction.len() {
+                return Some(Measure::from(0.0));
+            }
             [
                 (quoted(instruction), "the quoted text"),
                 (after_colon(instruction), "the text after the colon"),
@@ -151,9 +155,6 @@ impl Filter for UnchangedInput {
         } else {
             [(Some(input), "the input"), (None, "")]
         };
-        if given.iter().all(|(t, _)| t.is_none()) {
-            return None;
-        }
         let Some((_, what)) = given.iter().find(|(t, _)| *t == Some(answer)) else {
             return Some(Measure::from(0.0));
         };
