@@ -94,6 +94,7 @@ pub static FILTER_KINDS: &[FilterKind] = &[
     quality::answer_in_choices::KIND,
     quality::repeats_instruction::KIND,
     quality::unchanged_input::KIND,
+    quality::linked_media::KIND,
     quality::truncated::KIND,
     quality::conversation::KIND,
     quality::lang_mismatch::KIND,

@@ -211,3 +211,15 @@ fn flattened_code_drops_python_that_lost_its_indentation() {
     assert!(drops >= 20, "{drops} drops");
     assert!(right as f64 >= 0.90 * drops as f64, "{right}/{drops} right drops");
 }
+
+/// `fixtures/judged/linked_media.jsonl`: every record of the corpora (outside
+/// the other labelled sets) whose input is only a link to the picture its
+/// instruction asks about, labelled blind.
+#[test]
+fn linked_media_drops_pictures_given_only_as_links() {
+    let Some((drops, right)) = rule_on_its_set("linked_media.jsonl", "quality/linked-media") else {
+        return;
+    };
+    assert!(drops >= 15, "{drops} drops");
+    assert!(right as f64 >= 0.90 * drops as f64, "{right}/{drops} right drops");
+}

@@ -58,10 +58,15 @@ fn default_rules_drop_each_fixture_record_for_its_reason() {
     // identity claim from its input, in code; line 25 answers a greeting
     // with the quoted greeting, which no rewrite asked to change.
     let got = run_fixture(None);
-    let expected: BTreeMap<u64, String> = [(17, "truncated"), (19, "model-identity"), (24, "flattened-code")]
-        .into_iter()
-        .map(|(l, r)| (l, r.to_string()))
-        .collect();
+    let expected: BTreeMap<u64, String> = [
+        (17, "truncated"),
+        (19, "model-identity"),
+        (24, "flattened-code"),
+        (26, "linked-media"),
+    ]
+    .into_iter()
+    .map(|(l, r)| (l, r.to_string()))
+    .collect();
     assert_eq!(got, expected);
 }
 

@@ -17,6 +17,7 @@ pub mod flattened_code;
 pub mod identity;
 pub mod lang_mismatch;
 pub mod line_fraction;
+pub mod linked_media;
 pub mod mean_word_length;
 pub mod newline_ratio;
 pub mod phrases;
