@@ -91,6 +91,7 @@ pub static FILTER_KINDS: &[FilterKind] = &[
     quality::identity::KIND,
     quality::translated_code::KIND,
     quality::flattened_code::KIND,
+    quality::leaked_task::KIND,
     quality::answer_in_choices::KIND,
     quality::repeats_instruction::KIND,
     quality::unchanged_input::KIND,

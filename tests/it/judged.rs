@@ -223,3 +223,15 @@ fn linked_media_drops_pictures_given_only_as_links() {
     assert!(drops >= 15, "{drops} drops");
     assert!(right as f64 >= 0.90 * drops as f64, "{right}/{drops} right drops");
 }
+
+/// `fixtures/judged/leaked_task.jsonl`: every record of the corpora (outside
+/// the other labelled sets) whose answer runs on into a numbered task block,
+/// labelled blind.
+#[test]
+fn leaked_task_drops_answers_that_run_on_into_another_task() {
+    let Some((drops, right)) = rule_on_its_set("leaked_task.jsonl", "quality/leaked-task") else {
+        return;
+    };
+    assert!(drops >= 15, "{drops} drops");
+    assert!(right as f64 >= 0.90 * drops as f64, "{right}/{drops} right drops");
+}

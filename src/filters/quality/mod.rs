@@ -16,6 +16,7 @@ pub mod empty_response;
 pub mod flattened_code;
 pub mod identity;
 pub mod lang_mismatch;
+pub mod leaked_task;
 pub mod line_fraction;
 pub mod linked_media;
 pub mod mean_word_length;
