@@ -122,6 +122,17 @@ pub(crate) mod testing {
         }
     }
 
+    /// Builds the filter of rule `table` of a shipped rule file (its text,
+    /// `include_str!` of a file under `rules/`), as the rule ships.
+    pub fn shipped(kind: &crate::rules::FilterKind, file: &str, table: &str) -> Box<dyn Filter> {
+        let file: toml::Table = toml::from_str(file).expect("the rule file parses");
+        let mut t = file[table].as_table().expect("the rule's table").clone();
+        for k in ["kind", "description", "max", "min", "scope", "enabled", "lang"] {
+            t.remove(k);
+        }
+        build(kind, &toml::to_string(&t).expect("serializes"), None)
+    }
+
     /// The value a filter measures on a record.
     pub fn value(f: &dyn Filter, rec: &Record) -> Option<f64> {
         f.measure(&mut Analysis::new(rec)).map(|m| m.value)

@@ -151,17 +151,15 @@ impl Filter for LinkedMedia {
 #[cfg(test)]
 mod tests {
     use super::{link_only, KIND};
-    use crate::filters::testing::{build, record, value};
+    use crate::filters::testing::{record, value};
 
     /// The shipped rule's parameters (`rules/quality/instruction.toml`).
     fn shipped() -> Box<dyn crate::stage::Filter> {
-        let file: toml::Table =
-            toml::from_str(include_str!("../../../rules/quality/instruction.toml")).expect("parses");
-        let mut t = file["linked-media"].as_table().expect("a [linked-media] table").clone();
-        for k in ["kind", "description", "max"] {
-            t.remove(k);
-        }
-        build(&KIND, &toml::to_string(&t).expect("serializes"), None)
+        crate::filters::testing::shipped(
+            &KIND,
+            include_str!("../../../rules/quality/instruction.toml"),
+            "linked-media",
+        )
     }
 
     #[test]

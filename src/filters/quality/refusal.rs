@@ -321,13 +321,11 @@ harmful_cues = ["bomb", "炸弹"]
 
     /// The shipped rule's parameters (`rules/quality/instruction.toml`).
     fn shipped() -> Box<dyn crate::stage::Filter> {
-        let file: toml::Table =
-            toml::from_str(include_str!("../../../rules/quality/instruction.toml")).expect("parses");
-        let mut t = file["refusal"].as_table().expect("a [refusal] table").clone();
-        for k in ["kind", "description", "max"] {
-            t.remove(k);
-        }
-        build(&KIND, &toml::to_string(&t).expect("serializes"), None)
+        crate::filters::testing::shipped(
+            &KIND,
+            include_str!("../../../rules/quality/instruction.toml"),
+            "refusal",
+        )
     }
 
     #[test]

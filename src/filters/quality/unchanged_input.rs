@@ -175,20 +175,15 @@ impl Filter for UnchangedInput {
 #[cfg(test)]
 mod tests {
     use super::{after_colon, quoted, KIND};
-    use crate::filters::testing::{build, record, value};
+    use crate::filters::testing::{record, value};
 
     /// The shipped rule's parameters (`rules/quality/instruction.toml`).
     fn shipped() -> Box<dyn crate::stage::Filter> {
-        let file: toml::Table =
-            toml::from_str(include_str!("../../../rules/quality/instruction.toml")).expect("parses");
-        let mut t = file["unchanged-input"]
-            .as_table()
-            .expect("an [unchanged-input] table")
-            .clone();
-        for k in ["kind", "description", "max"] {
-            t.remove(k);
-        }
-        build(&KIND, &toml::to_string(&t).expect("serializes"), None)
+        crate::filters::testing::shipped(
+            &KIND,
+            include_str!("../../../rules/quality/instruction.toml"),
+            "unchanged-input",
+        )
     }
 
     #[test]
