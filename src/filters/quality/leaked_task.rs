@@ -35,6 +35,8 @@
 //! - `min_fields`: how many different fields of one number make a task
 //!   block (default 2).
 
+use std::collections::HashMap;
+
 use crate::record::Role;
 use crate::rules::FilterKind;
 use crate::rules::{BuildContext, KeyError};
@@ -83,6 +85,9 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     if p.fields.iter().flatten().any(|n| n.trim().is_empty()) || p.fields.iter().any(Vec::is_empty) {
         return Err(("fields".into(), "every field needs at least one non-empty name".into()));
     }
+    if p.fields.len() > 64 {
+        return Err(("fields".into(), "at most 64 fields".into()));
+    }
     if p.min_fields < 2 {
         return Err(("min_fields".into(), "min_fields must be at least 2".into()));
     }
@@ -119,18 +124,18 @@ impl LeakedTask {
 
     /// The first task block of a turn: its number.
     fn block(&self, text: &str) -> Option<u32> {
-        let mut seen: Vec<(u32, usize)> = Vec::new();
+        // Per task number, the fields seen (a bit per field).
+        let mut seen: HashMap<u32, u64> = HashMap::new();
         for line in text.lines() {
             // Most lines open with no digit: one byte test.
             if !line.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
                 continue;
             }
             let Some((n, k)) = self.field_line(line) else { continue };
-            if !seen.contains(&(n, k)) {
-                seen.push((n, k));
-                if seen.iter().filter(|(m, _)| *m == n).count() >= self.min_fields {
-                    return Some(n);
-                }
+            let fields = seen.entry(n).or_default();
+            *fields |= 1 << k;
+            if fields.count_ones() as usize >= self.min_fields {
+                return Some(n);
             }
         }
         None

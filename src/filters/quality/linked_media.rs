@@ -88,12 +88,19 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, KeyError> {
     }))
 }
 
-/// Where a URL starts in `text` at or after `from`, if anywhere.
-fn url_start(text: &str, from: usize) -> Option<usize> {
-    ["https://", "http://", "www."]
-        .iter()
-        .filter_map(|p| text[from..].find(p).map(|at| from + at))
-        .min()
+/// How URLs start.
+const URL_STARTS: [&str; 3] = ["https://", "http://", "www."];
+
+/// Where a URL starts in `text` at or after `from`, if anywhere. `next`
+/// holds each start's next place found so far (`Some(None)`: no more), so
+/// that a text is searched once per start, however many URLs it holds.
+fn url_start(text: &str, from: usize, next: &mut [Option<Option<usize>>; 3]) -> Option<usize> {
+    for (p, slot) in URL_STARTS.iter().zip(next.iter_mut()) {
+        if slot.is_none_or(|found| found.is_some_and(|at| at < from)) {
+            *slot = Some(text[from..].find(p).map(|at| from + at));
+        }
+    }
+    next.iter().filter_map(|s| s.flatten()).min()
 }
 
 /// Whether `text` is only links: at least one URL, and at most `max_label`
@@ -102,6 +109,7 @@ fn link_only(text: &str, max_label: usize) -> bool {
     let mut label = 0usize;
     let mut urls = 0usize;
     let mut at = 0;
+    let mut next = [None; 3];
     let count = |part: &str| {
         part.replace("&lt;", "")
             .replace("&gt;", "")
@@ -109,7 +117,7 @@ fn link_only(text: &str, max_label: usize) -> bool {
             .filter(|c| !c.is_whitespace() && !"![]()<>".contains(*c))
             .count()
     };
-    while let Some(start) = url_start(text, at) {
+    while let Some(start) = url_start(text, at, &mut next) {
         label += count(&text[at..start]);
         if label > max_label {
             return false;
