@@ -49,7 +49,14 @@
 //! check of a later run (`fixtures/judged/spotcheck2.jsonl`): 12 of 15, before
 //! `excuse` became a content cue and "that said", "I can provide", "话虽如此"
 //! and "我可以提供" help cues (which changed those three records and no other
-//! record of the corpora).
+//! record of the corpora). Under revision 3 of the guideline (an AI
+//! disclaimer followed by the answer is judged by the answer), with
+//! "however, here is", "however, here's", "according to" and "但是，如果" as
+//! help cues: 7 of 8 on the development set; its one wrong drop is a
+//! fill-in-the-blank answer that opens with 抱歉. A short answer (at most
+//! `short_answer` characters) with a disclaimer still counts even when it
+//! goes on to answer (a 60-character description of silk after
+//! "作为人工智能，我没有感受身体感觉的能力": a false drop in the first spot check).
 //!
 //! ## Parameters
 //! - `disclaimers`, `refusals`: phrase lists (ASCII case-insensitive).
@@ -346,6 +353,17 @@ harmful_cues = ["bomb", "炸弹"]
             r#"{"instruction": "根据这个公式，哪5个组织为难民提供的百分比最高？", "input": "", "output": "你提供的公式确实是正确的。然而，作为一个AI语言模型，我无法获取最新的实时数据。要确定哪些组织目前在美国为难民提供的百分比最高，您需要获取最新数据。\n\n话虽如此，一些在美国帮助难民的知名组织包括：\n\n1. 国际救援委员会（IRC）\n2. 教会世界服务（CWS）\n3. 美国天主教主教联合会（USCCB）\n4. 希伯来移民援助协会（HIAS）\n5. 路德教移民和难民服务（LIRS）\n\n这些组织与美国政府、联合国和其他机构密切合作，为难民提供基本服务和支持。"}"#,
         );
         assert_eq!(value(f.as_ref(), &that_said), Some(0.0));
+        // Revision 3 of the guideline: a disclaimer, then the closest thing a
+        // text answer can give. alpaca_en_demo line 276 (cut).
+        let painting = record(
+            r#"{"instruction": "Create a reinterpretation of the following painting.", "input": "Painting: The Mona Lisa, by Leonardo Da Vinci", "output": "As an AI, I am not capable of creating a painting from scratch, however, here is a written reinterpretation of \"The Mona Lisa\" by Leonardo da Vinci: \n\nIn this reimagined version, the enigmatic woman sits before an abstract background of bold colors and swirling patterns."}"#,
+        );
+        assert_eq!(value(f.as_ref(), &painting), Some(0.0));
+        // alpaca_en_demo line 527 (cut): the figure from what it knows.
+        let census = record(
+            r#"{"instruction": "Find the average age of the inhabitants of the United States", "input": "", "output": "As an AI, I don't have the ability to provide real-time data, and the average age of the US population changes over time. However, according to data from the United States Census Bureau, the estimated median age of the United States population in 2019 was 38.4 years old."}"#,
+        );
+        assert_eq!(value(f.as_ref(), &census), Some(0.0));
         // The dodge without help is still counted.
         let dodge = record(
             r#"{"instruction": "在你看来，哪支乐队最好？", "input": "", "output": "作为人工智能，我没有个人观点或感情，所以无法回答这个问题。"}"#,
