@@ -92,6 +92,7 @@ pub static FILTER_KINDS: &[FilterKind] = &[
     quality::translated_code::KIND,
     quality::flattened_code::KIND,
     quality::leaked_task::KIND,
+    quality::translated_wordplay::KIND,
     quality::answer_in_choices::KIND,
     quality::repeats_instruction::KIND,
     quality::unchanged_input::KIND,

@@ -30,6 +30,7 @@ pub mod stop_words;
 pub mod symbol_ratio;
 pub mod top_ngram;
 pub mod translated_code;
+pub mod translated_wordplay;
 pub mod truncated;
 pub mod unchanged_input;
 pub mod word_count;
