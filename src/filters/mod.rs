@@ -122,10 +122,12 @@ pub(crate) mod testing {
         }
     }
 
-    /// Builds the filter of rule `table` of a shipped rule file (its text,
-    /// `include_str!` of a file under `rules/`), as the rule ships.
+    /// Builds the filter of rule `table` of a built-in rule file (`file`
+    /// under `rules/`, e.g. `quality/instruction.toml`), as the rule ships.
     pub fn shipped(kind: &crate::rules::FilterKind, file: &str, table: &str) -> Box<dyn Filter> {
-        let file: toml::Table = toml::from_str(file).expect("the rule file parses");
+        let files = RuleFiles::embedded();
+        let text = files.get(file).expect("a built-in rule file");
+        let file: toml::Table = toml::from_str(text).expect("the rule file parses");
         let mut t = file[table].as_table().expect("the rule's table").clone();
         for k in ["kind", "description", "max", "min", "scope", "enabled", "lang"] {
             t.remove(k);

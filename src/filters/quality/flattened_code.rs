@@ -177,12 +177,7 @@ impl Filter for FlattenedCode {
             let (k, f) = flattened(&t.content);
             n += k;
             if first.is_none() {
-                first = f.map(|s| {
-                    s.chars()
-                        .take(60)
-                        .map(|c| if c == '\u{a0}' { ' ' } else { c })
-                        .collect::<String>()
-                });
+                first = f.map(|s| crate::text::head_chars(s, 60).0.replace('\u{a0}', " "));
             }
         }
         Some(Measure {

@@ -159,16 +159,7 @@ impl Filter for LinkedMedia {
 #[cfg(test)]
 mod tests {
     use super::{link_only, KIND};
-    use crate::filters::testing::{record, value};
-
-    /// The shipped rule's parameters (`rules/quality/instruction.toml`).
-    fn shipped() -> Box<dyn crate::stage::Filter> {
-        crate::filters::testing::shipped(
-            &KIND,
-            include_str!("../../../rules/quality/instruction.toml"),
-            "linked-media",
-        )
-    }
+    use crate::filters::testing::{record, shipped, value};
 
     #[test]
     fn an_input_of_links_and_a_short_label_is_a_link() {
@@ -196,7 +187,7 @@ mod tests {
     /// Records of alpaca_5000 and llamafactory alpaca_en_demo.
     #[test]
     fn shipped_rule_reads_links_to_pictures_not_links_that_are_data() {
-        let f = shipped();
+        let f = shipped(&KIND, "quality/instruction.toml", "linked-media");
         // alpaca_5000 line 1978.
         let photo = record(
             r#"{"instruction": "Colorize the following black and white photo.", "input": "https://example.com/1.jpg", "output": "A colored version of the black and white photo."}"#,

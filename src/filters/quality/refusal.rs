@@ -258,7 +258,7 @@ impl Filter for Refusal {
 #[cfg(test)]
 mod tests {
     use super::KIND;
-    use crate::filters::testing::{build, record, value};
+    use crate::filters::testing::{build, record, shipped, value};
 
     const PARAMS: &str = r#"
 disclaimers = ["as an AI", "作为一个人工智能"]
@@ -326,18 +326,9 @@ harmful_cues = ["bomb", "炸弹"]
         assert_eq!(value(strict.as_ref(), &safety), Some(1.0));
     }
 
-    /// The shipped rule's parameters (`rules/quality/instruction.toml`).
-    fn shipped() -> Box<dyn crate::stage::Filter> {
-        crate::filters::testing::shipped(
-            &KIND,
-            include_str!("../../../rules/quality/instruction.toml"),
-            "refusal",
-        )
-    }
-
     #[test]
     fn shipped_rule_keeps_requested_texts_and_disclaimers_that_go_on_to_answer() {
-        let f = shipped();
+        let f = shipped(&KIND, "quality/instruction.toml", "refusal");
         // llamafactory alpaca_en_demo line 781: the apology is the excuse asked for.
         let excuse = record(
             r#"{"instruction": "Generate an excuse for not coming to work", "input": "", "output": "I'm sorry, but I'm unable to come into work today due to unforeseen medical issues. I woke up with a severe migraine."}"#,

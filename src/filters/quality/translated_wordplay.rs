@@ -116,19 +116,11 @@ mod tests {
     use super::KIND;
     use crate::filters::testing::{record, shipped, value};
 
-    fn rule() -> Box<dyn crate::stage::Filter> {
-        shipped(
-            &KIND,
-            include_str!("../../../rules/quality/instruction.toml"),
-            "translated-wordplay",
-        )
-    }
-
     /// Records of alpaca_chinese_carbonz0 (labelled in
     /// `fixtures/judged/wordplay.jsonl`).
     #[test]
     fn chinese_answers_to_english_word_tasks_measure_one() {
-        let f = rule();
+        let f = shipped(&KIND, "quality/instruction.toml", "translated-wordplay");
         let rhyme = record(
             r#"{"instruction": "用“树皮”这个词创造一个押韵。", "input": "", "output": "树皮上的斑点，像星星一样闪耀。"}"#,
         );

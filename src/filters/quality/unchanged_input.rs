@@ -167,7 +167,7 @@ impl Filter for UnchangedInput {
         }
         Some(Measure {
             value: 1.0,
-            detail: Some(format!("{what}: {}", answer.chars().take(60).collect::<String>())),
+            detail: Some(format!("{what}: {}", crate::text::head_chars(answer, 60).0)),
         })
     }
 }
@@ -175,16 +175,7 @@ impl Filter for UnchangedInput {
 #[cfg(test)]
 mod tests {
     use super::{after_colon, quoted, KIND};
-    use crate::filters::testing::{record, value};
-
-    /// The shipped rule's parameters (`rules/quality/instruction.toml`).
-    fn shipped() -> Box<dyn crate::stage::Filter> {
-        crate::filters::testing::shipped(
-            &KIND,
-            include_str!("../../../rules/quality/instruction.toml"),
-            "unchanged-input",
-        )
-    }
+    use crate::filters::testing::{record, shipped, value};
 
     #[test]
     fn the_given_text_is_the_input_or_the_one_quote_or_after_the_colon() {
@@ -203,7 +194,7 @@ mod tests {
     /// labelled in `fixtures/judged/unchanged.jsonl`.
     #[test]
     fn shipped_rule_drops_transforms_not_done_and_leaves_corrections_alone() {
-        let f = shipped();
+        let f = shipped(&KIND, "quality/instruction.toml", "unchanged-input");
         // part-00 line 138: a plural asked for, the sentence handed back.
         let plural = record(
             r#"{"instruction": "将下列句子从单数形式改为复数形式。", "input": "猫在喝酒。", "output": "猫在喝酒。"}"#,
@@ -245,7 +236,7 @@ mod tests {
 
     #[test]
     fn not_measured_when_asked_for_the_text_back_or_over_several_turns() {
-        let f = shipped();
+        let f = shipped(&KIND, "quality/instruction.toml", "unchanged-input");
         let repeat = record(r#"{"instruction": "Repeat and rewrite nothing.", "input": "Hello.", "output": "Hello."}"#);
         assert_eq!(value(f.as_ref(), &repeat), None);
         let chat = record(
